@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LKVM_KVM_H
+#define LKVM_KVM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "lkvm/guest-mem.h"
+#include "lkvm/iobus.h"
+#include "lkvm/util.h"
+#include "lkvm/kvm-arch.h"
+
+/* lkvm's exit status, documented in the README and `lkvm run --help`. */
+#define LKVM_EXIT_OK		0	/* guest powered off or rebooted */
+#define LKVM_EXIT_ERROR		1	/* bad input or a VMM error */
+#define LKVM_EXIT_GUEST_CRASH	2	/* triple fault, internal error, ... */
+#define LKVM_EXIT_TIMEOUT	124	/* --timeout expired (as timeout(1)) */
+
+#define LKVM_DEFAULT_RAM	(256 * SZ_1M)
+#define LKVM_MIN_RAM		(4 * SZ_1M)
+
+/* Everything the command line decides; builtin-run.c fills it. */
+struct kvm_config {
+	const char *kernel_filename;
+	const char *initrd_filename;
+	const char *params;		/* user's kernel command line */
+	const char *name;
+	const char *console;		/* "serial" (default) */
+	u64 ram_size;			/* bytes */
+	int nrcpus;
+	int timeout;			/* seconds, 0 = none */
+	bool nested;
+	bool debug;
+};
+
+struct kvm_cpu;
+
+struct kvm {
+	struct kvm_config cfg;
+	int sys_fd;			/* /dev/kvm */
+	int vm_fd;
+	int vcpu_mmap_size;
+	int max_vcpus;
+
+	void *ram;			/* host mapping of all guest RAM */
+	u64 ram_map_size;
+	struct guest_mem mem;
+
+	struct iobus pio_bus;
+	struct iobus mmio_bus;
+
+	int nrcpus;
+	struct kvm_cpu **cpus;
+
+	/* Stopping: the first request wins and sets the exit status. */
+	atomic_bool stopping;
+	int exit_code;
+	int stop_fd;			/* eventfd, wakes the main thread */
+
+	char cmdline[4096];		/* the guest's full command line */
+
+	struct kvm_arch arch;
+};
+
+/* Create the VM described by @cfg: /dev/kvm checks, memory, devices, loaders. */
+int kvm__init(struct kvm *kvm);
+/* Run the vCPUs until the guest stops; returns lkvm's exit status. */
+int kvm__run(struct kvm *kvm);
+void kvm__exit(struct kvm *kvm);
+
+/*
+ * Ask every vCPU to stop; the first caller decides the exit status. @fmt,
+ * when given, is printed as the one-line reason. Safe from any thread.
+ */
+void kvm__request_stop(struct kvm *kvm, int exit_code, const char *fmt, ...)
+	__printf(3, 4);
+
+/* KVM_CHECK_EXTENSION on /dev/kvm (vm == false) or on the VM. */
+int kvm__check_cap(struct kvm *kvm, long cap);
+int kvm__vm_check_cap(struct kvm *kvm, long cap);
+
+/* Register guest RAM with KVM; the arch code calls it from its layout. */
+int kvm__register_ram(struct kvm *kvm, u64 gpa, u64 size, void *host);
+
+/* Drive a wired interrupt line of the in-kernel interrupt controller. */
+int kvm__irq_line(struct kvm *kvm, u32 irq, int level);
+void kvm__irq_trigger(struct kvm *kvm, u32 irq);
+
+/* Append " @s" to the guest command line (bounded). */
+int kvm__append_cmdline(struct kvm *kvm, const char *s);
+
+/*
+ * The architecture interface, implemented once per arch (x86/, arm/).
+ */
+struct kvm_cap_req {
+	long cap;
+	const char *name;
+};
+extern const struct kvm_cap_req kvm_arch_required_caps[];
+/* Lay out and register guest RAM of cfg.ram_size bytes at kvm->ram. */
+int kvm__arch_setup_ram(struct kvm *kvm);
+/* Refuse a memory size the arch cannot map; returns -1 with a message. */
+int kvm__arch_check_ram_size(struct kvm *kvm, u64 size);
+/* After the VM is created, before vCPUs: interrupt controller, timers. */
+int kvm__arch_init(struct kvm *kvm);
+/* The default kernel command line for this arch and console. */
+const char *kvm__arch_default_cmdline(struct kvm *kvm);
+void kvm__arch_exit(struct kvm *kvm);
+
+#endif

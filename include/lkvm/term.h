@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LKVM_TERM_H
+#define LKVM_TERM_H
+
+#include "lkvm/util.h"
+
+struct kvm;
+
+/*
+ * The host side of the guest console. Output goes to stdout; input comes
+ * from stdin (in raw mode when it is a terminal) and is handed to the one
+ * device that owns the console. Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.
+ */
+#define TERM_ESCAPE_CHAR	0x01	/* Ctrl-A */
+
+/*
+ * Console input sink: consume up to @len bytes, return how many were taken
+ * (the rest is offered again later).
+ */
+typedef size_t (*term_input_fn)(void *ctx, const u8 *buf, size_t len);
+
+void term_set_input(term_input_fn fn, void *ctx);
+void term_write(const void *buf, size_t len);
+void term_start(struct kvm *kvm);
+void term_stop(struct kvm *kvm);
+
+#endif

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LKVM_UTIL_H
+#define LKVM_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+typedef int8_t s8;
+typedef int16_t s16;
+typedef int32_t s32;
+typedef int64_t s64;
+
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#define ALIGN_UP(x, a)		(((x) + (a) - 1) & ~((__typeof__(x))(a) - 1))
+#define ALIGN_DOWN(x, a)	((x) & ~((__typeof__(x))(a) - 1))
+#define IS_ALIGNED(x, a)	(((x) & ((__typeof__(x))(a) - 1)) == 0)
+#define min(a, b)		((a) < (b) ? (a) : (b))
+#define max(a, b)		((a) > (b) ? (a) : (b))
+#define likely(x)		__builtin_expect(!!(x), 1)
+#define unlikely(x)		__builtin_expect(!!(x), 0)
+#define __unused		__attribute__((unused))
+#define __noreturn		__attribute__((noreturn))
+#define __printf(a, b)		__attribute__((format(printf, a, b)))
+
+#define SZ_1K	0x400ULL
+#define SZ_4K	0x1000ULL
+#define SZ_64K	0x10000ULL
+#define SZ_1M	0x100000ULL
+#define SZ_2M	0x200000ULL
+#define SZ_1G	0x40000000ULL
+#define SZ_4G	0x100000000ULL
+
+/* Messages: all go to stderr, prefixed with "lkvm: ". */
+extern bool lkvm_debug;
+void pr_err(const char *fmt, ...) __printf(1, 2);
+void pr_warn(const char *fmt, ...) __printf(1, 2);
+void pr_info(const char *fmt, ...) __printf(1, 2);
+#define pr_debug(fmt, ...)						\
+	do {								\
+		if (unlikely(lkvm_debug))				\
+			pr_info(fmt, ##__VA_ARGS__);			\
+	} while (0)
+
+/* Print one line and exit(1): for VMM errors where nothing can be saved. */
+void die(const char *fmt, ...) __printf(1, 2) __noreturn;
+void die_perror(const char *what) __noreturn;
+
+void *xmalloc(size_t size);
+void *xzalloc(size_t size);
+void *xrealloc(void *ptr, size_t size);
+char *xstrdup(const char *s);
+
+/*
+ * Read exactly @len bytes (or to EOF) from @fd into @buf, retrying short
+ * reads. Returns the number of bytes read, or -1 with errno set.
+ */
+ssize_t read_full(int fd, void *buf, size_t len);
+ssize_t pread_full(int fd, void *buf, size_t len, off_t off);
+ssize_t write_full(int fd, const void *buf, size_t len);
+
+/*
+ * Parse a size such as "512", "512M", "2G", "65536K". Plain numbers are in
+ * units of @default_unit bytes. Returns 0 and the size in bytes, or -1.
+ */
+int parse_size(const char *s, u64 default_unit, u64 *bytes);
+
+/* Monotonic time in nanoseconds. */
+u64 now_ns(void);
+
+#endif

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0
+/* vCPU threads: the KVM_RUN loop, exit dispatch and stopping. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "lkvm/kvm-compat.h"
+#include "lkvm/kvm-cpu.h"
+
+#define SIG_KICK	SIGUSR1
+#define VCPU_STACK_SIZE	(256 * 1024)
+
+static void kick_handler(int sig __unused)
+{
+	/* Only there to make KVM_RUN return with EINTR. */
+}
+
+struct kvm_cpu *kvm_cpu__create(struct kvm *kvm, unsigned int id)
+{
+	struct kvm_cpu *cpu = xzalloc(sizeof(*cpu));
+
+	cpu->kvm = kvm;
+	cpu->id = id;
+	cpu->fd = ioctl(kvm->vm_fd, KVM_CREATE_VCPU, id);
+	if (cpu->fd < 0) {
+		pr_err("KVM_CREATE_VCPU %u failed: %s", id, strerror(errno));
+		free(cpu);
+		return NULL;
+	}
+	cpu->run = mmap(NULL, kvm->vcpu_mmap_size, PROT_READ | PROT_WRITE,
+			MAP_SHARED, cpu->fd, 0);
+	if (cpu->run == MAP_FAILED) {
+		pr_err("mmap of vCPU %u failed: %s", id, strerror(errno));
+		close(cpu->fd);
+		free(cpu);
+		return NULL;
+	}
+	if (kvm_cpu__arch_init(cpu)) {
+		kvm_cpu__destroy(cpu);
+		return NULL;
+	}
+	return cpu;
+}
+
+void kvm_cpu__destroy(struct kvm_cpu *cpu)
+{
+	munmap(cpu->run, cpu->kvm->vcpu_mmap_size);
+	close(cpu->fd);
+	free(cpu);
+}
+
+void kvm_cpu__kick(struct kvm_cpu *cpu)
+{
+	/*
+	 * immediate_exit covers a vCPU that is between exits; the signal
+	 * covers one that is inside KVM_RUN.
+	 */
+	cpu->run->immediate_exit = 1;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (cpu->thread_started)
+		pthread_kill(cpu->thread, SIG_KICK);
+}
+
+static void handle_io(struct kvm_cpu *cpu)
+{
+	struct kvm_run *run = cpu->run;
+	u8 *data = (u8 *)run + run->io.data_offset;
+	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
+	u32 i;
+
+	/* A string instruction with a rep prefix arrives as count accesses. */
+	for (i = 0; i < run->io.count; i++) {
+		iobus_access(&cpu->kvm->pio_bus, run->io.port, data, run->io.size,
+			     is_write);
+		data += run->io.size;
+	}
+}
+
+static void handle_mmio(struct kvm_cpu *cpu)
+{
+	struct kvm_run *run = cpu->run;
+	u32 len = run->mmio.len;
+
+	if (len > sizeof(run->mmio.data))
+		len = sizeof(run->mmio.data);
+	iobus_access(&cpu->kvm->mmio_bus, run->mmio.phys_addr, run->mmio.data,
+		     len, run->mmio.is_write);
+}
+
+static void guest_crashed(struct kvm_cpu *cpu, const char *what)
+{
+	struct kvm *kvm = cpu->kvm;
+
+	if (atomic_load(&kvm->stopping))
+		return;
+	kvm__request_stop(kvm, LKVM_EXIT_GUEST_CRASH, "guest crashed: %s on vCPU %u",
+			  what, cpu->id);
+	kvm_cpu__dump(cpu);
+}
+
+static void handle_system_event(struct kvm_cpu *cpu)
+{
+	struct kvm *kvm = cpu->kvm;
+
+	switch (cpu->run->system_event.type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		kvm__request_stop(kvm, LKVM_EXIT_OK, NULL);
+		break;
+	case KVM_SYSTEM_EVENT_RESET:
+		kvm__request_stop(kvm, LKVM_EXIT_OK, NULL);
+		break;
+	case KVM_SYSTEM_EVENT_CRASH:
+		guest_crashed(cpu, "crash event");
+		break;
+	default:
+		pr_debug("vCPU %u: ignoring system event %u", cpu->id,
+			 cpu->run->system_event.type);
+		break;
+	}
+}
+
+/* Returns false when the vCPU must stop. */
+static bool handle_exit(struct kvm_cpu *cpu)
+{
+	struct kvm_run *run = cpu->run;
+	char why[96];
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		handle_io(cpu);
+		return true;
+	case KVM_EXIT_MMIO:
+		handle_mmio(cpu);
+		return true;
+	case KVM_EXIT_INTR:
+		return true;
+	case KVM_EXIT_HLT:
+		/*
+		 * With the in-kernel LAPIC a halt only reaches us when the
+		 * guest halted for good: interrupts off, nothing can wake it.
+		 */
+		kvm__request_stop(cpu->kvm, LKVM_EXIT_GUEST_CRASH,
+				  "guest halted with interrupts disabled on vCPU %u",
+				  cpu->id);
+		return false;
+	case KVM_EXIT_SHUTDOWN:
+		guest_crashed(cpu, "triple fault");
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		handle_system_event(cpu);
+		return true;
+	case KVM_EXIT_INTERNAL_ERROR:
+		snprintf(why, sizeof(why), "KVM internal error (suberror %u)",
+			 run->internal.suberror);
+		guest_crashed(cpu, why);
+		return false;
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(why, sizeof(why), "VM entry failed (reason 0x%llx)",
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		guest_crashed(cpu, why);
+		return false;
+	default:
+		snprintf(why, sizeof(why), "unhandled KVM exit %u", run->exit_reason);
+		guest_crashed(cpu, why);
+		return false;
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct kvm_cpu *cpu = arg;
+	struct kvm *kvm = cpu->kvm;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIG_KICK);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	while (!atomic_load(&kvm->stopping)) {
+		if (ioctl(cpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			kvm__request_stop(kvm, LKVM_EXIT_ERROR,
+					  "KVM_RUN on vCPU %u failed: %s", cpu->id,
+					  strerror(errno));
+			break;
+		}
+		if (!handle_exit(cpu))
+			break;
+	}
+	return NULL;
+}
+
+int kvm_cpu__start(struct kvm_cpu *cpu)
+{
+	static bool handler_installed;
+	pthread_attr_t attr;
+	int r;
+
+	if (!handler_installed) {
+		struct sigaction sa = { .sa_handler = kick_handler };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIG_KICK, &sa, NULL);
+		handler_installed = true;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, VCPU_STACK_SIZE);
+	r = pthread_create(&cpu->thread, &attr, vcpu_thread, cpu);
+	pthread_attr_destroy(&attr);
+	if (r) {
+		pr_err("cannot start vCPU %u thread: %s", cpu->id, strerror(r));
+		return -1;
+	}
+	cpu->thread_started = true;
+	return 0;
+}
+
+void kvm_cpu__dump(struct kvm_cpu *cpu)
+{
+	kvm_cpu__arch_dump(cpu);
+}
+
+void kvm_cpu__show_position(struct kvm_cpu *cpu)
+{
+	kvm_cpu__arch_show_position(cpu);
+}

@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The VM: /dev/kvm checks, guest memory, init stages, the run/stop cycle
+ * and teardown.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <linux/kvm.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "lkvm/init.h"
+#include "lkvm/kvm-compat.h"
+#include "lkvm/kvm-cpu.h"
+#include "lkvm/kvm.h"
+#include "lkvm/term.h"
+
+/* Capabilities every architecture relies on. */
+static const struct kvm_cap_req common_caps[] = {
+	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
+	{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
+	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+	{ 0, NULL },
+};
+
+int kvm__check_cap(struct kvm *kvm, long cap)
+{
+	int r = ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, cap);
+
+	return r < 0 ? 0 : r;
+}
+
+int kvm__vm_check_cap(struct kvm *kvm, long cap)
+{
+	int r = ioctl(kvm->vm_fd, KVM_CHECK_EXTENSION, cap);
+
+	return r < 0 ? 0 : r;
+}
+
+static int check_caps(struct kvm *kvm, const struct kvm_cap_req *req)
+{
+	for (; req->name; req++) {
+		if (!kvm__vm_check_cap(kvm, req->cap)) {
+			pr_err("KVM lacks %s, which lkvm needs", req->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int open_kvm(struct kvm *kvm)
+{
+	int v;
+
+	kvm->sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm->sys_fd < 0) {
+		if (errno == ENOENT)
+			pr_err("/dev/kvm does not exist: load the kvm module, or use a host with virtualization");
+		else
+			pr_err("cannot open /dev/kvm: %s", strerror(errno));
+		return -1;
+	}
+	v = ioctl(kvm->sys_fd, KVM_GET_API_VERSION, 0);
+	if (v != KVM_API_VERSION) {
+		pr_err("/dev/kvm speaks KVM API version %d, lkvm needs %d", v,
+		       KVM_API_VERSION);
+		return -1;
+	}
+	kvm->vm_fd = ioctl(kvm->sys_fd, KVM_CREATE_VM, 0);
+	if (kvm->vm_fd < 0) {
+		pr_err("KVM_CREATE_VM failed: %s", strerror(errno));
+		return -1;
+	}
+	if (check_caps(kvm, common_caps) || check_caps(kvm, kvm_arch_required_caps))
+		return -1;
+
+	kvm->vcpu_mmap_size = ioctl(kvm->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (kvm->vcpu_mmap_size < (int)sizeof(struct kvm_run)) {
+		pr_err("KVM_GET_VCPU_MMAP_SIZE failed");
+		return -1;
+	}
+	kvm->max_vcpus = kvm__vm_check_cap(kvm, KVM_CAP_MAX_VCPUS);
+	if (!kvm->max_vcpus)
+		kvm->max_vcpus = kvm__vm_check_cap(kvm, KVM_CAP_NR_VCPUS);
+	if (!kvm->max_vcpus)
+		kvm->max_vcpus = 4;	/* documented default when unreported */
+	return 0;
+}
+
+int kvm__register_ram(struct kvm *kvm, u64 gpa, u64 size, void *host)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = kvm->mem.nr_banks,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (unsigned long)host,
+	};
+
+	if (guest_mem_add_bank(&kvm->mem, gpa, size, host)) {
+		pr_err("bad guest memory bank at 0x%llx", (unsigned long long)gpa);
+		return -1;
+	}
+	if (ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+		pr_err("KVM_SET_USER_MEMORY_REGION (0x%llx, %llu MiB) failed: %s",
+		       (unsigned long long)gpa, (unsigned long long)(size >> 20),
+		       strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int setup_ram(struct kvm *kvm)
+{
+	u64 size = kvm->cfg.ram_size;
+	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+
+	if (size < LKVM_MIN_RAM) {
+		pr_err("guest memory of %llu KiB is too small (minimum %llu MiB)",
+		       (unsigned long long)(size >> 10),
+		       (unsigned long long)(LKVM_MIN_RAM >> 20));
+		return -1;
+	}
+	if (pages > 0 && psz > 0 && size > (u64)pages * psz) {
+		pr_err("guest memory of %llu MiB exceeds the host's %llu MiB",
+		       (unsigned long long)(size >> 20),
+		       (unsigned long long)(((u64)pages * psz) >> 20));
+		return -1;
+	}
+	if (kvm__arch_check_ram_size(kvm, size))
+		return -1;
+
+	/*
+	 * One anonymous mapping holds all guest RAM; the arch code maps it
+	 * into one or more guest-physical banks. Nothing is touched here:
+	 * pages are populated on first use by the loaders or the guest.
+	 */
+	kvm->ram_map_size = size;
+	kvm->ram = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (kvm->ram == MAP_FAILED) {
+		kvm->ram = NULL;
+		pr_err("cannot allocate %llu MiB of guest memory: %s",
+		       (unsigned long long)(size >> 20), strerror(errno));
+		return -1;
+	}
+	madvise(kvm->ram, size, MADV_HUGEPAGE);
+	madvise(kvm->ram, size, MADV_DONTFORK);
+	return kvm__arch_setup_ram(kvm);
+}
+
+int kvm__append_cmdline(struct kvm *kvm, const char *s)
+{
+	size_t len = strlen(kvm->cmdline), add = strlen(s);
+
+	if (!add)
+		return 0;
+	if (len + !!len + add >= sizeof(kvm->cmdline)) {
+		pr_err("kernel command line is too long");
+		return -1;
+	}
+	if (len)
+		kvm->cmdline[len++] = ' ';
+	memcpy(kvm->cmdline + len, s, add + 1);
+	return 0;
+}
+
+static int build_cmdline(struct kvm *kvm)
+{
+	const char *user = kvm->cfg.params ? kvm->cfg.params : "";
+
+	/* The arch defaults come first so that the user's words override them. */
+	kvm->cmdline[0] = '\0';
+	if (kvm__append_cmdline(kvm, kvm__arch_default_cmdline(kvm)))
+		return -1;
+	return kvm__append_cmdline(kvm, user);
+}
+
+int kvm__irq_line(struct kvm *kvm, u32 irq, int level)
+{
+	struct kvm_irq_level l = { .irq = irq, .level = level };
+
+	if (ioctl(kvm->vm_fd, KVM_IRQ_LINE, &l) < 0) {
+		pr_warn("KVM_IRQ_LINE %u: %s", irq, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void kvm__irq_trigger(struct kvm *kvm, u32 irq)
+{
+	kvm__irq_line(kvm, irq, 1);
+	kvm__irq_line(kvm, irq, 0);
+}
+
+void kvm__request_stop(struct kvm *kvm, int exit_code, const char *fmt, ...)
+{
+	bool expected = false;
+	u64 one = 1;
+	va_list ap;
+	char msg[512];
+	int i;
+
+	if (!atomic_compare_exchange_strong(&kvm->stopping, &expected, true))
+		return;
+	kvm->exit_code = exit_code;
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		pr_info("%s", msg);
+	}
+	for (i = 0; i < kvm->nrcpus; i++)
+		if (kvm->cpus[i])
+			kvm_cpu__kick(kvm->cpus[i]);
+	if (write(kvm->stop_fd, &one, sizeof(one)) < 0)
+		pr_warn("stop: eventfd write failed");
+}
+
+int kvm__init(struct kvm *kvm)
+{
+	int i;
+
+	kvm->sys_fd = kvm->vm_fd = -1;
+	kvm->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (kvm->stop_fd < 0) {
+		pr_err("eventfd: %s", strerror(errno));
+		return -1;
+	}
+	iobus_init(&kvm->pio_bus, "pio");
+	iobus_init(&kvm->mmio_bus, "mmio");
+
+	if (open_kvm(kvm))
+		return -1;
+	if (kvm->cfg.nrcpus < 1 || kvm->cfg.nrcpus > kvm->max_vcpus) {
+		pr_err("%d vCPUs requested; this host's KVM allows 1 to %d",
+		       kvm->cfg.nrcpus, kvm->max_vcpus);
+		return -1;
+	}
+	if (build_cmdline(kvm))
+		return -1;
+	if (kvm__arch_init(kvm))
+		return -1;
+	if (setup_ram(kvm))
+		return -1;
+
+	kvm->nrcpus = kvm->cfg.nrcpus;
+	kvm->cpus = xzalloc(kvm->nrcpus * sizeof(*kvm->cpus));
+	for (i = 0; i < kvm->nrcpus; i++) {
+		kvm->cpus[i] = kvm_cpu__create(kvm, i);
+		if (!kvm->cpus[i])
+			return -1;
+	}
+
+	for (i = 0; i < NR_INIT_STAGES; i++)
+		if (init_run_stage(kvm, i))
+			return -1;
+
+	for (i = 0; i < kvm->nrcpus; i++)
+		if (kvm_cpu__arch_setup_boot(kvm->cpus[i]))
+			return -1;
+	return 0;
+}
+
+static void block_stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
+int kvm__run(struct kvm *kvm)
+{
+	struct signalfd_siginfo si;
+	struct pollfd pfd[2];
+	sigset_t set;
+	u64 deadline = 0;
+	int i, sfd;
+
+	/* vCPU and device threads inherit the blocked set; signalfd gets them. */
+	block_stop_signals(&set);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0) {
+		pr_err("signalfd: %s", strerror(errno));
+		return LKVM_EXIT_ERROR;
+	}
+	if (kvm->cfg.timeout > 0)
+		deadline = now_ns() + (u64)kvm->cfg.timeout * 1000000000ULL;
+
+	for (i = 0; i < kvm->nrcpus; i++) {
+		if (kvm_cpu__start(kvm->cpus[i])) {
+			kvm__request_stop(kvm, LKVM_EXIT_ERROR, NULL);
+			break;
+		}
+	}
+	term_start(kvm);
+
+	pfd[0] = (struct pollfd){ .fd = kvm->stop_fd, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	while (!atomic_load(&kvm->stopping)) {
+		int wait_ms = -1;
+
+		if (deadline) {
+			u64 now = now_ns();
+
+			if (now >= deadline) {
+				kvm__request_stop(kvm, LKVM_EXIT_TIMEOUT,
+						  "timeout: guest stopped after %d s",
+						  kvm->cfg.timeout);
+				break;
+			}
+			wait_ms = (deadline - now) / 1000000 + 1;
+		}
+		if (poll(pfd, 2, wait_ms) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents & POLLIN &&
+		    read(sfd, &si, sizeof(si)) == sizeof(si))
+			kvm__request_stop(kvm, 128 + si.ssi_signo,
+					  "stopping the guest on signal %s",
+					  strsignal(si.ssi_signo));
+	}
+
+	for (i = 0; i < kvm->nrcpus; i++) {
+		if (kvm->cpus[i]->thread_started)
+			pthread_join(kvm->cpus[i]->thread, NULL);
+		kvm->cpus[i]->thread_started = false;
+	}
+	if (kvm->exit_code == LKVM_EXIT_TIMEOUT)
+		for (i = 0; i < kvm->nrcpus; i++)
+			kvm_cpu__show_position(kvm->cpus[i]);
+	term_stop(kvm);
+	close(sfd);
+	return kvm->exit_code;
+}
+
+void kvm__exit(struct kvm *kvm)
+{
+	int i;
+
+	init_run_exits(kvm);
+	for (i = 0; kvm->cpus && i < kvm->nrcpus; i++)
+		if (kvm->cpus[i])
+			kvm_cpu__destroy(kvm->cpus[i]);
+	free(kvm->cpus);
+	kvm->cpus = NULL;
+	kvm__arch_exit(kvm);
+	if (kvm->ram)
+		munmap(kvm->ram, kvm->ram_map_size);
+	if (kvm->vm_fd >= 0)
+		close(kvm->vm_fd);
+	if (kvm->sys_fd >= 0)
+		close(kvm->sys_fd);
+	if (kvm->stop_fd >= 0)
+		close(kvm->stop_fd);
+	iobus_exit(&kvm->pio_bus);
+	iobus_exit(&kvm->mmio_bus);
+}

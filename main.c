@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0
+/* lkvm: dispatch "lkvm <command>" to builtin-<command>.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "lkvm/builtin.h"
+#include "lkvm/util.h"
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, const char **argv);
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{ "run", cmd_run, "Boot a guest kernel" },
+	{ "version", cmd_version, "Print lkvm's version" },
+	{ "help", cmd_help, "List the commands, or describe one" },
+};
+
+int cmd_version(int argc __unused, const char **argv __unused)
+{
+	printf("lkvm version %s\n", LKVM_VERSION);
+	return 0;
+}
+
+int cmd_help(int argc, const char **argv)
+{
+	unsigned int i;
+
+	if (argc > 1) {
+		const char *h[] = { argv[1], "--help" };
+
+		for (i = 0; i < ARRAY_SIZE(commands); i++)
+			if (!strcmp(commands[i].name, argv[1]) &&
+			    commands[i].fn != cmd_help)
+				return commands[i].fn(2, h);
+	}
+	printf("usage: lkvm <command> [<options>]\n\n"
+	       "A lightweight virtual machine monitor for KVM.\n\ncommands:\n");
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		printf("   %-10s %s\n", commands[i].name, commands[i].help);
+	printf("\nSee 'lkvm <command> --help' for the options of a command.\n");
+	return 0;
+}
+
+int main(int argc, const char **argv)
+{
+	unsigned int i;
+
+	if (argc < 2)
+		return cmd_help(0, NULL);
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return cmd_help(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "--version"))
+		return cmd_version(0, NULL);
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(commands[i].name, argv[1]))
+			return commands[i].fn(argc - 1, argv + 1);
+	pr_err("'%s' is not an lkvm command (see 'lkvm help')", argv[1]);
+	return 1;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A tiny unit test harness. Each TEST() prints one line, "PASS: unit/<file>/
+ * <name>" or "FAIL: unit/<file>/<name>: <first failed check>", which
+ * tests/run counts. The exit status is non-zero when any test failed.
+ */
+#ifndef LKVM_TEST_H
+#define LKVM_TEST_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *test_file;
+static int test_failed_checks, test_failures;
+static char test_first_failure[256];
+
+#define CHECK(cond)							\
+	do {								\
+		if (!(cond)) {						\
+			if (!test_failed_checks++)			\
+				snprintf(test_first_failure,		\
+					 sizeof(test_first_failure),	\
+					 "line %d: %s", __LINE__, #cond); \
+		}							\
+	} while (0)
+
+#define CHECK_EQ(a, b)							\
+	do {								\
+		unsigned long long _a = (a), _b = (b);			\
+		if (_a != _b && !test_failed_checks++)			\
+			snprintf(test_first_failure,			\
+				 sizeof(test_first_failure),		\
+				 "line %d: %s == 0x%llx, expected 0x%llx", \
+				 __LINE__, #a, _a, _b);			\
+	} while (0)
+
+#define RUN(fn)								\
+	do {								\
+		test_failed_checks = 0;					\
+		fn();							\
+		if (test_failed_checks) {				\
+			test_failures++;				\
+			printf("FAIL: unit/%s/%s: %s\n", test_file, #fn,	\
+			       test_first_failure);			\
+		} else {						\
+			printf("PASS: unit/%s/%s\n", test_file, #fn);	\
+		}							\
+		fflush(stdout);						\
+	} while (0)
+
+#define TEST_MAIN_BEGIN(name)						\
+	int main(void)							\
+	{								\
+		test_file = name;
+
+#define TEST_MAIN_END()							\
+		return test_failures ? 1 : 0;				\
+	}
+
+#endif

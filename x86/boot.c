@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The x86 bzImage loader: the 64-bit boot protocol, with no BIOS. Loads the
+ * protected-mode kernel at 1 MiB, the initrd high in low memory, and builds
+ * the zero page, the boot GDT and identity page tables for vCPU 0.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lkvm/bzimage.h"
+#include "lkvm/init.h"
+#include "lkvm/kvm.h"
+#include "lkvm/load.h"
+
+/* Top of the RAM bank that starts at 0 (everything the boot protocol uses). */
+static u64 low_ram_top(struct kvm *kvm)
+{
+	return kvm->mem.banks[0].size;
+}
+
+static int load_kernel(struct kvm *kvm, struct bzimage *bz, u8 *hdr)
+{
+	struct load_file f;
+	u64 room = low_ram_top(kvm) - X86_KERNEL_ADDR;
+	u8 *stream = NULL, *dst;
+	const char *err;
+	s64 len;
+	int ret = -1;
+
+	if (load_open(&f, "kernel", kvm->cfg.kernel_filename))
+		return -1;
+	if (f.seekable) {
+		len = pread_full(f.fd, hdr, BZ_HEADER_MAX_END, 0);
+		if (len < 0) {
+			pr_err("cannot read kernel '%s': %s", f.path, strerror(errno));
+			goto out;
+		}
+		if (bzimage_parse(hdr, len, f.size, bz, &err))
+			goto bad;
+	} else {
+		len = load_read_stream(&f, room + 128 * SZ_1K, &stream);
+		if (len < 0)
+			goto out;
+		memcpy(hdr, stream, min((u64)len, (u64)BZ_HEADER_MAX_END));
+		if (bzimage_parse(stream, len, len, bz, &err))
+			goto bad;
+	}
+
+	if (max((u64)bz->init_size, bz->kernel_size) > room) {
+		pr_err("kernel '%s' needs %llu MiB from 1 MiB up; guest memory is too small",
+		       f.path, (unsigned long long)(max((u64)bz->init_size,
+							 bz->kernel_size) >> 20) + 1);
+		goto out;
+	}
+	dst = guest_ptr(&kvm->mem, X86_KERNEL_ADDR, bz->kernel_size);
+	if (!dst)
+		goto out;
+	if (stream) {
+		memcpy(dst, stream + bz->setup_size, bz->kernel_size);
+	} else if (pread_full(f.fd, dst, bz->kernel_size, bz->setup_size) !=
+		   (ssize_t)bz->kernel_size) {
+		pr_err("cannot read kernel '%s': short read", f.path);
+		goto out;
+	}
+	ret = 0;
+	goto out;
+bad:
+	pr_err("kernel '%s' %s", f.path, err);
+out:
+	free(stream);
+	load_close(&f);
+	return ret;
+}
+
+static int load_initrd(struct kvm *kvm, const struct bzimage *bz, u64 *addr, u64 *size)
+{
+	u64 kernel_end = X86_KERNEL_ADDR + max((u64)bz->init_size, bz->kernel_size);
+	struct load_file f;
+	u8 *stream = NULL, *dst;
+	s64 len;
+	int ret = -1;
+
+	*addr = *size = 0;
+	if (!kvm->cfg.initrd_filename)
+		return 0;
+	if (load_open(&f, "initrd", kvm->cfg.initrd_filename))
+		return -1;
+	if (f.seekable) {
+		len = f.size;
+	} else {
+		len = load_read_stream(&f, low_ram_top(kvm), &stream);
+		if (len < 0)
+			goto out;
+	}
+	if (len == 0) {
+		pr_err("initrd '%s' is empty", f.path);
+		goto out;
+	}
+	if (bzimage_place_initrd(bz, low_ram_top(kvm), kernel_end, len, addr)) {
+		pr_err("initrd '%s' (%llu MiB) does not fit in guest memory below %s",
+		       f.path, (unsigned long long)len >> 20,
+		       bz->initrd_addr_max < low_ram_top(kvm) ?
+		       "the kernel's initrd limit" : "3 GiB with the kernel");
+		goto out;
+	}
+	dst = guest_ptr(&kvm->mem, *addr, len);
+	if (!dst)
+		goto out;
+	if (stream)
+		memcpy(dst, stream, len);
+	else if (pread_full(f.fd, dst, len, 0) != len) {
+		pr_err("cannot read initrd '%s': short read", f.path);
+		goto out;
+	}
+	*size = len;
+	ret = 0;
+out:
+	free(stream);
+	load_close(&f);
+	return ret;
+}
+
+static void setup_boot_gdt_and_paging(struct kvm *kvm)
+{
+	static const u64 gdt[] = {
+		0,
+		0,
+		0x00af9b000000ffffULL,	/* 0x10: 64-bit code, flat */
+		0x00cf93000000ffffULL,	/* 0x18: data, flat */
+	};
+	u64 *pml4 = guest_ptr(&kvm->mem, X86_PML4_ADDR, SZ_4K);
+	u64 *pdpt = guest_ptr(&kvm->mem, X86_PDPT_ADDR, SZ_4K);
+	u64 *pd = guest_ptr(&kvm->mem, X86_PD_ADDR, 4 * SZ_4K);
+	unsigned int i;
+
+	guest_write(&kvm->mem, X86_GDT_ADDR, gdt, sizeof(gdt));
+	/* Identity map the first 4 GiB with 2 MiB pages. */
+	memset(pml4, 0, SZ_4K);
+	memset(pdpt, 0, SZ_4K);
+	pml4[0] = X86_PDPT_ADDR | 0x3;
+	for (i = 0; i < 4; i++)
+		pdpt[i] = (X86_PD_ADDR + i * SZ_4K) | 0x3;
+	for (i = 0; i < 4 * 512; i++)
+		pd[i] = ((u64)i << 21) | 0x83;	/* present, writable, 2 MiB */
+}
+
+static int x86_load(struct kvm *kvm)
+{
+	struct zero_page_args a = { 0 };
+	u8 hdr[BZ_HEADER_MAX_END] = { 0 };
+	struct bzimage bz;
+	size_t cmdlen = strlen(kvm->cmdline);
+	u8 *zp;
+
+	if (!kvm->cfg.kernel_filename) {
+		pr_err("no kernel given (use -k/--kernel)");
+		return -1;
+	}
+	if (load_kernel(kvm, &bz, hdr))
+		return -1;
+	if (cmdlen > bz.cmdline_max) {
+		pr_err("kernel command line of %zu bytes exceeds the kernel's limit of %u",
+		       cmdlen, bz.cmdline_max);
+		return -1;
+	}
+	if (load_initrd(kvm, &bz, &a.initrd_addr, &a.initrd_size))
+		return -1;
+
+	guest_write(&kvm->mem, X86_CMDLINE_ADDR, kvm->cmdline, cmdlen + 1);
+	a.cmdline_addr = X86_CMDLINE_ADDR;
+	a.rsdp_addr = kvm->arch.rsdp_addr;
+	kvm->arch.nr_e820 = x86_build_e820(&kvm->mem, kvm->arch.e820, X86_MAX_E820);
+	a.e820 = kvm->arch.e820;
+	a.nr_e820 = kvm->arch.nr_e820;
+
+	zp = guest_ptr(&kvm->mem, X86_ZERO_PAGE_ADDR, ZP_SIZE);
+	bzimage_fill_zero_page(zp, hdr, &bz, &a);
+	setup_boot_gdt_and_paging(kvm);
+
+	kvm->arch.boot_rip = X86_KERNEL_ADDR + BZ_ENTRY64_OFFSET;
+	kvm->arch.boot_rsi = X86_ZERO_PAGE_ADDR;
+	pr_debug("kernel: %llu KiB at 0x%llx, init_size %u KiB; initrd: %llu KiB at 0x%llx",
+		 (unsigned long long)bz.kernel_size >> 10,
+		 (unsigned long long)X86_KERNEL_ADDR, bz.init_size >> 10,
+		 (unsigned long long)a.initrd_size >> 10,
+		 (unsigned long long)a.initrd_addr);
+	return 0;
+}
+loader_init(x86_load, NULL);

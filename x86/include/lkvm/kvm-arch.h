@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LKVM_KVM_ARCH_H
+#define LKVM_KVM_ARCH_H
+
+#include "lkvm/util.h"
+
+/*
+ * The x86 guest physical memory map.
+ *
+ *   0x00000000  real-mode IVT/BDA (unused; RAM)
+ *   0x00000500  boot GDT
+ *   0x00007000  zero page (struct boot_params)
+ *   0x00009000  boot page tables (PML4, PDPT, 4 PDs: identity map of 4 GiB)
+ *   0x00020000  kernel command line
+ *   0x0009fc00  EBDA .. 0x100000: reserved; ACPI tables at 0xe0000
+ *   0x00100000  protected-mode kernel
+ *   ...         RAM up to 3 GiB
+ *   0xc0000000  32-bit MMIO hole (PCI, IOAPIC, LAPIC, KVM's TSS)
+ *   0x100000000 the rest of RAM
+ */
+#define X86_GDT_ADDR		0x500ULL
+#define X86_ZERO_PAGE_ADDR	0x7000ULL
+#define X86_PML4_ADDR		0x9000ULL
+#define X86_PDPT_ADDR		0xa000ULL
+#define X86_PD_ADDR		0xb000ULL	/* 4 pages */
+#define X86_CMDLINE_ADDR	0x20000ULL
+#define X86_CMDLINE_MAX		4096
+#define X86_EBDA_START		0x9fc00ULL
+#define X86_ACPI_START		0xe0000ULL
+#define X86_ACPI_END		0x100000ULL
+#define X86_KERNEL_ADDR		0x100000ULL
+#define X86_MMIO_HOLE_START	0xc0000000ULL
+#define X86_MMIO_HOLE_END	SZ_4G
+#define X86_IOAPIC_ADDR		0xfec00000ULL
+#define X86_LAPIC_ADDR		0xfee00000ULL
+#define X86_IDENTITY_MAP_ADDR	0xfffbc000ULL
+#define X86_TSS_ADDR		0xfffbd000ULL
+
+/* Fixed I/O ports of the platform devices. */
+#define X86_SERIAL0_PORT	0x3f8
+#define X86_SERIAL0_IRQ		4
+#define X86_ACPI_SLEEP_CTL_PORT	0x600	/* FADT sleep control register */
+#define X86_ACPI_SLEEP_STS_PORT	0x601	/* FADT sleep status register */
+#define X86_RESET_PORT		0xcf9	/* also the FADT reset register */
+#define X86_RESET_VALUE		0x06
+#define X86_ACPI_S5_TYP		5	/* SLP_TYP of \_S5 in the DSDT */
+
+#define X86_MAX_E820		32
+
+struct e820_entry {
+	u64 addr;
+	u64 size;
+	u32 type;
+} __attribute__((packed));
+
+#define E820_RAM	1
+#define E820_RESERVED	2
+#define E820_ACPI	3
+
+struct kvm_cpuid2;
+
+struct kvm_arch {
+	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID */
+	u64 boot_rip;		/* 64-bit entry point */
+	u64 boot_rsi;		/* zero page */
+	u64 rsdp_addr;
+	struct e820_entry e820[X86_MAX_E820];
+	unsigned int nr_e820;
+};
+
+#endif

@@ -1,0 +1,310 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot the test guest (out/test.bzImage) with lkvm and check its report.
+#
+#   tests/guest/run.sh LKVM
+#
+# Prints exactly one line per case on stdout:
+#   PASS: guest/<case>
+#   FAIL: guest/<case>: <why>
+#   SKIP: guest/<case>: <why>
+# The command, stdout and stderr of a failing case go to stderr.
+# Exit status: 0 if no case failed, 1 otherwise, 2 on a usage error.
+
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+kernel=$here/out/test.bzImage
+TIMEOUT=60
+
+CASES=(
+	boot cpus mem-above-4g initrd
+	poweroff reboot-kbd reboot-cf9 reboot-acpi triplefault
+	echo irq halt-timeout
+	bad-missing-kernel bad-empty-kernel bad-truncated-kernel bad-hdrs
+	bad-not-64bit bad-mem-0 bad-mem-huge bad-cpus-0 bad-cpus-huge
+	bad-option bad-initrd-too-big
+)
+
+if [ $# -ne 1 ]; then
+	echo "usage: $0 LKVM" >&2
+	exit 2
+fi
+lkvm=$1
+case $lkvm in
+*/*) ;;
+*) lkvm=$(command -v -- "$lkvm" || echo "$lkvm") ;;
+esac
+
+all() {
+	local c
+
+	for c in "${CASES[@]}"; do
+		echo "$1: guest/$c: $2"
+	done
+}
+
+if [ ! -e /dev/kvm ]; then
+	all SKIP "/dev/kvm is missing"
+	exit 0
+fi
+if ! (exec 3<>/dev/kvm) 2>/dev/null; then
+	all SKIP "/dev/kvm cannot be opened read-write"
+	exit 0
+fi
+if [ ! -x "$lkvm" ]; then
+	all FAIL "lkvm binary not found: $lkvm"
+	exit 1
+fi
+if ! make -s -C "$here" >&2; then
+	all FAIL "cannot build the test guest"
+	exit 1
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-guest-test.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+failed=0
+name='' out='' err='' rc=0 why=''
+
+# run NAME STDIN ARGS...: run lkvm, leaving $out, $err and $rc.
+run() {
+	name=$1
+	local input=$2
+
+	shift 2
+	out=$tmp/$name.out
+	err=$tmp/$name.err
+	why=
+	nbad=0
+	printf '%q ' "$lkvm" "$@" >"$tmp/$name.cmd"
+	timeout -k 5 "$TIMEOUT" "$lkvm" "$@" <"$input" >"$out.raw" 2>"$err"
+	rc=$?
+	tr -d '\r' <"$out.raw" >"$out"
+}
+
+# Record a failed expectation of the current case (the first three are shown).
+nbad=0
+bad() {
+	nbad=$((nbad + 1))
+	if [ $nbad -le 3 ]; then
+		why=${why:+$why; }$1
+	fi
+}
+
+finish() {
+	if [ -z "$why" ]; then
+		echo "PASS: guest/$name"
+		return
+	fi
+	[ $nbad -le 3 ] || why="$why; and $((nbad - 3)) more"
+	echo "FAIL: guest/$name: $why"
+	failed=1
+	{
+		echo "---- guest/$name: $why"
+		echo "command: $(cat "$tmp/$name.cmd")"
+		echo "exit status: $rc"
+		echo "-- stdout:"
+		cat "$out"
+		echo "-- stderr:"
+		cat "$err"
+		echo "----"
+	} >&2
+}
+
+has() {
+	grep -qxF -- "lkvmtest: $1" "$out"
+}
+
+# value KEY: what follows "lkvmtest: KEY=" on the first such line
+value() {
+	sed -n "s/^lkvmtest: $1=//p" "$out" | head -n 1
+}
+
+expect() {
+	has "$1" && return
+	case $1 in
+	*=*) bad "missing '$1' (got '$(value "${1%%=*}")')" ;;
+	*) bad "missing '$1'" ;;
+	esac
+}
+
+status_text() {
+	case $1 in
+	124 | 137) echo "timed out after ${TIMEOUT}s" ;;
+	*) if [ "$1" -ge 128 ]; then
+		echo "killed by signal $(($1 - 128))"
+	   else
+		echo "exit status $1"
+	   fi ;;
+	esac
+}
+
+# The guest ran its report and its action without complaint.
+guest_ok() {
+	[ "$rc" -eq 0 ] || bad "$(status_text "$rc"), expected 0"
+	has hello || bad "guest printed nothing"
+	if grep -q '^lkvmtest: fatal' "$out"; then
+		bad "guest: $(sed -n 's/^lkvmtest: fatal //p' "$out" | head -n 1)"
+	fi
+	if grep -q 'overlaps-image$' "$out"; then
+		bad "$(grep -m1 'overlaps-image$' "$out" | sed 's/^lkvmtest: //')"
+	fi
+}
+
+guest() {
+	local n=$1 action=$2
+
+	shift 2
+	run "$n" /dev/null run -k "$kernel" "$@" -p "lkvmtest.action=$action"
+	guest_ok
+}
+
+check_acpi() {
+	local sig
+
+	if grep '^lkvmtest: acpi ' "$out" | grep -qv ' ok$'; then
+		bad "ACPI: $(grep '^lkvmtest: acpi ' "$out" | grep -v ' ok$' |
+			head -n 1 | sed 's/^lkvmtest: acpi //')"
+	fi
+	for sig in RSDP FACP APIC DSDT; do
+		has "acpi $sig ok" || bad "ACPI: no valid $sig"
+	done
+	has "acpi XSDT ok" || has "acpi RSDT ok" || bad "ACPI: no valid XSDT/RSDT"
+	grep -qE '^lkvmtest: s5=[0-9]+$' "$out" || bad "no _S5_ package in the DSDT"
+}
+
+# ---- cases that boot the guest
+
+run boot /dev/null run -k "$kernel" -m 128 -c 1 \
+	-p "lkvmtest.action=poweroff foo=bar"
+guest_ok
+grep -qE '^lkvmtest: cmdline=(.* )?foo=bar( |$)' "$out" ||
+	bad "foo=bar missing from the command line"
+grep -qE '^lkvmtest: entry path=64 cs=0x10 ds=0x18 ss=0x18 if=0 ' "$out" ||
+	bad "entry state: $(sed -n 's/^lkvmtest: entry //p' "$out")"
+expect "loader=0xff"
+expect "ram-top=0x8000000"
+grep -qE '^lkvmtest: e820 [0-9]+ 0x0 0x[0-9a-f]+ 1$' "$out" ||
+	bad "no e820 RAM entry at address 0"
+check_acpi
+expect "cpus=1"
+expect "bsp-apic-id=0"
+expect "initrd none"
+expect "poweroff"
+finish
+
+guest cpus poweroff -m 128 -c 4
+expect "cpus=4"
+finish
+
+guest mem-above-4g poweroff -m 4096 -c 1
+grep -qE '^lkvmtest: e820 [0-9]+ 0x100000000 0x40000000 1$' "$out" ||
+	bad "no e820 RAM entry 0x100000000+0x40000000"
+expect "ram-top=0x140000000"
+total=$(value ram-total)
+if [[ $total =~ ^0x[0-9a-f]+$ ]]; then
+	if ((total < 0xf0000000 || total > 0x100000000)); then
+		bad "ram-total=$total, expected close to 4 GiB"
+	fi
+else
+	bad "no ram-total"
+fi
+finish
+
+initrd=$tmp/initrd.img
+head -c $((200 * 1024)) /dev/urandom >"$initrd"
+sum=$(cksum <"$initrd" | cut -d' ' -f1)
+guest initrd poweroff -m 128 -i "$initrd"
+line=$(grep -m1 '^lkvmtest: initrd ' "$out")
+if [[ $line =~ ^lkvmtest:\ initrd\ addr=0x[0-9a-f]+\ size=(0x[0-9a-f]+)\ cksum=([0-9a-z]+)$ ]]; then
+	[ $((BASH_REMATCH[1])) -eq $((200 * 1024)) ] ||
+		bad "initrd size ${BASH_REMATCH[1]}, expected $((200 * 1024))"
+	[ "${BASH_REMATCH[2]}" = "$sum" ] ||
+		bad "initrd cksum ${BASH_REMATCH[2]}, expected $sum"
+else
+	bad "initrd line: '${line#lkvmtest: }'"
+fi
+expect "initrd-in-ram=yes"
+finish
+
+for action in poweroff reboot-kbd reboot-cf9 reboot-acpi; do
+	guest "$action" "$action" -m 128
+	expect "$action"
+	finish
+done
+
+run triplefault /dev/null run -k "$kernel" -m 128 -p "lkvmtest.action=triplefault"
+has triplefault || bad "guest did not reach the triple fault"
+if [ "$rc" -eq 0 ]; then
+	bad "exit status 0, expected non-zero"
+elif [ "$rc" -eq 124 ] || [ "$rc" -ge 128 ]; then
+	bad "$(status_text "$rc"), expected an error exit"
+fi
+[ -s "$err" ] || bad "no reason on stderr"
+finish
+
+# stdin is a pipe here, as in "printf ... | lkvm run ..."
+run echo <(printf 'hello-serial\n') run -k "$kernel" -m 128 \
+	-p "lkvmtest.action=echo"
+guest_ok
+expect "echo=hello-serial"
+finish
+
+guest irq irq -m 128
+expect "irq=ok vector=0x30"
+finish
+
+# lkvm's own --timeout stops a guest that halts forever
+start=$SECONDS
+run halt-timeout /dev/null run -k "$kernel" -m 128 --timeout 2 \
+	-p "lkvmtest.action=halt"
+has halt || bad "guest did not reach the halt"
+if [ "$rc" -ne 124 ] || [ $((SECONDS - start)) -ge 30 ]; then
+	bad "$(status_text "$rc") after $((SECONDS - start))s, expected 124 after about 2s"
+fi
+finish
+
+# ---- bad inputs: one line on stderr, an error exit, no crash, no hang
+
+bad_input() {
+	local lines
+
+	run "$@"
+	if [ "$rc" -eq 0 ]; then
+		bad "exit status 0, expected an error"
+	elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		bad "$(status_text "$rc")"
+	elif [ "$rc" -ge 128 ]; then
+		bad "crashed: $(status_text "$rc")"
+	fi
+	lines=$(grep -c . "$err")
+	[ "$lines" -eq 1 ] || bad "expected one line on stderr, got $lines"
+	has hello && bad "the guest ran"
+	finish
+}
+
+: >"$tmp/empty"
+head -c $((0x300)) "$kernel" >"$tmp/truncated"
+cp "$kernel" "$tmp/bad-hdrs"
+printf 'XXXX' | dd of="$tmp/bad-hdrs" bs=1 seek=$((0x202)) conv=notrunc status=none
+cp "$kernel" "$tmp/not-64bit"
+xlf=$(od -An -tu1 -j $((0x236)) -N1 "$kernel" | tr -d ' ')
+printf '%b' "\\0$(printf %03o $((xlf & ~1)))" |
+	dd of="$tmp/not-64bit" bs=1 seek=$((0x236)) conv=notrunc status=none
+truncate -s 100M "$tmp/big-initrd"
+
+bad_input bad-missing-kernel /dev/null run -k "$tmp/does-not-exist" -m 128
+bad_input bad-empty-kernel /dev/null run -k "$tmp/empty" -m 128
+bad_input bad-truncated-kernel /dev/null run -k "$tmp/truncated" -m 128
+bad_input bad-hdrs /dev/null run -k "$tmp/bad-hdrs" -m 128
+bad_input bad-not-64bit /dev/null run -k "$tmp/not-64bit" -m 128
+bad_input bad-mem-0 /dev/null run -k "$kernel" -m 0
+bad_input bad-mem-huge /dev/null run -k "$kernel" -m 99999999
+bad_input bad-cpus-0 /dev/null run -k "$kernel" -m 128 -c 0
+bad_input bad-cpus-huge /dev/null run -k "$kernel" -m 128 -c 100000
+bad_input bad-option /dev/null run -k "$kernel" -m 128 --no-such-option
+bad_input bad-initrd-too-big /dev/null run -k "$kernel" -m 64 -i "$tmp/big-initrd"
+
+exit $failed

@@ -4,7 +4,7 @@
 #   make lkvm-static     a static ./lkvm-static (for the nested test's L1 initramfs)
 #   make check           run every test tier (see tests/run)
 #   make demo            install dependencies and boot a Debian kernel
-#   make SANITIZE=1      build with AddressSanitizer and UBSan
+#   make lkvm-asan       ./lkvm-asan, built with AddressSanitizer and UBSan
 
 ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 CROSS_COMPILE ?=
@@ -21,15 +21,13 @@ LDLIBS := -pthread
 ifeq ($(ARCH),x86)
 ARCH_DIR := x86
 ARCH_OBJS := x86/kvm.o x86/cpu.o x86/cpuid.o x86/boot.o x86/bzimage.o \
-	     x86/acpi.o x86/aml.o x86/power.o hw/rtc.o
+	     x86/acpi.o x86/aml.o x86/power.o x86/irq.o hw/rtc.o
 else
 $(error ARCH=$(ARCH) is not supported yet)
 endif
 
-ifeq ($(SANITIZE),1)
-CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
-LDFLAGS += -fsanitize=address,undefined
-endif
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	     -fno-omit-frame-pointer
 
 # Build dependencies: glibc, libfdt, libaio, zlib (Debian: libfdt-dev libaio-dev zlib1g-dev).
 DEPS := libfdt:libfdt-dev libaio:libaio-dev zlib:zlib1g-dev
@@ -43,7 +41,8 @@ $(foreach d,$(DEPS),$(call check_dep,$(word 1,$(subst :, ,$(d))),$(word 2,$(subs
 endif
 LDLIBS += -lfdt -laio -lz
 
-CORE_OBJS := kvm.o kvm-cpu.o iobus.o guest-mem.o \
+CORE_OBJS := kvm.o kvm-cpu.o iobus.o guest-mem.o irq.o ioeventfd.o \
+	     virtio/core.o virtio/virtqueue.o \
 	     util/util.o util/parse-options.o util/init.o util/load.o util/term.o \
 	     hw/serial.o
 OBJS := main.o builtin-run.o $(CORE_OBJS) $(ARCH_OBJS)
@@ -54,7 +53,7 @@ all: lkvm
 lkvm: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# The static build uses its own object directory so flags never mix.
+# Variant builds use their own object directories so flags never mix.
 STATIC_OBJS := $(addprefix .static/,$(OBJS))
 lkvm-static: $(STATIC_OBJS)
 	$(CC) -static $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -62,28 +61,37 @@ lkvm-static: $(STATIC_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -c -o $@ $<
 
+ASAN_OBJS := $(addprefix .asan/,$(OBJS))
+lkvm-asan: $(ASAN_OBJS)
+	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+.asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -MMD -c -o $@ $<
+
 %.o: %.c
 	$(CC) $(CFLAGS) -MMD -c -o $@ $<
 
--include $(DEPFILES) $(STATIC_OBJS:.o=.d)
+-include $(DEPFILES) $(STATIC_OBJS:.o=.d) $(ASAN_OBJS:.o=.d)
 
-# Unit tests: host-only, linked against the pure parts of lkvm.
+# Unit tests: host-only, always under the sanitizers, linked against the
+# pure parts of lkvm.
 UNIT_TESTS := $(patsubst %.c,%,$(wildcard tests/unit/test-*.c))
-UNIT_LIB_OBJS := iobus.o guest-mem.o util/util.o util/parse-options.o \
-		 x86/bzimage.o x86/aml.o
+UNIT_LIB_OBJS := $(addprefix .asan/,iobus.o guest-mem.o util/util.o \
+		 util/parse-options.o x86/bzimage.o x86/aml.o)
 tests/unit/%: tests/unit/%.c tests/unit/test.h $(UNIT_LIB_OBJS)
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(UNIT_LIB_OBJS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/unit $(LDFLAGS) -o $@ $< \
+		$(UNIT_LIB_OBJS) $(LDLIBS)
 
 unit-tests: $(UNIT_TESTS)
 
-check: lkvm unit-tests
+check:
 	tests/run
 
 demo:
 	scripts/demo.sh
 
 clean:
-	rm -rf lkvm lkvm-static .static $(OBJS) $(DEPFILES) $(UNIT_TESTS) \
+	rm -rf lkvm lkvm-static lkvm-asan .static .asan $(OBJS) $(DEPFILES) $(UNIT_TESTS) \
 	       tests/unit/*.d
 	$(MAKE) -C tests/guest clean 2>/dev/null || true
 

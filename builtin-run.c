@@ -18,11 +18,55 @@ static const char run_epilogue[] =
 
 static int check_console(const struct option *opt, const char *arg)
 {
-	if (strcmp(arg, "serial")) {
-		pr_err("run: --console '%s' is not supported (use: serial)", arg);
+	if (strcmp(arg, "serial") && strcmp(arg, "virtio")) {
+		pr_err("run: --console '%s' is not supported (use: serial, virtio)", arg);
 		return -1;
 	}
 	*(const char **)opt->value = arg;
+	return 0;
+}
+
+static int check_transport(const struct option *opt, const char *arg)
+{
+	if (strcmp(arg, "pci") && strcmp(arg, "mmio")) {
+		pr_err("run: --virtio-transport '%s' is not supported (use: pci, mmio)",
+		       arg);
+		return -1;
+	}
+	*(const char **)opt->value = arg;
+	return 0;
+}
+
+/* -d PATH[,ro][,direct] */
+static int add_disk(const struct option *opt, const char *arg)
+{
+	struct kvm_config *cfg = opt->value;
+	struct disk_config *d;
+	char *copy, *tok, *save = NULL;
+
+	if (cfg->nr_disks == LKVM_MAX_DISKS) {
+		pr_err("run: at most %d disks", LKVM_MAX_DISKS);
+		return -1;
+	}
+	d = &cfg->disks[cfg->nr_disks];
+	memset(d, 0, sizeof(*d));
+	copy = xstrdup(arg);		/* lives as long as the config */
+	d->path = strtok_r(copy, ",", &save);
+	if (!d->path || !*d->path) {
+		pr_err("run: --disk needs a path");
+		return -1;
+	}
+	while ((tok = strtok_r(NULL, ",", &save))) {
+		if (!strcmp(tok, "ro"))
+			d->readonly = true;
+		else if (!strcmp(tok, "direct"))
+			d->direct = true;
+		else {
+			pr_err("run: unknown --disk flag '%s' (use: ro, direct)", tok);
+			return -1;
+		}
+	}
+	cfg->nr_disks++;
 	return 0;
 }
 
@@ -32,6 +76,7 @@ int cmd_run(int argc, const char **argv)
 		.ram_size = LKVM_DEFAULT_RAM,
 		.nrcpus = 1,
 		.console = "serial",
+		.virtio_transport = "pci",
 		.name = "guest",
 	};
 	const struct option opts[] = {
@@ -46,10 +91,18 @@ int cmd_run(int argc, const char **argv)
 			    "guest memory, in MiB unless suffixed K/M/G (default 256)",
 			    SZ_1M),
 		OPTION_INTEGER('c', "cpus", &cfg.nrcpus, "<n>",
-			       "number of vCPUs (default 1)", 0, 4096),
+			       "number of vCPUs (default 1)", 1, 4096),
 		OPTION_STRING(0, "name", &cfg.name, "<name>", "name of the guest"),
-		OPTION_CALLBACK(0, "console", &cfg.console, "serial",
-				"guest console (default serial: ttyS0)", check_console),
+		OPTION_CALLBACK(0, "console", &cfg.console, "serial|virtio",
+				"guest console: ttyS0 (default) or virtio hvc0", check_console),
+		OPTION_GROUP("Devices:"),
+		OPTION_CALLBACK('d', "disk", &cfg, "<path>[,ro][,direct]",
+				"add a virtio-blk disk backed by a raw image (repeatable)",
+				add_disk),
+		OPTION_BOOLEAN(0, "rng", &cfg.rng, "add a virtio-rng device"),
+		OPTION_CALLBACK(0, "virtio-transport", &cfg.virtio_transport, "pci|mmio",
+				"transport for virtio devices (default pci)",
+				check_transport),
 		OPTION_INTEGER(0, "timeout", &cfg.timeout, "<seconds>",
 			       "stop the guest after this long (exit status 124)",
 			       0, 100000000),
@@ -78,10 +131,6 @@ int cmd_run(int argc, const char **argv)
 	}
 	if (!cfg.kernel_filename) {
 		pr_err("run: no kernel given (use -k/--kernel <file>)");
-		return LKVM_EXIT_ERROR;
-	}
-	if (cfg.nrcpus < 1) {
-		pr_err("run: --cpus must be at least 1");
 		return LKVM_EXIT_ERROR;
 	}
 	lkvm_debug = cfg.debug;

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "lkvm/ioeventfd.h"
 #include "lkvm/kvm-compat.h"
 #include "lkvm/kvm-cpu.h"
 
@@ -75,8 +76,10 @@ static void handle_io(struct kvm_cpu *cpu)
 
 	/* A string instruction with a rep prefix arrives as count accesses. */
 	for (i = 0; i < run->io.count; i++) {
-		iobus_access(&cpu->kvm->pio_bus, run->io.port, data, run->io.size,
-			     is_write);
+		if (!ioeventfd_signal(cpu->kvm, run->io.port, data, run->io.size,
+				      is_write, true))
+			iobus_access(&cpu->kvm->pio_bus, run->io.port, data,
+				     run->io.size, is_write);
 		data += run->io.size;
 	}
 }
@@ -88,8 +91,10 @@ static void handle_mmio(struct kvm_cpu *cpu)
 
 	if (len > sizeof(run->mmio.data))
 		len = sizeof(run->mmio.data);
-	iobus_access(&cpu->kvm->mmio_bus, run->mmio.phys_addr, run->mmio.data,
-		     len, run->mmio.is_write);
+	if (!ioeventfd_signal(cpu->kvm, run->mmio.phys_addr, run->mmio.data, len,
+			      run->mmio.is_write, false))
+		iobus_access(&cpu->kvm->mmio_bus, run->mmio.phys_addr, run->mmio.data,
+			     len, run->mmio.is_write);
 }
 
 static void guest_crashed(struct kvm_cpu *cpu, const char *what)

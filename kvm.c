@@ -235,6 +235,7 @@ int kvm__init(struct kvm *kvm)
 		pr_err("eventfd: %s", strerror(errno));
 		return -1;
 	}
+	pthread_mutex_init(&kvm->irq_lock, NULL);
 	iobus_init(&kvm->pio_bus, "pio");
 	iobus_init(&kvm->mmio_bus, "mmio");
 
@@ -355,6 +356,8 @@ void kvm__exit(struct kvm *kvm)
 	free(kvm->cpus);
 	kvm->cpus = NULL;
 	kvm__arch_exit(kvm);
+	free(kvm->irq_routing);
+	kvm->irq_routing = NULL;
 	if (kvm->ram)
 		munmap(kvm->ram, kvm->ram_map_size);
 	if (kvm->vm_fd >= 0)

@@ -19,13 +19,25 @@
 #define LKVM_DEFAULT_RAM	(256 * SZ_1M)
 #define LKVM_MIN_RAM		(4 * SZ_1M)
 
+#define LKVM_MAX_DISKS		16
+
+struct disk_config {
+	const char *path;
+	bool readonly;		/* ",ro" */
+	bool direct;		/* ",direct": O_DIRECT, bypass the host page cache */
+};
+
 /* Everything the command line decides; builtin-run.c fills it. */
 struct kvm_config {
 	const char *kernel_filename;
 	const char *initrd_filename;
 	const char *params;		/* user's kernel command line */
 	const char *name;
-	const char *console;		/* "serial" (default) */
+	const char *console;		/* "serial" (default) or "virtio" */
+	const char *virtio_transport;	/* "pci" (x86 default) or "mmio" */
+	struct disk_config disks[LKVM_MAX_DISKS];
+	int nr_disks;
+	bool rng;			/* --rng: virtio-rng */
 	u64 ram_size;			/* bytes */
 	int nrcpus;
 	int timeout;			/* seconds, 0 = none */
@@ -56,6 +68,13 @@ struct kvm {
 	atomic_bool stopping;
 	int exit_code;
 	int stop_fd;			/* eventfd, wakes the main thread */
+
+	/* KVM's GSI routing table, kept here and sent whole (irq.c). */
+	struct kvm_irq_routing *irq_routing;
+	unsigned int next_gsi;		/* first free GSI for MSI routes */
+	unsigned int next_line_irq;	/* next wired interrupt to hand out */
+	struct ioevent *ioevents;	/* registered ioeventfds (ioeventfd.c) */
+	pthread_mutex_t irq_lock;
 
 	char cmdline[4096];		/* the guest's full command line */
 

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LKVM_VIRTIO_H
+#define LKVM_VIRTIO_H
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+#include <pthread.h>
+#include <sys/uio.h>
+
+#include "lkvm/guest-mem.h"
+#include "lkvm/util.h"
+
+/*
+ * The virtio core: one split-virtqueue implementation and one device model
+ * shared by every device (virtio/blk.c, rng.c, console.c, ...) and every
+ * transport (virtio/pci.c, virtio/mmio.c). Devices never know which
+ * transport they sit on; transports never look inside a queue's buffers.
+ */
+
+#define VIRTQ_MAX_SIZE		1024	/* largest queue a device offers */
+#define VIRTQ_MAX_SEGS		1024	/* longest chain (direct or indirect) */
+#define VIRTIO_MAX_QUEUES	65
+#define VIRTQ_DEFAULT_SIZE	256
+
+#ifndef VIRTIO_F_VERSION_1
+#define VIRTIO_F_VERSION_1	32
+#endif
+#ifndef VIRTIO_F_ACCESS_PLATFORM
+#define VIRTIO_F_ACCESS_PLATFORM 33
+#endif
+#ifndef VIRTIO_CONFIG_S_NEEDS_RESET
+#define VIRTIO_CONFIG_S_NEEDS_RESET 0x40
+#endif
+
+struct kvm;
+struct virtio_device;
+
+struct virt_queue {
+	struct virtio_device *vdev;
+	unsigned int index;
+	u16 max_size;
+
+	/* Programmed by the driver through the transport. */
+	u16 size;
+	u64 desc_gpa, avail_gpa, used_gpa;
+	bool ready;			/* enabled and validated */
+
+	/* Host views of the rings, valid while ready. */
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	u16 last_avail_idx;		/* next avail entry to take */
+	u16 used_idx;			/* our copy of used->idx */
+	u16 signalled_used;		/* used_idx at the last interrupt */
+	bool signalled_used_valid;
+	bool event_idx;			/* VIRTIO_RING_F_EVENT_IDX negotiated */
+
+	int kick_fd;			/* eventfd: the guest's notifications */
+	void *transport_priv;
+};
+
+/* One request: a descriptor chain, as host iovecs. */
+struct virtq_elem {
+	u16 head;
+	u16 nr_out;			/* device-readable segments, first */
+	u16 nr_in;			/* device-writable segments, after */
+	u64 out_bytes, in_bytes;
+	struct iovec iov[VIRTQ_MAX_SEGS];
+};
+
+/*
+ * Split virtqueue operations (virtio/virtqueue.c). They run on the device's
+ * worker thread. Every address and length comes from the guest and is
+ * validated against @mem.
+ */
+/* Validate size and ring addresses and map the rings; -1 if unusable. */
+int virtq_setup(struct virt_queue *vq, const struct guest_mem *mem);
+void virtq_reset(struct virt_queue *vq);
+/*
+ * Take the next available chain. Returns 1 with @elem filled, 0 when the
+ * ring is empty, -1 when the guest broke the ring (the caller marks the
+ * device NEEDS_RESET).
+ */
+int virtq_pop(struct virt_queue *vq, const struct guest_mem *mem,
+	      struct virtq_elem *elem);
+/* Return a chain with @len bytes written into its writable part. */
+void virtq_push(struct virt_queue *vq, const struct virtq_elem *elem, u32 len);
+/* Does the driver want an interrupt for what was pushed since the last one? */
+bool virtq_should_signal(struct virt_queue *vq);
+/* Ask the driver not to notify (while we are busy), or to notify again. */
+void virtq_disable_notify(struct virt_queue *vq);
+/* Returns true if buffers arrived meanwhile (process them before sleeping). */
+bool virtq_enable_notify(struct virt_queue *vq);
+bool virtq_has_avail(struct virt_queue *vq);
+
+/* Copy helpers over an element's segments. */
+size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip, void *buf,
+		  size_t len);
+size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t skip,
+		    const void *buf, size_t len);
+
+/* What a device implements. */
+struct virtio_device_ops {
+	const char *name;		/* "blk", "rng", ... */
+	u16 device_id;			/* VIRTIO_ID_* */
+	/* A queue was kicked, or its worker should look again (worker thread). */
+	void (*notify)(struct virtio_device *vdev, struct virt_queue *vq);
+	/* DRIVER_OK: features are final, the queues are set up. */
+	int (*activate)(struct virtio_device *vdev);
+	/* Device reset: stop and drop all work; called with vdev->lock held. */
+	void (*reset)(struct virtio_device *vdev);
+	/* The driver wrote device config bytes [off, off + len). */
+	void (*config_write)(struct virtio_device *vdev, u32 off, u32 len);
+};
+
+/* What a transport implements. */
+struct virtio_transport_ops {
+	const char *name;
+	int (*signal_vq)(struct virtio_device *vdev, struct virt_queue *vq);
+	int (*signal_config)(struct virtio_device *vdev);
+};
+
+struct virtio_device {
+	const struct virtio_device_ops *ops;
+	struct kvm *kvm;
+	void *priv;			/* the device's own state */
+	const struct virtio_transport_ops *tops;
+	void *transport;		/* the transport's per-device state */
+
+	pthread_mutex_t lock;		/* status, features, config, queues */
+	u64 host_features;		/* device + core features offered */
+	u64 guest_features;		/* accepted by the driver */
+	u8 status;
+	u32 config_generation;
+	u8 *config;			/* device-specific config space */
+	u32 config_len;
+
+	unsigned int nr_queues;
+	u16 queue_max_size;		/* 0: VIRTQ_DEFAULT_SIZE */
+	struct virt_queue *vqs;
+
+	/* The worker thread that services kicks and device events. */
+	pthread_t worker;
+	int epoll_fd;
+	int wake_fd;
+	bool worker_running;
+};
+
+/*
+ * Set up @vdev (ops, priv, config, features and nr_queues already filled in
+ * by the device) and attach it to the VM's virtio transport. The core adds
+ * VERSION_1, EVENT_IDX and INDIRECT_DESC to the offered features.
+ */
+int virtio_device_register(struct kvm *kvm, struct virtio_device *vdev);
+
+/*
+ * For transports: driver-side operations. Each takes vdev->lock (a
+ * recursive mutex) itself; transports must not hold a lock of their own
+ * that signal_vq/signal_config also take while calling these.
+ */
+u8 virtio_get_status(struct virtio_device *vdev);
+void virtio_set_status(struct virtio_device *vdev, u8 status);
+u32 virtio_get_features_word(struct virtio_device *vdev, u32 sel);
+void virtio_set_features_word(struct virtio_device *vdev, u32 sel, u32 val);
+/* Bounds-checked device config access; out-of-range reads return 0. */
+void virtio_config_access(struct virtio_device *vdev, u32 off, u8 *data, u32 len,
+			  bool is_write);
+/* QueueReady/queue_enable written: validate and start, or mark broken. */
+void virtio_queue_enable(struct virtio_device *vdev, unsigned int idx, bool on);
+/* Kick a queue's worker by hand (a notify no ioeventfd caught). */
+void virtio_queue_kick(struct virtio_device *vdev, unsigned int idx);
+/* Stop the worker thread; devices call it from their exit function. */
+void virtio_device_unregister(struct virtio_device *vdev);
+
+/* For devices: report completions and failures. */
+void virtio_queue_signal(struct virtio_device *vdev, struct virt_queue *vq);
+void virtio_config_changed(struct virtio_device *vdev);
+/* The driver misused the device: set NEEDS_RESET and tell it. */
+void virtio_device_broken(struct virtio_device *vdev, const char *why);
+bool virtio_has_feature(const struct virtio_device *vdev, unsigned int bit);
+
+/* Extra fds a device wants its worker to watch (e.g. aio completions). */
+typedef void (*virtio_fd_fn)(struct virtio_device *vdev, void *ctx);
+int virtio_worker_add_fd(struct virtio_device *vdev, int fd, virtio_fd_fn fn,
+			 void *ctx);
+
+/*
+ * Transports register themselves by name ("pci", "mmio"); the VM's
+ * --virtio-transport option picks one.
+ */
+struct virtio_transport {
+	const char *name;
+	int (*attach)(struct kvm *kvm, struct virtio_device *vdev);
+	struct virtio_transport *next;
+};
+void virtio_transport_register(struct virtio_transport *t);
+
+#endif

@@ -77,7 +77,7 @@ lkvm-asan: $(ASAN_OBJS)
 # pure parts of lkvm.
 UNIT_TESTS := $(patsubst %.c,%,$(wildcard tests/unit/test-*.c))
 UNIT_LIB_OBJS := $(addprefix .asan/,iobus.o guest-mem.o util/util.o \
-		 util/parse-options.o x86/bzimage.o x86/aml.o)
+		 util/parse-options.o x86/bzimage.o x86/aml.o virtio/virtqueue.o)
 tests/unit/%: tests/unit/%.c tests/unit/test.h $(UNIT_LIB_OBJS)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/unit $(LDFLAGS) -o $@ $< \
 		$(UNIT_LIB_OBJS) $(LDLIBS)

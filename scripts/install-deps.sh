@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install what lkvm needs to build and test on Debian 12: the build
+# dependencies (glibc, libfdt, libaio, zlib), and for the test tiers QEMU
+# (the nested tier's L1 host), busybox (the guests' userland), cpio and kmod.
+set -eu
+PKGS="gcc make pkg-config libc6-dev libfdt-dev libaio-dev zlib1g-dev
+      qemu-system-x86 busybox-static cpio kmod xz-utils e2fsprogs"
+
+missing=
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing="$missing $p"
+done
+[ -n "$missing" ] || exit 0
+
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+echo "install-deps: installing$missing" >&2
+for try in 1 2 3; do
+	# shellcheck disable=SC2086
+	if $SUDO apt-get update -qq && \
+	   $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null; then
+		exit 0
+	fi
+	echo "install-deps: apt-get failed (try $try of 3)" >&2
+	sleep $((try * 5))
+done
+exit 1

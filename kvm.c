@@ -250,7 +250,13 @@ int kvm__init(struct kvm *kvm)
 		return -1;
 	if (kvm__arch_init(kvm))
 		return -1;
+	/*
+	 * Memory slots go in before the interrupt controller: once it exists,
+	 * every slot change waits for an SRCU grace period (~5 ms here).
+	 */
 	if (setup_ram(kvm))
+		return -1;
+	if (kvm__arch_create_irqchip(kvm))
 		return -1;
 
 	kvm->nrcpus = kvm->cfg.nrcpus;

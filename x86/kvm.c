@@ -17,7 +17,6 @@ const struct kvm_cap_req kvm_arch_required_caps[] = {
 
 int kvm__arch_init(struct kvm *kvm)
 {
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 	u64 ident = X86_IDENTITY_MAP_ADDR;
 
 	if (ioctl(kvm->vm_fd, KVM_SET_TSS_ADDR, X86_TSS_ADDR) < 0) {
@@ -29,6 +28,13 @@ int kvm__arch_init(struct kvm *kvm)
 		pr_err("KVM_SET_IDENTITY_MAP_ADDR failed: %s", strerror(errno));
 		return -1;
 	}
+	return x86_cpuid_init(kvm);
+}
+
+int kvm__arch_create_irqchip(struct kvm *kvm)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+
 	if (ioctl(kvm->vm_fd, KVM_CREATE_IRQCHIP) < 0) {
 		pr_err("KVM_CREATE_IRQCHIP failed: %s", strerror(errno));
 		return -1;
@@ -37,7 +43,7 @@ int kvm__arch_init(struct kvm *kvm)
 		pr_err("KVM_CREATE_PIT2 failed: %s", strerror(errno));
 		return -1;
 	}
-	return x86_cpuid_init(kvm);
+	return 0;
 }
 
 void kvm__arch_exit(struct kvm *kvm)

@@ -120,8 +120,10 @@ extern const struct kvm_cap_req kvm_arch_required_caps[];
 int kvm__arch_setup_ram(struct kvm *kvm);
 /* Refuse a memory size the arch cannot map; returns -1 with a message. */
 int kvm__arch_check_ram_size(struct kvm *kvm, u64 size);
-/* After the VM is created, before vCPUs: interrupt controller, timers. */
+/* After the VM is created, before guest memory: probes, VM-wide setup. */
 int kvm__arch_init(struct kvm *kvm);
+/* After guest memory, before vCPUs: the in-kernel interrupt controller. */
+int kvm__arch_create_irqchip(struct kvm *kvm);
 /* The default kernel command line for this arch and console. */
 const char *kvm__arch_default_cmdline(struct kvm *kvm);
 void kvm__arch_exit(struct kvm *kvm);

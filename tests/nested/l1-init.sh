@@ -1,0 +1,66 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# /init of the L1 initramfs (busybox), booted by QEMU TCG. Loads kvm-amd with
+# nested=1 (order from /lib/modules/order, computed from modules.dep on the
+# host), then runs the cases in /tests.sh: each `run_case NAME CMD...` is
+# framed by L1-BEGIN/L1-END lines, then L1 powers off.
+# Kernel command line words: l1.shell=1 drops to a shell after the cases.
+
+export PATH=/bin HOME=/root TERM=${TERM:-linux}
+
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+exec </dev/console >/dev/console 2>&1
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+
+uptime_s() { cut -d' ' -f1 /proc/uptime; }
+
+echo "L1-INIT-REACHED uptime=$(uptime_s)"
+
+while read -r mod args; do
+	# shellcheck disable=SC2086
+	insmod "/lib/modules/$mod" $args || echo "L1-INSMOD-FAIL $mod"
+done </lib/modules/order
+
+if [ -c /dev/kvm ]; then
+	echo "L1-KVM-OK $(ls -l /dev/kvm) nested=$(cat /sys/module/kvm_amd/parameters/nested 2>/dev/null)"
+else
+	echo "L1-KVM-MISSING"
+fi
+
+# shellcheck disable=SC2034 # used by the evaluated case commands
+LKVM=/bin/lkvm L2_KERNEL=/l2/bzImage L2_INITRD=/l2/initrd.cpio
+LKVM_CASE_TIMEOUT=90
+
+# run_case NAME CMD...: CMD is evaluated (so it may use $LKVM, $L2_KERNEL,
+# $L2_INITRD) with stdin from /dev/null. After LKVM_CASE_TIMEOUT seconds it
+# gets SIGTERM (so lkvm can report where the guest is), SIGKILL 10 s later.
+run_case() {
+	_name=$1
+	shift
+	_t0=$(uptime_s)
+	echo "L1-BEGIN $_name"
+	eval "timeout -s TERM -k 10 $LKVM_CASE_TIMEOUT $*" </dev/null
+	_rc=$?
+	_t1=$(uptime_s)
+	# The guest's last line may lack a newline.
+	echo
+	echo "L1-END $_name status=$_rc secs=$(awk -v a="$_t0" -v b="$_t1" 'BEGIN { printf "%.2f", b - a }')"
+}
+
+[ -f /tests.sh ] && . /tests.sh
+
+echo "L1-DONE uptime=$(uptime_s)"
+for w in $(cat /proc/cmdline); do
+	if [ "$w" = l1.shell=1 ]; then
+		setsid cttyhack sh
+	fi
+done
+poweroff -f
+sleep 10

@@ -1,0 +1,198 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Nested test tier (x86_64): lkvm boots a real Debian kernel with a busybox
+# initramfs. Where the host /dev/kvm can boot Linux (hardware virtualization)
+# lkvm runs directly; otherwise every case runs inside one QEMU TCG L1 guest
+# whose kvm-amd (nested=1) provides /dev/kvm.
+#
+# Usage: tests/nested/run-x86.sh [LKVM_REPO]
+# stdout: one "PASS|FAIL|SKIP: nested/<case>[: why]" line per case.
+# stderr: progress, timings, and the console of failing cases.
+# Exit status: 0 when no case failed.
+
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "${1:-$HERE/../..}" && pwd) || exit 2
+# shellcheck source=tests/nested/lib.sh
+. "$HERE/lib.sh"
+
+CASES="boot-poweroff reboot"
+L2_ARGS='-c 2 -m 512'
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-nested.XXXXXX") || exit 2
+FAILED=0
+# shellcheck disable=SC2317 # trap handler
+cleanup() {
+	if [ "$FAILED" = 0 ] && [ "${LKVM_KEEP:-0}" != 1 ]; then
+		rm -rf "$WORK"
+	else
+		echo "INFO: logs kept in $WORK" >&2
+	fi
+}
+trap cleanup EXIT
+
+# Report every case the same way (setup problems).
+all_cases() {
+	local verdict=$1 why=$2 c
+	for c in $CASES; do
+		echo "$verdict: nested/$c: $why"
+	done
+	[ "$verdict" = FAIL ] && FAILED=1
+	exit "$FAILED"
+}
+
+T0=$(date +%s)
+now() { echo $(($(date +%s) - T0)); }
+
+# --- build --------------------------------------------------------------------
+JOBS=$(nproc 2>/dev/null || echo 2)
+host_lkvm=$REPO/lkvm
+if [ "${LKVM_MODE:-}" != nested ]; then
+	echo "INFO: building lkvm (make -C $REPO)" >&2
+	if ! make -C "$REPO" -j"$JOBS" >"$WORK/make.log" 2>&1; then
+		tail -n 40 "$WORK/make.log" >&2
+		all_cases FAIL "make failed (see stderr)"
+	fi
+	[ -x "$host_lkvm" ] || all_cases FAIL "make did not produce $host_lkvm"
+fi
+
+lkvm_detect_mode "$host_lkvm"
+
+if [ "$LKVM_MODE" = nested ]; then
+	command -v qemu-system-x86_64 >/dev/null ||
+		all_cases SKIP "nested mode needs qemu-system-x86_64 (apt-get install qemu-system-x86)"
+	echo "INFO: building static lkvm (make -C $REPO lkvm-static)" >&2
+	if ! make -C "$REPO" -j"$JOBS" lkvm-static >"$WORK/make-static.log" 2>&1; then
+		tail -n 40 "$WORK/make-static.log" >&2
+		all_cases FAIL "make lkvm-static failed (see stderr)"
+	fi
+	LKVM_BIN=$REPO/lkvm-static
+	[ -x "$LKVM_BIN" ] || all_cases FAIL "make lkvm-static did not produce $LKVM_BIN"
+	if readelf -l "$LKVM_BIN" 2>/dev/null | grep -q 'program interpreter'; then
+		all_cases FAIL "$LKVM_BIN is dynamically linked; L1 has no shared libraries"
+	fi
+else
+	LKVM_BIN=$host_lkvm
+fi
+
+# --- guest images -------------------------------------------------------------
+lkvm_fetch_guest x86_64 || all_cases SKIP "cannot fetch the Debian guest kernel or busybox"
+lkvm_build_l2_initrd "$WORK/l2.cpio" || all_cases FAIL "cannot build the L2 initramfs"
+
+{
+	echo "LKVM_CASE_TIMEOUT=$LKVM_CASE_TIMEOUT"
+	for c in $CASES; do
+		case "$c" in
+		boot-poweroff) action=poweroff ;;
+		reboot) action=reboot ;;
+		esac
+		echo "run_case $c '\$LKVM run -k \$L2_KERNEL -i \$L2_INITRD $L2_ARGS -p \"lkvmtest.action=$action quiet\"'"
+	done
+} >"$WORK/cases.sh"
+
+# --- run ----------------------------------------------------------------------
+LOG=$WORK/console.log
+ncases=$(echo "$CASES" | wc -w)
+if [ "$LKVM_MODE" = nested ]; then
+	lkvm_build_l1_initrd "$WORK/l1.cpio" "$LKVM_BIN" "$WORK/l2.cpio" "$WORK/cases.sh" ||
+		all_cases FAIL "cannot build the L1 initramfs"
+	echo "INFO: [$(now)s] booting L1 (QEMU TCG) with $ncases case(s)" >&2
+	lkvm_run_l1 "$WORK/l1.cpio" "$LOG" $((60 + ncases * (LKVM_CASE_TIMEOUT + 10)))
+	qrc=$?
+	echo "INFO: [$(now)s] L1 finished (qemu status $qrc)" >&2
+	l1_up=$(sed -n 's/^L1-INIT-REACHED uptime=//p' "$LOG")
+	echo "INFO: L1 reached /init at ${l1_up:-?}s guest uptime" >&2
+	if ! grep -q '^L1-KVM-OK' "$LOG"; then
+		tail -n 40 "$LOG" >&2
+		if grep -q '^L1-KVM-MISSING' "$LOG"; then
+			all_cases FAIL "L1 has no /dev/kvm after loading kvm-amd: $(grep L1-INSMOD-FAIL "$LOG" | tr '\n' ' ')"
+		fi
+		all_cases FAIL "L1 did not come up (qemu status $qrc)"
+	fi
+else
+	echo "INFO: [$(now)s] running $ncases case(s) on this host" >&2
+	lkvm_run_direct "$WORK/cases.sh" "$LOG" "$LKVM_BIN" "$WORK/l2.cpio"
+fi
+
+# --- verdicts -----------------------------------------------------------------
+# Why a case failed, or nothing when it passed.
+check_case() {
+	local c=$1 action=$2 out status cpus uname stopped
+	out=$(lkvm_case_output "$LOG" "$c")
+	status=$(lkvm_case_status "$LOG" "$c")
+	if [ -z "$status" ]; then
+		if grep -q "L1-BEGIN $c\$" "$LOG"; then
+			echo "did not finish (L1 stopped or timed out during the case)"
+		else
+			echo "never started"
+		fi
+		return
+	fi
+	has() { printf '%s\n' "$out" | grep -q -e "$1"; }
+	case "$action" in
+	poweroff) stopped='reboot: Power down' ;;
+	reboot) stopped='reboot: Restarting system' ;;
+	esac
+	if lkvm_case_timed_out "$LOG" "$c"; then
+		if has "$stopped"; then
+			echo "guest stopped ('$stopped') but lkvm did not exit within ${LKVM_CASE_TIMEOUT}s"
+		elif has 'L2-KMSG-INIT'; then
+			echo "timed out after ${LKVM_CASE_TIMEOUT}s; guest /init ran but never reached its $action"
+		else
+			echo "timed out after ${LKVM_CASE_TIMEOUT}s before the guest's /init ran"
+		fi
+		return
+	fi
+	if has 'Kernel panic'; then
+		echo "guest kernel panic: $(printf '%s\n' "$out" | grep -m1 'Kernel panic')"
+		return
+	fi
+	if ! has 'L2-INIT-REACHED'; then
+		if has 'L2-KMSG-INIT'; then
+			echo "guest /init ran (seen in the kernel log) but none of its console output arrived (serial TX interrupt path?); lkvm status $status"
+		else
+			echo "guest never reached /init (lkvm status $status)"
+		fi
+		return
+	fi
+	has "L2-ACTION=$action" ||
+		{ echo "guest init did not get to $action (lkvm status $status)"; return; }
+	[ "$status" = 0 ] || { echo "lkvm exit status $status after guest $action"; return; }
+	if [ "$c" = boot-poweroff ]; then
+		cpus=$(lkvm_l2_value "$out" CPUS)
+		[ "$cpus" = 2 ] || { echo "guest sees ${cpus:-?} CPUs, want 2"; return; }
+		uname=$(lkvm_l2_value "$out" UNAME)
+		[ "$uname" = "$LKVM_KVER" ] || { echo "guest uname -r '${uname}', want $LKVM_KVER"; return; }
+	fi
+}
+
+for c in $CASES; do
+	case "$c" in
+	boot-poweroff) action=poweroff ;;
+	reboot) action=reboot ;;
+	esac
+	why=$(check_case "$c" "$action")
+	secs=$(lkvm_case_secs "$LOG" "$c")
+	if [ -z "$why" ]; then
+		echo "PASS: nested/$c"
+		echo "INFO: nested/$c: ${secs:-?}s ($LKVM_MODE)" >&2
+	else
+		FAILED=1
+		echo "FAIL: nested/$c: $why"
+		{
+			echo "---- console of nested/$c ($LKVM_MODE, ${secs:-?}s) ----"
+			if grep -q "L1-BEGIN $c\$" "$LOG"; then
+				lkvm_case_output "$LOG" "$c" | tail -n 80
+			else
+				tail -n 40 "$LOG"
+			fi
+			echo "---- end of nested/$c ----"
+		} >&2
+	fi
+done
+l2_summary=$(grep -m1 'L2-DEVICES' "$LOG")
+[ -n "$l2_summary" ] && echo "INFO: $l2_summary" >&2
+echo "INFO: nested tier took $(now)s" >&2
+exit "$FAILED"

@@ -1,11 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
-/* lkvm run: the command line becomes a struct kvm_config, then the VM runs. */
+/*
+ * lkvm run: the command line becomes a struct kvm_config, then the VM runs.
+ * The option table is shared with lkvm sandbox (builtin-sandbox.c), which
+ * adds its own options after these.
+ */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lkvm/builtin.h"
+#include "lkvm/builtin-run.h"
+#include "lkvm/control.h"
 #include "lkvm/kvm.h"
 #include "lkvm/parse-options.h"
+
+/* Arch defaults and arch-only options (kvm-arch.h); x86 has none. */
+#ifndef LKVM_ARCH_DEFAULT_TRANSPORT
+#define LKVM_ARCH_DEFAULT_TRANSPORT	"pci"
+#endif
+#ifndef LKVM_ARCH_RUN_OPTIONS
+#define LKVM_ARCH_RUN_OPTIONS(cfg)
+#endif
 
 static const char run_usage[] =
 	"lkvm run [<options>] [<kernel image>]";
@@ -14,12 +30,14 @@ static const char run_epilogue[] =
 	"\nThe guest's serial console is this terminal; type Ctrl-A x to quit.\n"
 	"Exit status: 0 when the guest powers off or reboots, 1 on bad input or\n"
 	"a VMM error, 2 when the guest crashes (triple fault, internal error),\n"
-	"124 when --timeout expires, 128+N when lkvm is stopped by signal N.\n";
+	"124 when --timeout expires, 128+N when lkvm is stopped by signal N.\n"
+	"\nWhile it runs the VM listens on ~/.lkvm/<name>.sock for lkvm list, stop\n"
+	"(exit status 0), pause, resume, balloon and stat.\n";
 
 static int check_console(const struct option *opt, const char *arg)
 {
 	if (strcmp(arg, "serial") && strcmp(arg, "virtio")) {
-		pr_err("run: --console '%s' is not supported (use: serial, virtio)", arg);
+		pr_err("--console '%s' is not supported (use: serial, virtio)", arg);
 		return -1;
 	}
 	*(const char **)opt->value = arg;
@@ -29,8 +47,7 @@ static int check_console(const struct option *opt, const char *arg)
 static int check_transport(const struct option *opt, const char *arg)
 {
 	if (strcmp(arg, "pci") && strcmp(arg, "mmio")) {
-		pr_err("run: --virtio-transport '%s' is not supported (use: pci, mmio)",
-		       arg);
+		pr_err("--virtio-transport '%s' is not supported (use: pci, mmio)", arg);
 		return -1;
 	}
 	*(const char **)opt->value = arg;
@@ -45,7 +62,7 @@ static int add_disk(const struct option *opt, const char *arg)
 	char *copy, *tok, *save = NULL;
 
 	if (cfg->nr_disks == LKVM_MAX_DISKS) {
-		pr_err("run: at most %d disks", LKVM_MAX_DISKS);
+		pr_err("at most %d disks", LKVM_MAX_DISKS);
 		return -1;
 	}
 	d = &cfg->disks[cfg->nr_disks];
@@ -53,7 +70,7 @@ static int add_disk(const struct option *opt, const char *arg)
 	copy = xstrdup(arg);		/* lives as long as the config */
 	d->path = strtok_r(copy, ",", &save);
 	if (!d->path || !*d->path) {
-		pr_err("run: --disk needs a path");
+		pr_err("--disk needs a path");
 		return -1;
 	}
 	while ((tok = strtok_r(NULL, ",", &save))) {
@@ -62,7 +79,7 @@ static int add_disk(const struct option *opt, const char *arg)
 		else if (!strcmp(tok, "direct"))
 			d->direct = true;
 		else {
-			pr_err("run: unknown --disk flag '%s' (use: ro, direct)", tok);
+			pr_err("unknown --disk flag '%s' (use: ro, direct)", tok);
 			return -1;
 		}
 	}
@@ -70,56 +87,160 @@ static int add_disk(const struct option *opt, const char *arg)
 	return 0;
 }
 
-int cmd_run(int argc, const char **argv)
+static int add_9p(const struct option *opt, const char *arg)
 {
-	struct kvm_config cfg = {
-		.ram_size = LKVM_DEFAULT_RAM,
-		.nrcpus = 1,
-		.console = "serial",
-		.virtio_transport = "pci",
-		.name = "guest",
-	};
+	return virtio_9p_parse(opt->value, arg);
+}
+
+static int add_network(const struct option *opt, const char *arg)
+{
+	return virtio_net_parse(opt->value, arg);
+}
+
+void kvm_config_defaults(struct kvm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->ram_size = LKVM_DEFAULT_RAM;
+	cfg->nrcpus = 1;
+	cfg->console = "serial";
+	cfg->virtio_transport = LKVM_ARCH_DEFAULT_TRANSPORT;
+}
+
+struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extra)
+{
 	const struct option opts[] = {
 		OPTION_GROUP("Basic options:"),
-		OPTION_STRING('k', "kernel", &cfg.kernel_filename, "<file>",
-			      "kernel to boot (x86: bzImage)"),
-		OPTION_STRING('i', "initrd", &cfg.initrd_filename, "<file>",
+		OPTION_STRING('k', "kernel", &cfg->kernel_filename, "<file>",
+			      "kernel to boot (x86: bzImage; arm64: Image, may be gzipped)"),
+		OPTION_STRING('i', "initrd", &cfg->initrd_filename, "<file>",
 			      "initial ramdisk"),
-		OPTION_STRING('p', "params", &cfg.params, "<params>",
+		OPTION_STRING('p', "params", &cfg->params, "<params>",
 			      "kernel command line, added after lkvm's defaults"),
-		OPTION_SIZE('m', "mem", &cfg.ram_size, "<size>",
+		OPTION_SIZE('m', "mem", &cfg->ram_size, "<size>",
 			    "guest memory, in MiB unless suffixed K/M/G (default 256)",
 			    SZ_1M),
-		OPTION_INTEGER('c', "cpus", &cfg.nrcpus, "<n>",
+		OPTION_INTEGER('c', "cpus", &cfg->nrcpus, "<n>",
 			       "number of vCPUs (default 1)", 1, 4096),
-		OPTION_STRING(0, "name", &cfg.name, "<name>", "name of the guest"),
-		OPTION_CALLBACK(0, "console", &cfg.console, "serial|virtio",
+		OPTION_STRING(0, "name", &cfg->name, "<name>",
+			      "name of the guest, for lkvm stop/pause/stat... (default guest-<pid>)"),
+		OPTION_CALLBACK(0, "console", &cfg->console, "serial|virtio",
 				"guest console: ttyS0 (default) or virtio hvc0", check_console),
+		OPTION_STRING(0, "console-log", &cfg->console_log, "<file>",
+			      "also write the guest console to <file>"),
 		OPTION_GROUP("Devices:"),
-		OPTION_CALLBACK('d', "disk", &cfg, "<path>[,ro][,direct]",
+		OPTION_CALLBACK('d', "disk", cfg, "<path>[,ro][,direct]",
 				"add a virtio-blk disk backed by a raw image (repeatable)",
 				add_disk),
-		OPTION_BOOLEAN(0, "rng", &cfg.rng, "add a virtio-rng device"),
-		OPTION_CALLBACK(0, "virtio-transport", &cfg.virtio_transport, "pci|mmio",
-				"transport for virtio devices (default pci)",
+		OPTION_CALLBACK(0, "9p", cfg, "<hostdir>,<tag>[,ro]",
+				"share a host directory over virtio-9p (repeatable)", add_9p),
+		{ .type = OPT_CALLBACK, .long_name = "virtio-9p", .value = cfg,
+		  .argh = "<hostdir>,<tag>[,ro]", .help = "the same as --9p",
+		  .cb = add_9p, .flags = OPT_ALIAS },
+		OPTION_CALLBACK('n', "network", cfg, "mode=tap|none[,...]",
+				"a virtio-net NIC on a tap: [,tapif=<if>][,script=<path>]"
+				"[,mac=<mac>][,queues=<n>] (repeatable; no NIC by default)",
+				add_network),
+		OPTION_BOOLEAN(0, "rng", &cfg->rng, "add a virtio-rng device"),
+		OPTION_BOOLEAN(0, "balloon", &cfg->balloon,
+			       "add a virtio-balloon (statistics, free page reporting)"),
+		OPTION_BOOLEAN(0, "balloon-no-reporting", &cfg->balloon_no_reporting,
+			       "the same without free page reporting"),
+		OPTION_CALLBACK(0, "virtio-transport", &cfg->virtio_transport, "pci|mmio",
+				"transport for virtio devices (default " LKVM_ARCH_DEFAULT_TRANSPORT ")",
 				check_transport),
-		OPTION_INTEGER(0, "timeout", &cfg.timeout, "<seconds>",
+		OPTION_BOOLEAN(0, "virtio-mmio-msi", &cfg->virtio_mmio_msi,
+			       "offer the virtio-mmio MSI and per-queue notify extension (fixed vectors)"),
+		OPTION_BOOLEAN(0, "virtio-mmio-msi-shared", &cfg->virtio_mmio_msi_shared,
+			       "the same, in sharing mode (vectors mapped by the driver)"),
+		OPTION_INTEGER(0, "timeout", &cfg->timeout, "<seconds>",
 			       "stop the guest after this long (exit status 124)",
 			       0, 100000000),
+		OPTION_BOOLEAN(0, "nested", &cfg->nested,
+			       "let the guest run its own hypervisor (VMX/SVM on x86, EL2 on arm64)"),
+		OPTION_BOOLEAN(0, "spe", &cfg->spe,
+			       "give the guest the Statistical Profiling Extension (arm64, KVM SPE RFC)"),
+		LKVM_ARCH_RUN_OPTIONS(*cfg)
 		OPTION_GROUP("Debugging:"),
-		OPTION_BOOLEAN(0, "debug", &cfg.debug,
+		OPTION_BOOLEAN(0, "debug", &cfg->debug,
 			       "log VMM events (unhandled I/O, device setup)"),
 		OPTION_END(),
 	};
-	struct kvm kvm = { 0 };
-	int n, ret;
+	size_t n = ARRAY_SIZE(opts) - 1, ne = 0;
+	struct option *all;
 
+	while (extra && extra[ne].type != OPT_END)
+		ne++;
+	all = xmalloc((n + ne + 1) * sizeof(*all));
+	memcpy(all, opts, n * sizeof(*all));
+	if (ne)
+		memcpy(all + n, extra, ne * sizeof(*all));
+	all[n + ne] = (struct option)OPTION_END();
+	return all;
+}
+
+int kvm_config_finish(struct kvm_config *cfg, const char *cmd)
+{
+	static char default_name[32];
+
+#ifndef LKVM_ARCH_HAS_SPE
+	if (cfg->spe) {
+		pr_err("%s: --spe (the Statistical Profiling Extension) is an arm64 feature", cmd);
+		return -1;
+	}
+#endif
+	if (cfg->virtio_mmio_msi_shared)
+		cfg->virtio_mmio_msi = true;
+	if (cfg->virtio_mmio_msi && strcmp(cfg->virtio_transport, "mmio")) {
+		pr_err("%s: --virtio-mmio-msi needs --virtio-transport mmio", cmd);
+		return -1;
+	}
+	if (cfg->balloon_no_reporting)
+		cfg->balloon = true;
+	/* The name names the control socket ~/.lkvm/<name>.sock (control.c). */
+	if (!cfg->name) {
+		snprintf(default_name, sizeof(default_name), "guest-%d", (int)getpid());
+		cfg->name = default_name;
+	} else if (!ctl_name_valid(cfg->name)) {
+		pr_err("%s: --name '%s': use 1-%d letters, digits, '.', '_' or '-'",
+		       cmd, cfg->name, CTL_NAME_MAX);
+		return -1;
+	}
+	lkvm_debug = cfg->debug;
+	return 0;
+}
+
+int kvm_run_config(const struct kvm_config *cfg)
+{
+	struct kvm kvm = { 0 };
+	int ret;
+
+	kvm.cfg = *cfg;
+	if (kvm__init(&kvm)) {
+		kvm__exit(&kvm);
+		return LKVM_EXIT_ERROR;
+	}
+	ret = kvm__run(&kvm);
+	kvm__exit(&kvm);
+	return ret;
+}
+
+int cmd_run(int argc, const char **argv)
+{
+	/* Static: option strings the callbacks copy live as long as the run. */
+	static struct kvm_config cfg;
+	struct option *opts;
+	int n;
+
+	kvm_config_defaults(&cfg);
+	opts = kvm_run_options(&cfg, NULL);
 	n = parse_options(argc - 1, argv + 1, opts, "run");
 	if (n == PARSE_OPT_HELP) {
 		usage_with_options(stdout, run_usage, opts);
 		fputs(run_epilogue, stdout);
+		free(opts);
 		return 0;
 	}
+	free(opts);
 	if (n < 0)
 		return LKVM_EXIT_ERROR;
 	/* kvmtool accepts the kernel as a plain argument too. */
@@ -133,14 +254,7 @@ int cmd_run(int argc, const char **argv)
 		pr_err("run: no kernel given (use -k/--kernel <file>)");
 		return LKVM_EXIT_ERROR;
 	}
-	lkvm_debug = cfg.debug;
-	kvm.cfg = cfg;
-
-	if (kvm__init(&kvm)) {
-		kvm__exit(&kvm);
+	if (kvm_config_finish(&cfg, "run"))
 		return LKVM_EXIT_ERROR;
-	}
-	ret = kvm__run(&kvm);
-	kvm__exit(&kvm);
-	return ret;
+	return kvm_run_config(&cfg);
 }

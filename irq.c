@@ -117,6 +117,22 @@ int irq_irqfd_add(struct kvm *kvm, int gsi, int fd)
 	return 0;
 }
 
+int irq_irqfd_add_resample(struct kvm *kvm, int gsi, int fd, int resamplefd)
+{
+	struct kvm_irqfd f = {
+		.fd = fd, .gsi = gsi, .flags = KVM_IRQFD_FLAG_RESAMPLE,
+		.resamplefd = resamplefd,
+	};
+
+	if (!kvm__vm_check_cap(kvm, KVM_CAP_IRQFD_RESAMPLE))
+		return -1;
+	if (ioctl(kvm->vm_fd, KVM_IRQFD, &f) < 0) {
+		pr_debug("KVM_IRQFD with resample (gsi %d): %s", gsi, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int irq_irqfd_del(struct kvm *kvm, int gsi, int fd)
 {
 	struct kvm_irqfd f = { .fd = fd, .gsi = gsi, .flags = KVM_IRQFD_FLAG_DEASSIGN };

@@ -12,6 +12,7 @@
 #include "lkvm/ioeventfd.h"
 #include "lkvm/kvm-compat.h"
 #include "lkvm/kvm-cpu.h"
+#include "lkvm/pause.h"
 
 #define SIG_KICK	SIGUSR1
 #define VCPU_STACK_SIZE	(256 * 1024)
@@ -187,6 +188,9 @@ static void *vcpu_thread(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
 	while (!atomic_load(&kvm->stopping)) {
+		/* Parked while paused; after a kick, look at stopping again. */
+		if (kvm_cpu__pause_point(cpu))
+			continue;
 		if (ioctl(cpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;

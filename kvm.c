@@ -184,9 +184,14 @@ static int build_cmdline(struct kvm *kvm)
 	return kvm__append_cmdline(kvm, user);
 }
 
+/* How KVM_IRQ_LINE names line @irq (arm64 adds the interrupt type). */
+#ifndef KVM_ARCH_IRQ_LINE
+#define KVM_ARCH_IRQ_LINE(irq)	(irq)
+#endif
+
 int kvm__irq_line(struct kvm *kvm, u32 irq, int level)
 {
-	struct kvm_irq_level l = { .irq = irq, .level = level };
+	struct kvm_irq_level l = { .irq = KVM_ARCH_IRQ_LINE(irq), .level = level };
 
 	if (ioctl(kvm->vm_fd, KVM_IRQ_LINE, &l) < 0) {
 		pr_warn("KVM_IRQ_LINE %u: %s", irq, strerror(errno));

@@ -14,6 +14,12 @@ struct command {
 
 static const struct command commands[] = {
 	{ "run", cmd_run, "Boot a guest kernel" },
+	{ "list", cmd_list, "List the running VMs" },
+	{ "stop", cmd_stop, "Stop a running VM" },
+	{ "pause", cmd_pause, "Pause a running VM's vCPUs" },
+	{ "resume", cmd_resume, "Resume a paused VM" },
+	{ "balloon", cmd_balloon, "Inflate or deflate a VM's balloon" },
+	{ "stat", cmd_stat, "Show a VM's memory and balloon statistics" },
 	{ "version", cmd_version, "Print lkvm's version" },
 	{ "help", cmd_help, "List the commands, or describe one" },
 };

@@ -12,6 +12,17 @@
 #include "lkvm/kvm.h"
 #include "lkvm/term.h"
 
+/* Where COM1 is: I/O port 0x3f8 on x86; arm64 puts it in MMIO space. */
+#ifdef ARCH_SERIAL0_MMIO_ADDR
+#define SERIAL0_BUS(kvm)	(&(kvm)->mmio_bus)
+#define SERIAL0_ADDR		ARCH_SERIAL0_MMIO_ADDR
+#define SERIAL0_IRQ		ARCH_SERIAL0_IRQ
+#else
+#define SERIAL0_BUS(kvm)	(&(kvm)->pio_bus)
+#define SERIAL0_ADDR		X86_SERIAL0_PORT
+#define SERIAL0_IRQ		X86_SERIAL0_IRQ
+#endif
+
 #define UART_RX		0	/* DLAB=0: RBR (read) / THR (write) */
 #define UART_IER	1
 #define UART_IIR	2	/* read */
@@ -215,13 +226,13 @@ static int serial_init(struct kvm *kvm)
 	memset(u, 0, sizeof(*u));
 	pthread_mutex_init(&u->lock, NULL);
 	u->kvm = kvm;
-	u->irq = X86_SERIAL0_IRQ;
+	u->irq = SERIAL0_IRQ;
 	u->mcr = MCR_OUT2;
 	u->io = (struct io_range){
-		.start = X86_SERIAL0_PORT, .len = 8, .fn = uart_io, .ctx = u,
+		.start = SERIAL0_ADDR, .len = 8, .fn = uart_io, .ctx = u,
 		.name = "serial0",
 	};
-	if (iobus_register(&kvm->pio_bus, &u->io))
+	if (iobus_register(SERIAL0_BUS(kvm), &u->io))
 		return -1;
 	if (!kvm->cfg.console || !strcmp(kvm->cfg.console, "serial"))
 		term_set_input(uart_input, u);

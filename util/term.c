@@ -30,10 +30,20 @@ void term_set_input(term_input_fn fn, void *ctx)
 	pthread_mutex_unlock(&input_lock);
 }
 
+/* --console-log: a copy of everything the guest writes (util/console-log.c). */
+static int log_fd = -1;
+
+void term_set_log(int fd)
+{
+	log_fd = fd;
+}
+
 void term_write(const void *buf, size_t len)
 {
 	if (write_full(STDOUT_FILENO, buf, len) < 0 && errno != EPIPE)
 		pr_debug("console write failed: %s", strerror(errno));
+	if (log_fd >= 0 && write_full(log_fd, buf, len) < 0)
+		pr_debug("console log write failed: %s", strerror(errno));
 }
 
 static void restore_termios(void)

@@ -85,6 +85,10 @@ static int worker_watch(struct virtio_device *vdev, int fd, struct worker_fd *w)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = w };
 
+	if (w) {
+		w->next = vdev->worker_fds;
+		vdev->worker_fds = w;
+	}
 	if (epoll_ctl(vdev->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		pr_err("virtio-%s: epoll_ctl: %s", vdev->ops->name, strerror(errno));
 		return -1;
@@ -100,7 +104,7 @@ int virtio_worker_add_fd(struct virtio_device *vdev, int fd, virtio_fd_fn fn,
 	w->fd = fd;
 	w->fn = fn;
 	w->ctx = ctx;
-	/* Kept for the device's lifetime; epoll refers to it. */
+	/* Kept until virtio_device_unregister(); epoll refers to it. */
 	return worker_watch(vdev, fd, w);
 }
 
@@ -121,6 +125,7 @@ int virtio_device_register(struct kvm *kvm, struct virtio_device *vdev)
 	pthread_mutexattr_destroy(&attr);
 
 	vdev->kvm = kvm;
+	vdev->epoll_fd = vdev->wake_fd = -1;
 	vdev->host_features |= (1ULL << VIRTIO_F_VERSION_1) |
 			       (1ULL << VIRTIO_RING_F_EVENT_IDX) |
 			       (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
@@ -137,6 +142,8 @@ int virtio_device_register(struct kvm *kvm, struct virtio_device *vdev)
 		return -1;
 
 	vdev->vqs = xzalloc(vdev->nr_queues * sizeof(*vdev->vqs));
+	for (i = 0; i < vdev->nr_queues; i++)
+		vdev->vqs[i].kick_fd = -1;
 	for (i = 0; i < vdev->nr_queues; i++) {
 		struct virt_queue *vq = &vdev->vqs[i];
 		struct worker_fd *w = xzalloc(sizeof(*w));
@@ -176,11 +183,35 @@ int virtio_device_register(struct kvm *kvm, struct virtio_device *vdev)
 
 void virtio_device_unregister(struct virtio_device *vdev)
 {
+	struct worker_fd *w, *next;
+	unsigned int i;
+
+	if (!vdev->kvm)
+		return;		/* never registered */
 	if (vdev->worker_running) {
 		eventfd_write(vdev->wake_fd, 1);
 		pthread_join(vdev->worker, NULL);
 		vdev->worker_running = false;
 	}
+	if (vdev->tops && vdev->tops->detach)
+		vdev->tops->detach(vdev);
+	vdev->tops = NULL;
+	for (w = vdev->worker_fds; w; w = next) {
+		next = w->next;
+		free(w);
+	}
+	vdev->worker_fds = NULL;
+	for (i = 0; vdev->vqs && i < vdev->nr_queues; i++)
+		if (vdev->vqs[i].kick_fd >= 0)
+			close(vdev->vqs[i].kick_fd);
+	free(vdev->vqs);
+	vdev->vqs = NULL;
+	if (vdev->epoll_fd >= 0)
+		close(vdev->epoll_fd);
+	if (vdev->wake_fd >= 0)
+		close(vdev->wake_fd);
+	vdev->epoll_fd = vdev->wake_fd = -1;
+	vdev->kvm = NULL;
 }
 
 u8 virtio_get_status(struct virtio_device *vdev)
@@ -278,9 +309,8 @@ void virtio_config_access(struct virtio_device *vdev, u32 off, u8 *data, u32 len
 		if (!is_write)
 			memset(data, 0, len);
 	} else if (is_write) {
-		memcpy(vdev->config + off, data, len);
 		if (vdev->ops->config_write)
-			vdev->ops->config_write(vdev, off, len);
+			vdev->ops->config_write(vdev, off, data, len);
 	} else {
 		memcpy(data, vdev->config + off, len);
 	}

@@ -42,6 +42,17 @@
 #define MADT_PCAT_COMPAT	1
 
 static struct acpi_dsdt_hook *dsdt_hooks;
+static struct acpi_table_hook *table_hooks;
+
+void acpi_register_table_hook(struct acpi_table_hook *h)
+{
+	struct acpi_table_hook **p = &table_hooks;
+
+	while (*p)
+		p = &(*p)->next;
+	h->next = NULL;
+	*p = h;
+}
 
 void acpi_register_dsdt_hook(struct acpi_dsdt_hook *h)
 {
@@ -94,6 +105,38 @@ static void gas_io8(u8 *g, u16 port)
 	put64(g + 4, port);
 }
 
+/*
+ * COM1 must be in the DSDT: with hardware-reduced ACPI Linux sets up no
+ * legacy PIC and so no ISA interrupt mappings, and the UART gets its IRQ
+ * only through this description (8250_pnp then takes over the port).
+ */
+static void describe_com1(struct aml *a)
+{
+	static const u8 crs[] = {
+		0x47, 0x01,			/* IO (Decode16, ...) */
+		X86_SERIAL0_PORT & 0xff, X86_SERIAL0_PORT >> 8,
+		X86_SERIAL0_PORT & 0xff, X86_SERIAL0_PORT >> 8,
+		0x01, 0x08,			/* alignment 1, length 8 */
+		0x22, 1 << X86_SERIAL0_IRQ, 0x00, /* IRQNoFlags () { 4 } */
+		0x79, 0x00,			/* end tag */
+	};
+
+	aml_byte(a, 0x5b);			/* Device (COM1) */
+	aml_byte(a, 0x82);
+	aml_pkg_begin(a);
+	aml_nameseg(a, "COM1");
+	aml_name_integer(a, "_HID", 0x0105d041);	/* EisaId ("PNP0501") */
+	aml_name_integer(a, "_UID", 1);
+	aml_byte(a, 0x08);			/* Name (_CRS, Buffer () {...}) */
+	aml_nameseg(a, "_CRS");
+	aml_byte(a, 0x11);
+	aml_pkg_begin(a);
+	aml_integer(a, sizeof(crs));
+	aml_bytes(a, crs, sizeof(crs));
+	aml_pkg_end(a);
+	aml_pkg_end(a);
+}
+
 static size_t build_dsdt(u8 *t, size_t room, struct kvm *kvm)
 {
 	struct acpi_dsdt_hook *h;
@@ -112,15 +155,14 @@ static size_t build_dsdt(u8 *t, size_t room, struct kvm *kvm)
 	aml_integer(&a, 0);
 	aml_pkg_end(&a);
 
-	if (dsdt_hooks) {
-		/* Scope (\_SB) { ... } */
-		aml_byte(&a, 0x10);
-		aml_pkg_begin(&a);
-		aml_bytes(&a, "\\_SB_", 5);
-		for (h = dsdt_hooks; h; h = h->next)
-			h->fn(&a, kvm);
-		aml_pkg_end(&a);
-	}
+	/* Scope (\_SB) { COM1, then whatever the devices add } */
+	aml_byte(&a, 0x10);
+	aml_pkg_begin(&a);
+	aml_bytes(&a, "\\_SB_", 5);
+	describe_com1(&a);
+	for (h = dsdt_hooks; h; h = h->next)
+		h->fn(&a, kvm);
+	aml_pkg_end(&a);
 
 	len = 36 + a.len;
 	if (len > room) {
@@ -192,12 +234,18 @@ static void build_fadt(u8 *t, u64 dsdt)
 size_t acpi_build_tables(u8 *buf, size_t size, u64 gpa, unsigned int nrcpus,
 			 struct kvm *kvm)
 {
-	/* Layout: RSDP | XSDT | FADT | MADT | DSDT, each 16-byte aligned. */
-	const size_t rsdp_off = 0, xsdt_off = 48, xsdt_len = 36 + 2 * 8;
-	size_t fadt_off = ALIGN_UP(xsdt_off + xsdt_len, 16);
-	size_t madt_off = ALIGN_UP(fadt_off + FADT_LEN, 16);
-	size_t madt_len, dsdt_off, dsdt_len;
+	/* Layout: RSDP | XSDT | FADT | MADT | DSDT | hooks, each 16-byte aligned. */
+	const size_t rsdp_off = 0, xsdt_off = 48;
+	struct acpi_table_hook *h;
+	unsigned int nr_extra = 0, i;
+	size_t xsdt_len, fadt_off, madt_off, madt_len, dsdt_off, dsdt_len, end;
 	u8 *rsdp = buf + rsdp_off, *xsdt = buf + xsdt_off;
+
+	for (h = table_hooks; h; h = h->next)
+		nr_extra++;
+	xsdt_len = 36 + (2 + nr_extra) * 8;
+	fadt_off = ALIGN_UP(xsdt_off + xsdt_len, 16);
+	madt_off = ALIGN_UP(fadt_off + FADT_LEN, 16);
 
 	if (madt_off >= size)
 		return 0;
@@ -215,6 +263,20 @@ size_t acpi_build_tables(u8 *buf, size_t size, u64 gpa, unsigned int nrcpus,
 	header(xsdt, "XSDT", xsdt_len, 1);
 	put64(xsdt + 36, gpa + fadt_off);
 	put64(xsdt + 44, gpa + madt_off);
+	end = dsdt_off + dsdt_len;
+	for (h = table_hooks, i = 0; h; h = h->next, i++) {
+		size_t off = ALIGN_UP(end, 16), len;
+
+		if (off + 36 >= size)
+			return 0;
+		len = h->build(buf + off + 36, size - off - 36, kvm);
+		if (!len)
+			return 0;
+		header(buf + off, h->sig, 36 + len, h->rev);
+		finish(buf + off, 36 + len);
+		put64(xsdt + 52 + 8 * i, gpa + off);
+		end = off + 36 + len;
+	}
 	finish(xsdt, xsdt_len);
 
 	memset(rsdp, 0, 36);
@@ -225,7 +287,7 @@ size_t acpi_build_tables(u8 *buf, size_t size, u64 gpa, unsigned int nrcpus,
 	put64(rsdp + 24, gpa + xsdt_off);
 	rsdp[8] = checksum(rsdp, 20);
 	rsdp[32] = checksum(rsdp, 36);
-	return dsdt_off + dsdt_len;
+	return end;
 }
 
 static int acpi_setup(struct kvm *kvm)

@@ -63,6 +63,19 @@ unsigned int x86_cpuid_phys_bits(struct kvm *kvm)
 	return e && (e->eax & 0xff) ? e->eax & 0xff : 36;
 }
 
+const char *x86_cpuid_virt_name(const struct kvm_cpuid2 *c)
+{
+	const struct kvm_cpuid_entry2 *e;
+
+	e = find(c, 1, 0);
+	if (e && (e->ecx & CPUID_1_ECX_VMX))
+		return "VMX";
+	e = find(c, 0x80000001, 0);
+	if (e && (e->ecx & CPUID_8_1_ECX_SVM))
+		return "SVM";
+	return NULL;
+}
+
 /* Bits needed to number @n things (0 for 1). */
 static unsigned int order(unsigned int n)
 {

@@ -28,17 +28,19 @@ bool irq_arch_msi_needs_devid(void)
 
 /*
  * Wired lines for devices that aren't behind PCI (virtio-mmio): IOAPIC
- * pins 5-7 and 9-15 are not used by the legacy platform (timer 0/2,
- * keyboard 1, serial 3/4, RTC 8). PCI INTx uses pins 16-23.
+ * pins 16-23. Pins below 16 are ISA interrupts, which a guest that finds a
+ * device on its command line (no ACPI description) would program as edge
+ * triggered; above 15 its default is level, which virtio's interrupt
+ * status needs. With more than 8 devices, lines are shared (virtio-mmio
+ * drivers request shared interrupts). PCI INTx uses the same pins, but a
+ * VM has either PCI or MMIO virtio devices.
  */
 int irq_alloc_line(struct kvm *kvm)
 {
-	static const u8 free_pins[] = { 5, 6, 7, 9, 10, 11, 12, 13, 14, 15 };
-	int irq = -1;
+	int irq;
 
 	pthread_mutex_lock(&kvm->irq_lock);
-	if (kvm->next_line_irq < ARRAY_SIZE(free_pins))
-		irq = free_pins[kvm->next_line_irq++];
+	irq = 16 + kvm->next_line_irq++ % (IOAPIC_PINS - 16);
 	pthread_mutex_unlock(&kvm->irq_lock);
 	return irq;
 }

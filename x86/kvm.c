@@ -15,6 +15,26 @@ const struct kvm_cap_req kvm_arch_required_caps[] = {
 	{ 0, NULL },
 };
 
+/*
+ * --nested: the guest gets the host's VMX or SVM as KVM reports it in
+ * KVM_GET_SUPPORTED_CPUID (x86_cpuid_for_vcpu keeps them only then).
+ * lkvm has no snapshots or migration, so the nested state KVM keeps per
+ * vCPU (KVM_GET/SET_NESTED_STATE) never needs to leave the kernel.
+ */
+static int check_nested(struct kvm *kvm)
+{
+	const char *virt = x86_cpuid_virt_name(kvm->arch.cpuid);
+
+	if (!virt) {
+		pr_err("--nested: this host's KVM offers neither VMX nor SVM to guests "
+		       "(load kvm_intel or kvm_amd with nested=1)");
+		return -1;
+	}
+	pr_debug("--nested: exposing %s; KVM_CAP_NESTED_STATE=%d", virt,
+		 kvm__vm_check_cap(kvm, KVM_CAP_NESTED_STATE));
+	return 0;
+}
+
 int kvm__arch_init(struct kvm *kvm)
 {
 	u64 ident = X86_IDENTITY_MAP_ADDR;
@@ -28,7 +48,9 @@ int kvm__arch_init(struct kvm *kvm)
 		pr_err("KVM_SET_IDENTITY_MAP_ADDR failed: %s", strerror(errno));
 		return -1;
 	}
-	return x86_cpuid_init(kvm);
+	if (x86_cpuid_init(kvm))
+		return -1;
+	return kvm->cfg.nested ? check_nested(kvm) : 0;
 }
 
 int kvm__arch_create_irqchip(struct kvm *kvm)
@@ -86,5 +108,8 @@ const char *kvm__arch_default_cmdline(struct kvm *kvm)
 	/* A user who picks a console picks all of them. */
 	if (strstr(user, "console="))
 		return "";
+	/* hvc0 needs the virtio driver; the UART still shows early boot. */
+	if (kvm->cfg.console && !strcmp(kvm->cfg.console, "virtio"))
+		return "console=hvc0 earlyprintk=ttyS0";
 	return "console=ttyS0 earlyprintk=ttyS0";
 }

@@ -35,8 +35,12 @@ static void i8042_io(struct io_range *r __unused, u64 off, u8 *data, u32 len,
 		guest_reset(ctx, "keyboard controller");
 }
 
-static void reset_ctl_io(struct io_range *r __unused, u64 off __unused, u8 *data,
-			 u32 len __unused, bool is_write, void *ctx)
+/*
+ * Port 0xcf9 is inside 0xcf8-0xcfb, which the PCI config address register
+ * needs as one range: x86/pci-acpi.c owns the range and forwards byte
+ * accesses to 0xcf9 here.
+ */
+void x86_reset_control_io(struct kvm *kvm, u8 *data, bool is_write)
 {
 	static u8 last;
 
@@ -46,7 +50,7 @@ static void reset_ctl_io(struct io_range *r __unused, u64 off __unused, u8 *data
 	}
 	last = data[0];
 	if (data[0] & RESET_CPU)
-		guest_reset(ctx, "port 0xcf9");
+		guest_reset(kvm, "port 0xcf9");
 }
 
 static void sleep_io(struct io_range *r __unused, u64 off, u8 *data,
@@ -73,18 +77,34 @@ static void sleep_io(struct io_range *r __unused, u64 off, u8 *data,
 static struct io_range i8042_range = {
 	.start = I8042_DATA_PORT, .len = 5, .fn = i8042_io, .name = "i8042",
 };
-static struct io_range reset_range = {
-	.start = X86_RESET_PORT, .len = 1, .fn = reset_ctl_io, .name = "reset-control",
-};
 static struct io_range sleep_range = {
 	.start = X86_ACPI_SLEEP_CTL_PORT, .len = 2, .fn = sleep_io, .name = "acpi-sleep",
 };
 
+/*
+ * The reset vector. With hardware-reduced ACPI and no EFI, Linux's default
+ * reboot ends in a "BIOS" reboot: a jump to f000:fff0 in real mode. There is
+ * no BIOS, so put a stub there that does what a chipset reset would:
+ * write the reset value to 0xcf9 (then halt, should that ever return).
+ */
+static int reset_vector_init(struct kvm *kvm)
+{
+	static const u8 stub[] = {
+		0xb0, X86_RESET_VALUE,		/* mov al, 6 */
+		0xba, X86_RESET_PORT & 0xff, X86_RESET_PORT >> 8, /* mov dx, 0xcf9 */
+		0xee,				/* out dx, al */
+		0xf4,				/* hlt */
+		0xeb, 0xfd,			/* jmp hlt */
+	};
+
+	return guest_write(&kvm->mem, X86_RESET_VECTOR, stub, sizeof(stub));
+}
+firmware_init(reset_vector_init, NULL);
+
 static int power_init(struct kvm *kvm)
 {
-	i8042_range.ctx = reset_range.ctx = sleep_range.ctx = kvm;
+	i8042_range.ctx = sleep_range.ctx = kvm;
 	if (iobus_register(&kvm->pio_bus, &i8042_range) ||
-	    iobus_register(&kvm->pio_bus, &reset_range) ||
 	    iobus_register(&kvm->pio_bus, &sleep_range))
 		return -1;
 	return 0;

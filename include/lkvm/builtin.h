@@ -7,5 +7,12 @@
 int cmd_run(int argc, const char **argv);
 int cmd_version(int argc, const char **argv);
 int cmd_help(int argc, const char **argv);
+/* builtin-ctl.c: commands for running VMs */
+int cmd_list(int argc, const char **argv);
+int cmd_stop(int argc, const char **argv);
+int cmd_pause(int argc, const char **argv);
+int cmd_resume(int argc, const char **argv);
+int cmd_balloon(int argc, const char **argv);
+int cmd_stat(int argc, const char **argv);
 
 #endif

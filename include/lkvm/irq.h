@@ -19,6 +19,13 @@ int irq_msi_route_update(struct kvm *kvm, int gsi, u64 addr, u32 data, u32 devid
 /* Attach/detach an eventfd to a GSI; a write to @fd raises the interrupt. */
 int irq_irqfd_add(struct kvm *kvm, int gsi, int fd);
 int irq_irqfd_del(struct kvm *kvm, int gsi, int fd);
+/*
+ * A level-triggered irqfd: a write to @fd asserts the line until the guest
+ * EOIs it; then KVM deasserts it and signals @resamplefd, and the device
+ * re-asserts if it still has something pending. -1 without
+ * KVM_CAP_IRQFD_RESAMPLE (use kvm__irq_line() then).
+ */
+int irq_irqfd_add_resample(struct kvm *kvm, int gsi, int fd, int resamplefd);
 
 /* Send one MSI directly (KVM_SIGNAL_MSI). */
 int irq_signal_msi(struct kvm *kvm, u64 addr, u32 data, u32 devid);

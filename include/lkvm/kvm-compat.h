@@ -27,5 +27,14 @@
 #ifndef KVM_CAP_ARM_EL2_E2H0
 #define KVM_CAP_ARM_EL2_E2H0		241
 #endif
+#ifndef KVM_ARM_VCPU_HAS_EL2
+#define KVM_ARM_VCPU_HAS_EL2		7	/* vCPU feature: starts in EL2h */
+#endif
+#ifndef KVM_ARM_VCPU_HAS_EL2_E2H0
+#define KVM_ARM_VCPU_HAS_EL2_E2H0	8	/* ... with HCR_EL2.E2H fixed to 0 */
+#endif
+#ifndef KVM_DEV_ARM_VGIC_GRP_MAINT_IRQ
+#define KVM_DEV_ARM_VGIC_GRP_MAINT_IRQ	9	/* addr: u32 *, the PPI's INTID */
+#endif
 
 #endif

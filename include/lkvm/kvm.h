@@ -5,8 +5,10 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "lkvm/9p.h"
 #include "lkvm/guest-mem.h"
 #include "lkvm/iobus.h"
+#include "lkvm/net.h"
 #include "lkvm/util.h"
 #include "lkvm/kvm-arch.h"
 
@@ -38,10 +40,26 @@ struct kvm_config {
 	struct disk_config disks[LKVM_MAX_DISKS];
 	int nr_disks;
 	bool rng;			/* --rng: virtio-rng */
+	struct p9_share_config shares_9p[LKVM_MAX_9P];	/* --9p */
+	int nr_9p;
+	struct net_config nets[LKVM_MAX_NETS];	/* -n/--network mode=tap */
+	int nr_nets;
+	const char *console_log;	/* --console-log: console copied here */
+	bool sandbox;			/* lkvm sandbox: the exit-status port */
+	bool balloon;			/* --balloon: virtio-balloon */
+	bool balloon_no_reporting;	/* ... without free page reporting */
+	bool virtio_mmio_msi;		/* offer the MMIO MSI/notify extension */
+	bool virtio_mmio_msi_shared;	/* ... in sharing (dynamic mapping) mode */
 	u64 ram_size;			/* bytes */
 	int nrcpus;
 	int timeout;			/* seconds, 0 = none */
 	bool nested;
+	bool spe;			/* --spe: arm64 Statistical Profiling Extension */
+	/* arm64 only (arm/include/lkvm/kvm-arch.h lists their options) */
+	const char *irqchip;		/* "gicv2", "gicv3", "gicv3-its"; NULL: best */
+	bool pmu;			/* PMUv3 */
+	bool e2h0;			/* --nested with HCR_EL2.E2H 0 */
+	const char *dump_dtb;		/* write the device tree here */
 	bool debug;
 };
 

@@ -21,6 +21,8 @@ typedef size_t (*term_input_fn)(void *ctx, const u8 *buf, size_t len);
 
 void term_set_input(term_input_fn fn, void *ctx);
 void term_write(const void *buf, size_t len);
+/* Also write the console to @fd (-1: stop). */
+void term_set_log(int fd);
 void term_start(struct kvm *kvm);
 void term_stop(struct kvm *kvm);
 

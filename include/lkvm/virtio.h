@@ -109,8 +109,13 @@ struct virtio_device_ops {
 	int (*activate)(struct virtio_device *vdev);
 	/* Device reset: stop and drop all work; called with vdev->lock held. */
 	void (*reset)(struct virtio_device *vdev);
-	/* The driver wrote device config bytes [off, off + len). */
-	void (*config_write)(struct virtio_device *vdev, u32 off, u32 len);
+	/*
+	 * The driver writes @len bytes at config offset @off (already bounds
+	 * checked). The core changes nothing: the device applies what is
+	 * writable and ignores the rest. Without this op config is read-only.
+	 */
+	void (*config_write)(struct virtio_device *vdev, u32 off, const u8 *data,
+			     u32 len);
 };
 
 /* What a transport implements. */
@@ -118,6 +123,8 @@ struct virtio_transport_ops {
 	const char *name;
 	int (*signal_vq)(struct virtio_device *vdev, struct virt_queue *vq);
 	int (*signal_config)(struct virtio_device *vdev);
+	/* Undo attach: bus ranges, ioeventfds, irqfds, memory (worker stopped). */
+	void (*detach)(struct virtio_device *vdev);
 };
 
 struct virtio_device {
@@ -144,6 +151,7 @@ struct virtio_device {
 	int epoll_fd;
 	int wake_fd;
 	bool worker_running;
+	void *worker_fds;		/* the core's list of watched fds */
 };
 
 /*
@@ -169,7 +177,10 @@ void virtio_config_access(struct virtio_device *vdev, u32 off, u8 *data, u32 len
 void virtio_queue_enable(struct virtio_device *vdev, unsigned int idx, bool on);
 /* Kick a queue's worker by hand (a notify no ioeventfd caught). */
 void virtio_queue_kick(struct virtio_device *vdev, unsigned int idx);
-/* Stop the worker thread; devices call it from their exit function. */
+/*
+ * Stop the worker, detach from the transport and free what the core
+ * allocated; devices call it from their exit function.
+ */
 void virtio_device_unregister(struct virtio_device *vdev);
 
 /* For devices: report completions and failures. */

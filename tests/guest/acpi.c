@@ -169,6 +169,25 @@ static void parse_madt(const u8 *t, u32 len, struct acpi_info *ai)
 	}
 }
 
+/* The ECAM window of PCI segment 0 (PCI Firmware spec, MCFG). */
+static void parse_mcfg(const u8 *t, u32 len, struct acpi_info *ai)
+{
+	u32 off;
+
+	for (off = 44; off + 16 <= len; off += 16) {
+		const u8 *e = t + off;
+
+		if (get16(e + 8) != 0)
+			continue;
+		ai->mcfg_base = get64(e);
+		ai->mcfg_bus_start = e[10];
+		ai->mcfg_bus_end = e[11];
+		say("mcfg base=0x%lx buses=%u-%u", ai->mcfg_base, e[10], e[11]);
+		return;
+	}
+	say("mcfg no-segment-0");
+}
+
 /* SLP_TYPa from "Name (_S5, Package () { a, ... })", or -1. */
 static int find_s5(const u8 *t, u32 len)
 {
@@ -207,6 +226,111 @@ static int find_s5(const u8 *t, u32 len)
 		default:		/* a raw small integer */
 			return t[k];
 		}
+	}
+	return -1;
+}
+
+/* PkgLength at t[*k]: returns the length, moves *k past the encoding. */
+static u32 aml_pkglen(const u8 *t, u32 len, u32 *k)
+{
+	u32 n = t[*k] >> 6, v, i;
+
+	if (*k + 1 + n > len)
+		return 0;
+	if (!n) {
+		v = t[*k] & 0x3f;
+	} else {
+		v = t[*k] & 0x0f;
+		for (i = 0; i < n; i++)
+			v |= (u32)t[*k + 1 + i] << (4 + 8 * i);
+	}
+	*k += 1 + n;
+	return v;
+}
+
+/* A constant integer at t[*k]; false for anything else (a name, ...). */
+static bool aml_int(const u8 *t, u32 end, u32 *k, u64 *v)
+{
+	u32 n, i;
+
+	if (*k >= end)
+		return false;
+	switch (t[*k]) {
+	case 0x00:		/* ZeroOp */
+	case 0x01:		/* OneOp */
+		*v = t[*k];
+		*k += 1;
+		return true;
+	case 0xff:		/* OnesOp */
+		*v = ~0ULL;
+		*k += 1;
+		return true;
+	case 0x0a:
+		n = 1;
+		break;
+	case 0x0b:
+		n = 2;
+		break;
+	case 0x0c:
+		n = 4;
+		break;
+	case 0x0e:
+		n = 8;
+		break;
+	default:
+		return false;
+	}
+	if (*k + 1 + n > end)
+		return false;
+	*v = 0;
+	for (i = 0; i < n; i++)
+		*v |= (u64)t[*k + 1 + i] << (8 * i);
+	*k += 1 + n;
+	return true;
+}
+
+/*
+ * GSI of (slot, pin 0-3) from a static "Name (_PRT, Package () { Package
+ * () { 0xSSSSFFFF, pin, 0, GSI }, ... })" in the DSDT; -1 if there is no
+ * such package (a _PRT method, link devices) or no entry.
+ */
+int acpi_prt_gsi(const struct acpi_info *ai, u32 slot, u32 pin)
+{
+	const u8 *t = phys(ai->dsdt);
+	u32 len = ai->dsdt_len, i, k, end, n, e;
+
+	if (!ai->dsdt || len < HDR_LEN)
+		return -1;
+	for (i = HDR_LEN + 1; i + 4 <= len; i++) {
+		if (t[i - 1] != AML_NAME_OP || memcmp(t + i, "_PRT", 4))
+			continue;
+		k = i + 4;
+		if (k >= len || t[k] != AML_PACKAGE_OP)
+			continue;
+		k++;
+		end = k;
+		end += aml_pkglen(t, len, &k);
+		if (end > len || k >= end)
+			return -1;
+		n = t[k++];
+		for (e = 0; e < n && k < end; e++) {
+			u32 pend;
+			u64 addr, p, src, gsi;
+
+			if (t[k++] != AML_PACKAGE_OP)
+				return -1;
+			pend = k;
+			pend += aml_pkglen(t, end, &k);
+			if (pend > end || k >= pend)
+				return -1;
+			k++;		/* NumElements */
+			if (aml_int(t, pend, &k, &addr) && aml_int(t, pend, &k, &p) &&
+			    aml_int(t, pend, &k, &src) && aml_int(t, pend, &k, &gsi) &&
+			    src == 0 && (addr >> 16) == slot && p == pin)
+				return (int)gsi;
+			k = pend;
+		}
+		return -1;
 	}
 	return -1;
 }
@@ -291,13 +415,18 @@ void acpi_report(u64 rsdp_hint, struct acpi_info *ai)
 		} else if (!strcmp(sig, "APIC") && !have_madt) {
 			have_madt = true;
 			parse_madt(phys(addr), tlen, ai);
+		} else if (!strcmp(sig, "MCFG") && !ai->mcfg_base) {
+			parse_mcfg(phys(addr), tlen, ai);
 		}
 	}
 
 	if (ai->have_fadt) {
 		len = check_table(dsdt, sig);
-		if (len && !strcmp(sig, "DSDT"))
+		if (len && !strcmp(sig, "DSDT")) {
 			ai->s5 = find_s5(phys(dsdt), len);
+			ai->dsdt = dsdt;
+			ai->dsdt_len = len;
+		}
 		else if (len)
 			say("acpi %s unexpected-dsdt", sig);
 		if (ai->s5 >= 0)

@@ -18,7 +18,7 @@
 #define SEL_CODE64	0x20
 
 /* The IDT covers exceptions and a few interrupt vectors. */
-#define IDT_VECTORS	64
+#define IDT_VECTORS	96
 #define ISR_STUB_SIZE	16
 
 #define STACK_SIZE	16384

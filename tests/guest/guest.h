@@ -83,6 +83,11 @@ static inline void outw(u16 port, u16 v)
 	asm volatile("outw %0, %1" : : "a"(v), "Nd"(port));
 }
 
+static inline void outl(u16 port, u32 v)
+{
+	asm volatile("outl %0, %1" : : "a"(v), "Nd"(port));
+}
+
 static inline u8 inb(u16 port)
 {
 	u8 v;
@@ -91,14 +96,74 @@ static inline u8 inb(u16 port)
 	return v;
 }
 
+static inline u16 inw(u16 port)
+{
+	u16 v;
+
+	asm volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static inline u32 inl(u16 port)
+{
+	u32 v;
+
+	asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+/*
+ * Device registers: one plain mov per access, so that the VMM's instruction
+ * decoder sees the simplest possible MMIO instruction of the right width.
+ */
+static inline u8 mmio_read8(u64 addr)
+{
+	u8 v;
+
+	asm volatile("movb (%1), %0" : "=q"(v) : "r"(phys(addr)) : "memory");
+	return v;
+}
+
+static inline u16 mmio_read16(u64 addr)
+{
+	u16 v;
+
+	asm volatile("movw (%1), %0" : "=r"(v) : "r"(phys(addr)) : "memory");
+	return v;
+}
+
 static inline u32 mmio_read32(u64 addr)
 {
-	return *(volatile u32 *)phys(addr);
+	u32 v;
+
+	asm volatile("movl (%1), %0" : "=r"(v) : "r"(phys(addr)) : "memory");
+	return v;
+}
+
+static inline void mmio_write8(u64 addr, u8 v)
+{
+	asm volatile("movb %0, (%1)" : : "q"(v), "r"(phys(addr)) : "memory");
+}
+
+static inline void mmio_write16(u64 addr, u16 v)
+{
+	asm volatile("movw %0, (%1)" : : "r"(v), "r"(phys(addr)) : "memory");
 }
 
 static inline void mmio_write32(u64 addr, u32 v)
 {
-	*(volatile u32 *)phys(addr) = v;
+	asm volatile("movl %0, (%1)" : : "r"(v), "r"(phys(addr)) : "memory");
+}
+
+static inline void barrier(void)
+{
+	asm volatile("" : : : "memory");
+}
+
+/* Orders our ring stores before later loads (the device runs elsewhere). */
+static inline void mb(void)
+{
+	asm volatile("mfence" : : : "memory");
 }
 
 static inline void cpu_relax(void)
@@ -130,11 +195,13 @@ void *memcpy(void *d, const void *s, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
 int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
 bool parse_u64(const char *s, u64 *out);
 
 void serial_putc(char c);
 int serial_getc(u32 max_polls);
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vsay(const char *prefix, const char *fmt, va_list ap);
 void __attribute__((noreturn)) fatal(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
@@ -160,9 +227,57 @@ struct acpi_info {
 	u8 reset_value;
 	int s5;			/* SLP_TYPa of \_S5, -1 if not found */
 	u32 cpus;
+	u64 mcfg_base;		/* ECAM of segment 0 from the MCFG, 0 if none */
+	u8 mcfg_bus_start, mcfg_bus_end;
+	u64 dsdt;		/* a checked DSDT, 0 if none */
+	u32 dsdt_len;
 };
 
 void acpi_report(u64 rsdp_hint, struct acpi_info *ai);
 bool gas_write8(const struct gas *g, u8 v);
+int acpi_prt_gsi(const struct acpi_info *ai, u32 slot, u32 pin);
+
+/* main.c: local APIC, IOAPIC, timeouts */
+#define IOAPIC_BASE		0xfec00000ULL
+#define IOAPIC_REDIR(pin)	(0x10 + 2 * (pin))
+#define LAPIC_BASE		0xfee00000ULL
+#define LAPIC_VERSION		0x030
+#define LAPIC_TPR		0x080
+#define LAPIC_EOI		0x0b0
+#define LAPIC_SVR		0x0f0
+#define LAPIC_LVT_TIMER		0x320
+#define LAPIC_TIMER_INIT	0x380
+#define LAPIC_TIMER_CUR		0x390
+#define LAPIC_TIMER_DIV		0x3e0
+
+/* Interrupt vectors. */
+#define VEC_SERIAL		0x30
+#define VEC_TIMER		0x31
+#define VEC_SPURIOUS		0x3f
+#define VEC_DEV_FIRST		0x40	/* 0x40..IDT_VECTORS-1: dev_irq() */
+
+extern volatile u32 timer_fired;
+void lapic_write(u32 reg, u32 v);
+u32 lapic_read(u32 reg);
+void ioapic_write(u32 reg, u32 v);
+u32 ioapic_read(u32 reg);
+void apic_setup(void);
+void deadline_set(u32 ms);
+bool deadline_passed(void);
+void deadline_clear(void);
+void delay_ms(u32 ms);
+bool in_ram(u64 addr, u64 size);
+u64 ram_end_below_4g(void);
+
+/* pci.c: configuration mechanism #1 on bus 0 */
+u32 pci_read(u32 bdf, u32 off, u32 len);
+void pci_write(u32 bdf, u32 off, u32 v, u32 len);
+
+/* vtest.c: the virtio-pci actions, and their interrupt handler */
+void virtio_action(const char *act, const struct acpi_info *ai);
+void dev_irq(u32 vector);
+
+/* balloon.c: the virtio-balloon (virtio-mmio) actions */
+void balloon_action(const char *act, const char *cmdline);
 
 #endif

@@ -55,6 +55,17 @@ int strcmp(const char *a, const char *b)
 	return (u8)*a - (u8)*b;
 }
 
+int strncmp(const char *a, const char *b, size_t n)
+{
+	for (; n; n--, a++, b++) {
+		if (*a != *b)
+			return (u8)*a - (u8)*b;
+		if (!*a)
+			break;
+	}
+	return 0;
+}
+
 /* Decimal only; rejects empty strings, junk and overflow. */
 bool parse_u64(const char *s, u64 *out)
 {
@@ -193,6 +204,14 @@ void say(const char *fmt, ...)
 	va_start(ap, fmt);
 	vformat(fmt, ap);
 	va_end(ap);
+	serial_putc('\n');
+}
+
+void vsay(const char *prefix, const char *fmt, va_list ap)
+{
+	put_str("lkvmtest: ");
+	put_str(prefix);
+	vformat(fmt, ap);
 	serial_putc('\n');
 }
 

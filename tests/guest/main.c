@@ -26,21 +26,7 @@
 #define CMDLINE_MAX		4096
 #define CKSUM_MAX		(16u << 20)
 
-/* Interrupt vectors used by the irq action. */
-#define VEC_SERIAL		0x30
-#define VEC_TIMER		0x31
-#define VEC_SPURIOUS		0x3f
-
-#define IOAPIC_BASE		0xfec00000ULL
 #define IOAPIC_SERIAL_PIN	4
-#define LAPIC_BASE		0xfee00000ULL
-#define LAPIC_VERSION		0x030
-#define LAPIC_TPR		0x080
-#define LAPIC_EOI		0x0b0
-#define LAPIC_SVR		0x0f0
-#define LAPIC_LVT_TIMER		0x320
-#define LAPIC_TIMER_INIT	0x380
-#define LAPIC_TIMER_DIV		0x3e0
 
 /* Busy-wait after a power-off/reset request before calling it a failure. */
 #define SETTLE_LOOPS		500000
@@ -63,7 +49,8 @@ static const u8 *e820_table;
 static u32 e820_count;
 static u32 bsp_apic_id;
 
-static volatile u32 irq_count, irq_vector, irq_iir, timer_fired, stray_irqs;
+static volatile u32 irq_count, irq_vector, irq_iir, stray_irqs;
+volatile u32 timer_fired;
 static bool in_exception;
 
 static void idt_init(void)
@@ -104,26 +91,75 @@ static bool overlaps_image(u64 addr, u64 len)
 	return len && addr < end && addr + len > LOAD_ADDR;
 }
 
-static void lapic_write(u32 reg, u32 v)
+void lapic_write(u32 reg, u32 v)
 {
 	mmio_write32(LAPIC_BASE + reg, v);
 }
 
-static u32 lapic_read(u32 reg)
+u32 lapic_read(u32 reg)
 {
 	return mmio_read32(LAPIC_BASE + reg);
 }
 
-static void ioapic_write(u32 reg, u32 v)
+void ioapic_write(u32 reg, u32 v)
 {
 	mmio_write32(IOAPIC_BASE, reg);
 	mmio_write32(IOAPIC_BASE + 0x10, v);
 }
 
-static u32 ioapic_read(u32 reg)
+u32 ioapic_read(u32 reg)
 {
 	mmio_write32(IOAPIC_BASE, reg);
 	return mmio_read32(IOAPIC_BASE + 0x10);
+}
+
+/* The 8259s masked (only the IOAPIC and MSIs are used), the LAPIC on. */
+void apic_setup(void)
+{
+	outb(0x21, 0xff);
+	outb(0xa1, 0xff);
+	lapic_write(LAPIC_SVR, 0x100 | VEC_SPURIOUS);
+	lapic_write(LAPIC_TPR, 0);
+}
+
+/*
+ * Timeouts: a one-shot LAPIC timer counting at the 1 GHz bus clock that
+ * KVM and QEMU both emulate, divided by 1.  It interrupts on VEC_TIMER
+ * (to wake a hlt); with interrupts off, the current count tells.
+ */
+void deadline_set(u32 ms)
+{
+	if (ms > 4000)
+		ms = 4000;
+	/* Take a stale timer interrupt (an earlier deadline) now. */
+	asm volatile("sti; nop; cli" : : : "memory");
+	timer_fired = 0;
+	lapic_write(LAPIC_TIMER_INIT, 0);
+	lapic_write(LAPIC_TIMER_DIV, 0xb);	/* divide by 1 */
+	lapic_write(LAPIC_LVT_TIMER, VEC_TIMER);
+	lapic_write(LAPIC_TIMER_INIT, ms * 1000000u);
+}
+
+bool deadline_passed(void)
+{
+	return timer_fired || lapic_read(LAPIC_TIMER_CUR) == 0;
+}
+
+void deadline_clear(void)
+{
+	lapic_write(LAPIC_TIMER_INIT, 0);
+	lapic_write(LAPIC_LVT_TIMER, 1u << 16 | VEC_TIMER);
+	asm volatile("sti; nop; cli" : : : "memory");
+	timer_fired = 0;
+}
+
+/* Busy-wait about @ms milliseconds, interrupts enabled. */
+void delay_ms(u32 ms)
+{
+	deadline_set(ms);
+	while (!timer_fired)
+		asm volatile("sti; hlt; cli" : : : "memory");
+	deadline_clear();
 }
 
 /* Called from isr_common for every vector. */
@@ -147,6 +183,10 @@ void trap(struct trap_frame *f)
 	case VEC_SPURIOUS:
 		return;
 	default:
+		if (f->vector >= VEC_DEV_FIRST && f->vector < IDT_VECTORS) {
+			dev_irq((u32)f->vector);
+			return;
+		}
 		if (f->vector >= 32) {
 			stray_irqs++;
 			lapic_write(LAPIC_EOI, 0);
@@ -248,7 +288,7 @@ static void report_e820(const u8 *bp)
 	say("ram-top=0x%lx", top);
 }
 
-static bool in_ram(u64 addr, u64 size)
+bool in_ram(u64 addr, u64 size)
 {
 	u32 i;
 
@@ -261,6 +301,26 @@ static bool in_ram(u64 addr, u64 size)
 			return true;
 	}
 	return false;
+}
+
+/* First address above the RAM that lies below 4 GiB. */
+u64 ram_end_below_4g(void)
+{
+	u64 top = 0;
+	u32 i;
+
+	for (i = 0; i < e820_count; i++) {
+		const u8 *e = e820_table + i * 20;
+		u64 start = get64(e), end = start + get64(e + 8);
+
+		if (get32(e + 16) != E820_RAM || start >= PHYS_LIMIT)
+			continue;
+		if (end > PHYS_LIMIT)
+			end = PHYS_LIMIT;
+		if (end > top)
+			top = end;
+	}
+	return top;
 }
 
 static void report_initrd(const u8 *bp)
@@ -385,13 +445,10 @@ static void irq_test(void)
 	u32 i, redir = 0x10 + 2 * IOAPIC_SERIAL_PIN;
 
 	/* Keep the 8259s quiet: only the IOAPIC path is under test. */
-	outb(0x21, 0xff);
-	outb(0xa1, 0xff);
+	apic_setup();
 	say("irq ioapic-ver=0x%x lapic-ver=0x%x", ioapic_read(1),
 	    lapic_read(LAPIC_VERSION));
 
-	lapic_write(LAPIC_SVR, 0x100 | VEC_SPURIOUS);
-	lapic_write(LAPIC_TPR, 0);
 	/* fixed delivery, physical destination, edge, active high, unmasked */
 	ioapic_write(redir + 1, bsp_apic_id << 24);
 	ioapic_write(redir, VEC_SERIAL);
@@ -445,6 +502,12 @@ static void __attribute__((noreturn)) do_action(const struct acpi_info *ai)
 		poweroff(ai);
 	} else if (!strcmp(act, "irq")) {
 		irq_test();
+		poweroff(ai);
+	} else if (!strncmp(act, "virtio-pci-", 11)) {
+		virtio_action(act, ai);
+		poweroff(ai);
+	} else if (!strncmp(act, "balloon", 7)) {
+		balloon_action(act, cmdline);
 		poweroff(ai);
 	}
 	fatal("unknown action %s", act);

@@ -38,7 +38,21 @@ struct acpi_dsdt_hook {
 void acpi_register_dsdt_hook(struct acpi_dsdt_hook *h);
 
 /*
- * Build RSDP, XSDT, FADT, MADT and DSDT for @nrcpus vCPUs into @buf, which
+ * Extra tables listed in the XSDT (MCFG, ...). build() writes the body,
+ * everything after the 36-byte header, into @body (at most @room bytes)
+ * and returns its length, or 0 when it does not fit; acpi.c adds the
+ * header with @sig and @rev and the checksum.
+ */
+struct acpi_table_hook {
+	const char *sig;
+	u8 rev;
+	size_t (*build)(u8 *body, size_t room, struct kvm *kvm);
+	struct acpi_table_hook *next;
+};
+void acpi_register_table_hook(struct acpi_table_hook *h);
+
+/*
+ * Build RSDP, XSDT, FADT, MADT, DSDT and the hooks' tables for @nrcpus vCPUs into @buf, which
  * will live at guest-physical @gpa. Returns the bytes used, or 0 if @size
  * is too small. The RSDP is at @gpa.
  */

@@ -16,6 +16,11 @@
  *   0x00100000  protected-mode kernel
  *   ...         RAM up to 3 GiB
  *   0xc0000000  32-bit MMIO hole (PCI, IOAPIC, LAPIC, KVM's TSS)
+ *   0xc0000000  PCI BAR window, 256 MiB: BARs are pre-assigned here and the
+ *               DSDT's PCI0 _CRS offers it to guests that reassign them
+ *   0xe0000000  PCI ECAM (MMCONFIG) for bus 0, 1 MiB (MCFG; reserved by a
+ *               PNP0C02 device in the DSDT)
+ *   0xfe000000  virtio-mmio devices (--virtio-transport mmio)
  *   0x100000000 the rest of RAM
  */
 #define X86_GDT_ADDR		0x500ULL
@@ -28,13 +33,24 @@
 #define X86_EBDA_START		0x9fc00ULL
 #define X86_ACPI_START		0xe0000ULL
 #define X86_ACPI_END		0x100000ULL
+#define X86_RESET_VECTOR	0xffff0ULL	/* f000:fff0: see x86/power.c */
 #define X86_KERNEL_ADDR		0x100000ULL
 #define X86_MMIO_HOLE_START	0xc0000000ULL
 #define X86_MMIO_HOLE_END	SZ_4G
+#define X86_PCI_MMIO_START	0xc0000000ULL
+#define X86_PCI_MMIO_SIZE	0x10000000ULL
+#define X86_PCI_ECAM_ADDR	0xe0000000ULL
+#define X86_PCI_ECAM_SIZE	SZ_1M
+#define X86_VIRTIO_MMIO_START	0xfe000000ULL	/* virtio-mmio devices, 4 KiB each */
+#define X86_VIRTIO_MMIO_END	0xfec00000ULL
 #define X86_IOAPIC_ADDR		0xfec00000ULL
 #define X86_LAPIC_ADDR		0xfee00000ULL
 #define X86_IDENTITY_MAP_ADDR	0xfffbc000ULL
 #define X86_TSS_ADDR		0xfffbd000ULL
+
+/* What the generic code calls them. */
+#define VIRTIO_MMIO_START	X86_VIRTIO_MMIO_START
+#define VIRTIO_MMIO_END		X86_VIRTIO_MMIO_END
 
 /* Fixed I/O ports of the platform devices. */
 #define X86_SERIAL0_PORT	0x3f8
@@ -43,6 +59,8 @@
 #define X86_ACPI_SLEEP_STS_PORT	0x601	/* FADT sleep status register */
 #define X86_RESET_PORT		0xcf9	/* also the FADT reset register */
 #define X86_RESET_VALUE		0x06
+#define X86_PCI_INTX_GSI_BASE	16	/* PCI INTx: IOAPIC pins 16-23 (_PRT) */
+#define X86_PCI_INTX_GSIS	8
 #define X86_ACPI_S5_TYP		5	/* SLP_TYP of \_S5 in the DSDT */
 
 #define X86_MAX_E820		32
@@ -58,6 +76,14 @@ struct e820_entry {
 #define E820_ACPI	3
 
 struct kvm_cpuid2;
+struct kvm;
+
+/*
+ * The reset control register (x86/power.c). Port 0xcf9 sits inside the
+ * PCI config address register's range, so the PCI glue forwards byte
+ * accesses to it here.
+ */
+void x86_reset_control_io(struct kvm *kvm, u8 *data, bool is_write);
 
 struct kvm_arch {
 	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID */

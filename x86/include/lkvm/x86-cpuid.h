@@ -14,6 +14,9 @@ void x86_cpuid_exit(struct kvm *kvm);
 /* Guest physical address width (CPUID 0x80000008), 36 if unreported. */
 unsigned int x86_cpuid_phys_bits(struct kvm *kvm);
 
+/* Does KVM offer VMX or SVM to guests (the host's nested=1)? */
+const char *x86_cpuid_virt_name(const struct kvm_cpuid2 *c);
+
 /*
  * Rewrite a copy of the supported CPUID for one vCPU: APIC id, topology
  * (all vCPUs are cores of one package), the hypervisor bit, and VMX/SVM

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LKVM_ARM_IMAGE_H
+#define LKVM_ARM_IMAGE_H
+
+#include "lkvm/util.h"
+
+/*
+ * The arm64 kernel Image (Documentation/arch/arm64/booting.rst): a 64-byte
+ * little-endian header, then the kernel, loaded text_offset bytes above a
+ * 2 MiB-aligned base and entered at its first byte with x0 = DTB address.
+ *
+ * Nothing here knows about KVM, so the unit tests run it on any host.
+ */
+#define ARM_IMAGE_HDR_SIZE	64
+#define ARM_IMAGE_TEXT_OFFSET	8	/* u64 */
+#define ARM_IMAGE_IMAGE_SIZE	16	/* u64: bytes the kernel occupies, with BSS */
+#define ARM_IMAGE_FLAGS		24	/* u64 */
+#define ARM_IMAGE_MAGIC_OFF	56	/* u32 */
+#define ARM_IMAGE_MAGIC		0x644d5241U	/* "ARM\x64" */
+#define ARM_IMAGE_FLAG_BE	(1ULL << 0)
+#define ARM_IMAGE_PAGE_SHIFT	1	/* bits 1-2: 0 any, 1 4K, 2 16K, 3 64K */
+#define ARM_IMAGE_FLAG_ANYWHERE	(1ULL << 3)
+/* Images from before Linux 3.17 leave image_size 0 and assume this. */
+#define ARM_IMAGE_OLD_TEXT_OFFSET	0x80000ULL
+
+struct arm_image {
+	u64 text_offset;
+	u64 image_size;		/* from the header, 0 when unknown (old kernels) */
+	u64 flags;
+	unsigned int page_size;	/* 0 when the Image does not say */
+};
+
+/*
+ * Parse the first @len bytes of an Image. Returns 0, or -1 with @err set to
+ * a phrase that completes "kernel 'x' ..." (truncated, not an Image,
+ * big-endian, ...).
+ */
+int arm_image_parse(const u8 *hdr, size_t len, struct arm_image *img,
+		    const char **err);
+
+/*
+ * Can a guest CPU with this ID_AA64MMFR0_EL1 run the Image's page size?
+ * Returns 0, or -1 with @err set like arm_image_parse().
+ */
+int arm_image_check_page_size(const struct arm_image *img, u64 mmfr0,
+			      const char **err);
+
+/*
+ * The guest RAM the kernel goes into: [gpa, gpa + size) at host address
+ * @host. The base is 2 MiB aligned.
+ */
+struct arm_ram {
+	u64 gpa;
+	u64 size;
+	u8 *host;
+};
+
+struct arm_kernel {
+	struct arm_image img;
+	u64 load;		/* guest address of the Image's first byte */
+	u64 file_size;		/* bytes read (after decompression) */
+	u64 end;		/* first byte after the kernel, BSS included */
+	bool gzip;		/* the input was gzip-compressed */
+};
+
+/*
+ * Read a kernel from @fd, which may be a regular file, a pipe, a FIFO or any
+ * other stream, plain or gzip-compressed: the first 64 bytes are read and
+ * parsed, then the rest is read straight to its place in @ram. Returns 0,
+ * or -1 with @err set; a system error leaves errno set and @err says what
+ * failed. @mmfr0 is the guest CPU's ID_AA64MMFR0_EL1 for the page size check.
+ */
+int arm_kernel_load(int fd, const struct arm_ram *ram, u64 mmfr0,
+		    struct arm_kernel *k, const char **err);
+
+#endif

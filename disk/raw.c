@@ -1,0 +1,648 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Raw disk images: the guest's sectors are the file's bytes.
+ *
+ * Reads and writes go to the kernel through libaio and complete on an
+ * eventfd, so one worker thread keeps many requests in flight. Where libaio
+ * cannot be used (io_setup fails, the request cannot be done with O_DIRECT,
+ * the kernel rejects an iocb), the same request is done synchronously with
+ * preadv/pwritev2 instead: slower, never wrong.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lkvm/disk.h"
+
+/* Room in the aio context; requests beyond it are done synchronously. */
+#define DISK_AIO_EVENTS		1024
+/* Requests gathered by disk_submit() before one io_submit(). */
+#define DISK_PLUG_MAX		64
+/* Chunk for writing zeroes by hand. */
+#define DISK_ZERO_CHUNK		(64 * 1024)
+
+#ifndef RWF_DSYNC
+#define RWF_DSYNC		0x00000002
+#endif
+
+struct disk_image {
+	char *path;
+	int fd;			/* holds the lock; O_DIRECT for ",direct" */
+	int bfd;		/* buffered twin of fd for what O_DIRECT refuses */
+	bool readonly;
+	bool direct;
+	bool writethrough;
+	bool dsync_flag_ok;	/* the kernel takes RWF_DSYNC */
+	u64 size;
+	u64 dev, ino;
+	u32 mem_align;		/* O_DIRECT buffer alignment */
+	u32 off_align;		/* O_DIRECT offset and length alignment */
+
+	/* libaio; ctx is unused when aio is false. */
+	bool aio;
+	bool aio_fsync;		/* IOCB_CMD_FDSYNC works on this file */
+	io_context_t ctx;
+	int evfd;
+	unsigned int inflight;	/* given to the kernel or plugged */
+	struct iocb *plug[DISK_PLUG_MAX];
+	unsigned int nr_plug;
+};
+
+u64 disk_size(const struct disk_image *disk)
+{
+	return disk->size;
+}
+
+bool disk_readonly(const struct disk_image *disk)
+{
+	return disk->readonly;
+}
+
+const char *disk_path(const struct disk_image *disk)
+{
+	return disk->path;
+}
+
+void disk_file_id(const struct disk_image *disk, u64 *dev, u64 *ino)
+{
+	*dev = disk->dev;
+	*ino = disk->ino;
+}
+
+void disk_set_writethrough(struct disk_image *disk, bool on)
+{
+	disk->writethrough = on;
+}
+
+int disk_event_fd(const struct disk_image *disk)
+{
+	return disk->aio ? disk->evfd : -1;
+}
+
+unsigned int disk_inflight(const struct disk_image *disk)
+{
+	return disk->inflight;
+}
+
+/* Drop @n bytes from the front of an iovec array, in place. */
+static void iov_advance(struct iovec **iov, unsigned int *cnt, size_t n)
+{
+	while (n && *cnt) {
+		if (n < (*iov)->iov_len) {
+			(*iov)->iov_base = (u8 *)(*iov)->iov_base + n;
+			(*iov)->iov_len -= n;
+			return;
+		}
+		n -= (*iov)->iov_len;
+		(*iov)++;
+		(*cnt)--;
+	}
+	/* Skip empty segments so the next call starts on data. */
+	while (*cnt && !(*iov)->iov_len) {
+		(*iov)++;
+		(*cnt)--;
+	}
+}
+
+int disk_flush_sync(struct disk_image *disk)
+{
+	if (disk->readonly)
+		return 0;
+	/*
+	 * An error here may mean dirty data was dropped; a retry could then
+	 * "succeed" without the data being on disk, so report it as is.
+	 */
+	if (fdatasync(disk->fd) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * The remaining bytes of a READ/WRITE on @fd, on this thread. Resumes
+ * from req->moved, so it also finishes what the kernel left short.
+ */
+static ssize_t rw_sync(struct disk_image *disk, struct disk_req *req, int fd)
+{
+	struct iovec *iov = req->iov;
+	unsigned int cnt = req->iovcnt;
+	bool need_sync = false;
+
+	iov_advance(&iov, &cnt, req->moved);
+	while (req->moved < req->total) {
+		unsigned int n_iov = min(cnt, (unsigned int)IOV_MAX);
+		off_t pos = req->offset + req->moved;
+		ssize_t n;
+
+		if (!cnt)
+			return -EIO;	/* iovecs shorter than total: a bug */
+		if (req->op == DISK_READ) {
+			n = preadv(fd, iov, n_iov, pos);
+		} else if (disk->writethrough && disk->dsync_flag_ok) {
+			n = pwritev2(fd, iov, n_iov, pos, RWF_DSYNC);
+			if (n < 0 && errno == EOPNOTSUPP) {
+				/* Before Linux 4.7: fdatasync after instead. */
+				disk->dsync_flag_ok = false;
+				continue;
+			}
+		} else {
+			n = pwritev(fd, iov, n_iov, pos);
+			need_sync = disk->writethrough;
+		}
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;	/* the image shrank under us */
+		req->moved += n;
+		iov_advance(&iov, &cnt, n);
+	}
+	if (need_sync && fdatasync(fd) < 0)
+		return -errno;
+	return req->total;
+}
+
+/* Can this READ/WRITE go to the kernel on the O_DIRECT descriptor? */
+static bool direct_ok(const struct disk_image *disk, const struct disk_req *req)
+{
+	unsigned int i;
+	u64 mem = 0;
+
+	if ((req->offset | req->total) & (disk->off_align - 1))
+		return false;
+	for (i = 0; i < req->iovcnt; i++)
+		mem |= (unsigned long)req->iov[i].iov_base | req->iov[i].iov_len;
+	return !(mem & (disk->mem_align - 1));
+}
+
+static void complete_req(struct disk_req *req, ssize_t res)
+{
+	req->done(req, res);
+}
+
+/* Do @req now, on this thread, and report it. */
+static void run_sync(struct disk_image *disk, struct disk_req *req)
+{
+	ssize_t res;
+
+	switch (req->op) {
+	case DISK_READ:
+	case DISK_WRITE:
+		/* O_DIRECT where it can be used, else the buffered twin. */
+		if (disk->direct && direct_ok(disk, req)) {
+			res = rw_sync(disk, req, disk->fd);
+			if (res != -EINVAL)
+				break;
+			/* An alignment rule statx didn't tell us about. */
+		}
+		res = rw_sync(disk, req, disk->bfd);
+		break;
+	case DISK_FLUSH:
+		res = disk_flush_sync(disk);
+		break;
+	case DISK_DISCARD:
+		res = disk_discard_sync(disk, req->offset, req->len);
+		break;
+	case DISK_WRITE_ZEROES:
+		res = disk_write_zeroes_sync(disk, req->offset, req->len,
+					     req->unmap);
+		break;
+	default:
+		res = -EOPNOTSUPP;
+		break;
+	}
+	complete_req(req, res);
+}
+
+/*
+ * Hand the plugged iocbs to the kernel. One that the kernel refuses is
+ * done synchronously instead (and, for an fdsync it cannot do, never
+ * tried again), and the rest are submitted after it.
+ */
+void disk_unplug(struct disk_image *disk)
+{
+	unsigned int first = 0;
+
+	while (first < disk->nr_plug) {
+		int r = io_submit(disk->ctx, disk->nr_plug - first,
+				  &disk->plug[first]);
+		struct disk_req *req;
+
+		if (r > 0) {
+			first += r;
+			continue;
+		}
+		if (r == -EINTR)
+			continue;
+		req = disk->plug[first]->data;
+		if (req->op == DISK_FLUSH && r == -EINVAL)
+			disk->aio_fsync = false;
+		first++;
+		disk->inflight--;
+		run_sync(disk, req);
+	}
+	disk->nr_plug = 0;
+}
+
+static void plug(struct disk_image *disk, struct disk_req *req)
+{
+	io_set_eventfd(&req->iocb, disk->evfd);
+	req->iocb.data = req;
+	disk->inflight++;
+	disk->plug[disk->nr_plug++] = &req->iocb;
+	if (disk->nr_plug == DISK_PLUG_MAX)
+		disk_unplug(disk);
+}
+
+void disk_submit(struct disk_image *disk, struct disk_req *req)
+{
+	int rw_flags = 0;
+
+	req->moved = 0;
+	req->total = 0;
+	if (req->op == DISK_READ || req->op == DISK_WRITE) {
+		unsigned int i;
+
+		for (i = 0; i < req->iovcnt; i++)
+			req->total += req->iov[i].iov_len;
+		if (!req->total) {
+			complete_req(req, 0);
+			return;
+		}
+	}
+	if (req->op != DISK_READ && disk->readonly) {
+		complete_req(req, req->op == DISK_FLUSH ? 0 : -EBADF);
+		return;
+	}
+	if (!disk->aio || disk->inflight >= DISK_AIO_EVENTS) {
+		run_sync(disk, req);
+		return;
+	}
+
+	switch (req->op) {
+	case DISK_READ:
+	case DISK_WRITE:
+		if (req->iovcnt > IOV_MAX ||
+		    (disk->direct && !direct_ok(disk, req))) {
+			run_sync(disk, req);
+			return;
+		}
+		if (req->op == DISK_READ) {
+			io_prep_preadv(&req->iocb, disk->fd, req->iov, req->iovcnt,
+				       req->offset);
+		} else {
+			if (disk->writethrough)
+				rw_flags = RWF_DSYNC;
+			io_prep_pwritev2(&req->iocb, disk->fd, req->iov,
+					 req->iovcnt, req->offset, rw_flags);
+		}
+		break;
+	case DISK_FLUSH:
+		if (!disk->aio_fsync) {
+			run_sync(disk, req);
+			return;
+		}
+		io_prep_fdsync(&req->iocb, disk->fd);
+		break;
+	default:
+		/* fallocate() has no aio form. */
+		run_sync(disk, req);
+		return;
+	}
+	plug(disk, req);
+}
+
+static void event_done(struct disk_image *disk, struct io_event *ev)
+{
+	struct disk_req *req = ev->data;
+	long res = (long)ev->res;
+
+	disk->inflight--;
+	if (req->op == DISK_FLUSH) {
+		complete_req(req, res < 0 ? res : 0);
+		return;
+	}
+	if (res > 0)
+		req->moved += res;
+	if (req->moved < req->total) {
+		/*
+		 * Short, or refused (an O_DIRECT alignment the statx probe
+		 * did not predict, RWF_DSYNC on an old kernel): finish on
+		 * the buffered descriptor, which reports a real I/O error.
+		 */
+		complete_req(req, rw_sync(disk, req, disk->bfd));
+		return;
+	}
+	complete_req(req, req->total);
+}
+
+/* Reap at least @min_nr completions (0: whatever is there, no waiting). */
+static void reap(struct disk_image *disk, long min_nr)
+{
+	struct io_event ev[64];
+	struct timespec zero = { 0, 0 };
+	int i, n;
+
+	for (;;) {
+		n = io_getevents(disk->ctx, min_nr, ARRAY_SIZE(ev), ev,
+				 min_nr ? NULL : &zero);
+		if (n == -EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		for (i = 0; i < n; i++)
+			event_done(disk, &ev[i]);
+		if (n < (int)ARRAY_SIZE(ev))
+			return;
+		min_nr = 0;
+	}
+}
+
+void disk_complete(struct disk_image *disk)
+{
+	u64 cnt;
+
+	if (!disk->aio)
+		return;
+	/* Clear the eventfd first: a completion after this re-arms it. */
+	if (read(disk->evfd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+		pr_debug("disk %s: eventfd read: %s", disk->path, strerror(errno));
+	reap(disk, 0);
+}
+
+void disk_drain(struct disk_image *disk)
+{
+	if (!disk->aio)
+		return;
+	disk_unplug(disk);
+	while (disk->inflight)
+		reap(disk, 1);
+}
+
+int disk_discard_sync(struct disk_image *disk, u64 offset, u64 len)
+{
+	if (disk->readonly)
+		return -EBADF;
+	if (!len)
+		return 0;
+	if (fallocate(disk->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      offset, len) < 0) {
+		/* Discard is a hint: a file system without holes may ignore it. */
+		if (errno == EOPNOTSUPP || errno == ENOSYS)
+			return 0;
+		return -errno;
+	}
+	return disk->writethrough ? disk_flush_sync(disk) : 0;
+}
+
+static int write_zeroes_by_hand(struct disk_image *disk, u64 offset, u64 len)
+{
+	static const u8 zeroes[DISK_ZERO_CHUNK];
+	struct disk_req req = { .op = DISK_WRITE };
+	struct iovec iov;
+	ssize_t r;
+
+	while (len) {
+		iov.iov_base = (void *)zeroes;
+		iov.iov_len = min(len, (u64)sizeof(zeroes));
+		req.offset = offset;
+		req.iov = &iov;
+		req.iovcnt = 1;
+		req.total = iov.iov_len;
+		req.moved = 0;
+		r = rw_sync(disk, &req, disk->bfd);
+		if (r < 0)
+			return r;
+		offset += iov.iov_len;
+		len -= iov.iov_len;
+	}
+	return 0;
+}
+
+int disk_write_zeroes_sync(struct disk_image *disk, u64 offset, u64 len,
+			   bool unmap)
+{
+	int mode = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
+
+	if (disk->readonly)
+		return -EBADF;
+	if (!len)
+		return 0;
+	/* A punched hole reads back as zeroes and frees the space. */
+	if (unmap && fallocate(disk->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       offset, len) == 0)
+		goto done;
+	if (fallocate(disk->fd, mode, offset, len) == 0)
+		goto done;
+	if (errno != EOPNOTSUPP && errno != ENOSYS)
+		return -errno;
+	return write_zeroes_by_hand(disk, offset, len);
+done:
+	return disk->writethrough ? disk_flush_sync(disk) : 0;
+}
+
+/* The size in bytes of a regular file or a block device. */
+static int image_size(struct disk_image *disk, const struct stat *st)
+{
+	u64 size;
+
+	if (S_ISREG(st->st_mode)) {
+		disk->size = st->st_size;
+		disk->dev = st->st_dev;
+		disk->ino = st->st_ino;
+		return 0;
+	}
+	if (S_ISBLK(st->st_mode)) {
+		if (ioctl(disk->fd, BLKGETSIZE64, &size) < 0) {
+			pr_err("disk %s: cannot get the block device's size: %s",
+			       disk->path, strerror(errno));
+			return -1;
+		}
+		disk->size = size;
+		disk->dev = st->st_rdev;
+		disk->ino = 0;
+		return 0;
+	}
+	pr_err("disk %s: not a regular file or a block device", disk->path);
+	return -1;
+}
+
+static int lock_image(struct disk_image *disk)
+{
+	int how = disk->readonly ? LOCK_SH : LOCK_EX;
+
+	if (flock(disk->fd, how | LOCK_NB) == 0)
+		return 0;
+	if (errno == EWOULDBLOCK) {
+		if (disk->readonly)
+			pr_err("disk %s: another process has it open read-write (locked); "
+			       "refusing to share it", disk->path);
+		else
+			pr_err("disk %s: another process is using it (locked); "
+			       "two VMs must not write one image", disk->path);
+		return -1;
+	}
+	/* Some network file systems have no flock: nothing to protect with. */
+	pr_warn("disk %s: cannot lock it (%s); make sure no other VM writes it",
+		disk->path, strerror(errno));
+	return 0;
+}
+
+/* O_DIRECT alignment, from statx where the kernel reports it. */
+static void probe_direct_align(struct disk_image *disk)
+{
+	struct statx stx;
+
+	disk->mem_align = 4096;		/* safe without better knowledge */
+	disk->off_align = DISK_SECTOR_SIZE;
+	if (statx(disk->fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) == 0 &&
+	    (stx.stx_mask & STATX_DIOALIGN) && stx.stx_dio_mem_align &&
+	    stx.stx_dio_offset_align) {
+		disk->mem_align = stx.stx_dio_mem_align;
+		disk->off_align = stx.stx_dio_offset_align;
+	}
+}
+
+/*
+ * A second descriptor for the same file without O_DIRECT. /proc/self/fd
+ * reopens the very file we locked; the path is the fallback without /proc.
+ */
+static int open_buffered_twin(struct disk_image *disk, int flags)
+{
+	char proc[64];
+	struct stat a, b;
+	int fd;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", disk->fd);
+	fd = open(proc, flags);
+	if (fd < 0)
+		fd = open(disk->path, flags);
+	if (fd < 0)
+		return -1;
+	if (fstat(disk->fd, &a) < 0 || fstat(fd, &b) < 0 ||
+	    a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+		close(fd);
+		errno = ESTALE;
+		return -1;
+	}
+	return fd;
+}
+
+static void setup_aio(struct disk_image *disk)
+{
+	int r;
+
+	disk->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (disk->evfd < 0) {
+		pr_warn("disk %s: no eventfd (%s), doing I/O synchronously",
+			disk->path, strerror(errno));
+		return;
+	}
+	r = io_setup(DISK_AIO_EVENTS, &disk->ctx);
+	if (r < 0) {
+		/* e.g. fs.aio-max-nr exhausted by other processes */
+		pr_warn("disk %s: io_setup failed (%s), doing I/O synchronously",
+			disk->path, strerror(-r));
+		close(disk->evfd);
+		disk->evfd = -1;
+		return;
+	}
+	disk->aio = true;
+	disk->aio_fsync = true;
+}
+
+static void open_error(const char *path, bool readonly, bool direct)
+{
+	int err = errno;
+
+	if (err == EINVAL && direct)
+		pr_err("disk %s: the file system does not support O_DIRECT "
+		       "(drop ',direct')", path);
+	else if ((err == EACCES || err == EROFS || err == EPERM) && !readonly)
+		pr_err("disk %s: cannot open it for writing: %s (add ',ro' for "
+		       "a read-only disk)", path, strerror(err));
+	else
+		pr_err("disk %s: %s", path, strerror(err));
+}
+
+struct disk_image *disk_open(const char *path, bool readonly, bool direct)
+{
+	int base = O_CLOEXEC | (readonly ? O_RDONLY : O_RDWR);
+	struct disk_image *disk;
+	struct stat st;
+
+	disk = xzalloc(sizeof(*disk));
+	disk->path = xstrdup(path);
+	disk->readonly = readonly;
+	disk->direct = direct;
+	disk->dsync_flag_ok = true;
+	disk->fd = disk->bfd = disk->evfd = -1;
+
+	disk->fd = open(path, base | (direct ? O_DIRECT : 0));
+	if (disk->fd < 0) {
+		open_error(path, readonly, direct);
+		goto fail;
+	}
+	if (fstat(disk->fd, &st) < 0) {
+		pr_err("disk %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (image_size(disk, &st) < 0)
+		goto fail;
+	if (disk->size % DISK_SECTOR_SIZE) {
+		pr_err("disk %s: its size (%llu bytes) is not a multiple of %d; "
+		       "the guest sees whole sectors only (resize it with "
+		       "truncate -s)", path, (unsigned long long)disk->size,
+		       DISK_SECTOR_SIZE);
+		goto fail;
+	}
+	if (lock_image(disk) < 0)
+		goto fail;
+
+	if (direct) {
+		probe_direct_align(disk);
+		disk->bfd = open_buffered_twin(disk, base);
+		if (disk->bfd < 0) {
+			pr_err("disk %s: cannot reopen it without O_DIRECT: %s",
+			       path, strerror(errno));
+			goto fail;
+		}
+	} else {
+		disk->bfd = disk->fd;
+	}
+	setup_aio(disk);
+	return disk;
+
+fail:
+	disk_close(disk);
+	return NULL;
+}
+
+void disk_close(struct disk_image *disk)
+{
+	if (!disk)
+		return;
+	if (disk->aio) {
+		disk_drain(disk);
+		io_destroy(disk->ctx);
+	}
+	if (disk->evfd >= 0)
+		close(disk->evfd);
+	if (disk->bfd >= 0 && disk->bfd != disk->fd)
+		close(disk->bfd);
+	if (disk->fd >= 0)
+		close(disk->fd);
+	free(disk->path);
+	free(disk);
+}

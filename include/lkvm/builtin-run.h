@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LKVM_BUILTIN_RUN_H
+#define LKVM_BUILTIN_RUN_H
+
+#include "lkvm/kvm.h"
+#include "lkvm/parse-options.h"
+
+/*
+ * What lkvm run and lkvm sandbox share (builtin-run.c): one option table,
+ * the checks after parsing, and running the VM.
+ */
+void kvm_config_defaults(struct kvm_config *cfg);
+/*
+ * The run options writing into @cfg, followed by @extra (terminated by
+ * OPTION_END(), may be NULL). The table is malloc'd; free() it.
+ */
+struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extra);
+/* Checks and defaults after parsing; -1 after a message naming @cmd. */
+int kvm_config_finish(struct kvm_config *cfg, const char *cmd);
+/* Create, run and tear down the VM; returns lkvm's exit status. */
+int kvm_run_config(const struct kvm_config *cfg);
+
+#endif

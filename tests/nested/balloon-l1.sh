@@ -1,0 +1,96 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The nested tier's balloon case, run where lkvm runs (inside L1, or on the
+# host in direct mode): balloon-l1.sh LKVM KERNEL INITRD [FILL_MB]
+#
+# Boots L2 with 1 GiB and --balloon; L2 (balloon-l2.sh) fills FILL_MB MiB
+# (default 600) and frees them. lkvm's resident memory is sampled before,
+# after the fill and for 15 s after the free (free page reporting must give
+# the memory back). Then `lkvm balloon` inflates and deflates by 256 MiB and
+# L2's MemTotal must follow. Prints BALLOON-* lines for the verdict
+# (balloon.sh), then the L2 console. POSIX sh + busybox.
+
+LKVM=$1 KERNEL=$2 INITRD=$3 FILL_MB=${4:-600}
+INFLATE_MB=256
+name=nested-balloon-$$
+tmp=$(mktemp -d /tmp/balloon.XXXXXX) || exit 1
+log=$tmp/console
+
+say() { echo "BALLOON-$*"; }
+uptime_s() { cut -d' ' -f1 /proc/uptime; }
+rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$pid/status" 2>/dev/null; }
+memtotal() { sed -n 's/.*L2-BALLOON-MEMTOTAL=\([0-9]*\).*/\1/p' "$log" | tail -n 1; }
+
+# wait_for PATTERN SECONDS: the L2 console shows PATTERN
+wait_for() {
+	_t0=$(uptime_s)
+	while ! grep -q "$1" "$log"; do
+		kill -0 "$pid" 2>/dev/null || return 1
+		awk -v a="$_t0" -v b="$(uptime_s)" -v t="$2" 'BEGIN { exit !(b - a > t) }' && return 1
+		sleep 0.2
+	done
+}
+
+finish() {
+	say "STAT-BEGIN"
+	"$LKVM" stat --name "$name" 2>&1
+	say "STAT-END"
+	"$LKVM" stop --name "$name" >/dev/null 2>&1 || kill "$pid" 2>/dev/null
+	wait "$pid"
+	say "LKVM-STATUS=$?"
+	exec 3>&-
+	echo "---- L2 console ----"
+	tr -d '\r' <"$log"
+	rm -rf "$tmp"
+	exit 0
+}
+
+mkfifo "$tmp/in" || exit 1
+"$LKVM" run -k "$KERNEL" -i "$INITRD" -m 1024 -c 2 --balloon --name "$name" \
+	-p "quiet lkvmtest.balloon=1 lkvmtest.fill_mb=$FILL_MB" <"$tmp/in" >"$log" 2>&1 &
+pid=$!
+exec 3>"$tmp/in"
+
+wait_for 'L2-BALLOON-READY' 120 || { say "FAIL=L2 never got ready"; finish; }
+say "RSS-BOOT=$(rss_kb)"
+echo go >&3
+wait_for 'L2-BALLOON-FILLED' 180 || { say "FAIL=L2 never finished filling"; finish; }
+filled=$(rss_kb)
+say "RSS-FILLED=$filled"
+echo go >&3
+wait_for 'L2-BALLOON-FREED' 60 || { say "FAIL=L2 never freed"; finish; }
+
+# Free page reporting waits 2 s, then reports in batches.
+t0=$(uptime_s)
+want=$((FILL_MB * 1024 * 8 / 10))
+low=$filled
+while :; do
+	r=$(rss_kb)
+	[ -n "$r" ] && [ "$r" -lt "$low" ] && low=$r
+	el=$(awk -v a="$t0" -v b="$(uptime_s)" 'BEGIN { printf "%.1f", b - a }')
+	[ $((filled - low)) -ge "$want" ] && break
+	awk -v e="$el" 'BEGIN { exit !(e > 15) }' && break
+	sleep 0.5
+done
+say "RSS-AFTER=$low secs=$el"
+
+# Inflate and deflate: MemTotal must follow.
+wait_for 'L2-BALLOON-MEMTOTAL=' 30 || { say "FAIL=no MemTotal from L2"; finish; }
+m0=$(memtotal)
+say "MEMTOTAL-BEFORE=$m0"
+"$LKVM" balloon --name "$name" inflate "$INFLATE_MB" || say "FAIL=lkvm balloon inflate"
+t0=$(uptime_s)
+while [ "$(memtotal)" -gt $((m0 - INFLATE_MB * 1024 + 4096)) ]; do
+	awk -v a="$t0" -v b="$(uptime_s)" 'BEGIN { exit !(b - a > 90) }' && break
+	sleep 0.5
+done
+say "MEMTOTAL-INFLATED=$(memtotal)"
+"$LKVM" balloon --name "$name" deflate "$INFLATE_MB" || say "FAIL=lkvm balloon deflate"
+t0=$(uptime_s)
+while [ "$(memtotal)" -lt $((m0 - 4096)) ]; do
+	awk -v a="$t0" -v b="$(uptime_s)" 'BEGIN { exit !(b - a > 90) }' && break
+	sleep 0.5
+done
+say "MEMTOTAL-DEFLATED=$(memtotal)"
+finish

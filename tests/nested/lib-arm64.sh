@@ -1,0 +1,171 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# arm64 variants of the lib.sh helpers, for tests/nested/run-arm64.sh.
+# Source lib.sh first. The guest images are Debian's arm64 packages; QEMU
+# (qemu-system-aarch64, TCG) runs an arm64 Debian kernel as L1, whose
+# built-in KVM gives lkvm-arm64 a /dev/kvm to boot the L2 guest with.
+#
+#   LKVM_ARM64_KERNEL_PKG  force a kernel package (linux-image-6.1.0-N-arm64-unsigned)
+
+LKVM_ARM64_DEBS=$LKVM_CACHE/debs-arm64	# apart from the amd64 .debs: same names
+# lib.sh reads it unguarded when staging modules.
+LKVM_MODULE_PARAMS=${LKVM_MODULE_PARAMS:-}
+
+# apt must know arm64 packages: dpkg --add-architecture arm64 + apt-get update.
+lkvm_arm64_apt_ready() {
+	if ! dpkg --print-foreign-architectures 2>/dev/null | grep -qx arm64; then
+		lkvm_info "adding the arm64 architecture to dpkg (for Debian's arm64 guest packages)"
+		lkvm_as_root dpkg --add-architecture arm64 || return 1
+		lkvm_as_root apt-get update -qq >&2 || lkvm_warn "apt-get update failed"
+	elif ! apt-cache show --no-all-versions busybox-static:arm64 >/dev/null 2>&1; then
+		lkvm_as_root apt-get update -qq >&2 || lkvm_warn "apt-get update failed"
+	fi
+}
+
+# Download (if needed) and unpack arm64 package PKG=VER into DEST.
+lkvm_arm64_fetch_unpack() {
+	local pkg=$1 ver=$2 dest=$3 deb f log
+	[ -f "$dest/.complete" ] && return 0
+	mkdir -p "$LKVM_ARM64_DEBS"
+	deb=
+	for f in "$LKVM_ARM64_DEBS/${pkg}_${ver//:/%3a}_arm64.deb"; do
+		[ -f "$f" ] && deb=$f
+	done
+	if [ -z "$deb" ]; then
+		lkvm_info "downloading $pkg:arm64=$ver into $LKVM_ARM64_DEBS"
+		log=$(mktemp)
+		if ! (cd "$LKVM_ARM64_DEBS" && apt-get download "$pkg:arm64=$ver") >"$log" 2>&1; then
+			cat "$log" >&2
+			rm -f "$log"
+			lkvm_err "apt-get download $pkg:arm64=$ver failed"
+			return 1
+		fi
+		rm -f "$log"
+		deb=$LKVM_ARM64_DEBS/${pkg}_${ver//:/%3a}_arm64.deb
+		[ -f "$deb" ] || { lkvm_err "downloaded $pkg:arm64 but cannot find $deb"; return 1; }
+	fi
+	rm -rf "$dest.tmp"
+	mkdir -p "$dest.tmp"
+	dpkg-deb -x "$deb" "$dest.tmp" || { lkvm_err "dpkg-deb -x $deb failed"; return 1; }
+	rm -rf "$dest"
+	mv "$dest.tmp" "$dest"
+	echo "$pkg $ver" >"$dest/.complete"
+}
+
+# Like lkvm_fetch_guest, for arm64; sets LKVM_KROOT, LKVM_KVER, LKVM_VMLINUZ
+# (an uncompressed Image: Debian's arm64 vmlinuz is one) and LKVM_BUSYBOX.
+# Falls back to the cache when apt cannot help.
+lkvm_arm64_fetch_guest() {
+	local pkg ver bbver kdir bbdir d
+	lkvm_arm64_apt_ready || lkvm_warn "arm64 packages may be unavailable"
+	mkdir -p "$LKVM_CACHE/arm64" || return 1
+	pkg=${LKVM_ARM64_KERNEL_PKG:-$(lkvm_newest_kernel_pkg_known arm64)}
+	ver=
+	[ -n "$pkg" ] && ver=$(lkvm_pkg_candidate_version "$pkg:arm64")
+	bbver=$(lkvm_pkg_candidate_version busybox-static:arm64)
+
+	exec {lkvm_lockfd}>"$LKVM_CACHE/.lock"
+	flock "$lkvm_lockfd"
+	kdir=
+	if [ -n "$pkg" ] && [ -n "$ver" ]; then
+		kdir=$LKVM_CACHE/arm64/${pkg}_${ver//:/_}
+		lkvm_arm64_fetch_unpack "$pkg" "$ver" "$kdir" || kdir=
+	fi
+	[ -n "$kdir" ] || kdir=$(lkvm_newest_cached_kernel arm64)
+	bbdir=
+	if [ -n "$bbver" ]; then
+		bbdir=$LKVM_CACHE/arm64/busybox-static_${bbver//:/_}
+		lkvm_arm64_fetch_unpack busybox-static "$bbver" "$bbdir" || bbdir=
+	fi
+	if [ -z "$bbdir" ]; then
+		d=$(ls -d "$LKVM_CACHE/arm64"/busybox-static_*/.complete 2>/dev/null | sort -V | tail -n 1)
+		bbdir=${d%/.complete}
+	fi
+	flock -u "$lkvm_lockfd"; exec {lkvm_lockfd}>&-
+	[ -n "$kdir" ] || { lkvm_err "no Debian 6.1 arm64 kernel available (apt and cache both empty)"; return 1; }
+	[ -n "$bbdir" ] && [ -f "$bbdir/bin/busybox" ] ||
+		{ lkvm_err "no arm64 busybox-static available"; return 1; }
+
+	LKVM_KROOT=$kdir
+	LKVM_KVER=$(ls "$kdir/lib/modules" | head -n 1)
+	LKVM_VMLINUZ=$kdir/boot/vmlinuz-$LKVM_KVER
+	LKVM_BUSYBOX=$bbdir/bin/busybox
+	[ -f "$LKVM_VMLINUZ" ] || { lkvm_err "no kernel image in $kdir/boot"; return 1; }
+	if [ ! -s "$kdir/lib/modules/$LKVM_KVER/modules.dep" ]; then
+		depmod -b "$kdir" "$LKVM_KVER" ||
+			{ lkvm_err "depmod -b $kdir $LKVM_KVER failed"; return 1; }
+	fi
+	lkvm_info "arm64 guest kernel $LKVM_KVER ($(sed 's/ /=/' "$kdir/.complete")), busybox $(basename "$bbdir")"
+}
+
+# lib.sh's skeleton asks the guest busybox for its applets, which an arm64
+# busybox cannot answer on this host: ask the host's busybox (the same
+# Debian version has the same applets). Redefined here for the arm64 tier.
+lkvm_busybox_skeleton() {
+	local dir=$1 applet host_bb
+	host_bb=$(command -v busybox) ||
+		{ lkvm_err "the host needs busybox (apt-get install busybox-static) to list the applets"; return 1; }
+	mkdir -p "$dir"/{bin,dev,proc,sys,tmp,run,root,etc,lib/modules}
+	ln -sf bin "$dir/sbin"
+	mkdir -p "$dir/usr"
+	ln -sf ../bin "$dir/usr/bin"
+	ln -sf ../bin "$dir/usr/sbin"
+	cp "$LKVM_BUSYBOX" "$dir/bin/busybox"
+	chmod 755 "$dir/bin/busybox"
+	for applet in $("$host_bb" --list); do
+		[ "$applet" = busybox ] || ln -sf busybox "$dir/bin/$applet"
+	done
+	if [ "$(id -u)" = 0 ]; then
+		mknod -m 600 "$dir/dev/console" c 5 1 2>/dev/null || true
+	fi
+}
+
+# The L1 initramfs: busybox, l1-init.sh, lkvm-arm64, the L2 kernel and
+# initrd, the case list and an optional overlay. KVM is built into Debian's
+# arm64 kernel: no modules to load.
+# $1 out  $2 lkvm binary  $3 L2 initrd  $4 case list  [$5 overlay directory]
+lkvm_arm64_build_l1_initrd() {
+	local out=$1 lkvm=$2 l2initrd=$3 cases=$4 overlay=${5:-} dir rc
+	dir=$(mktemp -d "${out}.root.XXXXXX") || return 1
+	lkvm_busybox_skeleton "$dir" || { rm -rf "$dir"; return 1; }
+	: >"$dir/lib/modules/order"
+	install -m 755 "$LKVM_NESTED_LIB_DIR/l1-init.sh" "$dir/init"
+	mkdir -p "$dir/l2"
+	cp "$LKVM_VMLINUZ" "$dir/l2/bzImage"	# the name l1-init.sh gives $L2_KERNEL
+	cp "$l2initrd" "$dir/l2/initrd.cpio"
+	install -m 755 "$lkvm" "$dir/bin/lkvm"
+	cp "$cases" "$dir/tests.sh"
+	[ -n "$overlay" ] && cp -a "$overlay/." "$dir/"
+	lkvm_pack_cpio "$dir" "$out"
+	rc=$?
+	rm -rf "$dir"
+	return $rc
+}
+
+# Boot L1 under qemu-system-aarch64 (TCG) with INITRD, console into LOG.
+# $1 L1 initrd  $2 log  $3 timeout (s)  $4 GIC version (2 or 3)
+# [$5 extra kernel command line words]
+lkvm_arm64_run_l1() {
+	local initrd=$1 log=$2 tmo=$3 gic=$4 extra=${5:-} fd=${LKVM_STREAM_FD:-}
+	local -a cmd
+	command -v qemu-system-aarch64 >/dev/null ||
+		{ lkvm_err "qemu-system-aarch64 not installed (apt-get install qemu-system-arm)"; return 127; }
+	[ -z "$fd" ] && [ "${LKVM_VERBOSE:-0}" = 1 ] && fd=2
+	# virtualization=on boots L1 at EL2, so its KVM works; pauth-impdef=on
+	# spares TCG the architected (slow) pointer authentication.
+	# shellcheck disable=SC2054 # commas belong to QEMU option values
+	cmd=(timeout -s KILL "$tmo" qemu-system-aarch64
+		-M "virt,virtualization=on,gic-version=$gic"
+		-cpu max,pauth-impdef=on -accel tcg,thread=multi -smp 2 -m 2048
+		-kernel "$LKVM_VMLINUZ" -initrd "$initrd"
+		-append "console=ttyAMA0 quiet panic=-1 $extra"
+		-display none -no-reboot -nodefaults -no-user-config
+		-serial stdio)
+	: >"$log"
+	if [ -n "$fd" ]; then
+		"${cmd[@]}" </dev/null 2>&1 | sed -u 's/\r//g' | tee "$log" >&"$fd"
+		return "${PIPESTATUS[0]}"
+	fi
+	"${cmd[@]}" </dev/null 2>&1 | tr -d '\r' >"$log"
+	return "${PIPESTATUS[0]}"
+}

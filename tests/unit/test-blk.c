@@ -1,0 +1,816 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio-blk and virtio-rng driven like a guest would: the real device
+ * core and worker threads, a fake transport, rings laid out by hand in an
+ * in-memory guest RAM, and temporary image files checked from the host
+ * side. Valid requests, hostile ones, read-only disks, reset with I/O in
+ * flight, and the disk backend's own refusals (locks, odd sizes).
+ */
+#include <endian.h>
+#include <fcntl.h>
+#include <linux/virtio_blk.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lkvm/disk.h"
+#include "lkvm/init.h"
+#include "lkvm/kvm.h"
+#include "lkvm/virtio.h"
+#include "test.h"
+
+#define RAM_SIZE	(16 << 20)
+#define QSZ		16
+#define IMG_SIZE	(1 << 20)	/* bytes */
+#define IMG_SECTORS	(IMG_SIZE / 512)
+#define BUF_BASE	0x100000	/* guest buffers are allocated from here */
+
+static struct kvm kvm;
+static u8 *ram;
+static char img_rw[64], img_ro[64];
+
+/* The fake transport: remembers devices, counts interrupts. */
+static struct virtio_device *devs[8];
+static unsigned int nr_devs;
+static int irqs;
+
+static int fake_signal_vq(struct virtio_device *vdev __unused,
+			  struct virt_queue *vq __unused)
+{
+	__atomic_add_fetch(&irqs, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static int fake_signal_config(struct virtio_device *vdev __unused)
+{
+	return 0;
+}
+
+static const struct virtio_transport_ops fake_tops = {
+	.name = "fake",
+	.signal_vq = fake_signal_vq,
+	.signal_config = fake_signal_config,
+};
+
+static int fake_attach(struct kvm *k __unused, struct virtio_device *vdev)
+{
+	vdev->tops = &fake_tops;
+	devs[nr_devs++] = vdev;
+	return 0;
+}
+
+static struct virtio_transport fake_transport = {
+	.name = "pci",
+	.attach = fake_attach,
+};
+
+/* One queue of one device, as the guest driver sees it. */
+struct tq {
+	struct virtio_device *vdev;
+	unsigned int idx;
+	u64 desc_gpa, avail_gpa, used_gpa;
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	u16 next_desc;
+	u16 used_seen;
+};
+
+static u64 buf_next;
+
+static u64 galloc(u64 size, u64 align)
+{
+	u64 gpa = ALIGN_UP(buf_next, align);
+
+	buf_next = gpa + size;
+	if (buf_next > RAM_SIZE) {
+		buf_next = BUF_BASE;
+		gpa = BUF_BASE;
+		buf_next = gpa + size;
+	}
+	memset(ram + gpa, 0, size);
+	return gpa;
+}
+
+static void *gp(u64 gpa)
+{
+	return ram + gpa;
+}
+
+static u64 features(struct virtio_device *vdev)
+{
+	return virtio_get_features_word(vdev, 0) |
+	       (u64)virtio_get_features_word(vdev, 1) << 32;
+}
+
+/* Bring a device up with @feat (masked by what it offers), @nq queues. */
+static void driver_up(struct virtio_device *vdev, u64 feat, struct tq *q,
+		      unsigned int nq)
+{
+	u8 s = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
+	unsigned int i, d = 0;
+	u64 base;
+
+	/* Each device's rings in their own 64 KiB. */
+	while (d < nr_devs && devs[d] != vdev)
+		d++;
+	base = 0x10000 + d * 0x10000;
+
+	virtio_set_status(vdev, 0);
+	virtio_set_status(vdev, s);
+	feat &= features(vdev);
+	virtio_set_features_word(vdev, 0, (u32)feat);
+	virtio_set_features_word(vdev, 1, (u32)(feat >> 32));
+	s |= VIRTIO_CONFIG_S_FEATURES_OK;
+	virtio_set_status(vdev, s);
+	CHECK(virtio_get_status(vdev) & VIRTIO_CONFIG_S_FEATURES_OK);
+	for (i = 0; i < nq; i++) {
+		struct virt_queue *vq = &vdev->vqs[i];
+
+		q[i] = (struct tq){ .vdev = vdev, .idx = i };
+		q[i].desc_gpa = base + i * 0x2000;
+		q[i].avail_gpa = q[i].desc_gpa + 0x1000;
+		q[i].used_gpa = q[i].desc_gpa + 0x1800;
+		memset(ram + q[i].desc_gpa, 0, 0x2000);
+		q[i].desc = gp(q[i].desc_gpa);
+		q[i].avail = gp(q[i].avail_gpa);
+		q[i].used = gp(q[i].used_gpa);
+		pthread_mutex_lock(&vdev->lock);
+		vq->size = QSZ;
+		vq->desc_gpa = q[i].desc_gpa;
+		vq->avail_gpa = q[i].avail_gpa;
+		vq->used_gpa = q[i].used_gpa;
+		pthread_mutex_unlock(&vdev->lock);
+		virtio_queue_enable(vdev, i, true);
+		CHECK(vq->ready);
+	}
+	virtio_set_status(vdev, s | VIRTIO_CONFIG_S_DRIVER_OK);
+	CHECK(virtio_get_status(vdev) & VIRTIO_CONFIG_S_DRIVER_OK);
+	buf_next = BUF_BASE;
+}
+
+/* Descriptors of one chain; returns the head. */
+struct seg {
+	u64 gpa;
+	u32 len;
+	bool write;
+};
+
+static u16 add_chain(struct tq *q, const struct seg *s, unsigned int n)
+{
+	u16 head = q->next_desc % QSZ;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		u16 d = (q->next_desc + i) % QSZ;
+
+		q->desc[d].addr = htole64(s[i].gpa);
+		q->desc[d].len = htole32(s[i].len);
+		q->desc[d].flags = htole16((s[i].write ? VRING_DESC_F_WRITE : 0) |
+					   (i + 1 < n ? VRING_DESC_F_NEXT : 0));
+		q->desc[d].next = htole16((q->next_desc + i + 1) % QSZ);
+	}
+	q->next_desc += n;
+	q->avail->ring[le16toh(q->avail->idx) % QSZ] = htole16(head);
+	__atomic_store_n(&q->avail->idx, htole16(le16toh(q->avail->idx) + 1),
+			 __ATOMIC_RELEASE);
+	return head;
+}
+
+/* Kick and wait until @n more chains are used; false on timeout. */
+static bool kick_wait(struct tq *q, unsigned int n)
+{
+	u16 want = q->used_seen + n;
+	int i;
+
+	virtio_queue_kick(q->vdev, q->idx);
+	for (i = 0; i < 5000; i++) {
+		if (le16toh(__atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE)) == want) {
+			q->used_seen = want;
+			return true;
+		}
+		usleep(1000);
+	}
+	return false;
+}
+
+/* The length of the most recent used entry, which must be @head's. */
+static u32 used_len(struct tq *q, u16 head)
+{
+	struct vring_used_elem *u = &q->used->ring[(u16)(q->used_seen - 1) % QSZ];
+
+	return le32toh(u->id) == head ? le32toh(u->len) : ~0U;
+}
+
+struct result {
+	u8 status;
+	u32 len;
+	bool done;
+};
+
+static u64 make_hdr(u32 type, u64 sector)
+{
+	u64 gpa = galloc(16, 16);
+	struct virtio_blk_outhdr *h = gp(gpa);
+
+	h->type = htole32(type);
+	h->ioprio = 0;
+	h->sector = htole64(sector);
+	return gpa;
+}
+
+/* header | data (readable for OUT, writable otherwise) | status */
+static struct result blk_req(struct tq *q, u32 type, u64 sector, u64 data_gpa,
+			     u32 data_len, bool data_write)
+{
+	u64 st = galloc(1, 1);
+	struct seg s[3];
+	unsigned int n = 0;
+	struct result r = { 0 };
+	u16 head;
+
+	*(u8 *)gp(st) = 0xee;
+	s[n++] = (struct seg){ make_hdr(type, sector), 16, false };
+	if (data_len)
+		s[n++] = (struct seg){ data_gpa, data_len, data_write };
+	s[n++] = (struct seg){ st, 1, true };
+	head = add_chain(q, s, n);
+	r.done = kick_wait(q, 1);
+	r.status = *(u8 *)gp(st);
+	r.len = used_len(q, head);
+	return r;
+}
+
+static void fill_pattern(u8 *p, size_t len, u64 off)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = (u8)((off + i) * 7 + ((off + i) >> 9));
+}
+
+static int make_image(char *path, const char *tmpl, u64 size)
+{
+	u8 *buf = malloc(size);
+	int fd;
+
+	strcpy(path, tmpl);
+	fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	fill_pattern(buf, size, 0);
+	if (write(fd, buf, size) != (ssize_t)size) {
+		close(fd);
+		free(buf);
+		return -1;
+	}
+	close(fd);
+	free(buf);
+	return 0;
+}
+
+static bool file_matches(const char *path, u64 off, const void *want, size_t len)
+{
+	u8 *buf = malloc(len);
+	int fd = open(path, O_RDONLY);
+	bool ok;
+
+	ok = fd >= 0 && pread(fd, buf, len, off) == (ssize_t)len &&
+	     !memcmp(buf, want, len);
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return ok;
+}
+
+static struct virtio_device *blk_rw, *blk_ro, *rng;
+static struct tq q_rw[2], q_ro[1], q_rng[1];
+
+static const u64 std_features = (1ULL << VIRTIO_F_VERSION_1) |
+	(1ULL << VIRTIO_RING_F_EVENT_IDX) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |
+	(1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
+	(1ULL << VIRTIO_BLK_F_FLUSH) | (1ULL << VIRTIO_BLK_F_MQ) |
+	(1ULL << VIRTIO_BLK_F_RO) | (1ULL << VIRTIO_BLK_F_DISCARD) |
+	(1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
+
+static void test_config(void)
+{
+	struct virtio_blk_config c;
+	u64 f = features(blk_rw);
+
+	virtio_config_access(blk_rw, 0, (u8 *)&c, sizeof(c), false);
+	CHECK_EQ(le64toh(c.capacity), IMG_SECTORS);
+	CHECK_EQ(le16toh(c.num_queues), 2);
+	CHECK_EQ(le32toh(c.blk_size), 512);
+	CHECK(le32toh(c.seg_max) >= 1 && le32toh(c.seg_max) <= VIRTQ_MAX_SEGS - 2);
+	CHECK(le32toh(c.max_discard_seg) >= 1);
+	CHECK(f & (1ULL << VIRTIO_BLK_F_FLUSH));
+	CHECK(f & (1ULL << VIRTIO_BLK_F_DISCARD));
+	CHECK(f & (1ULL << VIRTIO_BLK_F_WRITE_ZEROES));
+	CHECK(f & (1ULL << VIRTIO_BLK_F_MQ));
+	CHECK(!(f & (1ULL << VIRTIO_BLK_F_RO)));
+	CHECK(features(blk_ro) & (1ULL << VIRTIO_BLK_F_RO));
+	CHECK(!(features(blk_ro) & (1ULL << VIRTIO_BLK_F_DISCARD)));
+}
+
+static void test_read(void)
+{
+	u8 want[1024];
+	u64 data = galloc(1024, 512);
+	struct result r;
+	int before = irqs;
+
+	fill_pattern(want, sizeof(want), 3 * 512);
+	r = blk_req(&q_rw[0], VIRTIO_BLK_T_IN, 3, data, 1024, true);
+	CHECK(r.done);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
+	CHECK_EQ(r.len, 1025);
+	CHECK(!memcmp(gp(data), want, sizeof(want)));
+	CHECK(irqs > before);
+
+	/* The last sector exactly, on the second queue. */
+	fill_pattern(want, 512, IMG_SIZE - 512);
+	r = blk_req(&q_rw[1], VIRTIO_BLK_T_IN, IMG_SECTORS - 1, data, 512, true);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
+	CHECK(!memcmp(gp(data), want, 512));
+}
+
+/* Any layout: data and status in one descriptor, data split unevenly. */
+static void test_read_any_layout(void)
+{
+	u8 want[1536];
+	u64 a = galloc(1000, 8), b = galloc(537, 8);
+	struct seg s[3] = {
+		{ make_hdr(VIRTIO_BLK_T_IN, 10), 16, false },
+		{ a, 1000, true },
+		{ b, 537, true },	/* 536 data bytes, then the status */
+	};
+	u16 head;
+
+	fill_pattern(want, sizeof(want), 10 * 512);
+	*(u8 *)gp(b + 536) = 0xee;
+	head = add_chain(&q_rw[0], s, 3);
+	CHECK(kick_wait(&q_rw[0], 1));
+	CHECK_EQ(*(u8 *)gp(b + 536), VIRTIO_BLK_S_OK);
+	CHECK_EQ(used_len(&q_rw[0], head), 1537);
+	CHECK(!memcmp(gp(a), want, 1000));
+	CHECK(!memcmp(gp(b), want + 1000, 536));
+}
+
+static void test_write(void)
+{
+	u8 data[4096];
+	u64 gpa = galloc(sizeof(data), 4096);
+	struct result r;
+
+	memset(data, 0x5a, sizeof(data));
+	memcpy(gp(gpa), data, sizeof(data));
+	r = blk_req(&q_rw[0], VIRTIO_BLK_T_OUT, 8, gpa, sizeof(data), false);
+	CHECK(r.done);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
+	CHECK_EQ(r.len, 1);
+	CHECK(file_matches(img_rw, 8 * 512, data, sizeof(data)));
+
+	r = blk_req(&q_rw[0], VIRTIO_BLK_T_FLUSH, 0, 0, 0, false);
+	CHECK(r.done);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
+	CHECK_EQ(r.len, 1);
+}
+
+static void test_out_of_range(void)
+{
+	u64 data = galloc(1024, 512);
+	struct result r;
+
+	/* Crosses the end. */
+	r = blk_req(&q_rw[0], VIRTIO_BLK_T_IN, IMG_SECTORS - 1, data, 1024, true);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(r.len, 1);
+	r = blk_req(&q_rw[0], VIRTIO_BLK_T_OUT, IMG_SECTORS, data, 512, false);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_IOERR);
+	/* sector + length wraps around 2^64. */
+	r = blk_req(&q_rw[0], VIRTIO_BLK_T_IN, ~0ULL, data, 512, true);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_IOERR);
+	r = blk_req(&q_rw[0], VIRTIO_BLK_T_IN, ~0ULL >> 9, data, 512, true);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_IOERR);
+	/* Not a whole number of sectors. */
+	r = blk_req(&q_rw[0], VIRTIO_BLK_T_IN, 0, data, 500, true);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_IOERR);
+	/* Zero-length reads at the very end are fine. */
+	r = blk_req(&q_rw[0], VIRTIO_BLK_T_IN, IMG_SECTORS, 0, 0, true);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
+}
+
+static void test_bad_layout(void)
+{
+	u64 data = galloc(512, 512), st, hdr;
+	struct seg s[3];
+	u16 head;
+	struct result r;
+
+	/* Header in a writable descriptor: IOERR in the status byte. */
+	st = galloc(1, 1);
+	hdr = make_hdr(VIRTIO_BLK_T_IN, 0);
+	s[0] = (struct seg){ hdr, 16, true };
+	s[1] = (struct seg){ st, 1, true };
+	head = add_chain(&q_rw[0], s, 2);
+	CHECK(kick_wait(&q_rw[0], 1));
+	CHECK_EQ(*(u8 *)gp(st), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(used_len(&q_rw[0], head), 1);
+
+	/* No status byte at all: returned with nothing written. */
+	s[0] = (struct seg){ make_hdr(VIRTIO_BLK_T_IN, 0), 16, false };
+	s[1] = (struct seg){ data, 512, false };
+	head = add_chain(&q_rw[0], s, 2);
+	CHECK(kick_wait(&q_rw[0], 1));
+	CHECK_EQ(used_len(&q_rw[0], head), 0);
+
+	/* Too short for a header and a status: returned untouched. */
+	st = galloc(1, 1);
+	*(u8 *)gp(st) = 0xee;
+	s[0] = (struct seg){ make_hdr(VIRTIO_BLK_T_IN, 0), 8, false };
+	s[1] = (struct seg){ st, 1, true };
+	head = add_chain(&q_rw[0], s, 2);
+	CHECK(kick_wait(&q_rw[0], 1));
+	CHECK_EQ(*(u8 *)gp(st), 0xee);
+	CHECK_EQ(used_len(&q_rw[0], head), 0);
+
+	/* Data in the wrong direction, both ways. */
+	r = blk_req(&q_rw[0], VIRTIO_BLK_T_IN, 0, data, 512, false);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_IOERR);
+	r = blk_req(&q_rw[0], VIRTIO_BLK_T_OUT, 0, data, 512, true);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_IOERR);
+
+	/* Unknown request type. */
+	r = blk_req(&q_rw[0], 99, 0, 0, 0, false);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_UNSUPP);
+
+	/* The device still works, and was not declared broken. */
+	r = blk_req(&q_rw[0], VIRTIO_BLK_T_IN, 0, data, 512, true);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
+	CHECK(!(virtio_get_status(blk_rw) & VIRTIO_CONFIG_S_NEEDS_RESET));
+}
+
+static void test_get_id(void)
+{
+	u64 data = galloc(VIRTIO_BLK_ID_BYTES, 1);
+	const char *base = strrchr(img_rw, '/') + 1;
+	struct result r;
+
+	r = blk_req(&q_rw[0], VIRTIO_BLK_T_GET_ID, 0, data, VIRTIO_BLK_ID_BYTES, true);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
+	CHECK_EQ(r.len, VIRTIO_BLK_ID_BYTES + 1);
+	CHECK(!strncmp(gp(data), base, VIRTIO_BLK_ID_BYTES));
+}
+
+static struct result dwz(struct tq *q, u32 type, const struct virtio_blk_discard_write_zeroes *segs,
+			 unsigned int n, u32 bytes)
+{
+	u64 gpa = galloc(n * sizeof(*segs) + 16, 16);
+
+	memcpy(gp(gpa), segs, n * sizeof(*segs));
+	return blk_req(q, type, 0, gpa, bytes ? bytes : n * sizeof(*segs), false);
+}
+
+static void test_discard_write_zeroes(void)
+{
+	struct virtio_blk_discard_write_zeroes segs[40];
+	u8 zero[8192], pat[8192];
+	struct result r;
+	unsigned int i;
+
+	memset(zero, 0, sizeof(zero));
+	fill_pattern(pat, sizeof(pat), 64 * 512);
+
+	/* WRITE_ZEROES with UNMAP, two segments. */
+	segs[0] = (struct virtio_blk_discard_write_zeroes){ htole64(64), htole32(4),
+		htole32(VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) };
+	segs[1] = (struct virtio_blk_discard_write_zeroes){ htole64(72), htole32(8), 0 };
+	r = dwz(&q_rw[0], VIRTIO_BLK_T_WRITE_ZEROES, segs, 2, 0);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
+	CHECK(file_matches(img_rw, 64 * 512, zero, 4 * 512));
+	CHECK(file_matches(img_rw, 68 * 512, pat + 4 * 512, 4 * 512));	/* untouched */
+	CHECK(file_matches(img_rw, 72 * 512, zero, 8 * 512));
+
+	/* DISCARD in range: accepted. */
+	segs[0] = (struct virtio_blk_discard_write_zeroes){ htole64(128), htole32(16), 0 };
+	r = dwz(&q_rw[0], VIRTIO_BLK_T_DISCARD, segs, 1, 0);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
+
+	/* A segment past the end: IOERR, and nothing done (segment 0 kept). */
+	fill_pattern(pat, 512, 200 * 512);
+	segs[0] = (struct virtio_blk_discard_write_zeroes){ htole64(200), htole32(1), 0 };
+	segs[1] = (struct virtio_blk_discard_write_zeroes){ htole64(IMG_SECTORS - 1),
+		htole32(2), 0 };
+	r = dwz(&q_rw[0], VIRTIO_BLK_T_WRITE_ZEROES, segs, 2, 0);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_IOERR);
+	CHECK(file_matches(img_rw, 200 * 512, pat, 512));
+	segs[0] = (struct virtio_blk_discard_write_zeroes){ htole64(~0ULL), htole32(2), 0 };
+	r = dwz(&q_rw[0], VIRTIO_BLK_T_DISCARD, segs, 1, 0);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_IOERR);
+
+	/* UNMAP on a discard, or an unknown flag: UNSUPP. */
+	segs[0] = (struct virtio_blk_discard_write_zeroes){ htole64(0), htole32(1),
+		htole32(VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) };
+	r = dwz(&q_rw[0], VIRTIO_BLK_T_DISCARD, segs, 1, 0);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_UNSUPP);
+	segs[0].flags = htole32(4);
+	r = dwz(&q_rw[0], VIRTIO_BLK_T_WRITE_ZEROES, segs, 1, 0);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_UNSUPP);
+
+	/* Too many segments, or a partial one. */
+	for (i = 0; i < 40; i++)
+		segs[i] = (struct virtio_blk_discard_write_zeroes){ htole64(i), htole32(1), 0 };
+	r = dwz(&q_rw[0], VIRTIO_BLK_T_DISCARD, segs, 40, 0);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_IOERR);
+	r = dwz(&q_rw[0], VIRTIO_BLK_T_DISCARD, segs, 2, 24);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_IOERR);
+}
+
+static void test_readonly(void)
+{
+	u8 want[512];
+	u64 data = galloc(512, 512);
+	struct virtio_blk_discard_write_zeroes seg = { htole64(0), htole32(1), 0 };
+	struct result r;
+
+	fill_pattern(want, 512, 0);
+	r = blk_req(&q_ro[0], VIRTIO_BLK_T_IN, 0, data, 512, true);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
+	CHECK(!memcmp(gp(data), want, 512));
+
+	memset(gp(data), 0x11, 512);
+	r = blk_req(&q_ro[0], VIRTIO_BLK_T_OUT, 0, data, 512, false);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_IOERR);
+	CHECK(file_matches(img_ro, 0, want, 512));
+	r = dwz(&q_ro[0], VIRTIO_BLK_T_WRITE_ZEROES, &seg, 1, 0);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_IOERR);
+	CHECK(file_matches(img_ro, 0, want, 512));
+	r = blk_req(&q_ro[0], VIRTIO_BLK_T_FLUSH, 0, 0, 0, false);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
+}
+
+/* Many requests at once, the device reset under them, then reused. */
+static void test_reset_in_flight(void)
+{
+	u64 data = galloc(QSZ * 4096, 4096), st = galloc(QSZ, 1);
+	struct result r;
+	unsigned int i;
+
+	/* As many 3-descriptor chains as the ring holds. */
+	for (i = 0; i < QSZ / 3; i++) {
+		struct seg s[3] = {
+			{ make_hdr(i & 1 ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN, i * 8), 16, false },
+			{ data + i * 4096, 4096, !(i & 1) },
+			{ st + i, 1, true },
+		};
+
+		add_chain(&q_rw[0], s, 3);
+	}
+	virtio_queue_kick(blk_rw, 0);
+	virtio_set_status(blk_rw, 0);		/* waits for the I/O */
+	CHECK_EQ(virtio_get_status(blk_rw), 0);
+
+	driver_up(blk_rw, std_features, q_rw, 2);
+	data = galloc(512, 512);
+	r = blk_req(&q_rw[0], VIRTIO_BLK_T_IN, 0, data, 512, true);
+	CHECK(r.done);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
+}
+
+/* A driver without FLUSH: writes still land (write-through). */
+static void test_no_flush_feature(void)
+{
+	u64 gpa;
+	u8 data[512];
+	struct result r;
+
+	driver_up(blk_rw, std_features & ~(1ULL << VIRTIO_BLK_F_FLUSH), q_rw, 2);
+	gpa = galloc(512, 512);
+	memset(data, 0xc3, sizeof(data));
+	memcpy(gp(gpa), data, sizeof(data));
+	r = blk_req(&q_rw[0], VIRTIO_BLK_T_OUT, 300, gpa, 512, false);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
+	CHECK(file_matches(img_rw, 300 * 512, data, 512));
+	driver_up(blk_rw, std_features, q_rw, 2);
+}
+
+/* A hostile ring marks the device broken rather than anything worse. */
+static void test_broken_ring(void)
+{
+	q_rw[0].avail->ring[le16toh(q_rw[0].avail->idx) % QSZ] = htole16(QSZ + 3);
+	__atomic_store_n(&q_rw[0].avail->idx, htole16(le16toh(q_rw[0].avail->idx) + 1),
+			 __ATOMIC_RELEASE);
+	virtio_queue_kick(blk_rw, 0);
+	for (int i = 0; i < 2000; i++) {
+		if (virtio_get_status(blk_rw) & VIRTIO_CONFIG_S_NEEDS_RESET)
+			break;
+		usleep(1000);
+	}
+	CHECK(virtio_get_status(blk_rw) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	driver_up(blk_rw, std_features, q_rw, 2);
+	CHECK(!(virtio_get_status(blk_rw) & VIRTIO_CONFIG_S_NEEDS_RESET));
+}
+
+static void test_rng(void)
+{
+	u64 a = galloc(100, 1), b = galloc(128 * 1024, 1);
+	struct seg s[1];
+	u16 head;
+	unsigned int i, nz = 0;
+
+	s[0] = (struct seg){ a, 100, true };
+	head = add_chain(&q_rng[0], s, 1);
+	CHECK(kick_wait(&q_rng[0], 1));
+	CHECK_EQ(used_len(&q_rng[0], head), 100);
+	for (i = 0; i < 100; i++)
+		nz += ((u8 *)gp(a))[i] != 0;
+	CHECK(nz > 50);
+
+	/* Big requests are served in part. */
+	s[0] = (struct seg){ b, 128 * 1024, true };
+	head = add_chain(&q_rng[0], s, 1);
+	CHECK(kick_wait(&q_rng[0], 1));
+	CHECK_EQ(used_len(&q_rng[0], head), 64 * 1024);
+}
+
+/* The backend refuses what would go wrong later. */
+static void test_disk_open_checks(void)
+{
+	char odd[64];
+	struct disk_image *d;
+	int fd;
+
+	/* A second writer of a locked image. */
+	d = disk_open(img_rw, false, false);
+	CHECK(d == NULL);
+	/* A size the guest can't see whole. */
+	strcpy(odd, "/tmp/lkvm-odd-XXXXXX");
+	fd = mkstemp(odd);
+	CHECK(fd >= 0);
+	CHECK(ftruncate(fd, 1000) == 0);
+	close(fd);
+	d = disk_open(odd, true, false);
+	CHECK(d == NULL);
+	unlink(odd);
+	d = disk_open("/nonexistent/lkvm.img", true, false);
+	CHECK(d == NULL);
+}
+
+static void done_cb(struct disk_req *req, ssize_t res)
+{
+	*(ssize_t *)req->priv = res;
+}
+
+/* O_DIRECT: aligned buffers through libaio, unaligned ones through the fallback. */
+static void test_disk_direct(void)
+{
+	struct disk_image *d = disk_open(img_ro, true, true);
+	u8 *mem = NULL, want[1024];
+	struct iovec iov;
+	struct disk_req req;
+	ssize_t res;
+
+	if (!d)
+		return;		/* a file system without O_DIRECT */
+	fill_pattern(want, sizeof(want), 4096);
+	CHECK(posix_memalign((void **)&mem, 4096, 8192) == 0);
+	for (int off = 0; off < 2; off++) {
+		iov = (struct iovec){ mem + off * 3, 1024 };
+		req = (struct disk_req){ .op = DISK_READ, .offset = 4096, .iov = &iov,
+					 .iovcnt = 1, .done = done_cb, .priv = &res };
+		res = -12345;
+		disk_submit(d, &req);
+		disk_unplug(d);
+		disk_drain(d);
+		CHECK_EQ(res, 1024);
+		CHECK(!memcmp(mem + off * 3, want, sizeof(want)));
+	}
+	free(mem);
+	disk_close(d);
+}
+
+/* The backend on its own: aio and fallback writes, flush, zeroes, discard. */
+static void test_disk_backend(void)
+{
+	char path[64];
+	struct disk_image *d;
+	u8 *mem = NULL, want[4096], zero[4096] = { 0 };
+	struct iovec iov[2];
+	struct disk_req req;
+	ssize_t res;
+
+	if (make_image(path, "/tmp/lkvm-be-XXXXXX", 64 * 1024)) {
+		CHECK(0);
+		return;
+	}
+	d = disk_open(path, false, true);
+	if (!d)
+		d = disk_open(path, false, false);	/* no O_DIRECT here */
+	CHECK(d != NULL);
+	if (!d)
+		goto out;
+	CHECK_EQ(disk_size(d), 64 * 1024);
+	CHECK(posix_memalign((void **)&mem, 4096, 3 * 4096) == 0);
+	disk_set_writethrough(d, true);
+
+	/* Aligned (libaio) then unaligned (synchronous fallback) writes. */
+	for (int off = 0; off < 2; off++) {
+		memset(mem + off * 5, 0x30 + off, 4096);
+		memset(want, 0x30 + off, sizeof(want));
+		iov[0] = (struct iovec){ mem + off * 5, 1024 };
+		iov[1] = (struct iovec){ mem + off * 5 + 1024, 3072 };
+		req = (struct disk_req){ .op = DISK_WRITE, .offset = 8192 * (off + 1),
+					 .iov = iov, .iovcnt = 2, .done = done_cb,
+					 .priv = &res };
+		res = -12345;
+		disk_submit(d, &req);
+		disk_unplug(d);
+		disk_drain(d);
+		CHECK_EQ(res, 4096);
+		CHECK_EQ(disk_inflight(d), 0);
+		CHECK(file_matches(path, 8192 * (off + 1), want, sizeof(want)));
+	}
+	req = (struct disk_req){ .op = DISK_FLUSH, .done = done_cb, .priv = &res };
+	res = -12345;
+	disk_submit(d, &req);
+	disk_drain(d);
+	CHECK_EQ(res, 0);
+
+	/* Zeroes, with and without unmapping; discard; all within the file. */
+	CHECK_EQ(disk_write_zeroes_sync(d, 8192, 4096, true), 0);
+	CHECK(file_matches(path, 8192, zero, sizeof(zero)));
+	CHECK_EQ(disk_write_zeroes_sync(d, 16384, 4096, false), 0);
+	CHECK(file_matches(path, 16384, zero, sizeof(zero)));
+	CHECK_EQ(disk_discard_sync(d, 0, 4096), 0);
+	{
+		struct stat st;
+
+		CHECK(stat(path, &st) == 0 && st.st_size == 64 * 1024);
+	}
+	free(mem);
+	disk_close(d);
+out:
+	unlink(path);
+}
+
+static void setup_vm(void)
+{
+	ram = aligned_alloc(4096, RAM_SIZE);
+	memset(ram, 0, RAM_SIZE);
+	guest_mem_add_bank(&kvm.mem, 0, RAM_SIZE, ram);
+	kvm.cfg.nrcpus = 2;
+	kvm.cfg.virtio_transport = "pci";
+	kvm.cfg.console = "serial";
+	kvm.cfg.rng = true;
+	kvm.cfg.disks[0] = (struct disk_config){ .path = img_rw };
+	kvm.cfg.disks[1] = (struct disk_config){ .path = img_ro, .readonly = true };
+	kvm.cfg.nr_disks = 2;
+	virtio_transport_register(&fake_transport);
+}
+
+TEST_MAIN_BEGIN("test-blk")
+	if (make_image(img_rw, "/tmp/lkvm-rw-XXXXXX", IMG_SIZE) ||
+	    make_image(img_ro, "/tmp/lkvm-ro-XXXXXX", IMG_SIZE)) {
+		printf("FAIL: unit/test-blk/setup: cannot create images in /tmp\n");
+		return 1;
+	}
+	setup_vm();
+	if (init_run_stage(&kvm, INIT_VIRTIO) < 0 || nr_devs != 3) {
+		printf("FAIL: unit/test-blk/setup: devices did not register\n");
+		return 1;
+	}
+	for (unsigned int i = 0; i < nr_devs; i++) {
+		if (devs[i]->ops->device_id == VIRTIO_ID_RNG)
+			rng = devs[i];
+		else if (features(devs[i]) & (1ULL << VIRTIO_BLK_F_RO))
+			blk_ro = devs[i];
+		else
+			blk_rw = devs[i];
+	}
+	driver_up(blk_rw, std_features, q_rw, 2);
+	driver_up(blk_ro, std_features, q_ro, 1);
+	driver_up(rng, 1ULL << VIRTIO_F_VERSION_1, q_rng, 1);
+
+	RUN(test_config);
+	RUN(test_read);
+	RUN(test_read_any_layout);
+	RUN(test_write);
+	RUN(test_out_of_range);
+	RUN(test_bad_layout);
+	RUN(test_get_id);
+	RUN(test_discard_write_zeroes);
+	RUN(test_readonly);
+	RUN(test_reset_in_flight);
+	RUN(test_no_flush_feature);
+	RUN(test_broken_ring);
+	RUN(test_rng);
+	RUN(test_disk_open_checks);
+	RUN(test_disk_direct);
+	RUN(test_disk_backend);
+
+	init_run_exits(&kvm);
+	unlink(img_rw);
+	unlink(img_ro);
+	free(ram);
+TEST_MAIN_END()

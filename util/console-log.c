@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * --console-log FILE: everything the guest writes to its console also goes
+ * to FILE (created or truncated), whatever the console device. Opened
+ * before any vCPU runs, so the log starts with the first byte.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lkvm/init.h"
+#include "lkvm/kvm.h"
+#include "lkvm/term.h"
+
+static int console_log_fd = -1;
+
+static int console_log_init(struct kvm *kvm)
+{
+	const char *path = kvm->cfg.console_log;
+
+	if (!path)
+		return 0;
+	console_log_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+	if (console_log_fd < 0) {
+		pr_err("cannot open console log '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	term_set_log(console_log_fd);
+	return 0;
+}
+
+static void console_log_exit(struct kvm *kvm __unused)
+{
+	if (console_log_fd < 0)
+		return;
+	term_set_log(-1);
+	close(console_log_fd);
+	console_log_fd = -1;
+}
+dev_init(console_log_init, console_log_exit);

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio-9p (virtio 1.x, section 5.11 of the draft numbering; device id 9):
+ * --9p HOSTDIR,TAG[,ro] shares a host directory that the guest mounts with
+ * `mount -t 9p -o trans=virtio,version=9p2000.L TAG /mnt`.
+ *
+ * One request queue. Each chain holds a T-message in its device-readable
+ * part and room for the R-message in its writable part; the Linux driver
+ * splits large reads and writes into a header segment and the payload
+ * pages, which the linear gather/scatter below handles transparently. The
+ * protocol itself is fs/9p-server.c; requests are served in order on the
+ * device's worker thread.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <linux/virtio_9p.h>
+#include <linux/virtio_ids.h>
+
+#include "lkvm/9p-server.h"
+#include "lkvm/9p.h"
+#include "lkvm/init.h"
+#include "lkvm/kvm.h"
+#include "lkvm/virtio.h"
+
+#define P9_QUEUE_SIZE	128
+/* A T-message is at most msize; a little slack to recognise longer ones. */
+#define P9_BUF_SIZE	(P9_MAX_MSIZE + 64)
+
+struct p9_dev {
+	struct virtio_device vdev;
+	struct p9_server *srv;
+	u8 *config;		/* virtio_9p_config: tag_len, tag */
+	u8 *req, *resp;
+	struct virtq_elem elem;
+	struct p9_dev *next;
+};
+
+static struct p9_dev *p9_devs;
+
+/* Serve one chain; returns the bytes written into its writable part. */
+static u32 p9_serve(struct p9_dev *p)
+{
+	const struct virtq_elem *e = &p->elem;
+	size_t req_len, cap, len;
+
+	req_len = iov_to_buf(e->iov, e->nr_out, 0, p->req, P9_BUF_SIZE);
+	cap = min(e->in_bytes, (u64)P9_BUF_SIZE);
+	len = p9_server_handle(p->srv, p->req, req_len, p->resp, cap);
+	if (!len)
+		return 0;
+	return iov_from_buf(e->iov + e->nr_out, e->nr_in, 0, p->resp, len);
+}
+
+static void p9_notify(struct virtio_device *vdev, struct virt_queue *vq)
+{
+	struct p9_dev *p = vdev->priv;
+	int r;
+
+	for (;;) {
+		virtq_disable_notify(vq);
+		while ((r = virtq_pop(vq, &vdev->kvm->mem, &p->elem)) == 1) {
+			virtq_push(vq, &p->elem, p9_serve(p));
+			/* Answer each request as soon as it is done. */
+			virtio_queue_signal(vdev, vq);
+		}
+		if (r < 0) {
+			virtio_device_broken(vdev, "malformed descriptor chain");
+			return;
+		}
+		if (!virtq_enable_notify(vq))
+			return;
+	}
+}
+
+static void p9_reset(struct virtio_device *vdev)
+{
+	struct p9_dev *p = vdev->priv;
+
+	/* A new driver starts a new session: drop every fid and open file. */
+	p9_server_reset(p->srv);
+}
+
+static const struct virtio_device_ops p9_ops = {
+	.name = "9p",
+	.device_id = VIRTIO_ID_9P,
+	.notify = p9_notify,
+	.reset = p9_reset,
+};
+
+int virtio_9p_parse(struct kvm_config *cfg, const char *arg)
+{
+	struct p9_share_config *sh;
+	char *copy, *tok, *save = NULL;
+	int i;
+
+	if (cfg->nr_9p == LKVM_MAX_9P) {
+		pr_err("at most %d --9p shares", LKVM_MAX_9P);
+		return -1;
+	}
+	sh = &cfg->shares_9p[cfg->nr_9p];
+	memset(sh, 0, sizeof(*sh));
+	copy = xstrdup(arg);		/* lives as long as the config */
+	sh->dir = strtok_r(copy, ",", &save);
+	sh->tag = strtok_r(NULL, ",", &save);
+	if (!sh->dir || !sh->tag || !*sh->dir || !*sh->tag) {
+		pr_err("--9p needs HOSTDIR,TAG (e.g. --9p /srv/data,data)");
+		return -1;
+	}
+	if (strlen(sh->tag) > LKVM_9P_TAG_MAX) {
+		pr_err("--9p tag '%s' is longer than %d bytes", sh->tag, LKVM_9P_TAG_MAX);
+		return -1;
+	}
+	while ((tok = strtok_r(NULL, ",", &save))) {
+		if (!strcmp(tok, "ro")) {
+			sh->readonly = true;
+		} else if (!strcmp(tok, "rw")) {
+			sh->readonly = false;
+		} else {
+			pr_err("unknown --9p flag '%s' (use: ro, rw)", tok);
+			return -1;
+		}
+	}
+	for (i = 0; i < cfg->nr_9p; i++) {
+		if (!strcmp(cfg->shares_9p[i].tag, sh->tag)) {
+			pr_err("--9p tag '%s' is used twice", sh->tag);
+			return -1;
+		}
+	}
+	cfg->nr_9p++;
+	return 0;
+}
+
+/* Each fid may keep a file open: allow as many as the hard limit permits. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void p9_free(struct p9_dev *p)
+{
+	p9_server_free(p->srv);
+	free(p->config);
+	free(p->req);
+	free(p->resp);
+	free(p);
+}
+
+static int virtio_9p_init(struct kvm *kvm)
+{
+	int i;
+
+	if (kvm->cfg.nr_9p)
+		raise_nofile();
+	for (i = 0; i < kvm->cfg.nr_9p; i++) {
+		const struct p9_share_config *sh = &kvm->cfg.shares_9p[i];
+		size_t tag_len = strlen(sh->tag);
+		struct p9_dev *p = xzalloc(sizeof(*p));
+		u16 le;
+
+		p->srv = p9_server_new(sh->dir, sh->readonly);
+		if (!p->srv) {
+			free(p);
+			return -1;
+		}
+		p->config = xzalloc(2 + tag_len);
+		le = htole16(tag_len);
+		memcpy(p->config, &le, 2);
+		memcpy(p->config + 2, sh->tag, tag_len);
+		p->req = xmalloc(P9_BUF_SIZE);
+		p->resp = xmalloc(P9_BUF_SIZE);
+
+		p->vdev.ops = &p9_ops;
+		p->vdev.priv = p;
+		p->vdev.config = p->config;
+		p->vdev.config_len = 2 + tag_len;
+		p->vdev.host_features = 1ULL << VIRTIO_9P_MOUNT_TAG;
+		p->vdev.nr_queues = 1;
+		p->vdev.queue_max_size = P9_QUEUE_SIZE;
+		if (virtio_device_register(kvm, &p->vdev) < 0) {
+			p9_free(p);
+			return -1;
+		}
+		pr_debug("9p: sharing %s as '%s'%s", sh->dir, sh->tag,
+			 sh->readonly ? " (read-only)" : "");
+		p->next = p9_devs;
+		p9_devs = p;
+	}
+	return 0;
+}
+
+static void virtio_9p_exit(struct kvm *kvm __unused)
+{
+	while (p9_devs) {
+		struct p9_dev *p = p9_devs;
+
+		p9_devs = p->next;
+		virtio_device_unregister(&p->vdev);
+		p9_free(p);
+	}
+}
+virtio_dev_init(virtio_9p_init, virtio_9p_exit);

@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio-console (virtio 1.x, section 5.3), --console virtio: one port, the
+ * guest's hvc0, on this terminal. No MULTIPORT: queue 0 carries input to
+ * the guest, queue 1 its output.
+ *
+ * Input arrives on the terminal's thread; it is buffered here and moved
+ * into the guest's receive buffers by the device worker, woken through an
+ * eventfd, so the queues are only ever touched by the worker.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/virtio_console.h>
+#include <linux/virtio_ids.h>
+
+#include "lkvm/init.h"
+#include "lkvm/kvm.h"
+#include "lkvm/term.h"
+#include "lkvm/virtio.h"
+
+#define CONSOLE_RX		0
+#define CONSOLE_TX		1
+#define CONSOLE_QUEUE_SIZE	128
+#define CONSOLE_IN_BUF		4096
+
+struct console_dev {
+	struct virtio_device vdev;
+	struct virtio_console_config config;
+	int in_fd;			/* eventfd: input is waiting */
+
+	/* Input not yet in the guest: a ring, shared with the terminal thread. */
+	pthread_mutex_t in_lock;
+	u8 in_buf[CONSOLE_IN_BUF];
+	size_t in_head, in_len;
+	bool active;			/* DRIVER_OK, until reset */
+
+	struct virtq_elem elem;		/* worker thread only */
+};
+
+static struct console_dev *console_dev;
+
+/* The terminal hands us bytes (terminal thread). */
+static size_t console_input(void *ctx, const u8 *buf, size_t len)
+{
+	struct console_dev *con = ctx;
+	size_t n = 0, tail;
+
+	pthread_mutex_lock(&con->in_lock);
+	while (n < len && con->in_len < CONSOLE_IN_BUF) {
+		tail = (con->in_head + con->in_len) % CONSOLE_IN_BUF;
+		con->in_buf[tail] = buf[n++];
+		con->in_len++;
+	}
+	/*
+	 * With no driver yet, keep what fits and drop the rest rather than
+	 * stall the terminal, whose thread also watches for Ctrl-A x.
+	 */
+	if (!con->active)
+		n = len;
+	pthread_mutex_unlock(&con->in_lock);
+	if (eventfd_write(con->in_fd, 1) < 0)
+		pr_debug("virtio-console: eventfd: %s", strerror(errno));
+	return n;
+}
+
+/* Move buffered input into the guest's receive buffers (worker thread). */
+static void console_fill_rx(struct console_dev *con)
+{
+	struct virt_queue *vq = &con->vdev.vqs[CONSOLE_RX];
+	bool pushed = false;
+	int r = 0;
+
+	if (!vq->ready)
+		return;
+	pthread_mutex_lock(&con->in_lock);
+	while (con->active && con->in_len) {
+		const struct iovec *iov;
+		size_t done = 0;
+		unsigned int i;
+
+		r = virtq_pop(vq, &con->vdev.kvm->mem, &con->elem);
+		if (r <= 0)
+			break;
+		iov = con->elem.iov + con->elem.nr_out;
+		for (i = 0; i < con->elem.nr_in && con->in_len; i++) {
+			size_t off = 0;
+
+			while (off < iov[i].iov_len && con->in_len) {
+				size_t chunk = min(iov[i].iov_len - off,
+						   min(con->in_len,
+						       CONSOLE_IN_BUF - con->in_head));
+
+				memcpy((u8 *)iov[i].iov_base + off,
+				       con->in_buf + con->in_head, chunk);
+				con->in_head = (con->in_head + chunk) % CONSOLE_IN_BUF;
+				con->in_len -= chunk;
+				off += chunk;
+				done += chunk;
+			}
+		}
+		virtq_push(vq, &con->elem, done);
+		pushed = true;
+	}
+	pthread_mutex_unlock(&con->in_lock);
+	if (r < 0)
+		virtio_device_broken(&con->vdev, "malformed receive chain");
+	if (pushed)
+		virtio_queue_signal(&con->vdev, vq);
+}
+
+static void console_tx(struct console_dev *con, struct virt_queue *vq)
+{
+	bool pushed = false;
+	unsigned int i;
+	int r;
+
+	for (;;) {
+		virtq_disable_notify(vq);
+		while ((r = virtq_pop(vq, &con->vdev.kvm->mem, &con->elem)) == 1) {
+			for (i = 0; i < con->elem.nr_out; i++)
+				term_write(con->elem.iov[i].iov_base,
+					   con->elem.iov[i].iov_len);
+			virtq_push(vq, &con->elem, 0);
+			pushed = true;
+		}
+		if (r < 0) {
+			virtio_device_broken(&con->vdev, "malformed transmit chain");
+			break;
+		}
+		if (!virtq_enable_notify(vq))
+			break;
+	}
+	if (pushed)
+		virtio_queue_signal(&con->vdev, vq);
+}
+
+static void console_notify(struct virtio_device *vdev, struct virt_queue *vq)
+{
+	struct console_dev *con = vdev->priv;
+
+	if (vq->index == CONSOLE_TX)
+		console_tx(con, vq);
+	else
+		console_fill_rx(con);	/* new receive buffers */
+}
+
+/* The input eventfd fired (worker thread, vdev->lock held). */
+static void console_input_event(struct virtio_device *vdev, void *ctx __unused)
+{
+	struct console_dev *con = vdev->priv;
+
+	if ((vdev->status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    !(vdev->status & VIRTIO_CONFIG_S_NEEDS_RESET))
+		console_fill_rx(con);
+}
+
+static int console_activate(struct virtio_device *vdev)
+{
+	struct console_dev *con = vdev->priv;
+
+	pthread_mutex_lock(&con->in_lock);
+	con->active = true;
+	pthread_mutex_unlock(&con->in_lock);
+	/* Input typed before the driver came up. */
+	eventfd_write(con->in_fd, 1);
+	return 0;
+}
+
+static void console_reset(struct virtio_device *vdev)
+{
+	struct console_dev *con = vdev->priv;
+
+	/* Keep buffered input: it is the user's typing, for the next driver. */
+	pthread_mutex_lock(&con->in_lock);
+	con->active = false;
+	pthread_mutex_unlock(&con->in_lock);
+}
+
+static const struct virtio_device_ops console_ops = {
+	.name = "console",
+	.device_id = VIRTIO_ID_CONSOLE,
+	.notify = console_notify,
+	.activate = console_activate,
+	.reset = console_reset,
+};
+
+static int virtio_console_init(struct kvm *kvm)
+{
+	struct console_dev *con;
+	struct winsize ws;
+
+	if (!kvm->cfg.console || strcmp(kvm->cfg.console, "virtio"))
+		return 0;
+	con = xzalloc(sizeof(*con));
+	pthread_mutex_init(&con->in_lock, NULL);
+	con->in_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (con->in_fd < 0) {
+		pr_err("virtio-console: eventfd: %s", strerror(errno));
+		return -1;
+	}
+	/* The guest sizes hvc0 like the user's terminal. */
+	if (isatty(STDIN_FILENO) && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 &&
+	    ws.ws_col && ws.ws_row) {
+		con->config.cols = htole16(ws.ws_col);
+		con->config.rows = htole16(ws.ws_row);
+		con->vdev.host_features |= 1ULL << VIRTIO_CONSOLE_F_SIZE;
+	}
+	con->vdev.ops = &console_ops;
+	con->vdev.priv = con;
+	con->vdev.config = (u8 *)&con->config;
+	con->vdev.config_len = sizeof(con->config);
+	con->vdev.nr_queues = 2;
+	con->vdev.queue_max_size = CONSOLE_QUEUE_SIZE;
+	if (virtio_device_register(kvm, &con->vdev) < 0)
+		return -1;
+	if (virtio_worker_add_fd(&con->vdev, con->in_fd, console_input_event, NULL) < 0)
+		return -1;
+	console_dev = con;
+	term_set_input(console_input, con);
+	return 0;
+}
+
+static void virtio_console_exit(struct kvm *kvm __unused)
+{
+	if (!console_dev)
+		return;
+	term_set_input(NULL, NULL);
+	virtio_device_unregister(&console_dev->vdev);
+	close(console_dev->in_fd);
+	free(console_dev);
+	console_dev = NULL;
+}
+virtio_dev_init(virtio_console_init, virtio_console_exit);

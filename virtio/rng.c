@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio-rng (virtio 1.x, section 5.4), --rng: the guest's /dev/hwrng,
+ * fed from the host kernel's getrandom().
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <linux/virtio_ids.h>
+
+#include "lkvm/init.h"
+#include "lkvm/kvm.h"
+#include "lkvm/virtio.h"
+
+/*
+ * Bytes given per request at most: a guest asking for megabytes at once
+ * shouldn't keep the worker busy for long; it simply asks again.
+ */
+#define RNG_MAX_PER_REQ		(64 * 1024)
+
+struct rng_dev {
+	struct virtio_device vdev;
+	struct virtq_elem elem;
+};
+
+static struct rng_dev *rng_dev;
+
+/* Fill the writable part of @elem; returns the number of bytes written. */
+static u32 rng_fill(const struct virtq_elem *elem)
+{
+	const struct iovec *iov = elem->iov + elem->nr_out;
+	u32 done = 0;
+	unsigned int i;
+
+	for (i = 0; i < elem->nr_in && done < RNG_MAX_PER_REQ; i++) {
+		u8 *p = iov[i].iov_base;
+		size_t want = min(iov[i].iov_len, (size_t)(RNG_MAX_PER_REQ - done));
+
+		while (want) {
+			ssize_t n = getrandom(p, want, 0);
+
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				/* Never happens for getrandom(.., 0); give what we have. */
+				pr_warn("virtio-rng: getrandom: %s", strerror(errno));
+				return done;
+			}
+			p += n;
+			want -= n;
+			done += n;
+		}
+	}
+	return done;
+}
+
+static void rng_notify(struct virtio_device *vdev, struct virt_queue *vq)
+{
+	struct rng_dev *rng = vdev->priv;
+	bool pushed = false;
+	int r;
+
+	for (;;) {
+		virtq_disable_notify(vq);
+		while ((r = virtq_pop(vq, &vdev->kvm->mem, &rng->elem)) == 1) {
+			virtq_push(vq, &rng->elem, rng_fill(&rng->elem));
+			pushed = true;
+		}
+		if (r < 0) {
+			virtio_device_broken(vdev, "malformed descriptor chain");
+			break;
+		}
+		if (!virtq_enable_notify(vq))
+			break;
+	}
+	if (pushed)
+		virtio_queue_signal(vdev, vq);
+}
+
+static const struct virtio_device_ops rng_ops = {
+	.name = "rng",
+	.device_id = VIRTIO_ID_RNG,
+	.notify = rng_notify,
+};
+
+static int virtio_rng_init(struct kvm *kvm)
+{
+	struct rng_dev *rng;
+
+	if (!kvm->cfg.rng)
+		return 0;
+	rng = xzalloc(sizeof(*rng));
+	rng->vdev.ops = &rng_ops;
+	rng->vdev.priv = rng;
+	rng->vdev.nr_queues = 1;
+	/* No device features and no config space. */
+	if (virtio_device_register(kvm, &rng->vdev) < 0)
+		return -1;
+	rng_dev = rng;
+	return 0;
+}
+
+static void virtio_rng_exit(struct kvm *kvm __unused)
+{
+	if (rng_dev) {
+		virtio_device_unregister(&rng_dev->vdev);
+		free(rng_dev);
+		rng_dev = NULL;
+	}
+}
+virtio_dev_init(virtio_rng_init, virtio_rng_exit);

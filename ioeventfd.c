@@ -77,15 +77,6 @@ void ioeventfd_del(struct kvm *kvm, struct ioevent *ev)
 	ev->in_kernel = false;
 }
 
-static u64 get_le(const u8 *d, u32 len)
-{
-	u64 v = 0;
-
-	while (len--)
-		v = v << 8 | d[len];
-	return v;
-}
-
 bool ioeventfd_signal(struct kvm *kvm, u64 addr, u8 *data, u32 len, bool is_write,
 		      bool pio)
 {

@@ -334,9 +334,9 @@ bool pci_conf1_io(struct pci_bus *bus, u64 off, u8 *data, u32 len, bool is_write
 		}
 		pthread_mutex_lock(&bus->lock);
 		if (is_write)	/* bits 30-24 and 1-0 are reserved: they read 0 */
-			bus->conf1_addr = pci_get_le(data, 4) & 0x80fffffcU;
+			bus->conf1_addr = get_le(data, 4) & 0x80fffffcU;
 		else
-			pci_put_le(data, bus->conf1_addr, 4);
+			put_le(data, bus->conf1_addr, 4);
 		pthread_mutex_unlock(&bus->lock);
 		return true;
 	}
@@ -532,9 +532,9 @@ void pci_msix_message(const struct pci_msix *m, unsigned int v, u64 *addr, u32 *
 	if (v >= m->nr)
 		return;
 	e = msix_entry(m, v);
-	*addr = pci_get_le(e + PCI_MSIX_ENTRY_LOWER_ADDR, 4) |
-		(u64)pci_get_le(e + PCI_MSIX_ENTRY_UPPER_ADDR, 4) << 32;
-	*data = pci_get_le(e + PCI_MSIX_ENTRY_DATA, 4);
+	*addr = get_le(e + PCI_MSIX_ENTRY_LOWER_ADDR, 4) |
+		(u64)get_le(e + PCI_MSIX_ENTRY_UPPER_ADDR, 4) << 32;
+	*data = get_le(e + PCI_MSIX_ENTRY_DATA, 4);
 }
 
 /* Deliverable: MSI-X on, function and vector unmasked. */

@@ -26,32 +26,19 @@ static void vmsg(const char *prefix, const char *fmt, va_list ap)
 		return;
 }
 
-void pr_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vmsg("", fmt, ap);
-	va_end(ap);
+#define DEFINE_MSG(fn, prefix)				\
+void fn(const char *fmt, ...)				\
+{							\
+	va_list ap;					\
+							\
+	va_start(ap, fmt);				\
+	vmsg(prefix, fmt, ap);				\
+	va_end(ap);					\
 }
 
-void pr_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vmsg("warning: ", fmt, ap);
-	va_end(ap);
-}
-
-void pr_info(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vmsg("", fmt, ap);
-	va_end(ap);
-}
+DEFINE_MSG(pr_err, "")
+DEFINE_MSG(pr_warn, "warning: ")
+DEFINE_MSG(pr_info, "")
 
 void die(const char *fmt, ...)
 {

@@ -95,15 +95,6 @@ struct vpci {
 static void vpci_bar_io(struct io_range *r, u64 off, u8 *data, u32 len,
 			bool is_write, void *ctx);
 
-static u64 get_le64(const u8 *p, u32 len)
-{
-	u64 v = 0;
-
-	while (len--)
-		v = v << 8 | p[len];
-	return v;
-}
-
 static u32 devid(const struct vpci *vp)
 {
 	return vp->pdev.slot << 3;	/* bus 0, function 0 */
@@ -226,31 +217,31 @@ static void common_read(struct vpci *vp, u32 off, u8 *data, u32 len)
 	pthread_mutex_lock(&vdev->lock);
 	q = vp->queue_select;
 	vq = q < vdev->nr_queues ? &vdev->vqs[q] : NULL;
-	pci_put_le(regs + VIRTIO_PCI_COMMON_DFSELECT, vp->dfselect, 4);
-	pci_put_le(regs + VIRTIO_PCI_COMMON_DF,
+	put_le(regs + VIRTIO_PCI_COMMON_DFSELECT, vp->dfselect, 4);
+	put_le(regs + VIRTIO_PCI_COMMON_DF,
 		   virtio_get_features_word(vdev, vp->dfselect), 4);
-	pci_put_le(regs + VIRTIO_PCI_COMMON_GFSELECT, vp->gfselect, 4);
-	pci_put_le(regs + VIRTIO_PCI_COMMON_GF, vp->gfselect < 2 ?
+	put_le(regs + VIRTIO_PCI_COMMON_GFSELECT, vp->gfselect, 4);
+	put_le(regs + VIRTIO_PCI_COMMON_GF, vp->gfselect < 2 ?
 		   (u32)(vdev->guest_features >> (32 * vp->gfselect)) : 0, 4);
-	pci_put_le(regs + VIRTIO_PCI_COMMON_NUMQ, vdev->nr_queues, 2);
+	put_le(regs + VIRTIO_PCI_COMMON_NUMQ, vdev->nr_queues, 2);
 	regs[VIRTIO_PCI_COMMON_STATUS] = vdev->status;
 	regs[VIRTIO_PCI_COMMON_CFGGENERATION] = vdev->config_generation;
-	pci_put_le(regs + VIRTIO_PCI_COMMON_Q_SELECT, q, 2);
+	put_le(regs + VIRTIO_PCI_COMMON_Q_SELECT, q, 2);
 	if (vq) {
 		/* An out-of-range queue reads as size 0: "not available". */
-		pci_put_le(regs + VIRTIO_PCI_COMMON_Q_SIZE, vq->size, 2);
-		pci_put_le(regs + VIRTIO_PCI_COMMON_Q_ENABLE, vq->ready, 2);
-		pci_put_le(regs + VIRTIO_PCI_COMMON_Q_NOFF, q, 2);
-		pci_put_le(regs + VIRTIO_PCI_COMMON_Q_DESCLO, vq->desc_gpa, 4);
-		pci_put_le(regs + VIRTIO_PCI_COMMON_Q_DESCHI, vq->desc_gpa >> 32, 4);
-		pci_put_le(regs + VIRTIO_PCI_COMMON_Q_AVAILLO, vq->avail_gpa, 4);
-		pci_put_le(regs + VIRTIO_PCI_COMMON_Q_AVAILHI, vq->avail_gpa >> 32, 4);
-		pci_put_le(regs + VIRTIO_PCI_COMMON_Q_USEDLO, vq->used_gpa, 4);
-		pci_put_le(regs + VIRTIO_PCI_COMMON_Q_USEDHI, vq->used_gpa >> 32, 4);
+		put_le(regs + VIRTIO_PCI_COMMON_Q_SIZE, vq->size, 2);
+		put_le(regs + VIRTIO_PCI_COMMON_Q_ENABLE, vq->ready, 2);
+		put_le(regs + VIRTIO_PCI_COMMON_Q_NOFF, q, 2);
+		put_le(regs + VIRTIO_PCI_COMMON_Q_DESCLO, vq->desc_gpa, 4);
+		put_le(regs + VIRTIO_PCI_COMMON_Q_DESCHI, vq->desc_gpa >> 32, 4);
+		put_le(regs + VIRTIO_PCI_COMMON_Q_AVAILLO, vq->avail_gpa, 4);
+		put_le(regs + VIRTIO_PCI_COMMON_Q_AVAILHI, vq->avail_gpa >> 32, 4);
+		put_le(regs + VIRTIO_PCI_COMMON_Q_USEDLO, vq->used_gpa, 4);
+		put_le(regs + VIRTIO_PCI_COMMON_Q_USEDHI, vq->used_gpa >> 32, 4);
 	}
 	pthread_mutex_lock(&vp->lock);
-	pci_put_le(regs + VIRTIO_PCI_COMMON_MSIX, vp->msix_config, 2);
-	pci_put_le(regs + VIRTIO_PCI_COMMON_Q_MSIX,
+	put_le(regs + VIRTIO_PCI_COMMON_MSIX, vp->msix_config, 2);
+	put_le(regs + VIRTIO_PCI_COMMON_Q_MSIX,
 		   vq ? vp->queue_vector[q] : VIRTIO_MSI_NO_VECTOR, 2);
 	pthread_mutex_unlock(&vp->lock);
 	pthread_mutex_unlock(&vdev->lock);
@@ -261,11 +252,11 @@ static void common_read(struct vpci *vp, u32 off, u8 *data, u32 len)
 static void set_addr(u64 *addr, u32 reg_off, u32 lo_off, const u8 *data, u32 len)
 {
 	if (reg_off == lo_off && len == 8)
-		*addr = get_le64(data, 8);
+		*addr = get_le(data, 8);
 	else if (reg_off == lo_off && len == 4)
-		*addr = (*addr & ~0xffffffffULL) | get_le64(data, 4);
+		*addr = (*addr & ~0xffffffffULL) | get_le(data, 4);
 	else if (reg_off == lo_off + 4 && len == 4)
-		*addr = (*addr & 0xffffffffULL) | get_le64(data, 4) << 32;
+		*addr = (*addr & 0xffffffffULL) | get_le(data, 4) << 32;
 }
 
 /* The driver reset the device: the transport's part (vdev->lock held). */
@@ -295,7 +286,7 @@ static void vpci_reset(struct vpci *vp)
 static void common_write(struct vpci *vp, u32 off, const u8 *data, u32 len)
 {
 	struct virtio_device *vdev = vp->vdev;
-	u32 v = len <= 4 ? pci_get_le(data, len) : 0;
+	u32 v = len <= 4 ? get_le(data, len) : 0;
 	struct virt_queue *vq;
 	u16 q;
 

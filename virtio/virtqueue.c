@@ -250,44 +250,40 @@ bool virtq_enable_notify(struct virt_queue *vq)
 	return virtq_has_avail(vq);
 }
 
-size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip, void *buf,
-		  size_t len)
+/* Copy between @buf and the bytes of @iov after the first @skip. */
+static size_t iov_copy(const struct iovec *iov, unsigned int n, size_t skip,
+		       u8 *buf, size_t len, bool to_iov)
 {
 	size_t done = 0;
 	unsigned int i;
 
 	for (i = 0; i < n && done < len; i++) {
 		size_t l = iov[i].iov_len;
+		u8 *base = iov[i].iov_base;
 
 		if (skip >= l) {
 			skip -= l;
 			continue;
 		}
 		l = min(l - skip, len - done);
-		memcpy((u8 *)buf + done, (u8 *)iov[i].iov_base + skip, l);
+		if (to_iov)
+			memcpy(base + skip, buf + done, l);
+		else
+			memcpy(buf + done, base + skip, l);
 		done += l;
 		skip = 0;
 	}
 	return done;
 }
 
+size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip, void *buf,
+		  size_t len)
+{
+	return iov_copy(iov, n, skip, buf, len, false);
+}
+
 size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t skip,
 		    const void *buf, size_t len)
 {
-	size_t done = 0;
-	unsigned int i;
-
-	for (i = 0; i < n && done < len; i++) {
-		size_t l = iov[i].iov_len;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		l = min(l - skip, len - done);
-		memcpy((u8 *)iov[i].iov_base + skip, (const u8 *)buf + done, l);
-		done += l;
-		skip = 0;
-	}
-	return done;
+	return iov_copy(iov, n, skip, (u8 *)buf, len, true);
 }

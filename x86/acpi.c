@@ -64,9 +64,6 @@ void acpi_register_dsdt_hook(struct acpi_dsdt_hook *h)
 	*p = h;
 }
 
-static void put16(u8 *p, u16 v) { p[0] = v; p[1] = v >> 8; }
-static void put32(u8 *p, u32 v) { put16(p, v); put16(p + 2, v >> 16); }
-static void put64(u8 *p, u64 v) { put32(p, v); put32(p + 4, v >> 32); }
 
 static u8 checksum(const u8 *p, size_t n)
 {
@@ -80,13 +77,13 @@ static u8 checksum(const u8 *p, size_t n)
 static void header(u8 *t, const char *sig, u32 len, u8 rev)
 {
 	memcpy(t, sig, 4);
-	put32(t + 4, len);
+	put_le32(t + 4, len);
 	t[8] = rev;
 	memcpy(t + 10, ACPI_OEM_ID, 6);
 	memcpy(t + 16, ACPI_OEM_TABLE_ID, 8);
-	put32(t + 24, 1);			/* OEM revision */
+	put_le32(t + 24, 1);			/* OEM revision */
 	memcpy(t + 28, "LKVM", 4);		/* creator ID */
-	put32(t + 32, 1);			/* creator revision */
+	put_le32(t + 32, 1);			/* creator revision */
 }
 
 static void finish(u8 *t, u32 len)
@@ -102,7 +99,7 @@ static void gas_io8(u8 *g, u16 port)
 	g[1] = 8;		/* bit width */
 	g[2] = 0;		/* bit offset */
 	g[3] = 1;		/* byte access */
-	put64(g + 4, port);
+	put_le64(g + 4, port);
 }
 
 /*
@@ -112,28 +109,15 @@ static void gas_io8(u8 *g, u16 port)
  */
 static void describe_com1(struct aml *a)
 {
-	static const u8 crs[] = {
-		0x47, 0x01,			/* IO (Decode16, ...) */
-		X86_SERIAL0_PORT & 0xff, X86_SERIAL0_PORT >> 8,
-		X86_SERIAL0_PORT & 0xff, X86_SERIAL0_PORT >> 8,
-		0x01, 0x08,			/* alignment 1, length 8 */
-		0x22, 1 << X86_SERIAL0_IRQ, 0x00, /* IRQNoFlags () { 4 } */
-		0x79, 0x00,			/* end tag */
-	};
+	u8 crs[2 * AML_RES_MAX];
+	size_t n;
 
-	aml_byte(a, 0x5b);			/* Device (COM1) */
-	aml_byte(a, 0x82);
-	aml_pkg_begin(a);
-	aml_nameseg(a, "COM1");
-	aml_name_integer(a, "_HID", 0x0105d041);	/* EisaId ("PNP0501") */
+	n = aml_res_io(crs, X86_SERIAL0_PORT, 8);
+	n += aml_res_irq_noflags(crs + n, X86_SERIAL0_IRQ);
+	aml_device_begin(a, "COM1");
+	aml_name_integer(a, "_HID", aml_eisa_id("PNP0501"));
 	aml_name_integer(a, "_UID", 1);
-	aml_byte(a, 0x08);			/* Name (_CRS, Buffer () {...}) */
-	aml_nameseg(a, "_CRS");
-	aml_byte(a, 0x11);
-	aml_pkg_begin(a);
-	aml_integer(a, sizeof(crs));
-	aml_bytes(a, crs, sizeof(crs));
-	aml_pkg_end(a);
+	aml_name_resources(a, "_CRS", crs, n);
 	aml_pkg_end(a);
 }
 
@@ -186,26 +170,26 @@ static size_t build_madt(u8 *t, size_t room, unsigned int nrcpus)
 		return 0;
 	memset(t, 0, len);
 	header(t, "APIC", len, 5);
-	put32(t + 36, X86_LAPIC_ADDR);
-	put32(t + 40, MADT_PCAT_COMPAT);
+	put_le32(t + 36, X86_LAPIC_ADDR);
+	put_le32(t + 40, MADT_PCAT_COMPAT);
 	e = t + 44;
 	for (i = 0; i < nrcpus; i++, e += 8) {
 		e[0] = 0;			/* Processor Local APIC */
 		e[1] = 8;
 		e[2] = i;			/* ACPI processor UID */
 		e[3] = i;			/* APIC ID */
-		put32(e + 4, 1);		/* enabled */
+		put_le32(e + 4, 1);		/* enabled */
 	}
 	e[0] = 1;				/* I/O APIC */
 	e[1] = 12;
 	e[2] = 0;				/* I/O APIC ID */
-	put32(e + 4, X86_IOAPIC_ADDR);
-	put32(e + 8, 0);			/* GSI base */
+	put_le32(e + 4, X86_IOAPIC_ADDR);
+	put_le32(e + 8, 0);			/* GSI base */
 	e += 12;
 	e[0] = 4;				/* Local APIC NMI */
 	e[1] = 6;
 	e[2] = 0xff;				/* all processors */
-	put16(e + 3, 0);
+	put_le16(e + 3, 0);
 	e[5] = 1;				/* LINT1 */
 	finish(t, len);
 	return len;
@@ -215,16 +199,16 @@ static void build_fadt(u8 *t, u64 dsdt)
 {
 	memset(t, 0, FADT_LEN);
 	header(t, "FACP", FADT_LEN, 6);
-	put32(t + FADT_DSDT, dsdt);
-	put16(t + FADT_SCI_INT, 0);
+	put_le32(t + FADT_DSDT, dsdt);
+	put_le16(t + FADT_SCI_INT, 0);
 	t[FADT_CENTURY] = 0x32;			/* CMOS century register */
-	put16(t + FADT_IAPC_BOOT_ARCH, BOOT_ARCH_VGA_NOT_PRESENT);
-	put32(t + FADT_FLAGS, FADT_F_WBINVD | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON |
+	put_le16(t + FADT_IAPC_BOOT_ARCH, BOOT_ARCH_VGA_NOT_PRESENT);
+	put_le32(t + FADT_FLAGS, FADT_F_WBINVD | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON |
 	      FADT_F_RESET_REG_SUP | FADT_F_HW_REDUCED);
 	gas_io8(t + FADT_RESET_REG, X86_RESET_PORT);
 	t[FADT_RESET_VALUE] = X86_RESET_VALUE;
 	t[FADT_MINOR_VERSION] = 0;
-	put64(t + FADT_X_DSDT, dsdt);
+	put_le64(t + FADT_X_DSDT, dsdt);
 	gas_io8(t + FADT_SLEEP_CONTROL, X86_ACPI_SLEEP_CTL_PORT);
 	gas_io8(t + FADT_SLEEP_STATUS, X86_ACPI_SLEEP_STS_PORT);
 	memcpy(t + FADT_HYPERVISOR_ID, "LKVM", 4);
@@ -261,8 +245,8 @@ size_t acpi_build_tables(u8 *buf, size_t size, u64 gpa, unsigned int nrcpus,
 	build_fadt(buf + fadt_off, gpa + dsdt_off);
 
 	header(xsdt, "XSDT", xsdt_len, 1);
-	put64(xsdt + 36, gpa + fadt_off);
-	put64(xsdt + 44, gpa + madt_off);
+	put_le64(xsdt + 36, gpa + fadt_off);
+	put_le64(xsdt + 44, gpa + madt_off);
 	end = dsdt_off + dsdt_len;
 	for (h = table_hooks, i = 0; h; h = h->next, i++) {
 		size_t off = ALIGN_UP(end, 16), len;
@@ -274,7 +258,7 @@ size_t acpi_build_tables(u8 *buf, size_t size, u64 gpa, unsigned int nrcpus,
 			return 0;
 		header(buf + off, h->sig, 36 + len, h->rev);
 		finish(buf + off, 36 + len);
-		put64(xsdt + 52 + 8 * i, gpa + off);
+		put_le64(xsdt + 52 + 8 * i, gpa + off);
 		end = off + 36 + len;
 	}
 	finish(xsdt, xsdt_len);
@@ -283,8 +267,8 @@ size_t acpi_build_tables(u8 *buf, size_t size, u64 gpa, unsigned int nrcpus,
 	memcpy(rsdp, "RSD PTR ", 8);
 	memcpy(rsdp + 9, ACPI_OEM_ID, 6);
 	rsdp[15] = 2;				/* ACPI 2.0+ */
-	put32(rsdp + 20, 36);
-	put64(rsdp + 24, gpa + xsdt_off);
+	put_le32(rsdp + 20, 36);
+	put_le64(rsdp + 24, gpa + xsdt_off);
 	rsdp[8] = checksum(rsdp, 20);
 	rsdp[32] = checksum(rsdp, 36);
 	return end;

@@ -8,12 +8,6 @@
 #include "lkvm/bzimage.h"
 #include "lkvm/guest-mem.h"
 
-static u16 get16(const u8 *p) { return p[0] | p[1] << 8; }
-static u32 get32(const u8 *p) { return get16(p) | (u32)get16(p + 2) << 16; }
-static void put16(u8 *p, u16 v) { p[0] = v; p[1] = v >> 8; }
-static void put32(u8 *p, u32 v) { put16(p, v); put16(p + 2, v >> 16); }
-static void put64(u8 *p, u64 v) { put32(p, v); put32(p + 4, v >> 32); }
-
 int bzimage_parse(const u8 *buf, size_t len, u64 file_size, struct bzimage *bz,
 		  const char **err)
 {
@@ -24,11 +18,11 @@ int bzimage_parse(const u8 *buf, size_t len, u64 file_size, struct bzimage *bz,
 		*err = file_size ? "is truncated (no complete setup header)" : "is empty";
 		return -1;
 	}
-	if (get32(buf + BZ_HEADER) != BZ_MAGIC || get16(buf + BZ_BOOT_FLAG) != 0xaa55) {
+	if (get_le32(buf + BZ_HEADER) != BZ_MAGIC || get_le16(buf + BZ_BOOT_FLAG) != 0xaa55) {
 		*err = "is not a bzImage (no HdrS/0xAA55 setup header)";
 		return -1;
 	}
-	bz->version = get16(buf + BZ_VERSION);
+	bz->version = get_le16(buf + BZ_VERSION);
 	if (bz->version < BZ_MIN_VERSION) {
 		*err = "uses boot protocol older than 2.12, which lkvm cannot boot";
 		return -1;
@@ -37,7 +31,7 @@ int bzimage_parse(const u8 *buf, size_t len, u64 file_size, struct bzimage *bz,
 		*err = "is a zImage (not loaded high), which lkvm cannot boot";
 		return -1;
 	}
-	if (!(get16(buf + BZ_XLOADFLAGS) & BZ_XLF_KERNEL_64)) {
+	if (!(get_le16(buf + BZ_XLOADFLAGS) & BZ_XLF_KERNEL_64)) {
 		*err = "has no 64-bit entry point (XLF_KERNEL_64 is clear)";
 		return -1;
 	}
@@ -50,9 +44,9 @@ int bzimage_parse(const u8 *buf, size_t len, u64 file_size, struct bzimage *bz,
 		return -1;
 	}
 	bz->kernel_size = file_size - bz->setup_size;
-	bz->init_size = get32(buf + BZ_INIT_SIZE);
-	bz->initrd_addr_max = get32(buf + BZ_INITRD_ADDR_MAX);
-	bz->cmdline_max = get32(buf + BZ_CMDLINE_SIZE);
+	bz->init_size = get_le32(buf + BZ_INIT_SIZE);
+	bz->initrd_addr_max = get_le32(buf + BZ_INITRD_ADDR_MAX);
+	bz->cmdline_max = get_le32(buf + BZ_CMDLINE_SIZE);
 	if (!bz->cmdline_max || bz->cmdline_max > X86_CMDLINE_MAX - 1)
 		bz->cmdline_max = X86_CMDLINE_MAX - 1;
 
@@ -74,21 +68,21 @@ void bzimage_fill_zero_page(u8 *zp, const u8 *hdr, const struct bzimage *bz,
 	memcpy(zp + BZ_SETUP_SECTS, hdr + BZ_SETUP_SECTS, bz->hdr_end - BZ_SETUP_SECTS);
 
 	zp[BZ_TYPE_OF_LOADER] = 0xff;		/* undefined boot loader */
-	put32(zp + BZ_CMD_LINE_PTR, (u32)a->cmdline_addr);
-	put32(zp + ZP_EXT_CMD_LINE_PTR, (u32)(a->cmdline_addr >> 32));
-	put32(zp + BZ_RAMDISK_IMAGE, (u32)a->initrd_addr);
-	put32(zp + ZP_EXT_RAMDISK_IMAGE, (u32)(a->initrd_addr >> 32));
-	put32(zp + BZ_RAMDISK_SIZE, (u32)a->initrd_size);
-	put32(zp + ZP_EXT_RAMDISK_SIZE, (u32)(a->initrd_size >> 32));
-	put64(zp + ZP_ACPI_RSDP_ADDR, a->rsdp_addr);
+	put_le32(zp + BZ_CMD_LINE_PTR, (u32)a->cmdline_addr);
+	put_le32(zp + ZP_EXT_CMD_LINE_PTR, (u32)(a->cmdline_addr >> 32));
+	put_le32(zp + BZ_RAMDISK_IMAGE, (u32)a->initrd_addr);
+	put_le32(zp + ZP_EXT_RAMDISK_IMAGE, (u32)(a->initrd_addr >> 32));
+	put_le32(zp + BZ_RAMDISK_SIZE, (u32)a->initrd_size);
+	put_le32(zp + ZP_EXT_RAMDISK_SIZE, (u32)(a->initrd_size >> 32));
+	put_le64(zp + ZP_ACPI_RSDP_ADDR, a->rsdp_addr);
 
 	zp[ZP_E820_ENTRIES] = n;
 	for (i = 0; i < n; i++) {
 		u8 *e = zp + ZP_E820_TABLE + i * 20;
 
-		put64(e, a->e820[i].addr);
-		put64(e + 8, a->e820[i].size);
-		put32(e + 16, a->e820[i].type);
+		put_le64(e, a->e820[i].addr);
+		put_le64(e + 8, a->e820[i].size);
+		put_le32(e + 16, a->e820[i].type);
 	}
 }
 

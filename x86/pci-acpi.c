@@ -81,112 +81,6 @@ static void x86_pci_exit(struct kvm *kvm)
 }
 dev_init(x86_pci_init, x86_pci_exit);
 
-/* AML and resource descriptors (ACPI 6.4, sections 19.6 and 6.4). */
-
-/* EISAID("PNP0A03"): three letters in 5 bits each, then four hex digits. */
-static u32 eisa_id(const char *id)
-{
-	u16 vendor = ((id[0] - '@') & 0x1f) << 10 | ((id[1] - '@') & 0x1f) << 5 |
-		     ((id[2] - '@') & 0x1f);
-	u16 product = 0;
-	int i;
-
-	for (i = 3; i < 7; i++) {
-		char c = id[i];
-
-		product = product << 4 | (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-	}
-	/* Stored big endian inside a little-endian DWord. */
-	return (vendor >> 8) | (vendor & 0xff) << 8 | (u32)(product >> 8) << 16 |
-	       (u32)(product & 0xff) << 24;
-}
-
-static void put16(u8 *p, u16 v) { p[0] = v; p[1] = v >> 8; }
-static void put32(u8 *p, u32 v) { put16(p, v); put16(p + 2, v >> 16); }
-static void put64(u8 *p, u64 v) { put32(p, v); put32(p + 4, v >> 32); }
-
-#define RES_GEN_FIXED		0x0c	/* _MIF | _MAF, producer, positive decode */
-#define RES_IO_ENTIRE_RANGE	0x03
-#define RES_MEM_RW		0x01	/* read-write, non-cacheable */
-
-/* Word Address Space Descriptor: bus numbers (type 2) or I/O (type 1). */
-static size_t res_word(u8 *p, u8 type, u8 tflags, u16 lo, u16 hi)
-{
-	p[0] = 0x88;
-	put16(p + 1, 13);
-	p[3] = type;
-	p[4] = RES_GEN_FIXED;
-	p[5] = tflags;
-	put16(p + 6, 0);			/* granularity */
-	put16(p + 8, lo);
-	put16(p + 10, hi);
-	put16(p + 12, 0);			/* translation offset */
-	put16(p + 14, hi - lo + 1);
-	return 16;
-}
-
-/* DWord Address Space Descriptor for a memory window. */
-static size_t res_dword_mem(u8 *p, u32 lo, u32 hi)
-{
-	p[0] = 0x87;
-	put16(p + 1, 23);
-	p[3] = 0;				/* memory */
-	p[4] = RES_GEN_FIXED;
-	p[5] = RES_MEM_RW;
-	put32(p + 6, 0);
-	put32(p + 10, lo);
-	put32(p + 14, hi);
-	put32(p + 18, 0);
-	put32(p + 22, hi - lo + 1);
-	return 26;
-}
-
-/* I/O Port Descriptor, 16-bit decode, fixed range. */
-static size_t res_io(u8 *p, u16 port, u8 len)
-{
-	p[0] = 0x47;
-	p[1] = 1;
-	put16(p + 2, port);
-	put16(p + 4, port);
-	p[6] = 1;				/* alignment */
-	p[7] = len;
-	return 8;
-}
-
-static size_t res_mem32_fixed(u8 *p, u32 base, u32 len)
-{
-	p[0] = 0x86;
-	put16(p + 1, 9);
-	p[3] = RES_MEM_RW;
-	put32(p + 4, base);
-	put32(p + 8, len);
-	return 12;
-}
-
-/* Name (@seg, ResourceTemplate () { @res }), adding the End Tag. */
-static void aml_name_resources(struct aml *a, const char *seg, const u8 *res,
-			       size_t len)
-{
-	static const u8 end_tag[2] = { 0x79, 0x00 };	/* checksum 0: not checked */
-
-	aml_byte(a, 0x08);			/* NameOp */
-	aml_nameseg(a, seg);
-	aml_byte(a, 0x11);			/* BufferOp */
-	aml_pkg_begin(a);
-	aml_integer(a, len + sizeof(end_tag));
-	aml_bytes(a, res, len);
-	aml_bytes(a, end_tag, sizeof(end_tag));
-	aml_pkg_end(a);
-}
-
-static void aml_device_begin(struct aml *a, const char *seg)
-{
-	aml_byte(a, 0x5b);			/* ExtOpPrefix */
-	aml_byte(a, 0x82);			/* DeviceOp */
-	aml_pkg_begin(a);
-	aml_nameseg(a, seg);
-}
-
 /* Name (_PRT, Package () { Package () { 0xSSSSFFFF, pin, 0, GSI }, ... }) */
 static void build_prt(struct aml *a)
 {
@@ -220,15 +114,15 @@ static void pci_dsdt(struct aml *a, struct kvm *kvm __unused)
 
 	/* Device (PCI0): the root bridge of segment 0, bus 0 only. */
 	aml_device_begin(a, "PCI0");
-	aml_name_integer(a, "_HID", eisa_id("PNP0A03"));
+	aml_name_integer(a, "_HID", aml_eisa_id("PNP0A03"));
 	aml_name_integer(a, "_SEG", 0);
 	aml_name_integer(a, "_BBN", 0);
 	aml_name_integer(a, "_UID", 0);
-	n += res_word(res + n, 2, 0, 0, 0);				/* bus 0-0 */
-	n += res_io(res + n, PCI_CONF1_PORT, PCI_CONF1_LEN);		/* consumed */
-	n += res_word(res + n, 1, RES_IO_ENTIRE_RANGE, 0x0000, 0x0cf7);
-	n += res_word(res + n, 1, RES_IO_ENTIRE_RANGE, 0x0d00, 0xffff);
-	n += res_dword_mem(res + n, X86_PCI_MMIO_START,
+	n += aml_res_word(res + n, 2, 0, 0, 0);				/* bus 0-0 */
+	n += aml_res_io(res + n, PCI_CONF1_PORT, PCI_CONF1_LEN);		/* consumed */
+	n += aml_res_word(res + n, 1, AML_RES_IO_ENTIRE_RANGE, 0x0000, 0x0cf7);
+	n += aml_res_word(res + n, 1, AML_RES_IO_ENTIRE_RANGE, 0x0d00, 0xffff);
+	n += aml_res_dword_mem(res + n, X86_PCI_MMIO_START,
 			   X86_PCI_MMIO_START + X86_PCI_MMIO_SIZE - 1);
 	aml_name_resources(a, "_CRS", res, n);
 	build_prt(a);
@@ -236,9 +130,9 @@ static void pci_dsdt(struct aml *a, struct kvm *kvm __unused)
 
 	/* Device (MRES): reserves the ECAM window, as Linux requires of an MCFG. */
 	aml_device_begin(a, "MRES");
-	aml_name_integer(a, "_HID", eisa_id("PNP0C02"));
+	aml_name_integer(a, "_HID", aml_eisa_id("PNP0C02"));
 	aml_name_integer(a, "_UID", 0);
-	n = res_mem32_fixed(res, X86_PCI_ECAM_ADDR, X86_PCI_ECAM_SIZE);
+	n = aml_res_mem32_fixed(res, X86_PCI_ECAM_ADDR, X86_PCI_ECAM_SIZE);
 	aml_name_resources(a, "_CRS", res, n);
 	aml_pkg_end(a);
 }
@@ -249,8 +143,8 @@ static size_t build_mcfg(u8 *body, size_t room, struct kvm *kvm __unused)
 	if (room < 24)
 		return 0;
 	memset(body, 0, 24);
-	put64(body + 8, X86_PCI_ECAM_ADDR);
-	put16(body + 16, 0);			/* segment */
+	put_le64(body + 8, X86_PCI_ECAM_ADDR);
+	put_le16(body + 16, 0);			/* segment */
 	body[18] = 0;				/* start bus */
 	body[19] = X86_PCI_ECAM_SIZE / PCI_ECAM_BUS_SIZE - 1;	/* end bus */
 	return 24;

@@ -13,20 +13,6 @@
 #include "lkvm/kvm.h"
 #include "lkvm/virtio-mmio.h"
 
-#define RES_MEMORY32_FIXED	0x86
-#define RES_EXT_IRQ		0x89
-#define RES_END_TAG		0x79
-#define EXT_IRQ_CONSUMER	(1 << 0)
-#define EXT_IRQ_SHARED		(1 << 3)	/* level, active high: bits 1, 2 clear */
-
-static void put32(u8 *p, u32 v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-	p[2] = v >> 16;
-	p[3] = v >> 24;
-}
-
 struct dsdt_ctx {
 	struct aml *a;
 	unsigned int n;
@@ -35,42 +21,18 @@ struct dsdt_ctx {
 static void describe(const struct virtio_mmio_info *info, void *arg)
 {
 	struct dsdt_ctx *c = arg;
-	struct aml *a = c->a;
-	u8 crs[12 + 9 + 2] = { 0 };
+	u8 crs[2 * AML_RES_MAX];
 	char name[5];
+	size_t n;
 
-	/* Memory32Fixed (ReadWrite, base, size) */
-	crs[0] = RES_MEMORY32_FIXED;
-	crs[1] = 9;
-	crs[3] = 1;					/* read-write */
-	put32(crs + 4, info->base);
-	put32(crs + 8, info->size);
-	/* Interrupt (ResourceConsumer, Level, ActiveHigh, Shared) { irq } */
-	crs[12] = RES_EXT_IRQ;
-	crs[13] = 6;
-	crs[15] = EXT_IRQ_CONSUMER | EXT_IRQ_SHARED;
-	crs[16] = 1;
-	put32(crs + 17, info->irq);
-	crs[21] = RES_END_TAG;
-	crs[22] = 0;					/* checksum 0: "ignore" */
-
+	n = aml_res_mem32_fixed(crs, info->base, info->size);
+	n += aml_res_irq_level_shared(crs + n, info->irq);
 	snprintf(name, sizeof(name), "V%03X", c->n & 0xfff);
-	aml_byte(a, 0x5b);				/* Device () */
-	aml_byte(a, 0x82);
-	aml_pkg_begin(a);
-	aml_nameseg(a, name);
-	aml_byte(a, 0x08);				/* Name (_HID, "LNRO0005") */
-	aml_nameseg(a, "_HID");
-	aml_string(a, "LNRO0005");
-	aml_name_integer(a, "_UID", c->n);
-	aml_byte(a, 0x08);				/* Name (_CRS, Buffer () {...}) */
-	aml_nameseg(a, "_CRS");
-	aml_byte(a, 0x11);
-	aml_pkg_begin(a);
-	aml_integer(a, sizeof(crs));
-	aml_bytes(a, crs, sizeof(crs));
-	aml_pkg_end(a);
-	aml_pkg_end(a);
+	aml_device_begin(c->a, name);
+	aml_name_string(c->a, "_HID", "LNRO0005");
+	aml_name_integer(c->a, "_UID", c->n);
+	aml_name_resources(c->a, "_CRS", crs, n);
+	aml_pkg_end(c->a);
 	c->n++;
 }
 

@@ -127,39 +127,21 @@ int pci_bus_add(struct pci_bus *bus, struct pci_device *dev);
 /* Undo pci_bus_add(): lower INTx, unmap the BARs (bar_map is told), free the slot. */
 void pci_bus_remove(struct pci_device *dev);
 
-/* Little-endian helpers for config space and registers. */
-static inline u32 pci_get_le(const u8 *p, u32 len)
-{
-	u32 v = 0;
-
-	while (len--)
-		v = v << 8 | p[len];
-	return v;
-}
-
-static inline void pci_put_le(u8 *p, u32 v, u32 len)
-{
-	u32 i;
-
-	for (i = 0; i < len; i++)
-		p[i] = v >> (8 * i);
-}
-
 static inline u32 pci_cfg_get(const struct pci_device *dev, u32 off, u32 len)
 {
-	return off + len <= PCI_CFG_SIZE ? pci_get_le(dev->cfg + off, len) : 0;
+	return off + len <= PCI_CFG_SIZE ? get_le(dev->cfg + off, len) : 0;
 }
 
 static inline void pci_cfg_set(struct pci_device *dev, u32 off, u32 v, u32 len)
 {
 	if (off + len <= PCI_CFG_SIZE)
-		pci_put_le(dev->cfg + off, v, len);
+		put_le(dev->cfg + off, v, len);
 }
 
 static inline void pci_wmask_set(struct pci_device *dev, u32 off, u32 v, u32 len)
 {
 	if (off + len <= PCI_CFG_SIZE)
-		pci_put_le(dev->wmask + off, v, len);
+		put_le(dev->wmask + off, v, len);
 }
 
 /*

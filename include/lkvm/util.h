@@ -36,6 +36,32 @@ typedef int64_t s64;
 #define SZ_1G	0x40000000ULL
 #define SZ_4G	0x100000000ULL
 
+/* Little-endian fields in byte buffers (boot protocol, ACPI, ...). */
+static inline void put_le16(u8 *p, u16 v) { p[0] = v; p[1] = v >> 8; }
+static inline void put_le32(u8 *p, u32 v) { put_le16(p, v); put_le16(p + 2, v >> 16); }
+static inline void put_le64(u8 *p, u64 v) { put_le32(p, v); put_le32(p + 4, v >> 32); }
+static inline u16 get_le16(const u8 *p) { return p[0] | p[1] << 8; }
+static inline u32 get_le32(const u8 *p) { return get_le16(p) | (u32)get_le16(p + 2) << 16; }
+static inline u64 get_le64(const u8 *p) { return get_le32(p) | (u64)get_le32(p + 4) << 32; }
+
+/* A little-endian value of @len (0 to 8) bytes, as guests access registers. */
+static inline u64 get_le(const u8 *p, unsigned int len)
+{
+	u64 v = 0;
+
+	while (len--)
+		v = v << 8 | p[len];
+	return v;
+}
+
+static inline void put_le(u8 *p, u64 v, unsigned int len)
+{
+	unsigned int i;
+
+	for (i = 0; i < len; i++)
+		p[i] = v >> (8 * i);
+}
+
 /* Messages: all go to stderr, prefixed with "lkvm: ". */
 extern bool lkvm_debug;
 void pr_err(const char *fmt, ...) __printf(1, 2);

@@ -56,7 +56,7 @@ static void cf8(u32 v)
 {
 	u8 d[4];
 
-	pci_put_le(d, v, 4);
+	put_le(d, v, 4);
 	CHECK(pci_conf1_io(&bus, 0, d, 4, true));
 }
 
@@ -71,14 +71,14 @@ static u32 cfg_read(unsigned int slot, u32 reg, u32 len)
 
 	cf8(conf1_addr(slot, reg));
 	CHECK(pci_conf1_io(&bus, 4 + (reg & 3), d, len, false));
-	return pci_get_le(d, len);
+	return get_le(d, len);
 }
 
 static void cfg_write(unsigned int slot, u32 reg, u32 v, u32 len)
 {
 	u8 d[4];
 
-	pci_put_le(d, v, len);
+	put_le(d, v, len);
 	cf8(conf1_addr(slot, reg));
 	CHECK(pci_conf1_io(&bus, 4 + (reg & 3), d, len, true));
 }
@@ -88,7 +88,7 @@ static u32 ecam_read(u64 off, u32 len)
 	u8 d[8];
 
 	pci_ecam_io(&bus, off, d, len, false);
-	return pci_get_le(d, len > 4 ? 4 : len);
+	return get_le(d, len > 4 ? 4 : len);
 }
 
 static u64 mmio_read(u64 addr, u32 len)
@@ -180,10 +180,10 @@ static void test_conf1_decode(void)
 	/* The address register keeps enable, bus, device, function, register. */
 	cf8(0xffffffff);
 	CHECK(pci_conf1_io(&bus, 0, b, 4, false));
-	CHECK_EQ(pci_get_le(b, 4), 0x80fffffc);
+	CHECK_EQ(get_le(b, 4), 0x80fffffc);
 	cf8(0x80000000);
 	CHECK(pci_conf1_io(&bus, 0, b, 4, false));
-	CHECK_EQ(pci_get_le(b, 4), 0x80000000);
+	CHECK_EQ(get_le(b, 4), 0x80000000);
 
 	/* The host bridge. */
 	CHECK_EQ(cfg_read(0, PCI_VENDOR_ID, 4), 0x00081b36);
@@ -209,7 +209,7 @@ static void test_conf1_decode(void)
 	/* A word at 0xcff would end past the dword: all ones, nothing written. */
 	cf8(conf1_addr(1, PCI_INTERRUPT_LINE));
 	CHECK(pci_conf1_io(&bus, 7, b, 2, false));
-	CHECK_EQ(pci_get_le(b, 2), 0xffff);
+	CHECK_EQ(get_le(b, 2), 0xffff);
 	b[0] = b[1] = 0;
 	CHECK(pci_conf1_io(&bus, 7, b, 2, true));
 	CHECK_EQ(cfg_read(1, PCI_INTERRUPT_LINE, 1), 17);
@@ -217,21 +217,21 @@ static void test_conf1_decode(void)
 	/* Enable bit clear, absent slots, functions and buses: all ones. */
 	cf8(1 << 11);
 	CHECK(pci_conf1_io(&bus, 4, b, 4, false));
-	CHECK_EQ(pci_get_le(b, 4), 0xffffffff);
+	CHECK_EQ(get_le(b, 4), 0xffffffff);
 	CHECK_EQ(cfg_read(5, 0, 4), 0xffffffff);
 	CHECK_EQ(cfg_read(31, 0, 2), 0xffff);
 	cf8(PCI_CONF1_ENABLE | 1 << 11 | 1 << 8);		/* 00:01.1 */
 	CHECK(pci_conf1_io(&bus, 4, b, 4, false));
-	CHECK_EQ(pci_get_le(b, 4), 0xffffffff);
+	CHECK_EQ(get_le(b, 4), 0xffffffff);
 	cf8(PCI_CONF1_ENABLE | 1 << 16 | 1 << 11);		/* 01:01.0 */
 	CHECK(pci_conf1_io(&bus, 4, b, 4, false));
-	CHECK_EQ(pci_get_le(b, 4), 0xffffffff);
+	CHECK_EQ(get_le(b, 4), 0xffffffff);
 	cfg_write(5, PCI_COMMAND, 0xffff, 2);			/* dropped */
 
 	/* Not config accesses: the reset register byte at 0xcf9, 0xcf8 words. */
 	CHECK(!pci_conf1_io(&bus, 1, b, 1, true));
 	CHECK(!pci_conf1_io(&bus, 0, b, 2, false));
-	CHECK_EQ(pci_get_le(b, 2), 0xffff);
+	CHECK_EQ(get_le(b, 2), 0xffff);
 	CHECK(!pci_conf1_io(&bus, 3, b, 1, false));
 	/* A byte write at 0xcf8 does not change the address register. */
 	cf8(conf1_addr(1, 0));
@@ -271,8 +271,8 @@ static void test_ecam_decode(void)
 	CHECK_EQ(ecam_read((1 << 15), 3), 0xffffff);
 	/* A qword is two dwords. */
 	pci_ecam_io(&bus, 1 << 15, b, 8, false);
-	CHECK_EQ(pci_get_le(b, 4), 0x56781234);
-	CHECK_EQ(pci_get_le(b + 4, 4), cfg_read(1, 4, 4));
+	CHECK_EQ(get_le(b, 4), 0x56781234);
+	CHECK_EQ(get_le(b + 4, 4), cfg_read(1, 4, 4));
 	/* Extended config space exists and is empty; other buses are absent. */
 	CHECK_EQ(ecam_read((1 << 15) + 0x100, 4), 0);
 	CHECK_EQ(ecam_read((1 << 15) + 0xffc, 4), 0);
@@ -539,7 +539,7 @@ static void table_write(struct pci_msix *m, u32 off, u32 v)
 {
 	u8 d[4];
 
-	pci_put_le(d, v, 4);
+	put_le(d, v, 4);
 	pci_msix_table_io(m, off, d, 4, true);
 }
 
@@ -548,7 +548,7 @@ static u64 pba(struct pci_msix *m)
 	u8 d[8];
 
 	pci_msix_pba_io(m, 0, d, 8, false);
-	return pci_get_le(d, 4) | (u64)pci_get_le(d + 4, 4) << 32;
+	return get_le(d, 4) | (u64)get_le(d + 4, 4) << 32;
 }
 
 static void test_msix(void)
@@ -581,7 +581,7 @@ static void test_msix(void)
 	/* Off: the owner uses INTx. Every vector starts masked. */
 	CHECK_EQ(pci_msix_notify(&m, 0), PCI_MSIX_DISABLED);
 	pci_msix_table_io(&m, 12, buf, 4, false);
-	CHECK_EQ(pci_get_le(buf, 4), 1);
+	CHECK_EQ(get_le(buf, 4), 1);
 
 	/* Enabled but masked: pending in the PBA, delivered on unmask. */
 	msix_ctrl(&m, PCI_MSIX_FLAGS_ENABLE);
@@ -615,7 +615,7 @@ static void test_msix(void)
 	/* Reserved vector control bits stay 0; hostile offsets and lengths. */
 	table_write(&m, 12, 0xfffffffe);
 	pci_msix_table_io(&m, 12, buf, 4, false);
-	CHECK_EQ(pci_get_le(buf, 4), 0);
+	CHECK_EQ(get_le(buf, 4), 0);
 	table_write(&m, 12, 1);
 	memset(buf, 0xab, sizeof(buf));
 	pci_msix_table_io(&m, 48, buf, 4, true);		/* past the table */
@@ -625,7 +625,7 @@ static void test_msix(void)
 	pci_msix_table_io(&m, ~0ULL, buf, 4, true);
 	pci_msix_table_io(&m, 0, buf, 0, true);
 	pci_msix_table_io(&m, 32 + 12, buf, 4, false);
-	CHECK_EQ(pci_get_le(buf, 4), 1);			/* vector 2 still masked */
+	CHECK_EQ(get_le(buf, 4), 1);			/* vector 2 still masked */
 	CHECK_EQ(pci_msix_notify(&m, 3), PCI_MSIX_DROPPED);
 	CHECK_EQ(pci_msix_notify(&m, 0xffff), PCI_MSIX_DROPPED);
 	/* The PBA is read-only and bounded. */

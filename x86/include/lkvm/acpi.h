@@ -23,8 +23,28 @@ void aml_string(struct aml *a, const char *s);
 void aml_pkg_begin(struct aml *a);
 void aml_pkg_end(struct aml *a);
 
-/* Name(seg, integer) */
+/* Name(seg, integer) and Name(seg, "string") */
 void aml_name_integer(struct aml *a, const char *seg, u64 v);
+void aml_name_string(struct aml *a, const char *seg, const char *s);
+/* EISAID ("PNP0A03") */
+u32 aml_eisa_id(const char *id);
+/* Device (seg) { ...: close it with aml_pkg_end() */
+void aml_device_begin(struct aml *a, const char *seg);
+/* Name (seg, ResourceTemplate () { res }), adding the end tag. */
+void aml_name_resources(struct aml *a, const char *seg, const u8 *res, size_t len);
+
+/*
+ * Resource descriptors (ACPI 6.4 section 6.4), written at @p; each returns
+ * its length.
+ */
+#define AML_RES_IO_ENTIRE_RANGE	0x03	/* type-specific flags of an I/O window */
+size_t aml_res_word(u8 *p, u8 type, u8 tflags, u16 lo, u16 hi);
+size_t aml_res_dword_mem(u8 *p, u32 lo, u32 hi);
+size_t aml_res_io(u8 *p, u16 port, u8 len);
+size_t aml_res_mem32_fixed(u8 *p, u32 base, u32 len);
+size_t aml_res_irq_noflags(u8 *p, u8 irq);
+size_t aml_res_irq_level_shared(u8 *p, u32 gsi);
+#define AML_RES_MAX	32	/* the longest descriptor above */
 
 /*
  * Devices that describe themselves in the DSDT (virtio-mmio, ...) register

@@ -188,14 +188,6 @@ static u8 *out_take(struct p9_out *out, size_t n)
 	return p;
 }
 
-static void put_le(u8 *p, u64 v, unsigned int n)
-{
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		p[i] = v >> (8 * i);
-}
-
 static void out_u8(struct p9_out *out, u8 v)
 {
 	u8 *p = out_take(out, 1);

@@ -3,9 +3,10 @@
  * virtio-blk (virtio 1.x, section 5.2): one device per --disk, backed by a
  * raw image through the disk/ backend.
  *
- * Everything runs on the device's worker thread with vdev->lock held (the
- * core takes it around notify and fd callbacks; reset holds it too), so no
- * request or queue state needs a lock of its own. Requests are parsed and
+ * Everything here runs with vdev->lock held: notify and the backend's
+ * completions on the device's worker thread (the core takes the lock
+ * around its callbacks), reset on a vCPU thread. So no request or queue
+ * state needs a lock of its own. Requests are parsed and
  * validated here, handed to the backend, and completed from its callback:
  * status byte, used ring, then one interrupt per queue per batch.
  */
@@ -36,6 +37,8 @@
 #define BLK_FREE_MAX		256
 /* Host I/O errors reported on the terminal before going quiet. */
 #define BLK_MAX_ERR_REPORTS	5
+/* Not a status: the request went to the backend, whose callback ends it. */
+#define BLK_S_INFLIGHT		0xff
 
 struct blk_dev;
 
@@ -248,7 +251,7 @@ static u8 blk_rw(struct blk_dev *blk, struct virt_queue *vq,
 		.priv = req,
 	};
 	disk_submit(blk->disk, &req->dreq);
-	return 0xff;		/* in flight: the callback completes it */
+	return BLK_S_INFLIGHT;		/* in flight: the callback completes it */
 }
 
 static u8 blk_flush(struct blk_dev *blk, struct virt_queue *vq,
@@ -267,7 +270,7 @@ static u8 blk_flush(struct blk_dev *blk, struct virt_queue *vq,
 		.priv = req,
 	};
 	disk_submit(blk->disk, &req->dreq);
-	return 0xff;
+	return BLK_S_INFLIGHT;
 }
 
 static u8 blk_get_id(struct blk_dev *blk, const struct virtq_elem *elem,
@@ -399,7 +402,7 @@ static void blk_handle(struct blk_dev *blk, struct virt_queue *vq,
 		st = VIRTIO_BLK_S_UNSUPP;
 		break;
 	}
-	if (st != 0xff)
+	if (st != BLK_S_INFLIGHT)
 		blk_finish(blk, vq, elem->head, status, st, data_len);
 }
 

@@ -7,6 +7,12 @@
  * Input arrives on the terminal's thread; it is buffered here and moved
  * into the guest's receive buffers by the device worker, woken through an
  * eventfd, so the queues are only ever touched by the worker.
+ *
+ * Without MULTIPORT the driver never says when its port is ready, and
+ * Linux's driver drops input that arrives while it is still posting its
+ * first receive buffers (the port is not on its list yet). So input is held
+ * until the receive queue has had buffers for CONSOLE_SETTLE_NS; after
+ * that, until the next reset, it goes to the guest at once.
  */
 #include <endian.h>
 #include <errno.h>
@@ -15,6 +21,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 #include <linux/virtio_console.h>
 #include <linux/virtio_ids.h>
@@ -28,11 +35,14 @@
 #define CONSOLE_TX		1
 #define CONSOLE_QUEUE_SIZE	128
 #define CONSOLE_IN_BUF		4096
+#define CONSOLE_SETTLE_NS	(300 * 1000 * 1000ULL)
 
 struct console_dev {
 	struct virtio_device vdev;
 	struct virtio_console_config config;
 	int in_fd;			/* eventfd: input is waiting */
+	int timer_fd;			/* timerfd: the settle time is over */
+	u64 rx_since;			/* first saw receive buffers (worker) */
 
 	/* Input not yet in the guest: a ring, shared with the terminal thread. */
 	pthread_mutex_t in_lock;
@@ -69,6 +79,49 @@ static size_t console_input(void *ctx, const u8 *buf, size_t len)
 	return n;
 }
 
+/*
+ * Has the driver had its receive buffers long enough to take input? If not,
+ * arm the timer to look again (worker thread).
+ */
+static bool console_settled(struct console_dev *con)
+{
+	struct itimerspec its = { 0 };
+	u64 now = now_ns(), left;
+
+	if (!con->rx_since)
+		return false;		/* the kick that posts them calls us */
+	if (now - con->rx_since >= CONSOLE_SETTLE_NS)
+		return true;
+	left = con->rx_since + CONSOLE_SETTLE_NS - now;
+	its.it_value.tv_sec = left / 1000000000ULL;
+	its.it_value.tv_nsec = left % 1000000000ULL;
+	if (timerfd_settime(con->timer_fd, 0, &its, NULL) < 0)
+		return true;		/* no timer: better early than never */
+	return false;
+}
+
+/* Copy buffered input into one receive chain; returns the bytes copied. */
+static size_t console_copy_in(struct console_dev *con, const struct virtq_elem *elem)
+{
+	const struct iovec *iov = elem->iov + elem->nr_out;
+	size_t done = 0, off, chunk;
+	unsigned int i;
+
+	for (i = 0; i < elem->nr_in && con->in_len; i++) {
+		for (off = 0; off < iov[i].iov_len && con->in_len; off += chunk) {
+			/* Up to the end of the segment, the data, or the ring. */
+			chunk = min(iov[i].iov_len - off,
+				    min(con->in_len, CONSOLE_IN_BUF - con->in_head));
+			memcpy((u8 *)iov[i].iov_base + off, con->in_buf + con->in_head,
+			       chunk);
+			con->in_head = (con->in_head + chunk) % CONSOLE_IN_BUF;
+			con->in_len -= chunk;
+			done += chunk;
+		}
+	}
+	return done;
+}
+
 /* Move buffered input into the guest's receive buffers (worker thread). */
 static void console_fill_rx(struct console_dev *con)
 {
@@ -79,34 +132,27 @@ static void console_fill_rx(struct console_dev *con)
 	if (!vq->ready)
 		return;
 	pthread_mutex_lock(&con->in_lock);
-	while (con->active && con->in_len) {
-		const struct iovec *iov;
-		size_t done = 0;
-		unsigned int i;
-
-		r = virtq_pop(vq, &con->vdev.kvm->mem, &con->elem);
-		if (r <= 0)
-			break;
-		iov = con->elem.iov + con->elem.nr_out;
-		for (i = 0; i < con->elem.nr_in && con->in_len; i++) {
-			size_t off = 0;
-
-			while (off < iov[i].iov_len && con->in_len) {
-				size_t chunk = min(iov[i].iov_len - off,
-						   min(con->in_len,
-						       CONSOLE_IN_BUF - con->in_head));
-
-				memcpy((u8 *)iov[i].iov_base + off,
-				       con->in_buf + con->in_head, chunk);
-				con->in_head = (con->in_head + chunk) % CONSOLE_IN_BUF;
-				con->in_len -= chunk;
-				off += chunk;
-				done += chunk;
-			}
+	if (!con->active)
+		goto out;
+	if (!con->rx_since && virtq_has_avail(vq))
+		con->rx_since = now_ns();
+	if (!con->in_len || !console_settled(con))
+		goto out;
+	for (;;) {
+		while (con->in_len) {
+			r = virtq_pop(vq, &con->vdev.kvm->mem, &con->elem);
+			if (r <= 0)
+				break;
+			virtq_push(vq, &con->elem, console_copy_in(con, &con->elem));
+			pushed = true;
 		}
-		virtq_push(vq, &con->elem, done);
-		pushed = true;
+		if (r < 0 || !con->in_len)
+			break;
+		/* Out of buffers with input left: have the next one kick us. */
+		if (!virtq_enable_notify(vq))
+			break;
 	}
+out:
 	pthread_mutex_unlock(&con->in_lock);
 	if (r < 0)
 		virtio_device_broken(&con->vdev, "malformed receive chain");
@@ -150,7 +196,7 @@ static void console_notify(struct virtio_device *vdev, struct virt_queue *vq)
 		console_fill_rx(con);	/* new receive buffers */
 }
 
-/* The input eventfd fired (worker thread, vdev->lock held). */
+/* The input eventfd or the settle timer fired (worker, vdev->lock held). */
 static void console_input_event(struct virtio_device *vdev, void *ctx __unused)
 {
 	struct console_dev *con = vdev->priv;
@@ -180,6 +226,7 @@ static void console_reset(struct virtio_device *vdev)
 	pthread_mutex_lock(&con->in_lock);
 	con->active = false;
 	pthread_mutex_unlock(&con->in_lock);
+	con->rx_since = 0;
 }
 
 static const struct virtio_device_ops console_ops = {
@@ -200,8 +247,9 @@ static int virtio_console_init(struct kvm *kvm)
 	con = xzalloc(sizeof(*con));
 	pthread_mutex_init(&con->in_lock, NULL);
 	con->in_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (con->in_fd < 0) {
-		pr_err("virtio-console: eventfd: %s", strerror(errno));
+	con->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (con->in_fd < 0 || con->timer_fd < 0) {
+		pr_err("virtio-console: %s", strerror(errno));
 		return -1;
 	}
 	/* The guest sizes hvc0 like the user's terminal. */
@@ -219,7 +267,8 @@ static int virtio_console_init(struct kvm *kvm)
 	con->vdev.queue_max_size = CONSOLE_QUEUE_SIZE;
 	if (virtio_device_register(kvm, &con->vdev) < 0)
 		return -1;
-	if (virtio_worker_add_fd(&con->vdev, con->in_fd, console_input_event, NULL) < 0)
+	if (virtio_worker_add_fd(&con->vdev, con->in_fd, console_input_event, NULL) < 0 ||
+	    virtio_worker_add_fd(&con->vdev, con->timer_fd, console_input_event, NULL) < 0)
 		return -1;
 	console_dev = con;
 	term_set_input(console_input, con);
@@ -233,6 +282,7 @@ static void virtio_console_exit(struct kvm *kvm __unused)
 	term_set_input(NULL, NULL);
 	virtio_device_unregister(&console_dev->vdev);
 	close(console_dev->in_fd);
+	close(console_dev->timer_fd);
 	free(console_dev);
 	console_dev = NULL;
 }

@@ -463,7 +463,9 @@ static void test_get_id(void)
 	CHECK(!strncmp(gp(data), base, VIRTIO_BLK_ID_BYTES));
 }
 
-static struct result dwz(struct tq *q, u32 type, const struct virtio_blk_discard_write_zeroes *segs,
+/* A DISCARD or WRITE_ZEROES of @n segments (@bytes: a different data length). */
+static struct result dwz(struct tq *q, u32 type,
+			 const struct virtio_blk_discard_write_zeroes *segs,
 			 unsigned int n, u32 bytes)
 {
 	u64 gpa = galloc(n * sizeof(*segs) + 16, 16);

@@ -51,6 +51,7 @@ struct mmio_dev {
 
 	/* Notifications: one write ioeventfd per queue on QueueNotify... */
 	struct ioevent *notify;
+	bool notify_on;		/* ...registered (dropped while per-queue ones are used) */
 	/* ...and, with the extension, one per queue on its own address. */
 	struct ioevent *queue_notify;
 	/* A read event on QueueNotify: the driver looks up per-queue addresses. */
@@ -242,8 +243,8 @@ static void msi_command(struct mmio_dev *m, u32 cmd)
 {
 	u32 sel = m->vec_sel;
 
-	if (!ext_offered(m)) {
-		msi_invalid(m, "MSI command without the extension", cmd);
+	if (!ext_offered(m) || !virtio_has_feature(m->vdev, VIRTIO_F_MMIO_MSI)) {
+		msi_invalid(m, "MSI command without the MSI feature negotiated", cmd);
 		return;
 	}
 	switch (cmd) {
@@ -310,14 +311,29 @@ static void notify_read_seen(struct virtio_device *vdev, void *ctx)
 	struct mmio_dev *m = ctx;
 	unsigned int i;
 
-	if (!m->notify)
+	/* A read from before a reset: the next driver may not use the extension. */
+	if (!m->notify_on || !m->notify_read_on)
 		return;
 	pr_debug("virtio-%s@0x%llx: driver uses per-queue notify addresses",
 		 vdev->ops->name, (unsigned long long)m->info.base);
 	for (i = 0; i < vdev->nr_queues; i++)
 		ioeventfd_del(m->kvm, &m->notify[i]);
-	free(m->notify);
-	m->notify = NULL;
+	m->notify_on = false;
+}
+
+/*
+ * At reset: the next driver may not negotiate NOTIFICATION, so give
+ * QueueNotify its ioeventfds back rather than make every notify exit.
+ */
+static void notify_shared_restore(struct mmio_dev *m)
+{
+	unsigned int i;
+
+	if (m->notify_on)
+		return;
+	for (i = 0; i < m->vdev->nr_queues; i++)
+		ioeventfd_add(m->kvm, &m->notify[i]);
+	m->notify_on = true;
 }
 
 static void notify_read_update(struct mmio_dev *m)
@@ -462,6 +478,7 @@ static void reg_write(struct mmio_dev *m, u64 off, u32 val)
 			wired_ack(m, ~0U);
 			if (ext_offered(m))
 				msi_reset(m);
+			notify_shared_restore(m);
 		}
 		notify_read_update(m);
 		break;
@@ -544,6 +561,7 @@ static int add_notify_events(struct mmio_dev *m)
 		if (ioeventfd_add(m->kvm, &m->notify[i]))
 			return -1;
 	}
+	m->notify_on = true;
 	if (!ext_offered(m))
 		return 0;
 	m->queue_notify = xzalloc(n * sizeof(*m->queue_notify));
@@ -647,7 +665,7 @@ static void mmio_detach(struct virtio_device *vdev)
 	if (!m)
 		return;
 	iobus_unregister(&m->kvm->mmio_bus, &m->io);
-	for (i = 0; m->notify && i < vdev->nr_queues; i++)
+	for (i = 0; m->notify && m->notify_on && i < vdev->nr_queues; i++)
 		ioeventfd_del(m->kvm, &m->notify[i]);
 	for (i = 0; m->queue_notify && i < vdev->nr_queues; i++)
 		ioeventfd_del(m->kvm, &m->queue_notify[i]);

@@ -276,6 +276,12 @@ void pci_write(u32 bdf, u32 off, u32 v, u32 len);
 /* vtest.c: the virtio-pci actions, and their interrupt handler */
 void virtio_action(const char *act, const struct acpi_info *ai);
 void dev_irq(u32 vector);
+/* Device interrupts go here instead of dev_irq() while it is set. */
+extern void (*dev_irq_hook)(u32 vector);
+
+/* vmmio.c: the virtio-mmio actions (mmio-*, ioevent-read, bench-notify) */
+void vmmio_action(const char *act, const struct acpi_info *ai,
+		  const char *cmdline);
 
 /* balloon.c: the virtio-balloon (virtio-mmio) actions */
 void balloon_action(const char *act, const char *cmdline);

@@ -52,6 +52,7 @@ static u32 bsp_apic_id;
 static volatile u32 irq_count, irq_vector, irq_iir, stray_irqs;
 volatile u32 timer_fired;
 static bool in_exception;
+void (*dev_irq_hook)(u32 vector);
 
 static void idt_init(void)
 {
@@ -184,7 +185,10 @@ void trap(struct trap_frame *f)
 		return;
 	default:
 		if (f->vector >= VEC_DEV_FIRST && f->vector < IDT_VECTORS) {
-			dev_irq((u32)f->vector);
+			if (dev_irq_hook)
+				dev_irq_hook((u32)f->vector);
+			else
+				dev_irq((u32)f->vector);
 			return;
 		}
 		if (f->vector >= 32) {
@@ -508,6 +512,10 @@ static void __attribute__((noreturn)) do_action(const struct acpi_info *ai)
 		poweroff(ai);
 	} else if (!strncmp(act, "balloon", 7)) {
 		balloon_action(act, cmdline);
+		poweroff(ai);
+	} else if (!strncmp(act, "mmio-", 5) || !strcmp(act, "ioevent-read") ||
+		   !strcmp(act, "bench-notify")) {
+		vmmio_action(act, ai, cmdline);
 		poweroff(ai);
 	}
 	fatal("unknown action %s", act);

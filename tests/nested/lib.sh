@@ -262,7 +262,7 @@ lkvm_stage_modules() {
 		esac || { lkvm_err "cannot stage $rel"; return 1; }
 		name=${base%.ko}; name=${name//-/_}
 		params=
-		for w in $LKVM_MODULE_PARAMS; do
+		for w in ${LKVM_MODULE_PARAMS:-}; do
 			case "$w" in
 			"$name":*|"${name//_/-}":*) params="$params ${w#*:}" ;;
 			esac
@@ -428,6 +428,7 @@ lkvm_l1_kernel() {
 # $1 L1 initrd  $2 log  $3 timeout (s)  [$4 extra kernel cmdline words]
 # Returns QEMU's status (124/137 on timeout). With LKVM_VERBOSE=1 the console is
 # also streamed to stderr; with LKVM_STREAM_FD=N to that descriptor.
+# LKVM_L1_QEMU_ARGS: more QEMU arguments (split at spaces), e.g. a disk for L1.
 lkvm_run_l1() {
 	local initrd=$1 log=$2 tmo=$3 extra=${4:-} fd=${LKVM_STREAM_FD:-}
 	local -a cmd
@@ -441,6 +442,8 @@ lkvm_run_l1() {
 		-append "console=ttyS0 quiet panic=-1 mitigations=off $extra"
 		-display none -no-reboot -nodefaults -no-user-config
 		-serial stdio)
+	# shellcheck disable=SC2206 # split on purpose
+	cmd+=(${LKVM_L1_QEMU_ARGS:-})
 	: >"$log"
 	if [ -n "$fd" ]; then
 		"${cmd[@]}" </dev/null 2>&1 | sed -u 's/\r//g' | tee "$log" >&"$fd"

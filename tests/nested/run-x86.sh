@@ -157,7 +157,8 @@ check_case() {
 		fi
 		return
 	fi
-	has "L2-ACTION=$action" ||
+	# L2-KMSG-ACTION too: a kernel message can split the L2-ACTION line.
+	has "L2-ACTION=$action" || has "L2-KMSG-ACTION=$action" ||
 		{ echo "guest init did not get to $action (lkvm status $status)"; return; }
 	[ "$status" = 0 ] || { echo "lkvm exit status $status after guest $action"; return; }
 	if [ "$c" = boot-poweroff ]; then

@@ -1,0 +1,38 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# /init of the virtio cases' L2 initramfs (run-x86-virtio.sh): loads the
+# modules first, then hands over to the usual l2-init.sh (/l2-init.sh).
+#
+# Why not let l2-init.sh load them: with `console=hvc0` (lkvm --console
+# virtio) /dev/console has no device until virtio_console is loaded (Debian
+# builds it as a module), and l2-init.sh starts by redirecting its output to
+# /dev/console. Failures are kept in /insmod.fail for lkvmtest.d/virtio.sh,
+# since nothing here has anywhere to print yet.
+
+export PATH=/bin
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t proc proc /proc
+
+: >/insmod.fail
+if [ -s /lib/modules/order ]; then
+	while read -r mod args; do
+		# shellcheck disable=SC2086
+		insmod "/lib/modules/$mod" $args 2>/dev/null || echo "$mod" >>/insmod.fail
+	done </lib/modules/order
+	# Loaded: l2-init.sh must not try again.
+	mv /lib/modules/order /lib/modules/order.loaded
+fi
+
+# The port appears during virtio_console's probe; give devtmpfs a moment.
+case " $(cat /proc/cmdline) " in
+*" console=hvc0 "*)
+	i=0
+	while [ ! -c /dev/hvc0 ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	;;
+esac
+umount /proc
+exec /l2-init.sh

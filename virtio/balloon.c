@@ -35,6 +35,7 @@
 #include "lkvm/virtio.h"
 
 #define STATS_MAX_ENTRIES	64	/* more than any driver sends */
+#define BALLOON_PFN_BATCH	1024	/* PFNs sorted and coalesced together */
 #define STAT_ENTRY_SIZE		10	/* le16 tag, le64 value, packed */
 
 const char *const balloon_stat_names[BALLOON_NR_STATS] = {
@@ -124,19 +125,35 @@ static void run_flush(struct balloon_dev *b, struct pfn_run *run, bool inflate)
 	run->n = 0;
 }
 
-/* An inflate or deflate request: a readable array of le32 PFNs. */
+static int cmp_u32(const void *a, const void *b)
+{
+	u32 x = *(const u32 *)a, y = *(const u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * An inflate or deflate request: a readable array of le32 PFNs. Linux sends
+ * up to 256 at a time, often from one free block but in no useful order;
+ * sorted, they coalesce into a few ranges, and each range costs one
+ * madvise() (and one invalidation of KVM's mappings) instead of one per page.
+ */
 static void balloon_pfns(struct balloon_dev *b, bool inflate)
 {
 	const struct guest_mem *mem = &b->vdev.kvm->mem;
 	struct virtq_elem *e = &b->elem;
 	struct pfn_run run = { 0 };
-	u32 pfns[256];
+	u32 pfns[BALLOON_PFN_BATCH];
 	size_t off = 0, got;
-	unsigned int i;
+	unsigned int i, n;
 
 	while ((got = iov_to_buf(e->iov, e->nr_out, off, pfns, sizeof(pfns))) >= 4) {
-		for (i = 0; i < got / 4; i++) {
-			u64 pfn = le32toh(pfns[i]), gpa = pfn * BALLOON_PAGE_SIZE;
+		n = got / 4;
+		for (i = 0; i < n; i++)
+			pfns[i] = le32toh(pfns[i]);
+		qsort(pfns, n, sizeof(pfns[0]), cmp_u32);
+		for (i = 0; i < n; i++) {
+			u64 pfn = pfns[i], gpa = pfn * BALLOON_PAGE_SIZE;
 			const struct guest_bank *bank = guest_bank_of(mem, gpa);
 
 			if (!bank || !guest_range_ok(mem, gpa, BALLOON_PAGE_SIZE)) {
@@ -147,6 +164,9 @@ static void balloon_pfns(struct balloon_dev *b, bool inflate)
 				b->inflated_pages++;
 			else
 				b->deflated_pages++;
+			if (run.n && bank == run.bank && pfn >= run.start &&
+			    pfn < run.start + run.n)
+				continue;	/* a duplicate */
 			if (run.n && bank == run.bank && pfn == run.start + run.n) {
 				run.n++;
 				continue;

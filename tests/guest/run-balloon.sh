@@ -77,6 +77,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-balloon-test.XXXXXX") || exit 1
 export HOME=$tmp/home
 mkdir -p "$HOME"
 pids=()
+# shellcheck disable=SC2317 # trap handler
 cleanup() {
 	local p
 	for p in "${pids[@]}"; do
@@ -239,7 +240,7 @@ raw() {
 # ---- balloon-report ---------------------------------------------------------
 
 balloon_run() {
-	local act=$1 vm=$2 base fill rep drop
+	local act=$1 vm=$2 fill rep drop
 
 	start_fifo "$vm" -m 128 --balloon --virtio-transport mmio -p "lkvmtest.action=$act"
 	wait_line "balloon filled" || return 1
@@ -268,8 +269,9 @@ if balloon_run balloon "$vm"; then
 	grep -qx 'guest_free_memory 19087360' <<<"$s" || bad "stat: no guest_free_memory from the guest"
 	m1=$(sed -n 's/^guest_minor_faults //p' <<<"$s")
 	m2=$(stat_val "$vm" guest_minor_faults)
-	[ -n "$m1" ] && [ -n "$m2" ] && [ "$m2" -gt "$m1" ] ||
+	if [ -z "$m1" ] || [ -z "$m2" ] || [ "$m2" -le "$m1" ]; then
 		bad "stat did not get fresh statistics (refresh count $m1 then $m2)"
+	fi
 	# The host inflates by 1 MiB and deflates again.
 	"$lkvm" balloon --name "$vm" inflate 1 || bad "lkvm balloon inflate failed"
 	if wait_line "balloon actual=256"; then
@@ -340,7 +342,7 @@ vm=cb-$$
 # A guest that spins for good: its vCPU uses CPU until paused.
 start "$vm" /dev/null -m 64 -p "lkvmtest.action=spin lkvmtest.spin=100000000000000"
 if wait_sock "$vm"; then
-	[ "$(stat -c %a "$HOME/.lkvm")" = 700 ] || bad "~/.lkvm has mode $(stat -c %a "$HOME/.lkvm")"
+	[ "$(stat -c %a "$HOME/.lkvm")" = 700 ] || bad "\$HOME/.lkvm has mode $(stat -c %a "$HOME/.lkvm")"
 	[ "$(stat -c %a "$HOME/.lkvm/$vm.sock")" = 600 ] ||
 		bad "socket has mode $(stat -c %a "$HOME/.lkvm/$vm.sock")"
 	"$lkvm" list >"$tmp/list" 2>&1
@@ -355,8 +357,10 @@ if wait_sock "$vm"; then
 	c2=$(cpu_ticks "$pid"); sleep 1; c3=$(cpu_ticks "$pid")
 	hz=$(getconf CLK_TCK)
 	echo "INFO: guest/$name: CPU ticks in 1 s: $((c1 - c0)) paused, $((c3 - c2)) running (HZ $hz)" >&2
-	[ $((c1 - c0)) -le $((hz / 10)) ] || bad "paused VM used $((c1 - c0)) ticks in 1 s"
-	[ $((c3 - c2)) -ge $((hz / 4)) ] || bad "resumed VM used only $((c3 - c2)) ticks in 1 s"
+	# Paused: (almost) nothing. Running: some, even on a busy host.
+	[ $((c1 - c0)) -le $((hz / 20)) ] || bad "paused VM used $((c1 - c0)) ticks in 1 s"
+	[ $((c3 - c2)) -ge $((hz / 10)) ] && [ $((c3 - c2)) -gt $((4 * (c1 - c0))) ] ||
+		bad "resumed VM used only $((c3 - c2)) ticks in 1 s (paused: $((c1 - c0)))"
 	"$lkvm" resume --name "$vm" || bad "resuming a running VM failed"
 	# No balloon here: stat says so, balloon is refused.
 	[ "$(stat_val "$vm" balloon)" = absent ] || bad "stat: balloon not 'absent'"

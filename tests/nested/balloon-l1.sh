@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The nested tier's balloon case, run where lkvm runs (inside L1, or on the
-# host in direct mode): balloon-l1.sh LKVM KERNEL INITRD [FILL_MB]
+# host in direct mode): balloon-l1.sh LKVM KERNEL INITRD [FILL_MB [MODE]]
 #
 # Boots L2 with 1 GiB and --balloon; L2 (balloon-l2.sh) fills FILL_MB MiB
 # (default 600) and frees them. lkvm's resident memory is sampled before,
@@ -10,8 +10,13 @@
 # the memory back). Then `lkvm balloon` inflates and deflates by 256 MiB and
 # L2's MemTotal must follow. Prints BALLOON-* lines for the verdict
 # (balloon.sh), then the L2 console. POSIX sh + busybox.
+#
+# MODE bench-on / bench-off (bench/balloon.sh): reporting on / off
+# (--balloon-no-reporting), lkvm's RSS sampled every 0.5 s
+# ("BALLOON-SAMPLE <s> <kB>"), steps marked ("BALLOON-EVENT <s> <what>"),
+# and a fixed 20 s after the free instead of stopping at 80%.
 
-LKVM=$1 KERNEL=$2 INITRD=$3 FILL_MB=${4:-600}
+LKVM=$1 KERNEL=$2 INITRD=$3 FILL_MB=${4:-600} MODE=${5:-test}
 INFLATE_MB=256
 name=nested-balloon-$$
 tmp=$(mktemp -d /tmp/balloon.XXXXXX) || exit 1
@@ -32,7 +37,11 @@ wait_for() {
 	done
 }
 
+elapsed() { awk -v a="$T0" -v b="$(uptime_s)" 'BEGIN { printf "%.1f", b - a }'; }
+event() { [ "$MODE" = test ] || say "EVENT $(elapsed) $1"; }
+
 finish() {
+	[ -n "${sampler:-}" ] && kill "$sampler" 2>/dev/null
 	say "STAT-BEGIN"
 	"$LKVM" stat --name "$name" 2>&1
 	say "STAT-END"
@@ -46,18 +55,30 @@ finish() {
 	exit 0
 }
 
+balloon=--balloon
+[ "$MODE" = bench-off ] && balloon=--balloon-no-reporting
+T0=$(uptime_s)
 mkfifo "$tmp/in" || exit 1
-"$LKVM" run -k "$KERNEL" -i "$INITRD" -m 1024 -c 2 --balloon --name "$name" \
+"$LKVM" run -k "$KERNEL" -i "$INITRD" -m 1024 -c 2 $balloon --name "$name" \
 	-p "quiet lkvmtest.balloon=1 lkvmtest.fill_mb=$FILL_MB" <"$tmp/in" >"$log" 2>&1 &
 pid=$!
 exec 3>"$tmp/in"
+if [ "$MODE" != test ]; then
+	while kill -0 "$pid" 2>/dev/null; do
+		say "SAMPLE $(elapsed) $(rss_kb)"
+		sleep 0.5
+	done &
+	sampler=$!
+fi
 
 wait_for 'L2-BALLOON-READY' 120 || { say "FAIL=L2 never got ready"; finish; }
-say "RSS-BOOT=$(rss_kb)"
+say "RSS-BOOT=$(rss_kb) t=$(elapsed)"
+event fill
 echo go >&3
 wait_for 'L2-BALLOON-FILLED' 180 || { say "FAIL=L2 never finished filling"; finish; }
 filled=$(rss_kb)
-say "RSS-FILLED=$filled"
+say "RSS-FILLED=$filled t=$(elapsed)"
+event free
 echo go >&3
 wait_for 'L2-BALLOON-FREED' 60 || { say "FAIL=L2 never freed"; finish; }
 
@@ -69,28 +90,36 @@ while :; do
 	r=$(rss_kb)
 	[ -n "$r" ] && [ "$r" -lt "$low" ] && low=$r
 	el=$(awk -v a="$t0" -v b="$(uptime_s)" 'BEGIN { printf "%.1f", b - a }')
-	[ $((filled - low)) -ge "$want" ] && break
-	awk -v e="$el" 'BEGIN { exit !(e > 15) }' && break
+	[ "$MODE" = test ] && [ $((filled - low)) -ge "$want" ] && break
+	if [ "$MODE" = test ]; then
+		awk -v e="$el" 'BEGIN { exit !(e > 15) }' && break
+	else
+		awk -v e="$el" 'BEGIN { exit !(e > 20) }' && break
+	fi
 	sleep 0.5
 done
-say "RSS-AFTER=$low secs=$el"
+say "RSS-AFTER=$low secs=$el t=$(elapsed)"
 
 # Inflate and deflate: MemTotal must follow.
 wait_for 'L2-BALLOON-MEMTOTAL=' 30 || { say "FAIL=no MemTotal from L2"; finish; }
 m0=$(memtotal)
-say "MEMTOTAL-BEFORE=$m0"
+say "MEMTOTAL-BEFORE=$m0 t=$(elapsed)"
+event inflate
 "$LKVM" balloon --name "$name" inflate "$INFLATE_MB" || say "FAIL=lkvm balloon inflate"
 t0=$(uptime_s)
 while [ "$(memtotal)" -gt $((m0 - INFLATE_MB * 1024 + 4096)) ]; do
 	awk -v a="$t0" -v b="$(uptime_s)" 'BEGIN { exit !(b - a > 90) }' && break
 	sleep 0.5
 done
-say "MEMTOTAL-INFLATED=$(memtotal)"
+say "MEMTOTAL-INFLATED=$(memtotal) t=$(elapsed)"
+[ "$MODE" = test ] || sleep 5
+event deflate
 "$LKVM" balloon --name "$name" deflate "$INFLATE_MB" || say "FAIL=lkvm balloon deflate"
 t0=$(uptime_s)
 while [ "$(memtotal)" -lt $((m0 - 4096)) ]; do
 	awk -v a="$t0" -v b="$(uptime_s)" 'BEGIN { exit !(b - a > 90) }' && break
 	sleep 0.5
 done
-say "MEMTOTAL-DEFLATED=$(memtotal)"
+say "MEMTOTAL-DEFLATED=$(memtotal) t=$(elapsed)"
+[ "$MODE" = test ] || { sleep 5; event end; }
 finish

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 #
 # The nested tier's "balloon" case (sourced by run-x86.sh and bench/balloon.sh;
 # needs lib.sh). L2 gets its own initramfs with virtio_pci and virtio_balloon
@@ -28,9 +29,21 @@ nested_balloon_prepare() {
 }
 
 # The case command (for a cases.sh run_case line; evaluated where lkvm runs).
+# [$1: test (default), bench-on or bench-off; see balloon-l1.sh]
 nested_balloon_cmd() {
 	# shellcheck disable=SC2016 # expanded by the case runner
-	printf '%s' 'sh ${L2_INITRD%/*}/balloon-l1.sh $LKVM $L2_KERNEL ${L2_INITRD%/*}/balloon.cpio '"$NESTED_BALLOON_FILL_MB"
+	printf '%s' 'sh ${L2_INITRD%/*}/balloon-l1.sh $LKVM $L2_KERNEL ${L2_INITRD%/*}/balloon.cpio '"$NESTED_BALLOON_FILL_MB ${1:-test}"
+}
+
+# The case takes longer than the tier's default case timeout (L2 boots, then
+# fills, frees, inflates and deflates): its run_case line gets its own.
+NESTED_BALLOON_TIMEOUT=${NESTED_BALLOON_TIMEOUT:-240}
+
+# cases.sh lines running the case NAME [MODE] with that timeout.
+nested_balloon_case_lines() {
+	echo "_lkvm_tmo=\$LKVM_CASE_TIMEOUT; LKVM_CASE_TIMEOUT=$NESTED_BALLOON_TIMEOUT"
+	echo "run_case $1 '$(nested_balloon_cmd "${2:-test}")'"
+	echo "LKVM_CASE_TIMEOUT=\$_lkvm_tmo"
 }
 
 # nested_balloon_value OUTPUT KEY: the value of a BALLOON-KEY=value line
@@ -38,13 +51,17 @@ nested_balloon_value() {
 	printf '%s\n' "$1" | sed -n "s/^BALLOON-$2=\([^ ]*\).*/\1/p" | tail -n 1
 }
 
-# nested_balloon_check OUTPUT: why the case failed, or nothing.
+# nested_balloon_check OUTPUT [STATUS]: why the case failed, or nothing.
 #   - the fill reached lkvm: RSS grew by >= 80% of FILL_MB
 #   - within 15 s of the free, RSS fell by >= 80% of FILL_MB
 #   - inflating by 256 MiB took >= 250 MiB off MemTotal, deflating gave it back
 #   - lkvm stop ended lkvm with status 0
 nested_balloon_check() {
-	local out=$1 fill=$NESTED_BALLOON_FILL_MB boot filled after secs m0 m1 m2 st f
+	local out=$1 status=${2:-} fill=$NESTED_BALLOON_FILL_MB boot filled after secs m0 m1 m2 st f
+	case "$status" in
+	137|143) echo "timed out after ${NESTED_BALLOON_TIMEOUT}s (last: $(printf '%s\n' "$out" |
+		grep -E '^BALLOON-|^L2-BALLOON' | tail -n 1))"; return ;;
+	esac
 	f=$(printf '%s\n' "$out" | sed -n 's/^BALLOON-FAIL=//p' | head -n 1)
 	[ -n "$f" ] && { echo "$f"; return; }
 	if printf '%s\n' "$out" | grep -q 'Kernel panic'; then
@@ -56,9 +73,11 @@ nested_balloon_check() {
 	boot=$(nested_balloon_value "$out" RSS-BOOT)
 	filled=$(nested_balloon_value "$out" RSS-FILLED)
 	after=$(nested_balloon_value "$out" RSS-AFTER)
-	secs=$(printf '%s\n' "$out" | sed -n 's/^BALLOON-RSS-AFTER=.* secs=//p' | tail -n 1)
-	[ -n "$boot" ] && [ -n "$filled" ] && [ -n "$after" ] ||
-		{ echo "no RSS samples (boot '$boot' filled '$filled' after '$after')"; return; }
+	secs=$(printf '%s\n' "$out" | sed -n 's/^BALLOON-RSS-AFTER=.* secs=\([0-9.]*\).*/\1/p' | tail -n 1)
+	if [ -z "$boot" ] || [ -z "$filled" ] || [ -z "$after" ]; then
+		echo "no RSS samples (boot '$boot' filled '$filled' after '$after')"
+		return
+	fi
 	[ $((filled - boot)) -ge $((fill * 1024 * 8 / 10)) ] ||
 		{ echo "filling $fill MiB grew lkvm's RSS by only $(((filled - boot) / 1024)) MiB"; return; }
 	[ $((filled - after)) -ge $((fill * 1024 * 8 / 10)) ] ||
@@ -66,8 +85,10 @@ nested_balloon_check() {
 	m0=$(nested_balloon_value "$out" MEMTOTAL-BEFORE)
 	m1=$(nested_balloon_value "$out" MEMTOTAL-INFLATED)
 	m2=$(nested_balloon_value "$out" MEMTOTAL-DEFLATED)
-	[ -n "$m0" ] && [ -n "$m1" ] && [ -n "$m2" ] ||
-		{ echo "no MemTotal samples ('$m0' '$m1' '$m2')"; return; }
+	if [ -z "$m0" ] || [ -z "$m1" ] || [ -z "$m2" ]; then
+		echo "no MemTotal samples ('$m0' '$m1' '$m2')"
+		return
+	fi
 	[ $((m0 - m1)) -ge $((250 * 1024)) ] ||
 		{ echo "inflating 256 MiB moved MemTotal from $m0 to $m1 kB"; return; }
 	[ $((m0 - m2)) -le 4096 ] ||
@@ -82,7 +103,7 @@ nested_balloon_summary() {
 	echo "RSS boot $(($(nested_balloon_value "$out" RSS-BOOT) / 1024)) MiB," \
 		"filled $(($(nested_balloon_value "$out" RSS-FILLED) / 1024)) MiB," \
 		"after free $(($(nested_balloon_value "$out" RSS-AFTER) / 1024)) MiB" \
-		"($(printf '%s\n' "$out" | sed -n 's/^BALLOON-RSS-AFTER=.* secs=//p' | tail -n 1)s);" \
+		"($(printf '%s\n' "$out" | sed -n 's/^BALLOON-RSS-AFTER=.* secs=\([0-9.]*\).*/\1/p' | tail -n 1)s);" \
 		"MemTotal $(nested_balloon_value "$out" MEMTOTAL-BEFORE) ->" \
 		"$(nested_balloon_value "$out" MEMTOTAL-INFLATED) -> $(nested_balloon_value "$out" MEMTOTAL-DEFLATED) kB"
 }

@@ -17,8 +17,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "${1:-$HERE/../..}" && pwd) || exit 2
 # shellcheck source=tests/nested/lib.sh
 . "$HERE/lib.sh"
+# shellcheck source=tests/nested/balloon.sh
+. "$HERE/balloon.sh"
 
-CASES="boot-poweroff reboot"
+CASES="boot-poweroff reboot balloon"
 L2_ARGS='-c 2 -m 512'
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-nested.XXXXXX") || exit 2
@@ -80,6 +82,7 @@ fi
 # --- guest images -------------------------------------------------------------
 lkvm_fetch_guest x86_64 || all_cases SKIP "cannot fetch the Debian guest kernel or busybox"
 lkvm_build_l2_initrd "$WORK/l2.cpio" || all_cases FAIL "cannot build the L2 initramfs"
+nested_balloon_prepare "$WORK" || all_cases FAIL "cannot build the balloon case's L2 initramfs"
 
 {
 	echo "LKVM_CASE_TIMEOUT=$LKVM_CASE_TIMEOUT"
@@ -87,6 +90,7 @@ lkvm_build_l2_initrd "$WORK/l2.cpio" || all_cases FAIL "cannot build the L2 init
 		case "$c" in
 		boot-poweroff) action=poweroff ;;
 		reboot) action=reboot ;;
+		balloon) nested_balloon_case_lines balloon; continue ;;
 		esac
 		echo "run_case $c '\$LKVM run -k \$L2_KERNEL -i \$L2_INITRD $L2_ARGS -p \"lkvmtest.action=$action quiet\"'"
 	done
@@ -96,10 +100,12 @@ lkvm_build_l2_initrd "$WORK/l2.cpio" || all_cases FAIL "cannot build the L2 init
 LOG=$WORK/console.log
 ncases=$(echo "$CASES" | wc -w)
 if [ "$LKVM_MODE" = nested ]; then
-	lkvm_build_l1_initrd "$WORK/l1.cpio" "$LKVM_BIN" "$WORK/l2.cpio" "$WORK/cases.sh" ||
+	lkvm_build_l1_initrd "$WORK/l1.cpio" "$LKVM_BIN" "$WORK/l2.cpio" "$WORK/cases.sh" \
+		"$WORK/l1-overlay" ||
 		all_cases FAIL "cannot build the L1 initramfs"
 	echo "INFO: [$(now)s] booting L1 (QEMU TCG) with $ncases case(s)" >&2
-	lkvm_run_l1 "$WORK/l1.cpio" "$LOG" $((60 + ncases * (LKVM_CASE_TIMEOUT + 10)))
+	lkvm_run_l1 "$WORK/l1.cpio" "$LOG" \
+		$((60 + ncases * (LKVM_CASE_TIMEOUT + 10) + NESTED_BALLOON_TIMEOUT))
 	qrc=$?
 	echo "INFO: [$(now)s] L1 finished (qemu status $qrc)" >&2
 	l1_up=$(sed -n 's/^L1-INIT-REACHED uptime=//p' "$LOG")
@@ -128,6 +134,10 @@ check_case() {
 		else
 			echo "never started"
 		fi
+		return
+	fi
+	if [ "$c" = balloon ]; then	# its own checks and timeout (balloon.sh)
+		nested_balloon_check "$out" "$status"
 		return
 	fi
 	has() { printf '%s\n' "$out" | grep -q -e "$1"; }
@@ -173,12 +183,15 @@ for c in $CASES; do
 	case "$c" in
 	boot-poweroff) action=poweroff ;;
 	reboot) action=reboot ;;
+	balloon) action=balloon ;;
 	esac
 	why=$(check_case "$c" "$action")
 	secs=$(lkvm_case_secs "$LOG" "$c")
 	if [ -z "$why" ]; then
 		echo "PASS: nested/$c"
 		echo "INFO: nested/$c: ${secs:-?}s ($LKVM_MODE)" >&2
+		[ "$c" = balloon ] &&
+			echo "INFO: nested/balloon: $(nested_balloon_summary "$(lkvm_case_output "$LOG" balloon)")" >&2
 	else
 		FAILED=1
 		echo "FAIL: nested/$c: $why"

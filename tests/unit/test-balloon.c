@@ -600,6 +600,36 @@ static void test_dev_inflate_deflate(void)
 	CHECK(ram_is(0x500000, 0, 2 * PG));
 }
 
+/* PFNs in any order, with duplicates, over more than one sorting batch. */
+static void test_dev_inflate_unordered(void)
+{
+	static u32 pfns[1100];
+	const unsigned int asc = ARRAY_SIZE(pfns) - 0x82;
+	struct balloon_info b0, b1;
+	unsigned int i, n = 0;
+
+	CHECK(driver_up(F(STATS_VQ) | F(REPORTING)));
+	b0 = info(0);
+	fill(0xb00000, 0x3c, 0x500000);
+	/* 0xb00..0xb7f descending, two duplicates, then 0xc00.. ascending. */
+	for (i = 0; i < 0x80; i++)
+		pfns[n++] = htole32(0xb7f - i);
+	pfns[n++] = htole32(0xb10);
+	pfns[n++] = htole32(0xb7f);
+	for (i = 0; i < asc; i++)
+		pfns[n++] = htole32(0xc00 + i);
+	memcpy(ram + DATA, pfns, sizeof(pfns));
+	add_chain(&q[0], (struct seg[]){ { DATA, sizeof(pfns), false } }, 1);
+	CHECK(kick_wait(&q[0], 1));
+	b1 = info(0);
+	CHECK_EQ(b1.inflated_pages - b0.inflated_pages, ARRAY_SIZE(pfns));
+	CHECK_EQ(b1.inflate_freed_bytes - b0.inflate_freed_bytes, (0x80 + asc) * PG);
+	CHECK(ram_is(0xb00000, 0, 0x80 * PG));
+	CHECK(ram_is(0xb80000, 0x3c, 0x80 * PG));
+	CHECK(ram_is(0xc00000, 0, asc * PG));
+	CHECK(ram_is(0xc00000 + asc * PG, 0x3c, 0x1000000 - 0xc00000 - asc * PG));
+}
+
 static void test_dev_reporting(void)
 {
 	struct balloon_info b0, b1;
@@ -816,6 +846,7 @@ TEST_MAIN_BEGIN("test-balloon")
 	}
 	RUN(test_dev_config);
 	RUN(test_dev_inflate_deflate);
+	RUN(test_dev_inflate_unordered);
 	RUN(test_dev_reporting);
 	RUN(test_dev_reporting_without_stats);
 	RUN(test_dev_stats);

@@ -197,7 +197,7 @@ static int arm_load(struct kvm *kvm)
 	 */
 	top = min(ram_end, ALIGN_DOWN(k.load, SZ_1G) + 32 * SZ_1G);
 	fdt_addr = ALIGN_DOWN(top - ARM_FDT_MAX_SIZE, SZ_2M);
-	if (top < ARM_FDT_MAX_SIZE || fdt_addr < ALIGN_UP(k.end, SZ_2M)) {
+	if (fdt_addr < ALIGN_UP(k.end, SZ_2M)) {
 		pr_err("guest memory of %llu MiB is too small for the kernel (%llu MiB) and its device tree",
 		       (unsigned long long)kvm->ram_map_size >> 20,
 		       (unsigned long long)(k.end - ARM_RAM_BASE) >> 20);

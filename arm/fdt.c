@@ -3,7 +3,7 @@
  * The arm64 device tree (bindings: Documentation/devicetree/bindings in
  * Linux: arm/cpus, arm/psci, timer/arm,arch_timer, interrupt-controller/
  * arm,gic(-v3), serial/8250, virtio/mmio, pci/host-generic-pci, perf/
- * arm,pmu and arm,spe-pmu). Built with libfdt's sequential writer.
+ * arm,pmu, arm,spe-pmu, rtc/arm,pl031). Built with libfdt's sequential writer.
  */
 #include <libfdt.h>
 #include <stdio.h>
@@ -249,6 +249,29 @@ static void build_uart(struct fw *w)
 	end(w);
 }
 
+/*
+ * The PL031 is an AMBA PrimeCell: Linux's AMBA bus wants its bus clock
+ * ("apb_pclk") before it reads the peripheral ID.
+ */
+static void build_rtc(struct fw *w)
+{
+	begin(w, "apb-pclk");
+	prop_str(w, "compatible", "fixed-clock");
+	prop_u32(w, "#clock-cells", 0);
+	prop_u32(w, "clock-frequency", 24000000);
+	prop_str(w, "clock-output-names", "apb_pclk");
+	prop_u32(w, "phandle", ARM_FDT_PHANDLE_APB_CLK);
+	end(w);
+
+	beginf(w, "rtc@%llx", ARM_RTC_BASE);
+	prop(w, "compatible", "arm,pl031\0arm,primecell", sizeof("arm,pl031\0arm,primecell"));
+	prop_reg(w, ARM_RTC_BASE, ARM_RTC_SIZE);
+	prop_irq(w, ARM_FDT_IRQ_SPI, ARM_SPI_RTC, ARM_FDT_IRQ_LEVEL_HIGH);
+	prop_u32(w, "clocks", ARM_FDT_PHANDLE_APB_CLK);
+	prop_str(w, "clock-names", "apb_pclk");
+	end(w);
+}
+
 static void build_virtio_mmio(struct fw *w, const struct arm_fdt_info *info)
 {
 	unsigned int i;
@@ -342,6 +365,7 @@ int arm_fdt_build(const struct arm_fdt_info *info, void *buf, size_t size)
 	build_gic(&w, info);
 	build_pmu_spe(&w, info);
 	build_uart(&w);
+	build_rtc(&w);
 	build_virtio_mmio(&w, info);
 	if (info->pci)
 		build_pci(&w, info);

@@ -23,21 +23,6 @@
 
 #define GZIP_IN_CHUNK		(64 * 1024)
 
-static u64 get_le64(const u8 *p)
-{
-	u64 v = 0;
-	int i;
-
-	for (i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static u32 get_le32(const u8 *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (u32)p[3] << 24;
-}
-
 int arm_image_parse(const u8 *hdr, size_t len, struct arm_image *img,
 		    const char **err)
 {

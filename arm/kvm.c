@@ -99,7 +99,9 @@ const char *kvm__arch_default_cmdline(struct kvm *kvm)
 
 void kvm__arch_exit(struct kvm *kvm)
 {
-	arm_gic_destroy(&kvm->arch.vm);
+	/* vm_fd is set once kvm__arch_init ran (and the GIC fds are -1 then). */
+	if (kvm->arch.vm.vm_fd > 0)
+		arm_gic_destroy(&kvm->arch.vm);
 	free(kvm->arch.mpidr);
 	kvm->arch.mpidr = NULL;
 }

@@ -272,6 +272,22 @@ static void test_uart(void)
 	CHECK_EQ(cell(ARM_FDT_UART_PATH, "reg-io-width", 0), 1);
 }
 
+static void test_rtc(void)
+{
+	struct arm_fdt_info i = base_info();
+
+	CHECK(build(&i) == 0);
+	CHECK(str_has(ARM_FDT_RTC_PATH, "compatible", "arm,pl031"));
+	CHECK(str_has(ARM_FDT_RTC_PATH, "compatible", "arm,primecell"));
+	CHECK_EQ(cell(ARM_FDT_RTC_PATH, "reg", 1), ARM_RTC_BASE);
+	CHECK_EQ(cell(ARM_FDT_RTC_PATH, "interrupts", 1), ARM_SPI_RTC);
+	CHECK(str_is(ARM_FDT_RTC_PATH, "clock-names", "apb_pclk"));
+	CHECK_EQ(cell(ARM_FDT_RTC_PATH, "clocks", 0), ARM_FDT_PHANDLE_APB_CLK);
+	CHECK(str_is("/apb-pclk", "compatible", "fixed-clock"));
+	CHECK_EQ(cell("/apb-pclk", "phandle", 0), ARM_FDT_PHANDLE_APB_CLK);
+	CHECK_EQ(cell("/apb-pclk", "#clock-cells", 0), 0);
+}
+
 static void test_virtio_mmio(void)
 {
 	struct arm_fdt_info i = base_info();
@@ -395,6 +411,7 @@ TEST_MAIN_BEGIN("arm-fdt")
 	RUN(test_gicv3_its);
 	RUN(test_gicv2);
 	RUN(test_uart);
+	RUN(test_rtc);
 	RUN(test_virtio_mmio);
 	RUN(test_pci);
 	RUN(test_nested);

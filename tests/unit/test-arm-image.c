@@ -26,12 +26,6 @@
 static u8 kernel[KERNEL_LEN];
 static u8 *ram;
 
-static void put_le64(u8 *p, u64 v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = v >> (8 * i);
-}
-
 /* An Image with a 2 MiB image_size, 4 KiB pages, placement anywhere. */
 static void make_kernel(u64 text_offset, u64 image_size, u64 flags)
 {

@@ -32,6 +32,7 @@ struct arm_fdt_info {
 /* Phandles of the interrupt controllers. */
 #define ARM_FDT_PHANDLE_GIC	1
 #define ARM_FDT_PHANDLE_ITS	2
+#define ARM_FDT_PHANDLE_APB_CLK	3	/* the PL031's bus clock */
 
 /* Device tree interrupt specifier cells (the GIC binding). */
 #define ARM_FDT_IRQ_SPI		0
@@ -47,5 +48,6 @@ int arm_fdt_build(const struct arm_fdt_info *info, void *buf, size_t size);
 
 /* Node paths the command line and tests refer to. */
 #define ARM_FDT_UART_PATH	"/uart@a000000"
+#define ARM_FDT_RTC_PATH	"/rtc@a001000"
 
 #endif

@@ -13,6 +13,7 @@
  *   0x08080000  GICv3 ITS (128 KiB)
  *   0x080a0000  GICv3 redistributors, 128 KiB per vCPU, up to 0x0a000000
  *   0x0a000000  8250 UART (ttyS0)
+ *   0x0a001000  PL031 RTC
  *   0x0b000000  virtio-mmio devices, 4 KiB each
  *   0x30000000  PCI ECAM, bus 0 (1 MiB)
  *   0x40000000  PCI memory window (1 GiB, 32-bit BARs)
@@ -33,6 +34,8 @@
 #define ARM_GIC_REDIST_END	0x0a000000ULL
 #define ARM_UART_BASE		0x0a000000ULL
 #define ARM_UART_SIZE		0x1000ULL
+#define ARM_RTC_BASE		0x0a001000ULL
+#define ARM_RTC_SIZE		0x1000ULL
 #define ARM_VIRTIO_MMIO_START	0x0b000000ULL
 #define ARM_VIRTIO_MMIO_END	0x0c000000ULL
 #define ARM_PCI_ECAM_BASE	0x30000000ULL
@@ -66,7 +69,8 @@
 #define ARM_SPI_UART		0
 #define ARM_SPI_PCI_INTX	1	/* four lines, INTA-INTD swizzled by slot */
 #define ARM_SPI_PCI_INTX_NR	4
-#define ARM_SPI_DYNAMIC		5	/* irq_alloc_line() hands these out */
+#define ARM_SPI_RTC		5
+#define ARM_SPI_DYNAMIC		6	/* irq_alloc_line() hands these out */
 #define ARM_NR_SPIS		256	/* fixed before the VGIC is initialised */
 
 /* ITS device IDs: PCI requester IDs of bus 0 (0-0xff) map 1:1. */

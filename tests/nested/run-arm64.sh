@@ -1,0 +1,298 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Nested test tier (arm64): a static lkvm-arm64 boots Debian's arm64 kernel
+# as L2 inside an arm64 Debian L1 running under qemu-system-aarch64 (TCG,
+# virtualization=on, so L1's built-in KVM works). Two L1 boots run all the
+# cases: one on a GICv3 (with ITS) machine, one on a GICv2 machine.
+#
+# Usage: tests/nested/run-arm64.sh [LKVM_REPO]
+# stdout: one "PASS|FAIL|SKIP: nested/arm64-<case>[: why]" line per case.
+# stderr: progress, timings, and the console of failing cases.
+# Exit status: 0 when no case failed.
+
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "${1:-$HERE/../..}" && pwd) || exit 2
+# shellcheck source=tests/nested/lib.sh
+. "$HERE/lib.sh"
+# shellcheck source=tests/nested/lib-arm64.sh
+. "$HERE/lib-arm64.sh"
+
+# Cases per L1 machine. See case_cmd for what each runs, check_case for
+# what passes.
+CASES_V3="boot-poweroff reboot pipe-fifo pipe-gzip pci nested-refused spe-refused gicv2-refused"
+CASES_V2="gicv2-boot"
+CASES="$CASES_V3 $CASES_V2"
+L2_ARGS='-c 2 -m 512'
+L2_MODULES="virtio_mmio virtio_pci virtio_blk virtio-rng virtio_console virtio_balloon"
+CROSS=${CROSS_COMPILE:-aarch64-linux-gnu-}
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-nested-arm64.XXXXXX") || exit 2
+FAILED=0
+# shellcheck disable=SC2317 # trap handler
+cleanup() {
+	if [ "$FAILED" = 0 ] && [ "${LKVM_KEEP:-0}" != 1 ]; then
+		rm -rf "$WORK"
+	else
+		echo "INFO: arm64 logs kept in $WORK" >&2
+	fi
+}
+trap cleanup EXIT
+
+all_cases() {
+	local verdict=$1 why=$2 c
+	for c in $CASES; do
+		echo "$verdict: nested/arm64-$c: $why"
+	done
+	[ "$verdict" = FAIL ] && FAILED=1
+	exit "$FAILED"
+}
+
+T0=$(date +%s)
+now() { echo $(($(date +%s) - T0)); }
+
+# --- build ----------------------------------------------------------------------
+command -v "${CROSS}gcc" >/dev/null ||
+	all_cases SKIP "needs the ${CROSS}gcc cross compiler (scripts/install-deps.sh: gcc-aarch64-linux-gnu libc6-dev-arm64-cross)"
+command -v qemu-system-aarch64 >/dev/null ||
+	all_cases SKIP "needs qemu-system-aarch64 (apt-get install qemu-system-arm)"
+echo "INFO: building lkvm-arm64 (make ARCH=arm64 CROSS_COMPILE=$CROSS)" >&2
+if ! make -C "$REPO" -j"$(nproc 2>/dev/null || echo 2)" ARCH=arm64 CROSS_COMPILE="$CROSS" \
+	lkvm-arm64 >"$WORK/make.log" 2>&1; then
+	tail -n 40 "$WORK/make.log" >&2
+	all_cases FAIL "make ARCH=arm64 failed (see stderr)"
+fi
+LKVM_BIN=$REPO/lkvm-arm64
+if readelf -l "$LKVM_BIN" 2>/dev/null | grep -q 'program interpreter'; then
+	all_cases FAIL "$LKVM_BIN is dynamically linked; L1 has no shared libraries"
+fi
+
+# --- guest images -----------------------------------------------------------------
+lkvm_arm64_fetch_guest || all_cases SKIP "cannot fetch Debian's arm64 kernel or busybox"
+
+# What the L2 guest reports besides l2-init.sh's lines.
+mkdir -p "$WORK/l2-overlay/lkvmtest.d"
+cat >"$WORK/l2-overlay/lkvmtest.d/arm64.sh" <<'EOF'
+#!/bin/sh
+dt=/proc/device-tree
+gic=$(cat $dt/intc@8000000/compatible 2>/dev/null | tr '\0' ' ')
+echo "L2-ARM-GIC=${gic% }"
+[ -d $dt/intc@8000000/its@8080000 ] && echo "L2-ARM-ITS=yes" || echo "L2-ARM-ITS=no"
+echo "L2-ARM-PSCI=$(cat $dt/psci/method 2>/dev/null | tr -d '\0')"
+# The kernel's complaint about a wrong load offset (a warning: quiet hides it).
+echo "L2-ARM-MISALIGNED=$(dmesg | grep -ci misaligned)"
+# ...and about x1-x3 not being zero at entry.
+echo "L2-ARM-X1X3=$(dmesg | grep -c 'x1-x3 nonzero')"
+echo "L2-ARM-MSI=$(grep -c 'ITS-MSI' /proc/interrupts)"
+echo "L2-ARM-BLK=$(cat /sys/block/vda/size 2>/dev/null)"
+echo "L2-ARM-PMU=$(dmesg | grep -c 'hw perfevents: enabled')"
+echo "L2-ARM-RTC=$(cat /sys/class/rtc/rtc0/since_epoch 2>/dev/null)"
+EOF
+chmod 755 "$WORK/l2-overlay/lkvmtest.d/arm64.sh"
+lkvm_build_l2_initrd "$WORK/l2.cpio" --modules "$L2_MODULES" --overlay "$WORK/l2-overlay" ||
+	all_cases FAIL "cannot build the L2 initramfs"
+
+# A gzip-compressed Image, as distributions that ship vmlinuz.gz have it;
+# cached next to the kernel.
+KGZ=$LKVM_KROOT/boot/Image.gz
+if [ ! -s "$KGZ" ]; then
+	gzip -c -6 "$LKVM_VMLINUZ" >"$KGZ.tmp" && mv "$KGZ.tmp" "$KGZ" ||
+		all_cases FAIL "cannot gzip the kernel"
+fi
+
+# L1 extras: the gzipped Image.
+mkdir -p "$WORK/l1-overlay/l2"
+cp "$KGZ" "$WORK/l1-overlay/l2/Image.gz" || all_cases FAIL "cannot stage Image.gz"
+
+# The command of each case, for the L1 case list (run_case evaluates it
+# behind "timeout -s KILL", so lkvm comes first or is wrapped itself: a
+# killed shell must not leave a guest running into the next case).
+case_cmd() {
+	local boot='$LKVM run -k $L2_KERNEL -i $L2_INITRD' tmo="timeout -s KILL $LKVM_CASE_TIMEOUT"
+	local quiet='"lkvmtest.action=poweroff quiet"'
+	case "$1" in
+	# Every virtio device over virtio-mmio (the default transport), a
+	# virtio console next to ttyS0, the device tree dumped and its magic
+	# checked afterwards.
+	boot-poweroff) echo "$boot $L2_ARGS -d /tmp/disk-boot.img --rng --balloon" \
+		"--console virtio --dump-dtb /tmp/l2.dtb" \
+		"-p \"console=ttyS0 lkvmtest.action=poweroff quiet\"; s=\$?;" \
+		"echo L1-DTB-MAGIC=\$(od -An -tx1 -N4 /tmp/l2.dtb | tr -d \" \"); (exit \$s)" ;;
+	reboot) echo "$boot $L2_ARGS --irqchip gicv3 --pmu --rng -p \"lkvmtest.action=reboot quiet\"" ;;
+	# Kernel on a pipe, initrd on a FIFO (its writer starts in the preamble).
+	pipe-fifo) echo "cat \$L2_KERNEL | $tmo \$LKVM run -k /dev/stdin -i /tmp/initrd.fifo" \
+		"$L2_ARGS --rng -p $quiet" ;;
+	# A gzip-compressed kernel on a pipe, decompressed as it streams in.
+	pipe-gzip) echo "cat /l2/Image.gz | $tmo \$LKVM run -k /dev/stdin -i \$L2_INITRD" \
+		"$L2_ARGS --rng -p $quiet" ;;
+	# virtio over PCI: ECAM host bridge, MSI-X through the ITS.
+	pci) echo "$boot $L2_ARGS --virtio-transport pci -d /tmp/disk-pci.img --rng -p $quiet" ;;
+	# L1 (Linux 6.1) has neither nested virtualization nor KVM SPE.
+	nested-refused) echo "\$LKVM run -k \$L2_KERNEL $L2_ARGS --nested" ;;
+	spe-refused) echo "\$LKVM run -k \$L2_KERNEL $L2_ARGS --spe" ;;
+	gicv2-refused) echo "\$LKVM run -k \$L2_KERNEL $L2_ARGS --irqchip gicv2" ;;
+	# On a GICv2 host the default is a GICv2.
+	gicv2-boot) echo "$boot $L2_ARGS --rng -p $quiet" ;;
+	esac
+}
+
+write_cases() {
+	local c
+	echo "LKVM_CASE_TIMEOUT=$LKVM_CASE_TIMEOUT"
+	# What the cases need in L1: /dev/stdin (busybox has none), disks, a
+	# FIFO with its writer waiting for lkvm.
+	echo '[ -e /dev/stdin ] || ln -s /proc/self/fd/0 /dev/stdin'
+	echo 'dd if=/dev/zero of=/tmp/disk-boot.img bs=1M count=8 2>/dev/null'
+	echo 'dd if=/dev/zero of=/tmp/disk-pci.img bs=1M count=8 2>/dev/null'
+	echo 'mkfifo /tmp/initrd.fifo && (cat $L2_INITRD >/tmp/initrd.fifo &)'
+	for c in "$@"; do
+		echo "run_case $c '$(case_cmd "$c")'"
+	done
+}
+
+# --- run ------------------------------------------------------------------------------
+# $1 GIC version  $2 log  $3... cases
+run_l1() {
+	local gic=$1 log=$2 n qrc up
+	shift 2
+	n=$#
+	write_cases "$@" >"$WORK/cases-v$gic.sh"
+	lkvm_arm64_build_l1_initrd "$WORK/l1-v$gic.cpio" "$LKVM_BIN" "$WORK/l2.cpio" \
+		"$WORK/cases-v$gic.sh" "$WORK/l1-overlay" || return 1
+	echo "INFO: [$(now)s] booting arm64 L1 (QEMU TCG, GICv$gic) with $n case(s)" >&2
+	lkvm_arm64_run_l1 "$WORK/l1-v$gic.cpio" "$log" $((60 + n * (LKVM_CASE_TIMEOUT + 10))) "$gic"
+	qrc=$?
+	up=$(sed -n 's/^L1-INIT-REACHED uptime=//p' "$log")
+	echo "INFO: [$(now)s] L1 (GICv$gic) finished (qemu status $qrc), /init at ${up:-?}s" >&2
+	grep -q '^L1-KVM-OK' "$log" || { tail -n 40 "$log" >&2; return 2; }
+	return 0
+}
+
+LOG3=$WORK/console-v3.log
+LOG2=$WORK/console-v2.log
+L1_V3=ok L1_V2=ok
+# shellcheck disable=SC2086
+run_l1 3 "$LOG3" $CASES_V3 || L1_V3=bad
+# shellcheck disable=SC2086
+run_l1 2 "$LOG2" $CASES_V2 || L1_V2=bad
+
+# --- verdicts --------------------------------------------------------------------------
+# Why a refusal case failed, or nothing: status 1 and exactly one lkvm line
+# naming @want.
+check_refusal() {
+	local out=$1 status=$2 want=$3 lines
+	[ "$status" = 1 ] || { echo "lkvm exit status $status, want 1"; return; }
+	lines=$(printf '%s\n' "$out" | grep -c '^lkvm: ')
+	[ "$lines" = 1 ] || { echo "$lines lkvm lines, want exactly one"; return; }
+	printf '%s\n' "$out" | grep -q "$want" ||
+		echo "the error does not mention $want: $(printf '%s\n' "$out" | grep '^lkvm: ')"
+}
+
+# Why a boot case failed, or nothing when it passed.
+check_case() {
+	local c=$1 log=$2 out status action=poweroff v
+	out=$(lkvm_case_output "$log" "$c")
+	status=$(lkvm_case_status "$log" "$c")
+	if [ -z "$status" ]; then
+		grep -q "L1-BEGIN $c\$" "$log" && echo "did not finish (L1 stopped or timed out)" ||
+			echo "never started"
+		return
+	fi
+	[ "$status" = 137 ] && { echo "timed out after ${LKVM_CASE_TIMEOUT}s (killed)"; return; }
+	case "$c" in
+	nested-refused) check_refusal "$out" "$status" KVM_CAP_ARM_EL2; return ;;
+	spe-refused) check_refusal "$out" "$status" KVM_CAP_ARM_SPE; return ;;
+	gicv2-refused) check_refusal "$out" "$status" GICv2; return ;;
+	reboot) action=reboot ;;
+	esac
+	if printf '%s\n' "$out" | grep -q 'Kernel panic'; then
+		echo "guest kernel panic: $(printf '%s\n' "$out" | grep -m1 'Kernel panic')"
+		return
+	fi
+	printf '%s\n' "$out" | grep -q 'L2-INIT-REACHED' ||
+		{ echo "guest never reached /init (lkvm status $status)"; return; }
+	# The console line may be split by the kernel's copy of it (kmsg).
+	printf '%s\n' "$out" | grep -q -e "L2-ACTION=$action" -e "L2-KMSG-ACTION=$action" ||
+		{ echo "guest init did not get to $action (lkvm status $status)"; return; }
+	[ "$status" = 0 ] || { echo "lkvm exit status $status after guest $action"; return; }
+	v=$(lkvm_l2_value "$out" CPUS)
+	[ "$v" = 2 ] || { echo "guest sees ${v:-?} CPUs, want 2"; return; }
+	v=$(lkvm_l2_value "$out" UNAME)
+	[ "$v" = "$LKVM_KVER" ] || { echo "guest uname -r '$v', want $LKVM_KVER"; return; }
+	v=$(lkvm_l2_value "$out" ARM-MISALIGNED)
+	[ "$v" = 0 ] || { echo "the guest kernel says it was loaded misaligned"; return; }
+	[ "$(lkvm_l2_value "$out" ARM-X1X3)" = 0 ] ||
+		{ echo "the guest kernel found x1-x3 nonzero at entry"; return; }
+	v=$(printf '%s\n' "$out" | sed -n 's/.*L2-ARM-GIC=//p' | head -n 1)
+	case "$c" in
+	gicv2-boot) [ "$v" = arm,cortex-a15-gic ] || { echo "guest GIC '$v', want GICv2"; return; } ;;
+	*) [ "$v" = arm,gic-v3 ] || { echo "guest GIC '$v', want GICv3"; return; } ;;
+	esac
+	v=$(lkvm_l2_value "$out" ARM-ITS)
+	case "$c" in
+	reboot|gicv2-boot) [ "$v" = no ] || { echo "an ITS with --irqchip gicv3 or a GICv2"; return; } ;;
+	*) [ "$v" = yes ] || { echo "no ITS in the guest's device tree (default irqchip)"; return; } ;;
+	esac
+	[ "$(lkvm_l2_value "$out" ARM-PSCI)" = hvc ] || { echo "PSCI conduit is not hvc"; return; }
+	# The PL031 counts from the host's time (L1's, which is this host's).
+	v=$(lkvm_l2_value "$out" ARM-RTC)
+	[ -n "$v" ] && [ $((v - $(date +%s))) -lt 3600 ] && [ $(($(date +%s) - v)) -lt 3600 ] ||
+		{ echo "guest RTC reads '${v}', not this host's time"; return; }
+	v=$(lkvm_l2_value "$out" ARM-PMU)
+	case "$c" in
+	reboot) [ "$v" = 1 ] || { echo "--pmu: the guest found no PMUv3"; return; } ;;
+	*) [ "$v" = 0 ] || { echo "a PMU without --pmu"; return; } ;;
+	esac
+	v=$(printf '%s\n' "$out" | grep -m1 '^L2-DEVICES')
+	case "$c" in
+	boot-poweroff)
+		for d in blk rng console balloon; do
+			printf '%s\n' "$v" | grep -q "=$d[] ]" || { echo "no virtio-$d in the guest: $v"; return; }
+		done
+		printf '%s\n' "$v" | grep -q 'virtio-mmio=\[b000000' || { echo "not over virtio-mmio: $v"; return; }
+		[ "$(lkvm_l2_value "$out" ARM-BLK)" = 16384 ] || { echo "vda is not the 8 MiB disk"; return; }
+		[ "$(printf '%s\n' "$out" | sed -n 's/^L1-DTB-MAGIC=//p')" = d00dfeed ] ||
+			{ echo "--dump-dtb did not write a device tree"; return; }
+		;;
+	pci)
+		printf '%s\n' "$v" | grep -q 'pci=\[[^]]*1af4:1042' || { echo "no virtio-blk on PCI: $v"; return; }
+		printf '%s\n' "$v" | grep -q '=rng[] ]' || { echo "no virtio-rng: $v"; return; }
+		v=$(lkvm_l2_value "$out" ARM-MSI)
+		[ "${v:-0}" -gt 0 ] || { echo "virtio-pci uses no ITS MSIs"; return; }
+		;;
+	*)
+		printf '%s\n' "$v" | grep -q '=rng[] ]' || { echo "no virtio-rng: $v"; return; }
+		;;
+	esac
+}
+
+for c in $CASES; do
+	log=$LOG3 bad=$L1_V3
+	case " $CASES_V2 " in *" $c "*) log=$LOG2 bad=$L1_V2 ;; esac
+	if [ "$bad" = bad ]; then
+		why="L1 did not come up with /dev/kvm"
+	else
+		why=$(check_case "$c" "$log")
+	fi
+	secs=$(lkvm_case_secs "$log" "$c")
+	if [ -z "$why" ]; then
+		echo "PASS: nested/arm64-$c"
+		echo "INFO: nested/arm64-$c: ${secs:-?}s" >&2
+	else
+		FAILED=1
+		echo "FAIL: nested/arm64-$c: $why"
+		{
+			echo "---- console of nested/arm64-$c (${secs:-?}s) ----"
+			if grep -q "L1-BEGIN $c\$" "$log"; then
+				lkvm_case_output "$log" "$c" | tail -n 80
+			else
+				tail -n 40 "$log"
+			fi
+			echo "---- end of nested/arm64-$c ----"
+		} >&2
+	fi
+done
+echo "INFO: arm64 nested tier took $(now)s" >&2
+exit "$FAILED"

@@ -118,6 +118,28 @@ int kvm__register_ram(struct kvm *kvm, u64 gpa, u64 size, void *host)
 	return 0;
 }
 
+/*
+ * Guest RAM starts on a 2 MiB boundary of the host's address space too, so
+ * transparent huge pages can back guest-physical 2 MiB blocks one to one
+ * (and a balloon discard of such a block frees a whole huge page).
+ */
+static void *map_ram_aligned(u64 size)
+{
+	u64 slack = SZ_2M;
+	u8 *p, *aligned;
+
+	p = mmap(NULL, size + slack, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	aligned = (u8 *)ALIGN_UP((unsigned long)p, SZ_2M);
+	if (aligned > p)
+		munmap(p, aligned - p);
+	if (aligned + size < p + size + slack)
+		munmap(aligned + size, p + size + slack - (aligned + size));
+	return aligned;
+}
+
 static int setup_ram(struct kvm *kvm)
 {
 	u64 size = kvm->cfg.ram_size;
@@ -144,10 +166,8 @@ static int setup_ram(struct kvm *kvm)
 	 * pages are populated on first use by the loaders or the guest.
 	 */
 	kvm->ram_map_size = size;
-	kvm->ram = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (kvm->ram == MAP_FAILED) {
-		kvm->ram = NULL;
+	kvm->ram = map_ram_aligned(size);
+	if (!kvm->ram) {
 		pr_err("cannot allocate %llu MiB of guest memory: %s",
 		       (unsigned long long)(size >> 20), strerror(errno));
 		return -1;

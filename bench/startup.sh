@@ -19,12 +19,16 @@ GUEST=tests/guest/out/test.bzImage
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
-make -s lkvm >/dev/null && make -s -C tests/guest >/dev/null || exit 1
+make -s lkvm lkvm-static >/dev/null && make -s -C tests/guest >/dev/null || exit 1
 command -v strace >/dev/null || { echo "bench: needs strace (apt-get install strace)"; exit 1; }
 [ -c /dev/kvm ] || { echo "bench: needs /dev/kvm"; exit 1; }
 
 lkvm_cmd() {
 	echo ./lkvm run -k "$GUEST" -m "$MEM" -c 1 -p "lkvmtest.action=$1"
+}
+# The same, statically linked: no shared-library pages in its RSS.
+lkvm-static_cmd() {
+	echo ./lkvm-static run -k "$GUEST" -m "$MEM" -c 1 -p "lkvmtest.action=$1"
 }
 qemu_cmd() {
 	# -cpu max minus arch-capabilities: -cpu host aborts on this host's KVM.
@@ -69,17 +73,17 @@ overhead_kib() {
 	echo "$kib"
 }
 
-printf '%-8s %22s %26s\n' vmm "exec->KVM_RUN ms" "overhead KiB (RSS-guest)"
+printf '%-12s %22s %26s\n' vmm "exec->KVM_RUN ms" "overhead KiB (RSS-guest)"
 declare -A T M
-for vmm in lkvm qemu; do
+for vmm in lkvm lkvm-static qemu; do
 	for i in $(seq "$RUNS"); do first_run_ms ${vmm}_cmd; done >"$OUT/t"
 	for i in $(seq "$RUNS"); do overhead_kib ${vmm}_cmd; done >"$OUT/m"
 	T[$vmm]=$(median <"$OUT/t")
 	M[$vmm]=$(median <"$OUT/m")
-	printf '%-8s %22s %26s\n' "$vmm" "${T[$vmm]}" "${M[$vmm]}"
+	printf '%-12s %22s %26s\n' "$vmm" "${T[$vmm]}" "${M[$vmm]}"
 done
-awk -v a="${T[lkvm]}" -v b="${T[qemu]}" -v c="${M[lkvm]}" -v d="${M[qemu]}" 'BEGIN {
+awk -v a="${T[lkvm]}" -v b="${T[qemu]}" -v c="${M[lkvm-static]}" -v d="${M[qemu]}" 'BEGIN {
 	if (a > 0 && b > 0) printf "start-up: lkvm is %.1fx faster than QEMU microvm\n", b / a
-	if (c > 0 && d > 0) printf "memory overhead: lkvm uses %.1fx less than QEMU microvm\n", d / c
+	if (c > 0 && d > 0) printf "memory overhead: lkvm-static uses %.1fx less than QEMU microvm\n", d / c
 }'
 echo "targets on this machine: < 10 ms to the first KVM_RUN, < 2048 KiB overhead"

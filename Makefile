@@ -26,9 +26,12 @@ ARCH_OBJS := x86/kvm.o x86/cpu.o x86/cpuid.o x86/boot.o x86/bzimage.o \
 	     x86/acpi.o x86/aml.o x86/power.o x86/irq.o x86/virtio-mmio.o \
 	     x86/pci-acpi.o hw/rtc.o
 else ifeq ($(ARCH),arm64)
+ifeq ($(CROSS_COMPILE)$(filter aarch64,$(shell uname -m)),)
+$(error ARCH=arm64 on this host needs CROSS_COMPILE=aarch64-linux-gnu-)
+endif
 ARCH_DIR := arm
 ARCH_OBJS := arm/kvm.o arm/cpu.o arm/irq.o arm/vm.o arm/spe.o arm/sys.o \
-	     arm/image.o arm/fdt.o arm/boot.o arm/pci.o
+	     arm/image.o arm/fdt.o arm/boot.o arm/pci.o arm/rtc.o arm/pl031.o
 else
 $(error ARCH=$(ARCH) is not supported yet)
 endif
@@ -131,6 +134,7 @@ tests/unit/test-control: .asan/util/ctl-proto.o
 tests/unit/test-arm-image: .asan/arm/image.o
 tests/unit/test-arm-fdt: .asan/arm/fdt.o
 tests/unit/test-arm-vm: .asan/arm/vm.o .asan/arm/spe.o
+tests/unit/test-arm-pl031: .asan/arm/pl031.o
 
 unit-tests: $(UNIT_TESTS)
 

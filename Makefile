@@ -77,8 +77,12 @@ CORE_OBJS := kvm.o kvm-cpu.o iobus.o guest-mem.o irq.o ioeventfd.o \
 # virtio-balloon and the control channel of running VMs (lkvm list/stop/...)
 CORE_OBJS += virtio/balloon.o mem-discard.o pause.o control.o util/ctl-proto.o
 # virtio-9p and its 9P2000.L server, virtio-net on tap, --console-log
-CORE_OBJS += virtio/9p.o fs/9p-server.o fs/beneath.o net/options.o util/console-log.o
+CORE_OBJS += virtio/9p.o fs/9p-server.o fs/beneath.o net/options.o util/console-log.o \
+	     virtio/net.o net/tap.o
+# lkvm sandbox: initramfs writer, module order, exit register, embedded init
+CORE_OBJS += sandbox/cpio.o sandbox/modules.o sandbox/init-blob.o hw/sandbox-exit.o
 OBJS := main.o builtin-run.o builtin-ctl.o $(CORE_OBJS) $(ARCH_OBJS)
+OBJS += builtin-sandbox.o
 DEPFILES := $(OBJS:.o=.d)
 
 all: $(LKVM_BIN)
@@ -113,6 +117,20 @@ lkvm-$(ARCH): $(CROSS_OBJS)
 
 -include $(DEPFILES) $(STATIC_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(CROSS_OBJS:.o=.d)
 
+# lkvm sandbox's guest init: a static program for the guest's architecture
+# (the same as lkvm's), embedded in every lkvm variant by sandbox/init-blob.S.
+# Named after the architecture: native and cross builds share the tree.
+SANDBOX_INIT := sandbox/init-$(ARCH).bin
+$(SANDBOX_INIT): sandbox/init.c include/lkvm/sandbox.h
+	$(CC) $(CFLAGS) -static -Os -s -o $@ $<
+sandbox/init-blob.o .static/sandbox/init-blob.o .asan/sandbox/init-blob.o \
+.cross-$(ARCH)/sandbox/init-blob.o: $(SANDBOX_INIT)
+%.o: %.S
+	$(CC) -DSANDBOX_INIT_BIN='"$(SANDBOX_INIT)"' -c -o $@ $<
+.static/%.o .asan/%.o .cross-$(ARCH)/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) -DSANDBOX_INIT_BIN='"$(SANDBOX_INIT)"' -c -o $@ $<
+
 # Unit tests: host-only, always under the sanitizers, linked against the
 # pure parts of lkvm.
 UNIT_TESTS := $(patsubst %.c,%,$(wildcard tests/unit/test-*.c))
@@ -120,7 +138,6 @@ UNIT_LIB_OBJS := $(addprefix .asan/,iobus.o guest-mem.o util/util.o \
 		 util/parse-options.o x86/bzimage.o x86/aml.o x86/cpuid.o virtio/virtqueue.o \
 		 virtio/core.o virtio/blk.o virtio/rng.o disk/raw.o util/init.o \
 		 hw/pci.o)
-UNIT_LIB_OBJS += .asan/fs/9p-server.o .asan/fs/beneath.o
 tests/unit/%: tests/unit/%.c tests/unit/test.h $(UNIT_LIB_OBJS)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/unit $(LDFLAGS) -o $@ $< \
 		$(filter %.o,$^) $(LDLIBS)
@@ -129,6 +146,10 @@ tests/unit/test-pci: .asan/virtio/pci.o
 tests/unit/test-console: .asan/virtio/console.o
 tests/unit/test-balloon: .asan/virtio/balloon.o .asan/mem-discard.o
 tests/unit/test-control: .asan/util/ctl-proto.o
+tests/unit/test-9p: .asan/fs/9p-server.o .asan/fs/beneath.o
+tests/unit/test-virtio-net: tests/unit/fake-virtio.h .asan/virtio/net.o .asan/virtio/9p.o \
+			    .asan/fs/9p-server.o .asan/fs/beneath.o
+tests/unit/test-sandbox: .asan/sandbox/cpio.o .asan/sandbox/modules.o
 # arm64's VM logic is host-independent; its tests run on any build host.
 .asan/arm/%.o tests/unit/test-arm-%: CFLAGS += -Iarm/include
 tests/unit/test-arm-image: .asan/arm/image.o
@@ -146,6 +167,7 @@ demo:
 
 clean:
 	rm -rf lkvm lkvm-static lkvm-asan lkvm-arm64 .static .asan .cross-* $(OBJS) $(DEPFILES) $(UNIT_TESTS) \
+	       sandbox/init-*.bin \
 	       tests/unit/*.d
 	$(MAKE) -C tests/guest clean 2>/dev/null || true
 

@@ -16,7 +16,6 @@
  * status on the sandbox exit register (hw/sandbox-exit.c); the command's
  * stdout and stderr are the guest console, which is lkvm's stdout.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -78,11 +77,11 @@ static int add_share(struct kvm_config *cfg, const char *dir, const char *tag, b
 }
 
 /* The modules the init needs for this configuration, into the archive. */
-static int add_modules(struct cpio *c, const struct kvm_config *cfg, const char *release,
+static int add_modules(struct cpio *c, const struct kvm_config *cfg, const char *moddir,
 		       const char *rootfs)
 {
 	const char *want[16];
-	char moddir[PATH_MAX], path[PATH_MAX], name[PATH_MAX], **mods, *missing;
+	char path[PATH_MAX], name[PATH_MAX], **mods, *missing;
 	int n = 0, nr, i;
 
 	want[n++] = strcmp(cfg->virtio_transport, "mmio") ? "virtio_pci" : "virtio_mmio";
@@ -104,7 +103,6 @@ static int add_modules(struct cpio *c, const struct kvm_config *cfg, const char 
 		want[n++] = "virtio_rng";
 	want[n] = NULL;
 
-	snprintf(moddir, sizeof(moddir), "/lib/modules/%s", release);
 	nr = modules_resolve(moddir, want, &mods, &missing);
 	if (nr < 0) {
 		pr_warn("sandbox: no %s/modules.dep: assuming the kernel has virtio%s built in",
@@ -120,8 +118,8 @@ static int add_modules(struct cpio *c, const struct kvm_config *cfg, const char 
 		u8 *data;
 		s64 len;
 
-		snprintf(path, sizeof(path), "%s/%s", moddir, mods[i]);
-		if (load_open(&f, "kernel module", path)) {
+		if (snprintf(path, sizeof(path), "%s/%s", moddir, mods[i]) >= (int)sizeof(path) ||
+		    load_open(&f, "kernel module", path)) {
 			modules_free(mods, nr);
 			return -1;
 		}
@@ -131,8 +129,12 @@ static int add_modules(struct cpio *c, const struct kvm_config *cfg, const char 
 			modules_free(mods, nr);
 			return -1;
 		}
-		snprintf(name, sizeof(name), "%s/%03d-%s", SANDBOX_MODULES + 1, i,
-			 base ? base + 1 : mods[i]);
+		if (snprintf(name, sizeof(name), "%s/%03d-%s", SANDBOX_MODULES + 1, i,
+			     base ? base + 1 : mods[i]) >= (int)sizeof(name)) {
+			free(data);
+			modules_free(mods, nr);
+			return -1;
+		}
 		cpio_file(c, name, 0644, data, len);
 		free(data);
 	}
@@ -201,18 +203,21 @@ static void remove_tree(const char *dir)
 int cmd_sandbox(int argc, const char **argv)
 {
 	static struct kvm_config cfg;
-	static const char *scratch;
+	static const char *scratch, *moddir;
 	static char kernel[PATH_MAX], release[256], tmpdir[PATH_MAX], initrd[64];
+	static char moddir_buf[PATH_MAX];
 	static char params[4096], cwd[PATH_MAX];
 	const struct option extra[] = {
 		OPTION_GROUP("Sandbox options:"),
 		OPTION_STRING(0, "scratch", &scratch, "<dir>",
 			      "the guest's writable /tmp: this host directory (kept), instead "
 			      "of a new temporary one removed at exit"),
+		OPTION_STRING(0, "modules", &moddir, "<dir>",
+			      "the kernel's modules and modules.dep (default /lib/modules/<release>)"),
 		OPTION_END(),
 	};
 	struct strbuf conf = { 0 };
-	const char *rootfs, *env;
+	const char *rootfs, *env, *user;
 	int i, n, nr_user_shares, ret = LKVM_EXIT_ERROR, status;
 	struct option *opts;
 	struct utsname u;
@@ -250,8 +255,12 @@ int cmd_sandbox(int argc, const char **argv)
 	}
 	if (kvm_config_finish(&cfg, "sandbox"))
 		return LKVM_EXIT_ERROR;
-	if (!release[0] && kernel_release(cfg.kernel_filename, release, sizeof(release)))
-		pr_warn("sandbox: cannot tell the kernel's release; loading no modules");
+	if (!moddir && release[0]) {
+		snprintf(moddir_buf, sizeof(moddir_buf), "/lib/modules/%s", release);
+		moddir = moddir_buf;
+	} else if (!moddir) {
+		pr_warn("sandbox: cannot tell the kernel's release; loading no modules (see --modules)");
+	}
 
 	/* The scratch directory: the guest's /tmp. */
 	if (!scratch) {
@@ -303,8 +312,24 @@ int cmd_sandbox(int argc, const char **argv)
 		kv(&conf, "console", "/dev/hvc0");
 	kv(&conf, "stdin", isatty(STDIN_FILENO) ? "tty" : "null");
 	kv(&conf, "hostname", cfg.name);
-	if (getcwd(cwd, sizeof(cwd)))
+	if (getcwd(cwd, sizeof(cwd))) {
 		kv(&conf, "cwd", cwd);
+		/*
+		 * The guest's own /tmp, /run, /dev hide the host's: a working
+		 * directory below them is shared (read-only, like the rest of
+		 * the host's root) so that the command starts where lkvm did.
+		 */
+		if (!strcmp(rootfs, "9p") && (!strncmp(cwd, "/tmp/", 5) ||
+		    !strncmp(cwd, "/run/", 5) || !strncmp(cwd, "/dev/", 5))) {
+			char *item = xmalloc(strlen(cwd) + 16);
+
+			if (add_share(&cfg, cwd, "lkvm-cwd", true))
+				goto out;
+			sprintf(item, "lkvm-cwd:%s", cwd);
+			kv(&conf, "share", item);
+			free(item);
+		}
+	}
 	env = getenv("PATH");
 	{
 		char *e = xmalloc(PATH_MAX + 8);
@@ -339,7 +364,7 @@ int cmd_sandbox(int argc, const char **argv)
 	cpio_dir(&c, "newroot", 0755);
 	cpio_dir(&c, "lkvm", 0755);
 	cpio_dir(&c, SANDBOX_MODULES + 1, 0755);
-	if (release[0] && add_modules(&c, &cfg, release, rootfs)) {
+	if (moddir && add_modules(&c, &cfg, moddir, rootfs)) {
 		cpio_free(&c);
 		goto out;
 	}
@@ -353,9 +378,17 @@ int cmd_sandbox(int argc, const char **argv)
 		goto out;
 	cfg.initrd_filename = initrd;
 
-	/* Quiet boot; a panic reboots, which ends lkvm, rather than hang. */
-	snprintf(params, sizeof(params), "quiet panic=-1%s%s", cfg.params ? " " : "",
-		 cfg.params ? cfg.params : "");
+	/*
+	 * Quiet boot; a panic reboots, which ends lkvm, rather than hang. Our
+	 * own console= leaves out lkvm's default earlyprintk (and with it the
+	 * boot messages before the command's output); with --console virtio,
+	 * ttyS0 still shows errors until hvc0 exists.
+	 */
+	user = cfg.params ? cfg.params : "";
+	snprintf(params, sizeof(params), "quiet panic=-1%s %s",
+		 strstr(user, "console=") ? "" :
+		 strcmp(cfg.console, "virtio") ? " console=ttyS0" : " console=ttyS0 console=hvc0",
+		 user);
 	cfg.params = params;
 	cfg.sandbox = true;
 

@@ -14,6 +14,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "run", cmd_run, "Boot a guest kernel" },
+	{ "sandbox", cmd_sandbox, "Run a command in a guest; exit with its status" },
 	{ "list", cmd_list, "List the running VMs" },
 	{ "stop", cmd_stop, "Stop a running VM" },
 	{ "pause", cmd_pause, "Pause a running VM's vCPUs" },

@@ -466,9 +466,23 @@ static int open_path(struct p9_server *s, const char *path)
 	return beneath_open(s->root_fd, path, O_PATH, 0);
 }
 
+static bool dev_denied(struct p9_server *s, int fd, const struct stat *st);
+
+/*
+ * A directory to create, remove or rename entries in: never one on a host
+ * pseudo filesystem (configfs, for one, creates kernel objects on mkdir).
+ */
 static int open_dir(struct p9_server *s, const char *path)
 {
-	return beneath_open(s->root_fd, path, O_PATH | O_DIRECTORY, 0);
+	int fd = beneath_open(s->root_fd, path, O_PATH | O_DIRECTORY, 0);
+	struct stat st;
+
+	if (fd >= 0 && (fstat(fd, &st) < 0 || dev_denied(s, fd, &st))) {
+		close(fd);
+		errno = EACCES;
+		return -1;
+	}
+	return fd;
 }
 
 /*
@@ -606,6 +620,7 @@ static int op_walk(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 	u32 fid = in_u32(in), newfid = in_u32(in);
 	u16 nwname = in_u16(in), i;
 	struct p9_fid *f;
+	bool in_denied = false;
 	char *cur;
 	int err = 0;
 
@@ -632,10 +647,34 @@ static int op_walk(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 		return EEXIST;
 
 	cur = xstrdup(f->path);
+	/*
+	 * The root of a host pseudo filesystem (say /proc under a share of /)
+	 * can be walked to, so that the guest can mount its own over it, but
+	 * nothing below it: a step from an object on one is refused.
+	 */
+	if (nwname) {
+		struct stat st;
+		int fd = open_path(s, cur);
+
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			err = errno_or(ENOENT);
+			if (fd >= 0)
+				close(fd);
+			free(cur);
+			return err;
+		}
+		in_denied = dev_denied(s, fd, &st);
+		close(fd);
+	}
 	for (i = 0; i < nwname; i++) {
 		struct stat st;
 		char *next;
 		int fd;
+
+		if (in_denied && strcmp(names[i], "..")) {
+			err = EACCES;
+			break;
+		}
 
 		if (!strcmp(names[i], ".."))
 			next = path_parent(cur);	/* the root's parent is the root */
@@ -653,12 +692,7 @@ static int op_walk(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 			free(next);
 			break;
 		}
-		if (dev_denied(s, fd, &st)) {
-			close(fd);
-			free(next);
-			err = EACCES;
-			break;
-		}
+		in_denied = dev_denied(s, fd, &st);
 		close(fd);
 		stat_qid(s, &st, &qids[i]);
 		free(cur);
@@ -777,6 +811,10 @@ static int do_setattr(struct p9_server *s, struct p9_fid *f, u32 valid, u32 mode
 		return errno_or(ENOENT);
 	if (fstat(pfd, &st) < 0) {
 		err = errno_or(EIO);
+		goto out;
+	}
+	if (dev_denied(s, pfd, &st)) {
+		err = EACCES;
 		goto out;
 	}
 	if (valid & P9_ATTR_MODE) {
@@ -1717,6 +1755,12 @@ static ssize_t xattr_op(struct p9_server *s, int pfd, const char *path, enum xop
 	ssize_t r;
 	int fd, err;
 
+	if (fstat(pfd, &st) < 0)
+		return -1;
+	if (dev_denied(s, pfd, &st)) {
+		errno = EACCES;
+		return -1;
+	}
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
 	switch (op) {
 	case XGET:
@@ -1734,8 +1778,6 @@ static ssize_t xattr_op(struct p9_server *s, int pfd, const char *path, enum xop
 	}
 	if (r >= 0 || (errno != ENOENT && errno != ENOTDIR))
 		return r;
-	if (fstat(pfd, &st) < 0)
-		return -1;
 	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
 		errno = EOPNOTSUPP;
 		return -1;

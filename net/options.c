@@ -39,7 +39,7 @@ int virtio_net_parse(struct kvm_config *cfg, const char *arg)
 
 		if (!val) {
 			pr_err("--network: '%s' is not key=value", tok);
-			return -1;
+			goto fail;
 		}
 		*val++ = '\0';
 		if (!strcmp(tok, "mode")) {
@@ -48,7 +48,7 @@ int virtio_net_parse(struct kvm_config *cfg, const char *arg)
 			if (!*val || strlen(val) >= sizeof(((struct tap *)0)->ifname) ||
 			    strchr(val, '/') || strchr(val, ' ')) {
 				pr_err("--network: bad interface name '%s'", val);
-				return -1;
+				goto fail;
 			}
 			nc.tapif = val;
 		} else if (!strcmp(tok, "script")) {
@@ -57,7 +57,7 @@ int virtio_net_parse(struct kvm_config *cfg, const char *arg)
 			if (parse_mac(val, nc.mac)) {
 				pr_err("--network: bad MAC address '%s' (want a unicast xx:xx:xx:xx:xx:xx)",
 				       val);
-				return -1;
+				goto fail;
 			}
 			nc.mac_set = true;
 		} else if (!strcmp(tok, "queues")) {
@@ -66,26 +66,31 @@ int virtio_net_parse(struct kvm_config *cfg, const char *arg)
 
 			if (!*val || *end || q < 1 || q > LKVM_NET_MAX_QUEUES) {
 				pr_err("--network: queues must be 1 to %d", LKVM_NET_MAX_QUEUES);
-				return -1;
+				goto fail;
 			}
 			nc.queues = q;
 		} else {
 			pr_err("--network: unknown key '%s' (use: mode, tapif, script, mac, queues)",
 			       tok);
-			return -1;
+			goto fail;
 		}
 	}
-	if (!strcmp(mode, "none"))
+	if (!strcmp(mode, "none")) {
+		free(copy);
 		return 0;
+	}
 	if (strcmp(mode, "tap")) {
 		pr_err("--network: mode '%s' is not supported (use: tap, none; "
 		       "tap needs root or CAP_NET_ADMIN)", mode);
-		return -1;
+		goto fail;
 	}
 	if (cfg->nr_nets == LKVM_MAX_NETS) {
 		pr_err("--network: at most %d NICs", LKVM_MAX_NETS);
-		return -1;
+		goto fail;
 	}
 	cfg->nets[cfg->nr_nets++] = nc;
 	return 0;
+fail:
+	free(copy);
+	return -1;
 }

@@ -107,11 +107,11 @@ int virtio_9p_parse(struct kvm_config *cfg, const char *arg)
 	sh->tag = strtok_r(NULL, ",", &save);
 	if (!sh->dir || !sh->tag || !*sh->dir || !*sh->tag) {
 		pr_err("--9p needs HOSTDIR,TAG (e.g. --9p /srv/data,data)");
-		return -1;
+		goto fail;
 	}
 	if (strlen(sh->tag) > LKVM_9P_TAG_MAX) {
 		pr_err("--9p tag '%s' is longer than %d bytes", sh->tag, LKVM_9P_TAG_MAX);
-		return -1;
+		goto fail;
 	}
 	while ((tok = strtok_r(NULL, ",", &save))) {
 		if (!strcmp(tok, "ro")) {
@@ -120,17 +120,21 @@ int virtio_9p_parse(struct kvm_config *cfg, const char *arg)
 			sh->readonly = false;
 		} else {
 			pr_err("unknown --9p flag '%s' (use: ro, rw)", tok);
-			return -1;
+			goto fail;
 		}
 	}
 	for (i = 0; i < cfg->nr_9p; i++) {
 		if (!strcmp(cfg->shares_9p[i].tag, sh->tag)) {
 			pr_err("--9p tag '%s' is used twice", sh->tag);
-			return -1;
+			goto fail;
 		}
 	}
 	cfg->nr_9p++;
 	return 0;
+fail:
+	free(copy);
+	memset(sh, 0, sizeof(*sh));
+	return -1;
 }
 
 /* Each fid may keep a file open: allow as many as the hard limit permits. */

@@ -5,6 +5,7 @@
 #define LKVM_VERSION	"0.1"
 
 int cmd_run(int argc, const char **argv);
+int cmd_sandbox(int argc, const char **argv);
 int cmd_version(int argc, const char **argv);
 int cmd_help(int argc, const char **argv);
 /* builtin-ctl.c: commands for running VMs */

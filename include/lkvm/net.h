@@ -44,6 +44,8 @@ struct tap {
 int tap_open(struct tap *t, const char *ifname, int queues, const char *script);
 /* Tell the tap which TUN_F_* offloads the guest can receive. */
 int tap_set_offloads(struct tap *t, unsigned int tun_flags);
+/* Let only the first @active queues receive frames (multiqueue taps). */
+int tap_set_queues(struct tap *t, int active);
 void tap_close(struct tap *t);
 
 #endif

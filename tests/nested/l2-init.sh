@@ -19,6 +19,7 @@ mount -t tmpfs tmpfs /run
 # console output was lost". Level 2 gets past `quiet`.
 echo "<2>L2-KMSG-INIT" >/dev/kmsg 2>/dev/null
 echo "L2-INIT-REACHED"
+echo "L2-UPTIME=$(cut -d' ' -f1 /proc/uptime)"
 
 if [ -s /lib/modules/order ]; then
 	while read -r mod args; do

@@ -19,8 +19,10 @@ REPO=$(cd "${1:-$HERE/../..}" && pwd) || exit 2
 . "$HERE/lib.sh"
 # shellcheck source=tests/nested/balloon.sh
 . "$HERE/balloon.sh"
+# shellcheck source=tests/nested/sandbox.sh
+. "$HERE/sandbox.sh"
 
-CASES="boot-poweroff reboot balloon"
+CASES="boot-poweroff reboot balloon $NESTED_SANDBOX_CASES"
 L2_ARGS='-c 2 -m 512'
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-nested.XXXXXX") || exit 2
@@ -83,6 +85,7 @@ fi
 lkvm_fetch_guest x86_64 || all_cases SKIP "cannot fetch the Debian guest kernel or busybox"
 lkvm_build_l2_initrd "$WORK/l2.cpio" || all_cases FAIL "cannot build the L2 initramfs"
 nested_balloon_prepare "$WORK" || all_cases FAIL "cannot build the balloon case's L2 initramfs"
+nested_sandbox_prepare "$WORK" || all_cases FAIL "cannot prepare the sandbox and net cases"
 
 {
 	echo "LKVM_CASE_TIMEOUT=$LKVM_CASE_TIMEOUT"
@@ -91,6 +94,7 @@ nested_balloon_prepare "$WORK" || all_cases FAIL "cannot build the balloon case'
 		boot-poweroff) action=poweroff ;;
 		reboot) action=reboot ;;
 		balloon) nested_balloon_case_lines balloon; continue ;;
+		sandbox|sandbox-*|net) echo "run_case $c '$(nested_sandbox_cmd "$c")'"; continue ;;
 		esac
 		echo "run_case $c '\$LKVM run -k \$L2_KERNEL -i \$L2_INITRD $L2_ARGS -p \"lkvmtest.action=$action quiet\"'"
 	done
@@ -140,6 +144,12 @@ check_case() {
 		nested_balloon_check "$out" "$status"
 		return
 	fi
+	case "$c" in
+	sandbox|sandbox-*|net)		# sandbox.sh
+		nested_sandbox_check "$c" "$out" "$status"
+		return
+		;;
+	esac
 	has() { printf '%s\n' "$out" | grep -q -e "$1"; }
 	case "$action" in
 	poweroff) stopped='reboot: Power down' ;;

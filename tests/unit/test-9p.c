@@ -573,6 +573,29 @@ static void test_walk_limits(void)
 	CHECK_EQ(clunk(2), EBADF);
 }
 
+/* The fid table is bounded: a guest cannot make the server allocate forever. */
+static void test_fid_limit(void)
+{
+	u32 i;
+	int e = 0;
+
+	setup(false);
+	for (i = 0; i < P9_MAX_FIDS + 10 && !e; i++) {
+		m_begin(P9_TWALK);
+		put(ROOT_FID, 4);
+		put(100 + i, 4);
+		put(0, 2);
+		e = m_send();
+	}
+	CHECK_EQ(e, ENFILE);
+	CHECK_EQ(p9_server_nr_fids(srv), P9_MAX_FIDS);
+	CHECK_EQ(clunk(100), 0);
+	CHECK_EQ(walk(ROOT_FID, 99, "dir"), 0);
+	/* Tversion frees them all */
+	CHECK_EQ(version(MSIZE, "9P2000.L"), 0);
+	CHECK_EQ(p9_server_nr_fids(srv), 0);
+}
+
 static unsigned int seed = 12345;
 
 static u32 rnd(u32 n)
@@ -881,11 +904,29 @@ static void test_pseudo_fs(void)
 	version(MSIZE, "9P2000.L");
 	attach(ROOT_FID);
 	if (access("/proc/self", F_OK) == 0) {
-		CHECK_EQ(walk(ROOT_FID, 2, "proc"), EACCES);
-		CHECK_EQ(walk(ROOT_FID, 2, "proc", "self"), EACCES);
+		u32 mode;
+		u64 size;
+
+		/* Its root can be reached (to mount over it), nothing below or in it. */
+		CHECK_EQ(walk(ROOT_FID, 2, "proc"), 0);
+		CHECK_EQ(getattr(2, &mode, &size), 0);
+		CHECK(S_ISDIR(mode));
+		CHECK_EQ(lopen(2, P9_DOTL_RDONLY | P9_DOTL_DIRECTORY), EACCES);
+		CHECK_EQ(walk(2, 3, "self"), EACCES);
+		CHECK_EQ(walk(2, 3, "..", "proc"), 0);
+		CHECK_EQ(nwqid(), 2);
+		CHECK_EQ(walk(ROOT_FID, 4, "proc", "self", "status"), 0);
+		CHECK_EQ(nwqid(), 1);
+		CHECK_EQ(mkdir9(2, "x"), EACCES);
+		CHECK_EQ(setattr(2, P9_ATTR_MODE, 0777, 0), EROFS);
+		CHECK_EQ(xattrwalk(2, 4, "", &size), EACCES);
+		CHECK_EQ(clunk(2), 0);
+		CHECK_EQ(clunk(3), 0);
 	}
-	if (access("/sys/kernel", F_OK) == 0)
-		CHECK_EQ(walk(ROOT_FID, 2, "sys", "kernel"), EACCES);
+	if (access("/sys/kernel", F_OK) == 0) {
+		CHECK_EQ(walk(ROOT_FID, 2, "sys", "kernel"), 0);
+		CHECK_EQ(nwqid(), 1);
+	}
 	CHECK_EQ(walk(ROOT_FID, 2, "etc"), 0);
 	/* The read-only root is read-only. */
 	CHECK_EQ(mkdir9(2, "lkvm-test-must-not-exist"), EROFS);
@@ -1167,6 +1208,7 @@ TEST_MAIN_BEGIN("test-9p")
 	RUN(test_bad_headers);
 	RUN(test_truncated);
 	RUN(test_walk_limits);
+	RUN(test_fid_limit);
 	RUN(test_confinement_openat2);
 	RUN(test_confinement_fallback);
 	RUN(test_pseudo_fs);

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The tap backend of virtio-net: /dev/net/tun in tap mode with the virtio
+ * net header (IFF_VNET_HDR, 12 bytes as VERSION_1 devices use), one queue
+ * per virtio queue pair where the host has IFF_MULTI_QUEUE. Creating a tap
+ * (or attaching to one the caller does not own) needs CAP_NET_ADMIN.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lkvm/net.h"
+
+/* The offloads the guest side may ask for (tap_set_offloads). */
+#define TAP_OFFLOADS	(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN)
+
+static int tap_queue(const char *name, bool mq, char *ifname_out)
+{
+	struct ifreq ifr = { 0 };
+	int fd, hdr = NET_VNET_HDR_LEN;
+
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		pr_err("network: cannot open /dev/net/tun: %s", strerror(errno));
+		return -1;
+	}
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (mq ? IFF_MULTI_QUEUE : 0);
+	if (name)
+		snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+		pr_err("network: %s: TUNSETVNETHDRSZ: %s", ifr.ifr_name, strerror(errno));
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(ifname_out, ifr.ifr_name, IFNAMSIZ);
+	ifname_out[IFNAMSIZ - 1] = '\0';
+	return fd;
+}
+
+static int if_up(const char *ifname)
+{
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = -1;
+
+	if (s < 0)
+		return -1;
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", ifname);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		r = ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	close(s);
+	return r;
+}
+
+static int run_script(const char *script, const char *ifname)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid < 0) {
+		pr_err("network: fork: %s", strerror(errno));
+		return -1;
+	}
+	if (!pid) {
+		execl(script, script, ifname, (char *)NULL);
+		pr_err("network: cannot run script '%s': %s", script, strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		pr_err("network: script '%s %s' failed (status %d)", script, ifname,
+		       WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+		return -1;
+	}
+	return 0;
+}
+
+int tap_open(struct tap *t, const char *ifname, int queues, const char *script)
+{
+	int i, fd;
+
+	memset(t, 0, sizeof(*t));
+	if (queues < 1)
+		queues = 1;
+	if (queues > LKVM_NET_MAX_QUEUES)
+		queues = LKVM_NET_MAX_QUEUES;
+	fd = tap_queue(ifname, queues > 1, t->ifname);
+	if (fd < 0 && queues > 1 && errno == EINVAL) {
+		/* No IFF_MULTI_QUEUE here (or an existing single-queue tap). */
+		queues = 1;
+		fd = tap_queue(ifname, false, t->ifname);
+	}
+	if (fd < 0) {
+		if (errno == EPERM)
+			pr_err("network: creating a tap needs root (CAP_NET_ADMIN)");
+		else
+			pr_err("network: TUNSETIFF %s: %s", ifname ? ifname : "(new tap)",
+			       strerror(errno));
+		return -1;
+	}
+	t->fds[t->nr_fds++] = fd;
+	for (i = 1; i < queues; i++) {
+		char name[IFNAMSIZ];
+
+		fd = tap_queue(t->ifname, true, name);
+		if (fd < 0)
+			break;		/* fewer queues than asked: still fine */
+		t->fds[t->nr_fds++] = fd;
+	}
+	/* Which offloads the tap takes: probe them all, then start with none. */
+	if (ioctl(t->fds[0], TUNSETOFFLOAD, TAP_OFFLOADS) == 0)
+		t->offloads = TAP_OFFLOADS;
+	else if (ioctl(t->fds[0], TUNSETOFFLOAD, TUN_F_CSUM) == 0)
+		t->offloads = TUN_F_CSUM;
+	ioctl(t->fds[0], TUNSETOFFLOAD, 0);
+
+	if (script) {
+		if (run_script(script, t->ifname))
+			goto fail;
+	} else if (if_up(t->ifname) < 0) {
+		pr_warn("network: cannot bring %s up: %s", t->ifname, strerror(errno));
+	}
+	pr_debug("network: tap %s, %d queue(s), offloads 0x%x", t->ifname, t->nr_fds,
+		 t->offloads);
+	return 0;
+fail:
+	tap_close(t);
+	return -1;
+}
+
+int tap_set_offloads(struct tap *t, unsigned int tun_flags)
+{
+	tun_flags &= t->offloads;
+	if (ioctl(t->fds[0], TUNSETOFFLOAD, tun_flags) < 0) {
+		pr_debug("network: %s: TUNSETOFFLOAD 0x%x: %s", t->ifname, tun_flags,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int tap_set_queues(struct tap *t, int active)
+{
+	struct ifreq ifr = { 0 };
+	int i, r = 0;
+
+	if (t->nr_fds < 2)
+		return 0;
+	/* Detached queues get no frames: the kernel spreads flows over the rest. */
+	for (i = 0; i < t->nr_fds; i++) {
+		ifr.ifr_flags = i < active ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE;
+		if (ioctl(t->fds[i], TUNSETQUEUE, &ifr) < 0 && errno != EINVAL)
+			r = -1;
+	}
+	return r;
+}
+
+void tap_close(struct tap *t)
+{
+	int i;
+
+	for (i = 0; i < t->nr_fds; i++)
+		close(t->fds[i]);
+	t->nr_fds = 0;
+}

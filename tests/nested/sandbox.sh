@@ -1,0 +1,182 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The nested tier's lkvm sandbox, virtio-9p, --timeout and virtio-net cases
+# (sourced by run-x86.sh; needs lib.sh). sandbox-l1.sh and net-l1.sh drive
+# the cases from where lkvm runs (L1, or this host in direct mode):
+#
+#   sandbox          lkvm sandbox with the default kernel (/boot/vmlinuz-$(uname -r))
+#                    and modules (/lib/modules/<release>): the guest's root is L1's
+#                    / over 9p; a script there exercises a --9p share (files, dirs,
+#                    links, renames, a 3 MB file with a checksum, escapes through
+#                    ".." and symlinks) and the scratch /tmp, writes a file into the
+#                    share and exits 3: lkvm must exit 3 and L1 must see the file
+#   sandbox-timeout  a sandboxed busy loop stopped by --timeout: status 124 after
+#                    the vCPU positions
+#   sandbox-initrd   the root is a given --initrd (the net case's busybox one),
+#                    with --console virtio; the command exits 5
+#   sandbox-disk     the root is an ext4 image given with -d ...,ro; exits 4
+#   net              an lkvm guest on a tap that script= puts on a bridge: pings
+#                    the bridge's address, 4 MiB over TCP each way with matching
+#                    checksums; 2 vCPUs and so 2 queue pairs; receive offloads
+#                    only with CTRL_GUEST_OFFLOADS (net-l2.sh runs in the guest)
+#
+# In nested mode L1 gets, through its overlay, what a Debian host would have:
+# /boot/vmlinuz-<release> (the L2 kernel) and /lib/modules/<release> with
+# modules.dep and the modules the sandbox loads. In direct mode the cases pass
+# -k and --modules instead.
+
+NESTED_SANDBOX_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+NESTED_SANDBOX_CASES="sandbox sandbox-timeout sandbox-initrd sandbox-disk net"
+# Everything lkvm sandbox may ask for, and what the net cases load in L1.
+NESTED_SANDBOX_MODULES="virtio_pci virtio_mmio 9pnet_virtio 9p virtio_console virtio_blk virtio_net virtio_rng ext4 crc32c_generic tun bridge"
+
+# nested_sandbox_prepare WORK: the L1 overlay (and, direct, WORK/sandbox-l1.sh).
+nested_sandbox_prepare() {
+	local work=$1 ov=$1/l1-overlay moddir rel
+	moddir=$LKVM_KROOT/lib/modules/$LKVM_KVER
+	mkdir -p "$ov/boot" "$ov/lib/modules/$LKVM_KVER" "$ov/etc" "$ov/l2" || return 1
+	ln -sf /l2/bzImage "$ov/boot/vmlinuz-$LKVM_KVER"
+	cp "$moddir/modules.dep" "$ov/lib/modules/$LKVM_KVER/" || return 1
+	[ -f "$moddir/modules.builtin" ] && cp "$moddir/modules.builtin" "$ov/lib/modules/$LKVM_KVER/"
+	# shellcheck disable=SC2086
+	for rel in $(lkvm_module_order "$LKVM_KROOT" "$LKVM_KVER" $NESTED_SANDBOX_MODULES); do
+		mkdir -p "$ov/lib/modules/$LKVM_KVER/$(dirname "$rel")"
+		cp "$moddir/$rel" "$ov/lib/modules/$LKVM_KVER/$rel" || return 1
+	done
+	echo "lkvm-l1-root" >"$ov/etc/lkvm-l1-marker"
+	install -m 755 "$NESTED_SANDBOX_DIR/sandbox-l1.sh" "$ov/l2/sandbox-l1.sh"
+	install -m 755 "$NESTED_SANDBOX_DIR/sandbox-l1.sh" "$work/sandbox-l1.sh"
+
+	# The net case's guests: virtio_net, and net-l2.sh run by l2-init.sh.
+	rel=$(mktemp -d "$work/net-root.XXXXXX") || return 1
+	mkdir -p "$rel/lkvmtest.d"
+	install -m 755 "$NESTED_SANDBOX_DIR/net-l2.sh" "$rel/lkvmtest.d/net.sh"
+	lkvm_build_l2_initrd "$work/net.cpio" --modules "virtio_pci virtio_net" \
+		--overlay "$rel" || { rm -rf "$rel"; return 1; }
+	rm -rf "$rel"
+	install -m 755 "$NESTED_SANDBOX_DIR/net-l1.sh" "$work/net-l1.sh"
+	cp "$work/net.cpio" "$work/net-l1.sh" "$ov/l2/"
+
+	# sandbox-disk's root: a busybox tree in an ext4 image (mkfs -d fills it).
+	rel=$(mktemp -d "$work/disk-root.XXXXXX") || return 1
+	lkvm_busybox_skeleton "$rel"
+	echo lkvm-disk-root >"$rel/etc/lkvm-disk-marker"
+	rm -f "$work/root.ext4"
+	if ! mkfs.ext4 -q -F -L lkvmroot -d "$rel" "$work/root.ext4" 16M >/dev/null 2>&1; then
+		lkvm_err "mkfs.ext4 -d failed (e2fsprogs 1.43 or later needed)"
+		rm -rf "$rel"
+		return 1
+	fi
+	rm -rf "$rel"
+	cp "$work/root.ext4" "$ov/l2/"
+}
+
+# The case command (a cases.sh run_case line; evaluated where lkvm runs).
+# Direct mode names the kernel and its modules; nested mode uses the defaults.
+nested_sandbox_cmd() {
+	local c=$1 extra=
+	if [ "$c" = net ]; then
+		# shellcheck disable=SC2016 # expanded by the case runner
+		printf '%s' 'sh ${L2_INITRD%/*}/net-l1.sh $LKVM $L2_KERNEL ${L2_INITRD%/*}/net.cpio'
+		return
+	fi
+	if [ "$LKVM_MODE" = direct ]; then
+		extra="-k $LKVM_VMLINUZ --modules $LKVM_KROOT/lib/modules/$LKVM_KVER"
+	fi
+	case "$c" in
+	# shellcheck disable=SC2016 # expanded by the case runner
+	sandbox-initrd) extra='${L2_INITRD%/*}/net.cpio '"$extra" ;;
+	# shellcheck disable=SC2016
+	sandbox-disk) extra='${L2_INITRD%/*}/root.ext4 '"$extra" ;;
+	esac
+	# shellcheck disable=SC2016 # expanded by the case runner
+	printf 'sh ${L2_INITRD%%/*}/sandbox-l1.sh $LKVM %s %s' "$c" "$extra"
+}
+
+nested_sandbox_value() {
+	printf '%s\n' "$1" | sed -n "s/^$2=//p" | tail -n 1 | tr -d '\r'
+}
+
+# nested_sandbox_check CASE OUTPUT STATUS: why the case failed, or nothing.
+nested_sandbox_check() {
+	local c=$1 out=$2 status=$3 v
+	if printf '%s\n' "$out" | grep -q 'Kernel panic'; then
+		echo "L2 kernel panic: $(printf '%s\n' "$out" | grep -m1 'Kernel panic')"
+		return
+	fi
+	[ "$status" = 137 ] && { echo "timed out after ${LKVM_CASE_TIMEOUT}s (killed)"; return; }
+	case "$c" in
+	sandbox)
+		v=$(nested_sandbox_value "$out" SANDBOX-FAIL)
+		[ -n "$v" ] && { echo "in the guest: $v"; return; }
+		printf '%s\n' "$out" | grep -q '^SANDBOX-HELLO$' ||
+			{ echo "the command's output did not arrive (lkvm status $status)"; return; }
+		# (direct mode shares this host's /, which has no marker)
+		[ "$LKVM_MODE" = direct ] ||
+			[ "$(nested_sandbox_value "$out" SANDBOX-MARKER)" = lkvm-l1-root ] ||
+			{ echo "the guest's / is not L1's / (no /etc/lkvm-l1-marker)"; return; }
+		[ "$(nested_sandbox_value "$out" SANDBOX-CHECKS)" = ok ] ||
+			{ echo "the file system checks did not finish"; return; }
+		[ "$(nested_sandbox_value "$out" SANDBOX-FILE)" = written-by-l2 ] ||
+			{ echo "the file the guest wrote is not in L1's share"; return; }
+		[ "$(nested_sandbox_value "$out" SANDBOX-BIG)" = ok ] ||
+			{ echo "the 3 MB file the guest copied differs on L1"; return; }
+		[ "$(nested_sandbox_value "$out" SANDBOX-SCRATCH)" = in-scratch ] ||
+			{ echo "the guest's /tmp file is not in L1's scratch directory"; return; }
+		[ "$(nested_sandbox_value "$out" SANDBOX-OUTSIDE)" = untouched ] ||
+			{ echo "a file outside the share changed"; return; }
+		[ "$status" = 3 ] || { echo "lkvm exit status $status, want the command's 3"; return; }
+		;;
+	sandbox-timeout)
+		printf '%s\n' "$out" | grep -q '^SANDBOX-LOOPING$' ||
+			{ echo "the loop never started (lkvm status $status)"; return; }
+		printf '%s\n' "$out" | grep -q 'vCPU 0: rip' ||
+			{ echo "no vCPU positions after the timeout"; return; }
+		[ "$status" = 124 ] || { echo "lkvm exit status $status, want 124"; return; }
+		;;
+	sandbox-initrd)
+		printf '%s\n' "$out" | grep -q '^SANDBOX-HELLO$' ||
+			{ echo "the command's output did not arrive (lkvm status $status)"; return; }
+		[ "$(nested_sandbox_value "$out" SANDBOX-ROOT)" = initrd ] ||
+			{ echo "the command did not run in the given initramfs"; return; }
+		[ "$(nested_sandbox_value "$out" SANDBOX-TTY)" = /dev/hvc0 ] ||
+			{ echo "the command's output went to '$(nested_sandbox_value "$out" SANDBOX-TTY)', not hvc0"; return; }
+		[ "$(nested_sandbox_value "$out" SANDBOX-SCRATCH)" = in-scratch ] ||
+			{ echo "the guest's /tmp file is not in the scratch directory"; return; }
+		[ "$status" = 5 ] || { echo "lkvm exit status $status, want the command's 5"; return; }
+		;;
+	sandbox-disk)
+		printf '%s\n' "$out" | grep -q '^SANDBOX-HELLO$' ||
+			{ echo "the command's output did not arrive (lkvm status $status)"; return; }
+		[ "$(nested_sandbox_value "$out" SANDBOX-MARKER)" = lkvm-disk-root ] ||
+			{ echo "the root is not the disk image"; return; }
+		[ "$(nested_sandbox_value "$out" SANDBOX-ROOTFS)" = "/dev/vda ext4 ro" ] ||
+			{ echo "root mount '$(nested_sandbox_value "$out" SANDBOX-ROOTFS)', want '/dev/vda ext4 ro'"; return; }
+		[ "$status" = 4 ] || { echo "lkvm exit status $status, want the command's 4"; return; }
+		;;
+	net)
+		v=$(nested_sandbox_value "$out" NET-FAIL)
+		[ -n "$v" ] && { echo "$v"; return; }
+		printf '%s\n' "$out" | grep -q '^NET-PING=ok' ||
+			{ echo "the guest could not ping the bridge's address (lkvm status $status)"; return; }
+		v=$(nested_sandbox_value "$out" NET-SENT-MD5)
+		[ -n "$v" ] && [ "$v" = "$(nested_sandbox_value "$out" NET-HOST-RECV-MD5)" ] ||
+			{ echo "guest to host: sent md5 '$v', received $(nested_sandbox_value "$out" NET-HOST-RECV-BYTES) bytes md5 '$(nested_sandbox_value "$out" NET-HOST-RECV-MD5)'"; return; }
+		v=$(nested_sandbox_value "$out" NET-HOST-SENT-MD5)
+		[ -n "$v" ] && [ "$v" = "$(nested_sandbox_value "$out" NET-RECV-MD5)" ] ||
+			{ echo "host to guest: sent md5 '$v', received $(nested_sandbox_value "$out" NET-RECV-BYTES) bytes md5 '$(nested_sandbox_value "$out" NET-RECV-MD5)'"; return; }
+		[ "$(nested_sandbox_value "$out" NET-QUEUES)" = 2 ] ||
+			{ echo "the 2-vCPU guest uses $(nested_sandbox_value "$out" NET-QUEUES) receive queue(s), want 2"; return; }
+		[ "$(nested_sandbox_value "$out" NET-MAC)" = 02:00:00:00:00:0b ] ||
+			{ echo "mac= not honoured: $(nested_sandbox_value "$out" NET-MAC)"; return; }
+		# Receive offloads (GUEST_TSO4, bit 7) only with CTRL_GUEST_OFFLOADS (bit 2).
+		v=$(nested_sandbox_value "$out" NET-VIRTIO-FEATURES)
+		case "$v" in
+		??1????1*) ;;
+		???????0*) ;;
+		*) echo "virtio features $v: GUEST_TSO4 without CTRL_GUEST_OFFLOADS"; return ;;
+		esac
+		[ "$status" = 0 ] || { echo "lkvm exit status $status"; return; }
+		;;
+	esac
+}

@@ -45,59 +45,21 @@ static int load_kernel(struct kvm *kvm, struct arm_kernel *k)
 	return r;
 }
 
-/*
- * The initrd goes just below the device tree. A file is read in place; a
- * pipe or FIFO is sized by reading it (fstat says 0), then copied.
- */
-static int load_initrd(struct kvm *kvm, u64 low, u64 high, u64 *addr, u64 *size)
-{
-	struct load_file f;
-	u8 *stream = NULL, *dst;
-	s64 len;
-	int ret = -1;
+/* The initrd goes just below the device tree, above the kernel. */
+struct initrd_range {
+	u64 low, high;
+};
 
-	*addr = *size = 0;
-	if (!kvm->cfg.initrd_filename)
+static int place_initrd(u64 len, u64 *addr, const char *path, void *arg)
+{
+	struct initrd_range *r = arg;
+
+	if (r->high >= r->low && len <= r->high - r->low &&
+	    (*addr = ALIGN_DOWN(r->high - len, SZ_4K)) >= r->low)
 		return 0;
-	if (load_open(&f, "initrd", kvm->cfg.initrd_filename))
-		return -1;
-	if (f.seekable) {
-		len = f.size;
-	} else {
-		len = load_read_stream(&f, high - low, &stream);
-		if (len < 0)
-			goto out;
-	}
-	if (len == 0) {
-		pr_err("initrd '%s' is empty", f.path);
-		goto out;
-	}
-	if ((u64)len > high - low) {
-		pr_err("initrd '%s' (%llu MiB) does not fit in guest memory with the kernel",
-		       f.path, (unsigned long long)len >> 20);
-		goto out;
-	}
-	*addr = ALIGN_DOWN(high - len, SZ_4K);
-	if (*addr < low) {
-		pr_err("initrd '%s' (%llu MiB) does not fit in guest memory with the kernel",
-		       f.path, (unsigned long long)len >> 20);
-		goto out;
-	}
-	dst = guest_ptr(&kvm->mem, *addr, len);
-	if (!dst)
-		goto out;
-	if (stream) {
-		memcpy(dst, stream, len);
-	} else if (pread_full(f.fd, dst, len, 0) != len) {
-		pr_err("cannot read initrd '%s': short read", f.path);
-		goto out;
-	}
-	*size = len;
-	ret = 0;
-out:
-	free(stream);
-	load_close(&f);
-	return ret;
+	pr_err("initrd '%s' (%llu MiB) does not fit in guest memory with the kernel",
+	       path, (unsigned long long)len >> 20);
+	return -1;
 }
 
 struct mmio_list {
@@ -183,6 +145,7 @@ out:
 static int arm_load(struct kvm *kvm)
 {
 	u64 ram_end = ARM_RAM_BASE + kvm->ram_map_size, top, fdt_addr, initrd, initrd_size;
+	struct initrd_range r;
 	struct arm_kernel k;
 
 	if (!kvm->cfg.kernel_filename) {
@@ -203,7 +166,11 @@ static int arm_load(struct kvm *kvm)
 		       (unsigned long long)(k.end - ARM_RAM_BASE) >> 20);
 		return -1;
 	}
-	if (load_initrd(kvm, ALIGN_UP(k.end, SZ_4K), fdt_addr, &initrd, &initrd_size))
+	r = (struct initrd_range){ ALIGN_UP(k.end, SZ_4K), fdt_addr };
+	initrd = initrd_size = 0;
+	if (kvm->cfg.initrd_filename &&
+	    load_initrd(&kvm->mem, kvm->cfg.initrd_filename, r.high - r.low,
+			place_initrd, &r, &initrd, &initrd_size))
 		return -1;
 	if (setup_fdt(kvm, fdt_addr, initrd, initrd_size))
 		return -1;

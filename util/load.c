@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lkvm/guest-mem.h"
 #include "lkvm/load.h"
 
 int load_open(struct load_file *f, const char *what, const char *path)
@@ -90,4 +91,45 @@ s64 load_read_stream(struct load_file *f, u64 max, u8 **out)
 	}
 	*out = buf;
 	return len;
+}
+
+int load_initrd(const struct guest_mem *mem, const char *path, u64 max,
+		initrd_place_fn place, void *ctx, u64 *addr, u64 *size)
+{
+	struct load_file f;
+	u8 *stream = NULL, *dst;
+	s64 len;
+	int ret = -1;
+
+	*addr = *size = 0;
+	if (load_open(&f, "initrd", path))
+		return -1;
+	if (f.seekable) {
+		len = f.size;
+	} else {
+		len = load_read_stream(&f, max, &stream);
+		if (len < 0)
+			goto out;
+	}
+	if (len == 0) {
+		pr_err("initrd '%s' is empty", f.path);
+		goto out;
+	}
+	if (place(len, addr, f.path, ctx))
+		goto out;
+	dst = guest_ptr(mem, *addr, len);
+	if (!dst)
+		goto out;
+	if (stream) {
+		memcpy(dst, stream, len);
+	} else if (pread_full(f.fd, dst, len, 0) != len) {
+		pr_err("cannot read initrd '%s': short read", f.path);
+		goto out;
+	}
+	*size = len;
+	ret = 0;
+out:
+	free(stream);
+	load_close(&f);
+	return ret;
 }

@@ -73,52 +73,24 @@ out:
 	return ret;
 }
 
-static int load_initrd(struct kvm *kvm, const struct bzimage *bz, u64 *addr, u64 *size)
-{
-	u64 kernel_end = X86_KERNEL_ADDR + max((u64)bz->init_size, bz->kernel_size);
-	struct load_file f;
-	u8 *stream = NULL, *dst;
-	s64 len;
-	int ret = -1;
+struct initrd_ctx {
+	struct kvm *kvm;
+	const struct bzimage *bz;
+};
 
-	*addr = *size = 0;
-	if (!kvm->cfg.initrd_filename)
+/* As high as the kernel's initrd_addr_max allows, above the kernel. */
+static int place_initrd(u64 len, u64 *addr, const char *path, void *arg)
+{
+	struct initrd_ctx *c = arg;
+	u64 top = low_ram_top(c->kvm);
+	u64 kernel_end = X86_KERNEL_ADDR + max((u64)c->bz->init_size, c->bz->kernel_size);
+
+	if (!bzimage_place_initrd(c->bz, top, kernel_end, len, addr))
 		return 0;
-	if (load_open(&f, "initrd", kvm->cfg.initrd_filename))
-		return -1;
-	if (f.seekable) {
-		len = f.size;
-	} else {
-		len = load_read_stream(&f, low_ram_top(kvm), &stream);
-		if (len < 0)
-			goto out;
-	}
-	if (len == 0) {
-		pr_err("initrd '%s' is empty", f.path);
-		goto out;
-	}
-	if (bzimage_place_initrd(bz, low_ram_top(kvm), kernel_end, len, addr)) {
-		pr_err("initrd '%s' (%llu MiB) does not fit in guest memory below %s",
-		       f.path, (unsigned long long)len >> 20,
-		       bz->initrd_addr_max < low_ram_top(kvm) ?
-		       "the kernel's initrd limit" : "3 GiB with the kernel");
-		goto out;
-	}
-	dst = guest_ptr(&kvm->mem, *addr, len);
-	if (!dst)
-		goto out;
-	if (stream)
-		memcpy(dst, stream, len);
-	else if (pread_full(f.fd, dst, len, 0) != len) {
-		pr_err("cannot read initrd '%s': short read", f.path);
-		goto out;
-	}
-	*size = len;
-	ret = 0;
-out:
-	free(stream);
-	load_close(&f);
-	return ret;
+	pr_err("initrd '%s' (%llu MiB) does not fit in guest memory below %s", path,
+	       (unsigned long long)len >> 20, c->bz->initrd_addr_max < top ?
+	       "the kernel's initrd limit" : "3 GiB with the kernel");
+	return -1;
 }
 
 static void setup_boot_gdt_and_paging(struct kvm *kvm)
@@ -164,8 +136,13 @@ static int x86_load(struct kvm *kvm)
 		       cmdlen, bz.cmdline_max);
 		return -1;
 	}
-	if (load_initrd(kvm, &bz, &a.initrd_addr, &a.initrd_size))
-		return -1;
+	if (kvm->cfg.initrd_filename) {
+		struct initrd_ctx c = { kvm, &bz };
+
+		if (load_initrd(&kvm->mem, kvm->cfg.initrd_filename, low_ram_top(kvm),
+				place_initrd, &c, &a.initrd_addr, &a.initrd_size))
+			return -1;
+	}
 
 	guest_write(&kvm->mem, X86_CMDLINE_ADDR, kvm->cmdline, cmdlen + 1);
 	a.cmdline_addr = X86_CMDLINE_ADDR;

@@ -27,4 +27,19 @@ void load_close(struct load_file *f);
  */
 s64 load_read_stream(struct load_file *f, u64 max, u8 **buf);
 
+/*
+ * Where an initrd of @len bytes goes: the arch's rule. Returns 0 and the
+ * guest address, or -1 after one line saying why it does not fit.
+ */
+typedef int (*initrd_place_fn)(u64 len, u64 *addr, const char *path, void *ctx);
+
+struct guest_mem;
+/*
+ * Load the initrd at @path (a file read in place with one pread, or a pipe
+ * or FIFO sized by reading at most @max bytes) at the address @place picks.
+ * Sets *addr and *size; returns 0 or -1 after a message.
+ */
+int load_initrd(const struct guest_mem *mem, const char *path, u64 max,
+		initrd_place_fn place, void *ctx, u64 *addr, u64 *size);
+
 #endif

@@ -1747,10 +1747,28 @@ static int op_remove(struct p9_server *s, struct p9_in *in, struct p9_out *out _
  */
 enum xop { XGET, XLIST, XSET, XREMOVE };
 
+/* One xattr operation on the file a /proc/self/fd/N path names. */
+static ssize_t xattr_on_fd_path(int fd, enum xop op, const char *name, void *buf,
+				size_t len, int flags)
+{
+	char proc[40];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	switch (op) {
+	case XGET:
+		return getxattr(proc, name, buf, len);
+	case XLIST:
+		return listxattr(proc, buf, len);
+	case XSET:
+		return setxattr(proc, name, buf, len, flags);
+	default:
+		return removexattr(proc, name);
+	}
+}
+
 static ssize_t xattr_op(struct p9_server *s, int pfd, const char *path, enum xop op,
 			const char *name, void *buf, size_t len, int flags)
 {
-	char proc[40];
 	struct stat st;
 	ssize_t r;
 	int fd, err;
@@ -1761,21 +1779,7 @@ static ssize_t xattr_op(struct p9_server *s, int pfd, const char *path, enum xop
 		errno = EACCES;
 		return -1;
 	}
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
-	switch (op) {
-	case XGET:
-		r = getxattr(proc, name, buf, len);
-		break;
-	case XLIST:
-		r = listxattr(proc, buf, len);
-		break;
-	case XSET:
-		r = setxattr(proc, name, buf, len, flags);
-		break;
-	default:
-		r = removexattr(proc, name);
-		break;
-	}
+	r = xattr_on_fd_path(pfd, op, name, buf, len, flags);
 	if (r >= 0 || (errno != ENOENT && errno != ENOTDIR))
 		return r;
 	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
@@ -1785,20 +1789,7 @@ static ssize_t xattr_op(struct p9_server *s, int pfd, const char *path, enum xop
 	fd = reopen(s, pfd, path, &st, O_RDONLY | O_NONBLOCK);
 	if (fd < 0)
 		return -1;
-	switch (op) {
-	case XGET:
-		r = fgetxattr(fd, name, buf, len);
-		break;
-	case XLIST:
-		r = flistxattr(fd, buf, len);
-		break;
-	case XSET:
-		r = fsetxattr(fd, name, buf, len, flags);
-		break;
-	default:
-		r = fremovexattr(fd, name);
-		break;
-	}
+	r = xattr_on_fd_path(fd, op, name, buf, len, flags);
 	err = errno;
 	close(fd);
 	errno = err;

@@ -29,43 +29,9 @@ CASES=(
 	bad-option bad-initrd-too-big
 )
 
-if [ $# -ne 1 ]; then
-	echo "usage: $0 LKVM" >&2
-	exit 2
-fi
-lkvm=$1
-case $lkvm in
-*/*) ;;
-*) lkvm=$(command -v -- "$lkvm" || echo "$lkvm") ;;
-esac
-
-all() {
-	local c
-
-	for c in "${CASES[@]}"; do
-		echo "$1: guest/$c: $2"
-	done
-}
-
-if [ ! -e /dev/kvm ]; then
-	all SKIP "/dev/kvm is missing"
-	exit 0
-fi
-if ! (exec 3<>/dev/kvm) 2>/dev/null; then
-	all SKIP "/dev/kvm cannot be opened read-write"
-	exit 0
-fi
-if [ ! -x "$lkvm" ]; then
-	all FAIL "lkvm binary not found: $lkvm"
-	exit 1
-fi
-if ! make -s -C "$here" >&2; then
-	all FAIL "cannot build the test guest"
-	exit 1
-fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-guest-test.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
+TAG=guest
+# shellcheck source=tests/guest/harness.sh
+. "$here/harness.sh" "$@"
 
 failed=0
 name='' out='' err='' rc=0 why=''

@@ -214,6 +214,8 @@ int kvm_run_config(const struct kvm_config *cfg)
 	struct kvm kvm = { 0 };
 	int ret;
 
+	if (kvm_config_check(cfg))
+		return LKVM_EXIT_ERROR;
 	kvm.cfg = *cfg;
 	if (kvm__init(&kvm)) {
 		kvm__exit(&kvm);

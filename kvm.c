@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lkvm/init.h"
@@ -143,20 +144,7 @@ static void *map_ram_aligned(u64 size)
 static int setup_ram(struct kvm *kvm)
 {
 	u64 size = kvm->cfg.ram_size;
-	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
 
-	if (size < LKVM_MIN_RAM) {
-		pr_err("guest memory of %llu KiB is too small (minimum %llu MiB)",
-		       (unsigned long long)(size >> 10),
-		       (unsigned long long)(LKVM_MIN_RAM >> 20));
-		return -1;
-	}
-	if (pages > 0 && psz > 0 && size > (u64)pages * psz) {
-		pr_err("guest memory of %llu MiB exceeds the host's %llu MiB",
-		       (unsigned long long)(size >> 20),
-		       (unsigned long long)(((u64)pages * psz) >> 20));
-		return -1;
-	}
 	if (kvm__arch_check_ram_size(kvm, size))
 		return -1;
 
@@ -248,6 +236,96 @@ void kvm__request_stop(struct kvm *kvm, int exit_code, const char *fmt, ...)
 			kvm_cpu__kick(kvm->cpus[i]);
 	if (write(kvm->stop_fd, &one, sizeof(one)) < 0)
 		pr_warn("stop: eventfd write failed");
+}
+
+static int check_ram_size(u64 size)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+
+	if (size < LKVM_MIN_RAM) {
+		pr_err("guest memory of %llu KiB is too small (minimum %llu MiB)",
+		       (unsigned long long)(size >> 10),
+		       (unsigned long long)(LKVM_MIN_RAM >> 20));
+		return -1;
+	}
+	if (pages > 0 && psz > 0 && size > (u64)pages * psz) {
+		pr_err("guest memory of %llu MiB exceeds the host's %llu MiB",
+		       (unsigned long long)(size >> 20),
+		       (unsigned long long)(((u64)pages * psz) >> 20));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A kernel or initrd that is missing, a directory, or (for a regular file)
+ * not a kernel this arch boots. Pipes, FIFOs and devices are only stat()ed:
+ * opening one here could eat data its writer has already sent, so the
+ * loaders check those as they read them.
+ */
+static int check_input_file(const char *what, const char *path, bool kernel)
+{
+	u8 hdr[KVM_KERNEL_PROBE_LEN];
+	const char *err;
+	struct stat st;
+	ssize_t len;
+	int fd;
+
+	if (stat(path, &st) < 0) {
+		pr_err("cannot open %s '%s': %s", what, path, strerror(errno));
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		pr_err("%s '%s' is a directory", what, path);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_err("cannot open %s '%s': %s", what, path, strerror(errno));
+		return -1;
+	}
+	len = kernel ? pread_full(fd, hdr, sizeof(hdr), 0) : 0;
+	close(fd);
+	if (len < 0) {
+		pr_err("cannot read %s '%s': %s", what, path, strerror(errno));
+		return -1;
+	}
+	if (kernel && kvm__arch_check_kernel(hdr, len, st.st_size, &err)) {
+		pr_err("%s '%s' %s", what, path, err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * What can be refused without KVM is refused before /dev/kvm is opened: a
+ * typo gets a message about the typo, also on a host without KVM.
+ */
+int kvm_config_check(const struct kvm_config *cfg)
+{
+	struct stat st;
+	int i;
+
+	if (check_ram_size(cfg->ram_size))
+		return -1;
+	if (check_input_file("kernel", cfg->kernel_filename, true))
+		return -1;
+	if (cfg->initrd_filename && check_input_file("initrd", cfg->initrd_filename, false))
+		return -1;
+	for (i = 0; i < cfg->nr_disks; i++) {
+		if (stat(cfg->disks[i].path, &st) < 0) {
+			pr_err("cannot open disk '%s': %s", cfg->disks[i].path,
+			       strerror(errno));
+			return -1;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			pr_err("disk '%s' is a directory", cfg->disks[i].path);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 int kvm__init(struct kvm *kvm)

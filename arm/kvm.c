@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lkvm/arm-image.h"
 #include "lkvm/arm-kvm.h"
 #include "lkvm/init.h"
 #include "lkvm/kvm.h"
@@ -114,3 +115,14 @@ static int arm_spe_last(struct kvm *kvm)
 	return arm_spe_finalize(&kvm->arch.vm);
 }
 last_init(arm_spe_last, NULL);
+
+int kvm__arch_check_kernel(const u8 *hdr, size_t len, u64 size __unused,
+			   const char **err)
+{
+	struct arm_image img;
+
+	/* A gzipped Image is checked as it is decompressed into guest RAM. */
+	if (len >= 2 && hdr[0] == 0x1f && hdr[1] == 0x8b)
+		return 0;
+	return arm_image_parse(hdr, len, &img, err);
+}

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "lkvm/bzimage.h"
 #include "lkvm/kvm.h"
 #include "lkvm/x86-cpuid.h"
 
@@ -112,4 +113,11 @@ const char *kvm__arch_default_cmdline(struct kvm *kvm)
 	if (kvm->cfg.console && !strcmp(kvm->cfg.console, "virtio"))
 		return "console=hvc0 earlyprintk=ttyS0";
 	return "console=ttyS0 earlyprintk=ttyS0";
+}
+
+int kvm__arch_check_kernel(const u8 *hdr, size_t len, u64 size, const char **err)
+{
+	struct bzimage bz;
+
+	return bzimage_parse(hdr, len, size, &bz, err);
 }

@@ -116,6 +116,12 @@ void kvm__request_stop(struct kvm *kvm, int exit_code, const char *fmt, ...)
 int kvm__check_cap(struct kvm *kvm, long cap);
 int kvm__vm_check_cap(struct kvm *kvm, long cap);
 
+/*
+ * Checks of the configuration that need no KVM (memory size, kernel and
+ * initrd files); returns -1 after one line saying what is wrong.
+ */
+int kvm_config_check(const struct kvm_config *cfg);
+
 /* Register guest RAM with KVM; the arch code calls it from its layout. */
 int kvm__register_ram(struct kvm *kvm, u64 gpa, u64 size, void *host);
 
@@ -142,6 +148,13 @@ int kvm__arch_check_ram_size(struct kvm *kvm, u64 size);
 int kvm__arch_init(struct kvm *kvm);
 /* After guest memory, before vCPUs: the in-kernel interrupt controller. */
 int kvm__arch_create_irqchip(struct kvm *kvm);
+/*
+ * Is the start of a kernel file (@len bytes of a @size-byte regular file)
+ * something this arch can boot? Returns 0, or -1 with *err completing
+ * "kernel 'path' ...". Runs before /dev/kvm is opened.
+ */
+#define KVM_KERNEL_PROBE_LEN	4096
+int kvm__arch_check_kernel(const u8 *hdr, size_t len, u64 size, const char **err);
 /* The default kernel command line for this arch and console. */
 const char *kvm__arch_default_cmdline(struct kvm *kvm);
 void kvm__arch_exit(struct kvm *kvm);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* lkvm: dispatch "lkvm <command>" to builtin-<command>.c. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -55,6 +56,11 @@ int main(int argc, const char **argv)
 {
 	unsigned int i;
 
+	/*
+	 * A reader that goes away (lkvm run | head, a control client that
+	 * hangs up) must not kill a running guest: writes get EPIPE instead.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2)
 		return cmd_help(0, NULL);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))

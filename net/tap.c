@@ -10,6 +10,7 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -79,6 +80,7 @@ static int run_script(const char *script, const char *ifname)
 		return -1;
 	}
 	if (!pid) {
+		signal(SIGPIPE, SIG_DFL);	/* lkvm ignores it; the script must not */
 		execl(script, script, ifname, (char *)NULL);
 		pr_err("network: cannot run script '%s': %s", script, strerror(errno));
 		_exit(127);

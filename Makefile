@@ -69,7 +69,7 @@ $(foreach d,$(DEPS),$(call check_dep,$(word 1,$(subst :, ,$(d))),$(word 2,$(subs
 endif
 LDLIBS += -lfdt -laio -lz
 
-CORE_OBJS := kvm.o kvm-cpu.o iobus.o guest-mem.o irq.o ioeventfd.o \
+CORE_OBJS := hw/pvpanic.o kvm.o kvm-cpu.o iobus.o guest-mem.o irq.o ioeventfd.o \
 	     virtio/core.o virtio/virtqueue.o virtio/mmio.o virtio/pci.o hw/pci.o \
 	     virtio/blk.o virtio/rng.o virtio/console.o disk/raw.o \
 	     util/util.o util/parse-options.o util/init.o util/load.o util/term.o \

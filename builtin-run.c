@@ -29,7 +29,8 @@ static const char run_usage[] =
 static const char run_epilogue[] =
 	"\nThe guest's serial console is this terminal; type Ctrl-A x to quit.\n"
 	"Exit status: 0 when the guest powers off or reboots, 1 on bad input or\n"
-	"a VMM error, 2 when the guest crashes (triple fault, internal error),\n"
+	"a VMM error, 2 when the guest crashes (triple fault, internal error,\n"
+	"a kernel panic reported through pvpanic),\n"
 	"124 when --timeout expires, 128+N when lkvm is stopped by signal N.\n"
 	"\nWhile it runs the VM listens on ~/.lkvm/<name>.sock for lkvm list, stop\n"
 	"(exit status 0), pause, resume, balloon and stat.\n";

@@ -272,6 +272,15 @@ static void build_rtc(struct fw *w)
 	end(w);
 }
 
+/* hw/pvpanic.c; Linux's pvpanic-mmio driver matches this compatible. */
+static void build_pvpanic(struct fw *w)
+{
+	beginf(w, "pvpanic@%llx", ARM_PVPANIC_BASE);
+	prop_str(w, "compatible", "qemu,pvpanic-mmio");
+	prop_reg(w, ARM_PVPANIC_BASE, ARM_PVPANIC_SIZE);
+	end(w);
+}
+
 static void build_virtio_mmio(struct fw *w, const struct arm_fdt_info *info)
 {
 	unsigned int i;
@@ -366,6 +375,7 @@ int arm_fdt_build(const struct arm_fdt_info *info, void *buf, size_t size)
 	build_pmu_spe(&w, info);
 	build_uart(&w);
 	build_rtc(&w);
+	build_pvpanic(&w);
 	build_virtio_mmio(&w, info);
 	if (info->pci)
 		build_pci(&w, info);

@@ -121,6 +121,19 @@ static void describe_com1(struct aml *a)
 	aml_pkg_end(a);
 }
 
+/* hw/pvpanic.c: Linux's pvpanic-mmio driver binds to QEMU's ACPI ID. */
+static void describe_pvpanic(struct aml *a)
+{
+	u8 crs[AML_RES_MAX];
+	size_t n;
+
+	n = aml_res_io(crs, X86_PVPANIC_PORT, 1);
+	aml_device_begin(a, "PEVT");
+	aml_name_string(a, "_HID", "QEMU0001");
+	aml_name_resources(a, "_CRS", crs, n);
+	aml_pkg_end(a);
+}
+
 static size_t build_dsdt(u8 *t, size_t room, struct kvm *kvm)
 {
 	struct acpi_dsdt_hook *h;
@@ -139,11 +152,12 @@ static size_t build_dsdt(u8 *t, size_t room, struct kvm *kvm)
 	aml_integer(&a, 0);
 	aml_pkg_end(&a);
 
-	/* Scope (\_SB) { COM1, then whatever the devices add } */
+	/* Scope (\_SB) { COM1, pvpanic, then whatever the devices add } */
 	aml_byte(&a, 0x10);
 	aml_pkg_begin(&a);
 	aml_bytes(&a, "\\_SB_", 5);
 	describe_com1(&a);
+	describe_pvpanic(&a);
 	for (h = dsdt_hooks; h; h = h->next)
 		h->fn(&a, kvm);
 	aml_pkg_end(&a);

@@ -3,7 +3,7 @@
 #
 # /init of the L2 guest initramfs (busybox). Reports what the guest sees as
 # L2-* lines on the console, then acts on lkvmtest.action= from the kernel
-# command line: poweroff (default), reboot, or shell.
+# command line: poweroff (default), reboot, panic, or shell.
 
 export PATH=/bin HOME=/root TERM=${TERM:-linux}
 
@@ -77,6 +77,13 @@ echo "<2>L2-KMSG-ACTION=$action" >/dev/kmsg 2>/dev/null
 case "$action" in
 reboot)
 	reboot -f
+	;;
+panic)
+	# lkvm's pvpanic device (hw/pvpanic.c), bound by pvpanic-mmio when the
+	# initramfs loads it, ends lkvm with status 2; without it, the guest
+	# would hang here (panic=0).
+	echo "L2-PVPANIC-BOUND=$(ls /sys/bus/platform/drivers/pvpanic-mmio 2>/dev/null | grep -c QEMU0001)"
+	echo c >/proc/sysrq-trigger
 	;;
 shell)
 	setsid cttyhack sh

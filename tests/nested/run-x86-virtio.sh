@@ -47,11 +47,11 @@ LKVM_CASE_TIMEOUT=${LKVM_CASE_TIMEOUT:-150}	# before lib.sh sets its 90
 . "$HERE/lib.sh"
 PATH=$PATH:/usr/sbin:/sbin
 
-CHECKS="blk-ext4 blk-mq blk-ro hwrng console-hvc0 mmio-acpi"
-RUNS=${LKVM_VIRTIO_RUNS:-virtio-pci console-hvc0 mmio-acpi}
+CHECKS="blk-ext4 blk-mq blk-ro hwrng console-hvc0 mmio-acpi pvpanic"
+RUNS=${LKVM_VIRTIO_RUNS:-virtio-pci console-hvc0 mmio-acpi pvpanic}
 WATCHDOG=${LKVM_VIRTIO_WATCHDOG:+ lkvmtest.watchdog=$LKVM_VIRTIO_WATCHDOG}
 IMG_MB=64
-L2_MODULES="virtio_pci virtio_mmio virtio_blk virtio_console virtio_rng crc32c_generic ext4"
+L2_MODULES="virtio_pci virtio_mmio virtio_blk virtio_console virtio_rng crc32c_generic ext4 pvpanic_mmio"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-nested-virtio.XXXXXX") || exit 2
 FAILED=0
@@ -174,6 +174,9 @@ want_run() { case " $RUNS " in *" $1 "*) return 0 ;; esac; return 1; }
 	run_case mmio-acpi '\$LKVM run -k \$L2_KERNEL -i \$L2_INITRD -c 2 -m 512 --virtio-transport mmio --virtio-mmio-msi -d \$V_IMG/rw.img --rng -p "quiet lkvmtest.virtio=mmio$WATCHDOG"'
 	v_save 2
 	EOF
+	want_run pvpanic && cat <<-EOF
+	run_case pvpanic '\$LKVM run -k \$L2_KERNEL -i \$L2_INITRD -c 1 -m 256 -p "quiet lkvmtest.action=panic"'
+	EOF
 } >"$WORK/cases.sh"
 
 # --- run ----------------------------------------------------------------------
@@ -215,10 +218,30 @@ l1v() { sed -n "s/^L1-V-$1=//p" "$LOG" | head -n 1; }
 # L2-V-KEY value from a run's output (spaces kept).
 v() { printf '%s\n' "$1" | sed -n "s/^.*L2-V-$2=//p" | head -n 1; }
 
+# The pvpanic run: L2 panics on purpose; lkvm must end with status 2 (guest
+# crash) through its pvpanic device, not hang until the case timeout.
+pvpanic_problem() {
+	local out status bound
+	out=$(lkvm_case_output "$LOG" pvpanic)
+	status=$(lkvm_case_status "$LOG" pvpanic)
+	bound=$(printf '%s\n' "$out" | sed -n 's/^.*L2-PVPANIC-BOUND=//p' | head -n 1)
+	[ -n "$status" ] || { echo "run pvpanic did not finish"; return; }
+	lkvm_case_timed_out "$LOG" pvpanic &&
+		{ echo "lkvm did not notice the guest's panic (timed out after ${LKVM_CASE_TIMEOUT}s; pvpanic bound: ${bound:-?})"; return; }
+	[ "$bound" = 1 ] ||
+		{ echo "pvpanic-mmio did not bind to lkvm's QEMU0001 device in L2"; return; }
+	printf '%s\n' "$out" | grep -q 'Kernel panic' ||
+		{ echo "L2 did not panic (lkvm status $status)"; return; }
+	printf '%s\n' "$out" | grep -q 'lkvm: guest kernel panicked' ||
+		{ echo "lkvm did not report the panic (status $status)"; return; }
+	[ "$status" = 2 ] || echo "lkvm exit status $status after the guest's panic, want 2"
+}
+
 # Why a run as a whole failed (did not finish, panicked, lkvm failed), or
 # nothing. Its checks all fail with this reason.
 run_problem() {
 	local r=$1 out status mode
+	[ "$r" = pvpanic ] && { pvpanic_problem; return; }
 	out=$(lkvm_case_output "$LOG" "$r")
 	status=$(lkvm_case_status "$LOG" "$r")
 	case "$r" in
@@ -278,7 +301,7 @@ file_problem() {
 check() {
 	local c=$1 out p q got secs run
 	case "$c" in
-	console-hvc0|mmio-acpi) run=$c ;;
+	console-hvc0|mmio-acpi|pvpanic) run=$c ;;
 	*) run=virtio-pci ;;
 	esac
 	want_run "$run" || { echo "SKIP:run $run not selected (LKVM_VIRTIO_RUNS)"; return; }
@@ -286,6 +309,7 @@ check() {
 	[ -n "$p" ] && { echo "$p"; return; }
 	out=$(lkvm_case_output "$LOG" "$run")
 	case "$c" in
+	pvpanic) ;;	# all in run_problem
 	blk-ext4)
 		[ "$(v "$out" RW-MOUNT)" = ok ] || { echo "mounting vda (ext4) failed in L2"; return; }
 		[ "$(v "$out" RW-RO)" = 0 ] || { echo "vda is read-only in L2 (ro=$(v "$out" RW-RO))"; return; }

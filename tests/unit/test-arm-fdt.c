@@ -288,6 +288,16 @@ static void test_rtc(void)
 	CHECK_EQ(cell("/apb-pclk", "#clock-cells", 0), 0);
 }
 
+static void test_pvpanic(void)
+{
+	struct arm_fdt_info i = base_info();
+
+	CHECK(build(&i) == 0);
+	CHECK(str_is("/pvpanic@a002000", "compatible", "qemu,pvpanic-mmio"));
+	CHECK_EQ(cell("/pvpanic@a002000", "reg", 1), ARM_PVPANIC_BASE);
+	CHECK_EQ(cell("/pvpanic@a002000", "reg", 3), ARM_PVPANIC_SIZE);
+}
+
 static void test_virtio_mmio(void)
 {
 	struct arm_fdt_info i = base_info();
@@ -412,6 +422,7 @@ TEST_MAIN_BEGIN("arm-fdt")
 	RUN(test_gicv2);
 	RUN(test_uart);
 	RUN(test_rtc);
+	RUN(test_pvpanic);
 	RUN(test_virtio_mmio);
 	RUN(test_pci);
 	RUN(test_nested);

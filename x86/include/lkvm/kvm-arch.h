@@ -59,6 +59,7 @@
 #define X86_ACPI_SLEEP_STS_PORT	0x601	/* FADT sleep status register */
 #define X86_RESET_PORT		0xcf9	/* also the FADT reset register */
 #define X86_RESET_VALUE		0x06
+#define X86_PVPANIC_PORT	0x508	/* ACPI QEMU0001 (hw/pvpanic.c) */
 #define X86_PCI_INTX_GSI_BASE	16	/* PCI INTx: IOAPIC pins 16-23 (_PRT) */
 #define X86_PCI_INTX_GSIS	8
 #define X86_ACPI_S5_TYP		5	/* SLP_TYP of \_S5 in the DSDT */

@@ -101,6 +101,7 @@ static int add_modules(struct cpio *c, const struct kvm_config *cfg, const char 
 		want[n++] = "virtio_net";
 	if (cfg->rng)
 		want[n++] = "virtio_rng";
+	want[n++] = "pvpanic_mmio";	/* a guest panic is reported, not a reboot */
 	want[n] = NULL;
 
 	nr = modules_resolve(moddir, want, &mods, &missing);
@@ -395,7 +396,8 @@ int cmd_sandbox(int argc, const char **argv)
 	ret = kvm_run_config(&cfg);
 	if (sandbox_exit_status(&status)) {
 		ret = status;
-	} else if (ret == LKVM_EXIT_OK) {
+	} else if (ret == LKVM_EXIT_OK || ret == LKVM_EXIT_GUEST_CRASH) {
+		/* 2 could be the command's own status: failures before it are 1. */
 		pr_err("sandbox: the guest stopped before the command finished (see the console)");
 		ret = LKVM_EXIT_ERROR;
 	}

@@ -76,13 +76,78 @@ static int add_share(struct kvm_config *cfg, const char *dir, const char *tag, b
 	return 0;
 }
 
+#define NO_MODULES_DEP	(-2)
+
+/*
+ * Put the modules @want resolves to (dependencies first) into the archive,
+ * numbered from *@seq on: the init loads them in that order. Those in
+ * @skip (an earlier set) are not added again. An @optional set is added
+ * only when every file of it is readable, so a partial module tree costs
+ * the feature, not the run. Returns the count (the resolved paths in
+ * *@out), NO_MODULES_DEP, or -1 after a message.
+ */
+static int add_module_set(struct cpio *c, const char *moddir, const char *const *want,
+			  bool optional, char **skip, int nr_skip, char ***out, int *seq)
+{
+	char path[PATH_MAX], name[PATH_MAX], **mods, *missing;
+	int nr, i, j;
+
+	*out = NULL;
+	nr = modules_resolve(moddir, want, &mods, &missing);
+	if (nr < 0)
+		return NO_MODULES_DEP;
+	if (missing)
+		pr_debug("sandbox: not in %s (built in?): %s", moddir, missing);
+	free(missing);
+	for (i = 0; optional && i < nr; i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", moddir, mods[i]) >= (int)sizeof(path) ||
+		    access(path, R_OK)) {
+			pr_debug("sandbox: %s is missing; going without %s", path, want[0]);
+			modules_free(mods, nr);
+			return 0;
+		}
+	}
+	for (i = 0; i < nr; i++) {
+		const char *base = strrchr(mods[i], '/');
+		struct load_file f;
+		u8 *data;
+		s64 len;
+
+		for (j = 0; j < nr_skip && strcmp(skip[j], mods[i]); j++)
+			;
+		if (j < nr_skip)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", moddir, mods[i]) >= (int)sizeof(path) ||
+		    load_open(&f, "kernel module", path))
+			goto out;
+		len = load_read_stream(&f, 256 * SZ_1M, &data);
+		load_close(&f);
+		if (len < 0)
+			goto out;
+		if (snprintf(name, sizeof(name), "%s/%03d-%s", SANDBOX_MODULES + 1, (*seq)++,
+			     base ? base + 1 : mods[i]) >= (int)sizeof(name)) {
+			free(data);
+			goto out;
+		}
+		cpio_file(c, name, 0644, data, len);
+		free(data);
+	}
+	*out = mods;
+	return nr;
+out:
+	modules_free(mods, nr);
+	return -1;
+}
+
 /* The modules the init needs for this configuration, into the archive. */
 static int add_modules(struct cpio *c, const struct kvm_config *cfg, const char *moddir,
 		       const char *rootfs)
 {
+	/* A guest panic is reported at once (hw/pvpanic.c), when it can be. */
+	static const char *const optional[] = { "pvpanic_mmio", NULL };
 	const char *want[16];
-	char path[PATH_MAX], name[PATH_MAX], **mods, *missing;
-	int n = 0, nr, i;
+	char **mods, **opt_mods;
+	int n = 0, nr, nr_opt, seq = 0;
 
 	want[n++] = strcmp(cfg->virtio_transport, "mmio") ? "virtio_pci" : "virtio_mmio";
 	if (cfg->nr_9p) {
@@ -101,46 +166,21 @@ static int add_modules(struct cpio *c, const struct kvm_config *cfg, const char 
 		want[n++] = "virtio_net";
 	if (cfg->rng)
 		want[n++] = "virtio_rng";
-	want[n++] = "pvpanic_mmio";	/* a guest panic is reported, not a reboot */
 	want[n] = NULL;
 
-	nr = modules_resolve(moddir, want, &mods, &missing);
-	if (nr < 0) {
+	nr = add_module_set(c, moddir, want, false, NULL, 0, &mods, &seq);
+	if (nr == NO_MODULES_DEP) {
 		pr_warn("sandbox: no %s/modules.dep: assuming the kernel has virtio%s built in",
 			moddir, cfg->nr_9p ? " and 9p" : "");
 		return 0;
 	}
-	if (missing)
-		pr_debug("sandbox: not in %s (built in?): %s", moddir, missing);
-	free(missing);
-	for (i = 0; i < nr; i++) {
-		struct load_file f;
-		const char *base = strrchr(mods[i], '/');
-		u8 *data;
-		s64 len;
-
-		if (snprintf(path, sizeof(path), "%s/%s", moddir, mods[i]) >= (int)sizeof(path) ||
-		    load_open(&f, "kernel module", path)) {
-			modules_free(mods, nr);
-			return -1;
-		}
-		len = load_read_stream(&f, 256 * SZ_1M, &data);
-		load_close(&f);
-		if (len < 0) {
-			modules_free(mods, nr);
-			return -1;
-		}
-		if (snprintf(name, sizeof(name), "%s/%03d-%s", SANDBOX_MODULES + 1, i,
-			     base ? base + 1 : mods[i]) >= (int)sizeof(name)) {
-			free(data);
-			modules_free(mods, nr);
-			return -1;
-		}
-		cpio_file(c, name, 0644, data, len);
-		free(data);
-	}
+	if (nr < 0)
+		return -1;
+	nr_opt = add_module_set(c, moddir, optional, true, mods, nr, &opt_mods, &seq);
+	if (opt_mods)
+		modules_free(opt_mods, nr_opt);
 	modules_free(mods, nr);
-	return 0;
+	return nr_opt == -1 ? -1 : 0;
 }
 
 /* The initrd: the user's, if any, then lkvm's archive; in a memfd. */

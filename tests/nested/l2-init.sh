@@ -32,6 +32,8 @@ echo "L2-UNAME=$(uname -r)"
 echo "L2-CPUS=$(grep -c '^processor' /proc/cpuinfo)"
 echo "L2-MEM=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)"
 echo "L2-CMDLINE=$(cat /proc/cmdline)"
+# Hardware virtualization the guest was given (lkvm --nested), or nothing.
+echo "L2-VIRT=$(grep -o -m1 -w -e svm -e vmx /proc/cpuinfo)"
 
 virtio_name() {
 	case "$1" in

@@ -85,7 +85,8 @@ echo "L2-ARM-PSCI=$(cat $dt/psci/method 2>/dev/null | tr -d '\0')"
 echo "L2-ARM-MISALIGNED=$(dmesg | grep -ci misaligned)"
 # ...and about x1-x3 not being zero at entry.
 echo "L2-ARM-X1X3=$(dmesg | grep -c 'x1-x3 nonzero')"
-echo "L2-ARM-MSI=$(grep -c 'ITS-MSI' /proc/interrupts)"
+# ITS-MSI until 6.1; ITS-PCI-MSI(X)-<device> since the MSI parent rework (6.12 has it)
+echo "L2-ARM-MSI=$(grep -cE 'ITS-(PCI-)?MSI' /proc/interrupts)"
 echo "L2-ARM-BLK=$(cat /sys/block/vda/size 2>/dev/null)"
 echo "L2-ARM-PMU=$(dmesg | grep -c 'hw perfevents: enabled')"
 echo "L2-ARM-RTC=$(cat /sys/class/rtc/rtc0/since_epoch 2>/dev/null)"

@@ -15,6 +15,7 @@
 
 #include "lkvm/arm-fdt.h"
 #include "lkvm/arm-image.h"
+#include "lkvm/arm-kvm.h"
 #include "lkvm/init.h"
 #include "lkvm/kvm.h"
 #include "lkvm/load.h"
@@ -154,6 +155,15 @@ static int arm_load(struct kvm *kvm)
 	}
 	if (load_kernel(kvm, &k))
 		return -1;
+	/* Before the device tree, which carries the command line. */
+	if (arm_image_avoid_lpa2(&k.img, kvm->arch.mmfr0,
+				 kvm__check_cap(kvm, KVM_CAP_ARM_VM_IPA_SIZE)) &&
+	    !strstr(kvm->cmdline, "arm64.nolva")) {
+		pr_debug("guest CPU has LPA2 (ID_AA64MMFR0_EL1 0x%llx), KVM no 52-bit IPA: adding arm64.nolva",
+			 (unsigned long long)kvm->arch.mmfr0);
+		if (kvm__append_cmdline(kvm, "arm64.nolva"))
+			return -1;
+	}
 	/*
 	 * The initrd must lie in the same 32 GiB window (1 GiB aligned) as the
 	 * kernel; the device tree in a 2 MiB block of its own.

@@ -18,6 +18,7 @@
 
 /* ID_AA64MMFR0_EL1 translation granule fields. */
 #define MMFR0_TGRAN4_SHIFT	28	/* 0 or 1: supported, 0xf: not */
+#define MMFR0_TGRAN4_52BIT	1	/* 4 KiB granule with FEAT_LPA2 */
 #define MMFR0_TGRAN64_SHIFT	24	/* 0: supported, 0xf: not */
 #define MMFR0_TGRAN16_SHIFT	20	/* 1 or 2: supported, 0: not */
 
@@ -109,6 +110,16 @@ unsupported:
 		break;
 	}
 	return -1;
+}
+
+bool arm_image_avoid_lpa2(const struct arm_image *img, u64 mmfr0, unsigned int ipa_max)
+{
+	unsigned int t4 = (mmfr0 >> MMFR0_TGRAN4_SHIFT) & 0xf;
+
+	/* Only the 4 KiB granule has a level -1 (16 and 64 KiB start at 0). */
+	if (img->page_size && img->page_size != 4096)
+		return false;
+	return t4 == MMFR0_TGRAN4_52BIT && ipa_max < ARM_LPA2_IPA_BITS;
 }
 
 /* --- one reader for plain and gzip-compressed streams -------------------- */

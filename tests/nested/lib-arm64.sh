@@ -5,9 +5,13 @@
 # (qemu-system-aarch64, TCG) runs an arm64 Debian kernel as L1, whose
 # built-in KVM gives lkvm-arm64 a /dev/kvm to boot the L2 guest with.
 #
-#   LKVM_ARM64_KERNEL_PKG  force a kernel package (linux-image-6.1.0-N-arm64-unsigned)
+#   LKVM_ARM64_KERNEL_PKG     the guest (L2) kernel package, any Debian naming
+#                             (default: L1's kernel)
+#   LKVM_ARM64_L1_KERNEL_PKG  the L1 kernel package (default: the newest plain 6.1)
+#
+# The arm64 .debs live in $LKVM_CACHE/debs-arm64 (lkvm_fetch_unpack), apart
+# from the amd64 ones of the same names.
 
-LKVM_ARM64_DEBS=$LKVM_CACHE/debs-arm64	# apart from the amd64 .debs: same names
 # lib.sh reads it unguarded when staging modules.
 LKVM_MODULE_PARAMS=${LKVM_MODULE_PARAMS:-}
 
@@ -22,80 +26,22 @@ lkvm_arm64_apt_ready() {
 	fi
 }
 
-# Download (if needed) and unpack arm64 package PKG=VER into DEST.
-lkvm_arm64_fetch_unpack() {
-	local pkg=$1 ver=$2 dest=$3 deb f log
-	[ -f "$dest/.complete" ] && return 0
-	mkdir -p "$LKVM_ARM64_DEBS"
-	deb=
-	for f in "$LKVM_ARM64_DEBS/${pkg}_${ver//:/%3a}_arm64.deb"; do
-		[ -f "$f" ] && deb=$f
-	done
-	if [ -z "$deb" ]; then
-		lkvm_info "downloading $pkg:arm64=$ver into $LKVM_ARM64_DEBS"
-		log=$(mktemp)
-		if ! (cd "$LKVM_ARM64_DEBS" && apt-get download "$pkg:arm64=$ver") >"$log" 2>&1; then
-			cat "$log" >&2
-			rm -f "$log"
-			lkvm_err "apt-get download $pkg:arm64=$ver failed"
-			return 1
-		fi
-		rm -f "$log"
-		deb=$LKVM_ARM64_DEBS/${pkg}_${ver//:/%3a}_arm64.deb
-		[ -f "$deb" ] || { lkvm_err "downloaded $pkg:arm64 but cannot find $deb"; return 1; }
-	fi
-	rm -rf "$dest.tmp"
-	mkdir -p "$dest.tmp"
-	dpkg-deb -x "$deb" "$dest.tmp" || { lkvm_err "dpkg-deb -x $deb failed"; return 1; }
-	rm -rf "$dest"
-	mv "$dest.tmp" "$dest"
-	echo "$pkg $ver" >"$dest/.complete"
-}
-
 # Like lkvm_fetch_guest, for arm64; sets LKVM_KROOT, LKVM_KVER, LKVM_VMLINUZ
-# (an uncompressed Image: Debian's arm64 vmlinuz is one) and LKVM_BUSYBOX.
-# Falls back to the cache when apt cannot help.
+# (the guest's uncompressed Image: Debian's arm64 vmlinuz is one), the same
+# LKVM_L1_* for QEMU's L1, and LKVM_BUSYBOX. L1 is the newest plain 6.1
+# (LKVM_ARM64_L1_KERNEL_PKG pins another); the guest is L1's kernel, or
+# LKVM_ARM64_KERNEL_PKG. Falls back to the cache when apt cannot help.
 lkvm_arm64_fetch_guest() {
-	local pkg ver bbver kdir bbdir d
 	lkvm_arm64_apt_ready || lkvm_warn "arm64 packages may be unavailable"
-	mkdir -p "$LKVM_CACHE/arm64" || return 1
-	pkg=${LKVM_ARM64_KERNEL_PKG:-$(lkvm_newest_kernel_pkg_known arm64)}
-	ver=
-	[ -n "$pkg" ] && ver=$(lkvm_pkg_candidate_version "$pkg:arm64")
-	bbver=$(lkvm_pkg_candidate_version busybox-static:arm64)
-
-	exec {lkvm_lockfd}>"$LKVM_CACHE/.lock"
-	flock "$lkvm_lockfd"
-	kdir=
-	if [ -n "$pkg" ] && [ -n "$ver" ]; then
-		kdir=$LKVM_CACHE/arm64/${pkg}_${ver//:/_}
-		lkvm_arm64_fetch_unpack "$pkg" "$ver" "$kdir" || kdir=
+	lkvm_fetch_kernel LKVM_L1 arm64 "${LKVM_ARM64_L1_KERNEL_PKG:-}" || return 1
+	if [ -n "${LKVM_ARM64_KERNEL_PKG:-}" ]; then
+		lkvm_fetch_kernel LKVM arm64 "$LKVM_ARM64_KERNEL_PKG" || return 1
+	else
+		# shellcheck disable=SC2034 # read by the callers
+		LKVM_KROOT=$LKVM_L1_KROOT LKVM_KVER=$LKVM_L1_KVER LKVM_VMLINUZ=$LKVM_L1_VMLINUZ
 	fi
-	[ -n "$kdir" ] || kdir=$(lkvm_newest_cached_kernel arm64)
-	bbdir=
-	if [ -n "$bbver" ]; then
-		bbdir=$LKVM_CACHE/arm64/busybox-static_${bbver//:/_}
-		lkvm_arm64_fetch_unpack busybox-static "$bbver" "$bbdir" || bbdir=
-	fi
-	if [ -z "$bbdir" ]; then
-		d=$(ls -d "$LKVM_CACHE/arm64"/busybox-static_*/.complete 2>/dev/null | sort -V | tail -n 1)
-		bbdir=${d%/.complete}
-	fi
-	flock -u "$lkvm_lockfd"; exec {lkvm_lockfd}>&-
-	[ -n "$kdir" ] || { lkvm_err "no Debian 6.1 arm64 kernel available (apt and cache both empty)"; return 1; }
-	[ -n "$bbdir" ] && [ -f "$bbdir/bin/busybox" ] ||
-		{ lkvm_err "no arm64 busybox-static available"; return 1; }
-
-	LKVM_KROOT=$kdir
-	LKVM_KVER=$(ls "$kdir/lib/modules" | head -n 1)
-	LKVM_VMLINUZ=$kdir/boot/vmlinuz-$LKVM_KVER
-	LKVM_BUSYBOX=$bbdir/bin/busybox
-	[ -f "$LKVM_VMLINUZ" ] || { lkvm_err "no kernel image in $kdir/boot"; return 1; }
-	if [ ! -s "$kdir/lib/modules/$LKVM_KVER/modules.dep" ]; then
-		depmod -b "$kdir" "$LKVM_KVER" ||
-			{ lkvm_err "depmod -b $kdir $LKVM_KVER failed"; return 1; }
-	fi
-	lkvm_info "arm64 guest kernel $LKVM_KVER ($(sed 's/ /=/' "$kdir/.complete")), busybox $(basename "$bbdir")"
+	lkvm_fetch_busybox arm64 || return 1
+	lkvm_info "arm64 guest kernel $LKVM_KVER, L1 kernel $LKVM_L1_KVER"
 }
 
 # lib.sh's skeleton asks the guest busybox for its applets, which an arm64
@@ -157,7 +103,7 @@ lkvm_arm64_run_l1() {
 	cmd=(timeout -s KILL "$tmo" qemu-system-aarch64
 		-M "virt,virtualization=on,gic-version=$gic"
 		-cpu max,pauth-impdef=on -accel tcg,thread=multi -smp 2 -m 2048
-		-kernel "$LKVM_VMLINUZ" -initrd "$initrd"
+		-kernel "$LKVM_L1_VMLINUZ" -initrd "$initrd"
 		-append "console=ttyAMA0 quiet panic=-1 $extra"
 		-display none -no-reboot -nodefaults -no-user-config
 		-serial stdio)

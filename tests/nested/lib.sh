@@ -20,7 +20,10 @@
 #
 # Environment knobs:
 #   LKVM_CACHE         cache directory (default $HOME/.cache/lkvm)
-#   LKVM_KERNEL_PKG    force a kernel package (e.g. linux-image-6.1.0-56-amd64-unsigned)
+#   LKVM_KERNEL_PKG    the guest (L2) kernel package, any Debian naming (e.g.
+#                      linux-image-6.12.118+deb12-cloud-amd64-unsigned; default:
+#                      L1's kernel)
+#   LKVM_L1_KERNEL_PKG the L1 kernel package (default: the newest plain 6.1)
 #   LKVM_MODE          force "direct" or "nested" instead of probing
 #   LKVM_CASE_TIMEOUT  seconds allowed for one lkvm run (default 90)
 #   LKVM_VERBOSE=1     stream guest consoles to stderr while running
@@ -50,8 +53,7 @@ lkvm_as_root() {
 # Guest kernel and busybox from Debian
 # ---------------------------------------------------------------------------
 
-# Debian package architecture for a machine name (x86_64 only for now; arm64
-# follows the same layout later).
+# Debian package architecture for a machine name.
 lkvm_deb_arch() {
 	case "$1" in
 	x86_64|amd64) echo amd64 ;;
@@ -60,12 +62,24 @@ lkvm_deb_arch() {
 	esac
 }
 
-# Print the newest linux-image-6.1.0-N-<arch>-unsigned package apt knows (plain
-# flavour only: no -cloud or -rt).
+# Extended regex for Debian's unsigned kernel packages of one series and
+# flavour. Debian 12 names them two ways:
+#   linux-image-6.1.0-57-amd64-unsigned          (the 6.1 ABI number)
+#   linux-image-6.12.118+deb12-cloud-amd64-unsigned   (backported 6.12)
+# $1 Debian arch  [$2 series, default 6.1]  [$3 flavour: "" (plain), cloud, rt]
+lkvm_kernel_pkg_re() {
+	local darch=$1 series=${2:-6.1} flav=${3:-}
+	printf '^linux-image-%s(\\.0-[0-9]+|\\.[0-9]+\\+deb[0-9]+)-%s%s-unsigned$' \
+		"${series//./\\.}" "${flav:+$flav-}" "$darch"
+}
+
+# Print the newest unsigned kernel package of a series and flavour that apt
+# knows (default: the plain 6.1 flavour, linux-image-6.1.0-N-<arch>-unsigned).
+# $1 Debian arch  [$2 series]  [$3 flavour]
 lkvm_newest_kernel_pkg_known() {
-	local darch=$1
-	apt-cache pkgnames linux-image-6.1.0- 2>/dev/null |
-		grep -E "^linux-image-6\\.1\\.0-[0-9]+-${darch}-unsigned\$" |
+	local re
+	re=$(lkvm_kernel_pkg_re "$@")
+	apt-cache pkgnames "linux-image-${2:-6.1}" 2>/dev/null | grep -E "$re" |
 		sort -V | tail -n 1
 }
 
@@ -74,12 +88,24 @@ lkvm_pkg_candidate_version() {
 		sed -n 's/^Version: //p' | head -n 1
 }
 
-# Newest kernel already unpacked in the cache (offline fallback).
+# Newest kernel already unpacked in the cache (offline fallback): of package
+# PKG when $2 names one, else of the series and flavour.
+# $1 Debian arch  [$2 package]  [$3 series]  [$4 flavour]
 lkvm_newest_cached_kernel() {
-	local darch=$1 d
-	d=$(ls -d "$LKVM_CACHE/$darch"/linux-image-6.1.0-*-"$darch"-unsigned_*/.complete 2>/dev/null |
-		sort -V | tail -n 1)
-	[ -n "$d" ] && dirname "$d"
+	local darch=$1 pkg=${2:-} re d
+	if [ -n "$pkg" ]; then
+		re="^${pkg//+/\\+}\$"
+	else
+		re=$(lkvm_kernel_pkg_re "$darch" "${3:-}" "${4:-}")
+	fi
+	# Directories are <package>_<version>; package names have no '_'.
+	d=$(for d in "$LKVM_CACHE/$darch"/linux-image-*/.complete; do
+		[ -f "$d" ] || continue
+		d=${d%/.complete}
+		d=${d##*/}
+		printf '%s\n' "$d"
+	done | awk -F_ -v re="$re" '$1 ~ re' | sort -V | tail -n 1)
+	[ -n "$d" ] && echo "$LKVM_CACHE/$darch/$d"
 }
 
 # The .deb apt-get download left in DIR for PKG=VER (':' escaped as %3a).
@@ -91,27 +117,34 @@ lkvm_find_deb() {
 	return 1
 }
 
-# Download (if needed) and unpack one package into DIR.
-# $1 package  $2 version  $3 destination directory
+# Download (if needed) and unpack one package into DIR. The host's own
+# architecture keeps its .debs in debs/, a foreign one (arm64 on an amd64
+# host, after dpkg --add-architecture) in debs-<arch>/.
+# $1 package  $2 version  $3 destination directory  [$4 Debian arch]
 lkvm_fetch_unpack() {
-	local pkg=$1 ver=$2 dest=$3 debdir deb log
+	local pkg=$1 ver=$2 dest=$3 darch=${4:-} debdir spec deb log
 	[ -f "$dest/.complete" ] && return 0
 	debdir=$LKVM_CACHE/debs
+	spec=$pkg
+	if [ -n "$darch" ] && [ "$darch" != "$(dpkg --print-architecture 2>/dev/null)" ]; then
+		debdir=$LKVM_CACHE/debs-$darch
+		spec=$pkg:$darch
+	fi
 	mkdir -p "$debdir"
 	# apt-get names the file pkg_ver_arch.deb with ':' in the version escaped.
 	deb=$(lkvm_find_deb "$debdir" "$pkg" "$ver")
 	if [ -z "$deb" ]; then
-		lkvm_info "downloading $pkg=$ver into $debdir"
+		lkvm_info "downloading $spec=$ver into $debdir"
 		log=$(mktemp)
-		if ! (cd "$debdir" && apt-get download "$pkg=$ver") >"$log" 2>&1; then
+		if ! (cd "$debdir" && apt-get download "$spec=$ver") >"$log" 2>&1; then
 			cat "$log" >&2
 			rm -f "$log"
-			lkvm_err "apt-get download $pkg=$ver failed"
+			lkvm_err "apt-get download $spec=$ver failed"
 			return 1
 		fi
 		rm -f "$log"
 		deb=$(lkvm_find_deb "$debdir" "$pkg" "$ver")
-		[ -n "$deb" ] || { lkvm_err "downloaded $pkg but cannot find its .deb"; return 1; }
+		[ -n "$deb" ] || { lkvm_err "downloaded $spec but cannot find its .deb"; return 1; }
 	fi
 	rm -rf "$dest.tmp"
 	mkdir -p "$dest.tmp"
@@ -121,58 +154,70 @@ lkvm_fetch_unpack() {
 	echo "$pkg $ver" >"$dest/.complete"
 }
 
-# Fetch the guest kernel and busybox for an architecture and set:
-#   LKVM_KROOT    unpacked kernel package
-#   LKVM_KVER     kernel release (uname -r), e.g. 6.1.0-56-amd64
-#   LKVM_VMLINUZ  the kernel image (bzImage on x86)
-#   LKVM_BUSYBOX  a static busybox for the guest
-# Reuses the cache when the same package version is already unpacked; works
-# offline as long as something is cached.
-lkvm_fetch_guest() {
-	local arch=${1:-x86_64} darch pkg ver kdir bbver bbdir cached
-	darch=$(lkvm_deb_arch "$arch") || { lkvm_err "unsupported arch $arch"; return 1; }
-	if [ "$darch" != "$(dpkg --print-architecture 2>/dev/null)" ]; then
-		lkvm_err "fetching $darch guests on a $(dpkg --print-architecture) host is not wired up yet"
-		return 1
-	fi
+# Fetch and unpack one Debian kernel package, generate its modules.dep, and
+# set <PREFIX>_KROOT (the unpacked tree), <PREFIX>_KVER (its release, uname
+# -r) and <PREFIX>_VMLINUZ (its /boot/vmlinuz: a bzImage on x86, an Image on
+# arm64). Without PKG, the newest of SERIES and FLAVOUR apt knows. Offline
+# (apt cannot give it), the newest cached one of the same package, or of
+# the same series and flavour.
+# $1 PREFIX  $2 Debian arch  $3 package or ""  [$4 series]  [$5 flavour]
+lkvm_fetch_kernel() {
+	local prefix=$1 darch=$2 pkg=$3 series=${4:-6.1} flav=${5:-} ver kdir kver
 	mkdir -p "$LKVM_CACHE/$darch" || return 1
-
-	pkg=${LKVM_KERNEL_PKG:-$(lkvm_newest_kernel_pkg_known "$darch")}
+	[ -n "$pkg" ] || pkg=$(lkvm_newest_kernel_pkg_known "$darch" "$series" "$flav")
 	if [ -z "$pkg" ]; then
-		lkvm_info "apt knows no linux-image-6.1.0-*-$darch-unsigned; running apt-get update"
-		lkvm_as_root apt-get update >&2 || lkvm_warn "apt-get update failed"
-		pkg=$(lkvm_newest_kernel_pkg_known "$darch")
+		lkvm_info "apt knows no $(lkvm_kernel_pkg_re "$darch" "$series" "$flav"); running apt-get update"
+		lkvm_as_root apt-get update -qq >&2 || lkvm_warn "apt-get update failed"
+		pkg=$(lkvm_newest_kernel_pkg_known "$darch" "$series" "$flav")
 	fi
 	ver=
-	[ -n "$pkg" ] && ver=$(lkvm_pkg_candidate_version "$pkg")
-	bbver=$(lkvm_pkg_candidate_version busybox-static)
+	[ -n "$pkg" ] && ver=$(lkvm_pkg_candidate_version "$pkg:$darch")
 
 	# Serialize concurrent runs sharing one cache.
 	exec {lkvm_lockfd}>"$LKVM_CACHE/.lock"
 	flock "$lkvm_lockfd"
-
 	kdir=
 	if [ -n "$pkg" ] && [ -n "$ver" ]; then
 		kdir=$LKVM_CACHE/$darch/${pkg}_${ver//:/_}
-		if ! lkvm_fetch_unpack "$pkg" "$ver" "$kdir"; then
+		lkvm_fetch_unpack "$pkg" "$ver" "$kdir" "$darch" || kdir=
+	fi
+	if [ -z "$kdir" ]; then
+		kdir=$(lkvm_newest_cached_kernel "$darch" "$pkg" "$series" "$flav")
+		[ -n "$kdir" ] && lkvm_warn "using cached kernel $(basename "$kdir")"
+	fi
+	kver=
+	if [ -n "$kdir" ]; then
+		kver=$(ls "$kdir/lib/modules" | head -n 1)
+		# modules.dep is generated once per unpacked kernel.
+		if [ ! -s "$kdir/lib/modules/$kver/modules.dep" ] &&
+			! depmod -b "$kdir" "$kver"; then
+			lkvm_err "depmod -b $kdir $kver failed"
 			kdir=
 		fi
 	fi
+	flock -u "$lkvm_lockfd"; exec {lkvm_lockfd}>&-
 	if [ -z "$kdir" ]; then
-		cached=$(lkvm_newest_cached_kernel "$darch")
-		if [ -z "$cached" ]; then
-			flock -u "$lkvm_lockfd"; exec {lkvm_lockfd}>&-
-			lkvm_err "no Debian 6.1 kernel available (apt and cache both empty)"
-			return 1
-		fi
-		lkvm_warn "using cached kernel $(basename "$cached")"
-		kdir=$cached
+		lkvm_err "no ${pkg:-$(lkvm_kernel_pkg_re "$darch" "$series" "$flav")} kernel for $darch (apt and cache both failed)"
+		return 1
 	fi
+	[ -f "$kdir/boot/vmlinuz-$kver" ] || { lkvm_err "no kernel image in $kdir/boot"; return 1; }
+	printf -v "${prefix}_KROOT" '%s' "$kdir"
+	printf -v "${prefix}_KVER" '%s' "$kver"
+	printf -v "${prefix}_VMLINUZ" '%s' "$kdir/boot/vmlinuz-$kver"
+	lkvm_info "kernel $kver ($(sed 's/ /=/' "$kdir/.complete"))"
+}
 
+# Fetch busybox-static for a Debian arch; sets LKVM_BUSYBOX.
+lkvm_fetch_busybox() {
+	local darch=$1 spec=busybox-static bbver bbdir
+	[ "$darch" = "$(dpkg --print-architecture 2>/dev/null)" ] || spec=busybox-static:$darch
+	bbver=$(lkvm_pkg_candidate_version "$spec")
+	exec {lkvm_lockfd}>"$LKVM_CACHE/.lock"
+	flock "$lkvm_lockfd"
 	bbdir=
 	if [ -n "$bbver" ]; then
 		bbdir=$LKVM_CACHE/$darch/busybox-static_${bbver//:/_}
-		lkvm_fetch_unpack busybox-static "$bbver" "$bbdir" || bbdir=
+		lkvm_fetch_unpack busybox-static "$bbver" "$bbdir" "$darch" || bbdir=
 	fi
 	if [ -z "$bbdir" ]; then
 		bbdir=$(ls -d "$LKVM_CACHE/$darch"/busybox-static_*/.complete 2>/dev/null |
@@ -180,21 +225,39 @@ lkvm_fetch_guest() {
 		bbdir=${bbdir%/.complete}
 	fi
 	flock -u "$lkvm_lockfd"; exec {lkvm_lockfd}>&-
-	[ -n "$bbdir" ] && [ -x "$bbdir/bin/busybox" ] ||
-		{ lkvm_err "no busybox-static available"; return 1; }
-
-	LKVM_KROOT=$kdir
-	LKVM_KVER=$(ls "$kdir/lib/modules" | head -n 1)
-	LKVM_VMLINUZ=$kdir/boot/vmlinuz-$LKVM_KVER
+	[ -n "$bbdir" ] && [ -f "$bbdir/bin/busybox" ] ||
+		{ lkvm_err "no $darch busybox-static available"; return 1; }
 	LKVM_BUSYBOX=$bbdir/bin/busybox
-	[ -f "$LKVM_VMLINUZ" ] || { lkvm_err "no kernel image in $kdir/boot"; return 1; }
+}
 
-	# modules.dep is generated once per unpacked kernel.
-	if [ ! -s "$kdir/lib/modules/$LKVM_KVER/modules.dep" ]; then
-		depmod -b "$kdir" "$LKVM_KVER" ||
-			{ lkvm_err "depmod -b $kdir $LKVM_KVER failed"; return 1; }
+# Fetch the kernels and busybox for an architecture and set:
+#   LKVM_KROOT    the guest (L2) kernel's unpacked package
+#   LKVM_KVER     its release (uname -r), e.g. 6.1.0-57-amd64
+#   LKVM_VMLINUZ  its image (bzImage on x86)
+#   LKVM_L1_KROOT, LKVM_L1_KVER, LKVM_L1_VMLINUZ
+#                 the same for the kernel QEMU boots as L1 in nested mode
+#   LKVM_BUSYBOX  a static busybox for the guests
+# L1 runs the newest plain 6.1 kernel, whose KVM the tier knows works
+# nested under TCG (LKVM_L1_KERNEL_PKG pins another). The guest kernel is
+# LKVM_KERNEL_PKG when set (any Debian naming, e.g.
+# linux-image-6.12.118+deb12-cloud-amd64-unsigned), else L1's kernel.
+# Reuses the cache when the same package version is already unpacked; works
+# offline as long as something is cached.
+lkvm_fetch_guest() {
+	local arch=${1:-x86_64} darch
+	darch=$(lkvm_deb_arch "$arch") || { lkvm_err "unsupported arch $arch"; return 1; }
+	if [ "$darch" != "$(dpkg --print-architecture 2>/dev/null)" ]; then
+		lkvm_err "fetching $darch guests on a $(dpkg --print-architecture) host: use lib-arm64.sh"
+		return 1
 	fi
-	lkvm_info "guest kernel $LKVM_KVER ($(sed 's/ /=/' "$kdir/.complete")), busybox $(basename "$bbdir")"
+	lkvm_fetch_kernel LKVM_L1 "$darch" "${LKVM_L1_KERNEL_PKG:-}" || return 1
+	if [ -n "${LKVM_KERNEL_PKG:-}" ]; then
+		lkvm_fetch_kernel LKVM "$darch" "$LKVM_KERNEL_PKG" || return 1
+	else
+		LKVM_KROOT=$LKVM_L1_KROOT LKVM_KVER=$LKVM_L1_KVER LKVM_VMLINUZ=$LKVM_L1_VMLINUZ
+	fi
+	lkvm_fetch_busybox "$darch" || return 1
+	lkvm_info "guest kernel $LKVM_KVER, L1 kernel $LKVM_L1_KVER, busybox $(basename "$(dirname "$(dirname "$LKVM_BUSYBOX")")")"
 }
 
 # ---------------------------------------------------------------------------
@@ -203,12 +266,17 @@ lkvm_fetch_guest() {
 
 # Print, in a valid load order, the modules.dep paths (relative to
 # lib/modules/VER) of the named modules and everything they depend on.
-# Names may use '-' or '_'. Fails if a name is unknown.
+# Names may use '-' or '_'. Modules the kernel has built in (modules.builtin:
+# Debian's 6.12 builds virtio_pci and virtio_console in) print nothing.
+# Fails if a name is neither.
 # $1 kernel root  $2 kernel release  $3... module names
 lkvm_module_order() {
-	local root=$1 kver=$2
+	local root=$1 kver=$2 dir builtin
 	shift 2
-	awk -v want="$*" '
+	dir=$root/lib/modules/$kver
+	builtin=$dir/modules.builtin
+	[ -f "$builtin" ] || builtin=/dev/null
+	awk -v want="$*" -v bfile="$builtin" '
 	function norm(s) { sub(/.*\//, "", s); sub(/\.ko(\.[a-z]+)?$/, "", s); gsub(/-/, "_", s); return s }
 	function visit(p,   n, i, d) {
 		if (p in done) return
@@ -221,6 +289,7 @@ lkvm_module_order() {
 		done[p] = 1
 		print p
 	}
+	FILENAME == bfile { builtin[norm($1)] = 1; next }
 	{
 		p = $1; sub(/:$/, "", p)
 		$1 = ""; deps[p] = $0
@@ -230,11 +299,22 @@ lkvm_module_order() {
 		n = split(want, w, " ")
 		for (i = 1; i <= n; i++) {
 			k = w[i]; gsub(/-/, "_", k)
-			if (!(k in path)) { print "unknown module: " w[i] > "/dev/stderr"; bad = 1; continue }
-			visit(path[k])
+			if (k in path) { visit(path[k]); continue }
+			if (k in builtin) continue
+			print "unknown module: " w[i] > "/dev/stderr"; bad = 1
 		}
 		exit bad
-	}' "$root/lib/modules/$kver/modules.dep"
+	}' "$builtin" "$dir/modules.dep"
+}
+
+# Print those of the named modules the kernel has, as a module or built in.
+# $1 kernel root  $2 kernel release  $3... module names
+lkvm_modules_present() {
+	local root=$1 kver=$2 m
+	shift 2
+	for m in "$@"; do
+		lkvm_module_order "$root" "$kver" "$m" >/dev/null 2>&1 && printf '%s\n' "$m"
+	done
 }
 
 # Copy modules (and their dependencies) into DEST as plain .ko files, and write
@@ -331,8 +411,8 @@ lkvm_build_l2_initrd() {
 	return $rc
 }
 
-# Build the L1 initramfs at OUT: busybox, kvm-amd and its dependencies, the L2
-# kernel and initrd, a static lkvm and the case list.
+# Build the L1 initramfs at OUT: busybox, kvm-amd and its dependencies (of
+# L1's kernel), the L2 kernel and initrd, a static lkvm and the case list.
 # $1 out  $2 static lkvm binary (may be empty: no lkvm in L1)
 # $3 L2 initrd  $4 case list (shell file of run_case lines)
 # [$5 directory copied over the L1 root, e.g. extra images for the cases]
@@ -341,7 +421,7 @@ lkvm_build_l1_initrd() {
 	dir=$(mktemp -d "${out}.root.XXXXXX") || return 1
 	lkvm_busybox_skeleton "$dir"
 	LKVM_MODULE_PARAMS="kvm_amd:nested=1 ${LKVM_MODULE_PARAMS:-}" \
-		lkvm_stage_modules "$LKVM_KROOT" "$LKVM_KVER" "$dir/lib/modules" kvm-amd ||
+		lkvm_stage_modules "$LKVM_L1_KROOT" "$LKVM_L1_KVER" "$dir/lib/modules" kvm-amd ||
 		{ rm -rf "$dir"; return 1; }
 	install -m 755 "$LKVM_NESTED_LIB_DIR/l1-init.sh" "$dir/init"
 	mkdir -p "$dir/l2"
@@ -407,17 +487,17 @@ lkvm_detect_mode() {
 # in-guest xz decompression, about 5 s of a 10 s L1 boot. Falls back to the
 # bzImage if the payload cannot be extracted. Cached next to the kernel.
 lkvm_l1_kernel() {
-	local out=$LKVM_KROOT/boot/vmlinux-$LKVM_KVER off
+	local out=$LKVM_L1_KROOT/boot/vmlinux-$LKVM_L1_KVER off
 	if [ ! -s "$out" ]; then
 		# Offset of the xz stream magic (FD 37 7A 58 5A 00) in the bzImage.
-		off=$(LC_ALL=C grep -abo $'\xfd7zXZ' "$LKVM_VMLINUZ" 2>/dev/null | head -n 1 | cut -d: -f1)
+		off=$(LC_ALL=C grep -abo $'\xfd7zXZ' "$LKVM_L1_VMLINUZ" 2>/dev/null | head -n 1 | cut -d: -f1)
 		if [ -n "$off" ] &&
-			tail -c +$((off + 1)) "$LKVM_VMLINUZ" | xz -dc --single-stream >"$out.tmp" 2>/dev/null &&
+			tail -c +$((off + 1)) "$LKVM_L1_VMLINUZ" | xz -dc --single-stream >"$out.tmp" 2>/dev/null &&
 			[ "$(head -c 4 "$out.tmp" | od -An -c | tr -d ' ')" = '177ELF' ]; then
 			mv "$out.tmp" "$out"
 		else
 			rm -f "$out.tmp"
-			echo "$LKVM_VMLINUZ"
+			echo "$LKVM_L1_VMLINUZ"
 			return
 		fi
 	fi

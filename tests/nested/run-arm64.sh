@@ -19,10 +19,16 @@ REPO=$(cd "${1:-$HERE/../..}" && pwd) || exit 2
 . "$HERE/lib.sh"
 # shellcheck source=tests/nested/lib-arm64.sh
 . "$HERE/lib-arm64.sh"
+# shellcheck source=tests/nested/balloon.sh
+. "$HERE/balloon.sh"
+# shellcheck source=tests/nested/kernel2.sh
+. "$HERE/kernel2.sh"
 
 # Cases per L1 machine. See case_cmd for what each runs, check_case for
 # what passes.
-CASES_V3="boot-poweroff reboot pipe-fifo pipe-gzip pci nested-refused spe-refused gicv2-refused"
+# (kernel2.sh's cases boot Debian's 6.12 as L2 in the GICv3 L1.)
+K2_CASES=$(nested_k2_cases arm64)
+CASES_V3="boot-poweroff reboot pipe-fifo pipe-gzip pci nested-refused spe-refused gicv2-refused $K2_CASES"
 CASES_V2="gicv2-boot"
 CASES="$CASES_V3 $CASES_V2"
 L2_ARGS='-c 2 -m 512'
@@ -85,7 +91,8 @@ echo "L2-ARM-PSCI=$(cat $dt/psci/method 2>/dev/null | tr -d '\0')"
 echo "L2-ARM-MISALIGNED=$(dmesg | grep -ci misaligned)"
 # ...and about x1-x3 not being zero at entry.
 echo "L2-ARM-X1X3=$(dmesg | grep -c 'x1-x3 nonzero')"
-echo "L2-ARM-MSI=$(grep -c 'ITS-MSI' /proc/interrupts)"
+# ITS-MSI until 6.1; ITS-PCI-MSI(X)-<device> since the MSI parent rework (6.12 has it)
+echo "L2-ARM-MSI=$(grep -cE 'ITS-(PCI-)?MSI' /proc/interrupts)"
 echo "L2-ARM-BLK=$(cat /sys/block/vda/size 2>/dev/null)"
 echo "L2-ARM-PMU=$(dmesg | grep -c 'hw perfevents: enabled')"
 echo "L2-ARM-RTC=$(cat /sys/class/rtc/rtc0/since_epoch 2>/dev/null)"
@@ -105,6 +112,15 @@ fi
 # L1 extras: the gzipped Image.
 mkdir -p "$WORK/l1-overlay/l2"
 cp "$KGZ" "$WORK/l1-overlay/l2/Image.gz" || all_cases FAIL "cannot stage Image.gz"
+
+# The second kernel (kernel2.sh): its cases SKIP when it cannot be fetched.
+K2_SKIP=
+nested_k2_prepare "$WORK" arm64
+case $? in
+0) ;;
+2) K2_SKIP="cannot fetch a Debian 6.12 arm64 kernel (apt and cache both failed)" ;;
+*) all_cases FAIL "cannot build the second kernel's L2 initramfs" ;;
+esac
 
 # The command of each case, for the L1 case list (run_case evaluates it
 # behind "timeout -s KILL", so lkvm comes first or is wrapped itself: a
@@ -147,7 +163,11 @@ write_cases() {
 	echo 'dd if=/dev/zero of=/tmp/disk-boot.img bs=1M count=8 2>/dev/null'
 	echo 'dd if=/dev/zero of=/tmp/disk-pci.img bs=1M count=8 2>/dev/null'
 	echo 'mkfifo /tmp/initrd.fifo && (cat $L2_INITRD >/tmp/initrd.fifo &)'
+	[ -z "$K2_SKIP" ] && nested_k2_preamble
 	for c in "$@"; do
+		case "$c" in
+		kernel2-*) [ -z "$K2_SKIP" ] && nested_k2_case_lines arm64 "$c"; continue ;;
+		esac
 		echo "run_case $c '$(case_cmd "$c")'"
 	done
 }
@@ -162,7 +182,8 @@ run_l1() {
 	lkvm_arm64_build_l1_initrd "$WORK/l1-v$gic.cpio" "$LKVM_BIN" "$WORK/l2.cpio" \
 		"$WORK/cases-v$gic.sh" "$WORK/l1-overlay" || return 1
 	echo "INFO: [$(now)s] booting arm64 L1 (QEMU TCG, GICv$gic) with $n case(s)" >&2
-	lkvm_arm64_run_l1 "$WORK/l1-v$gic.cpio" "$log" $((60 + n * (LKVM_CASE_TIMEOUT + 10))) "$gic"
+	lkvm_arm64_run_l1 "$WORK/l1-v$gic.cpio" "$log" \
+		$((60 + n * (LKVM_CASE_TIMEOUT + 10) + NESTED_BALLOON_TIMEOUT)) "$gic"
 	qrc=$?
 	up=$(sed -n 's/^L1-INIT-REACHED uptime=//p' "$log")
 	echo "INFO: [$(now)s] L1 (GICv$gic) finished (qemu status $qrc), /init at ${up:-?}s" >&2
@@ -200,6 +221,9 @@ check_case() {
 			echo "never started"
 		return
 	fi
+	case "$c" in
+	kernel2-*) nested_k2_check arm64 "$c" "$out" "$status"; return ;;
+	esac
 	[ "$status" = 137 ] && { echo "timed out after ${LKVM_CASE_TIMEOUT}s (killed)"; return; }
 	case "$c" in
 	nested-refused) check_refusal "$out" "$status" KVM_CAP_ARM_EL2; return ;;
@@ -271,6 +295,10 @@ check_case() {
 for c in $CASES; do
 	log=$LOG3 bad=$L1_V3
 	case " $CASES_V2 " in *" $c "*) log=$LOG2 bad=$L1_V2 ;; esac
+	if [ -n "$K2_SKIP" ] && [ "${c#kernel2-}" != "$c" ]; then
+		echo "SKIP: nested/arm64-$c: $K2_SKIP"
+		continue
+	fi
 	if [ "$bad" = bad ]; then
 		why="L1 did not come up with /dev/kvm"
 	else
@@ -280,6 +308,7 @@ for c in $CASES; do
 	if [ -z "$why" ]; then
 		echo "PASS: nested/arm64-$c"
 		echo "INFO: nested/arm64-$c: ${secs:-?}s" >&2
+		[ "${c#kernel2-}" != "$c" ] && echo "INFO: nested/arm64-$c: L2 kernel $LKVM_K2_KVER" >&2
 	else
 		FAILED=1
 		echo "FAIL: nested/arm64-$c: $why"

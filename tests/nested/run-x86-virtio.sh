@@ -185,7 +185,7 @@ nruns=$(echo "$RUNS" | wc -w)
 if [ "$LKVM_MODE" = nested ]; then
 	l1ov=$WORK/l1-overlay
 	mkdir -p "$l1ov/lib"
-	lkvm_stage_modules "$LKVM_KROOT" "$LKVM_KVER" "$l1ov/lib/xfer-modules" virtio_pci virtio_blk ||
+	lkvm_stage_modules "$LKVM_L1_KROOT" "$LKVM_L1_KVER" "$l1ov/lib/xfer-modules" virtio_pci virtio_blk ||
 		all_checks FAIL "cannot stage L1's virtio modules"
 	lkvm_build_l1_initrd "$WORK/l1.cpio" "$LKVM_BIN" "$WORK/virtio.cpio" "$WORK/cases.sh" "$l1ov" ||
 		all_checks FAIL "cannot build the L1 initramfs"

@@ -21,8 +21,11 @@ REPO=$(cd "${1:-$HERE/../..}" && pwd) || exit 2
 . "$HERE/balloon.sh"
 # shellcheck source=tests/nested/sandbox.sh
 . "$HERE/sandbox.sh"
+# shellcheck source=tests/nested/kernel2.sh
+. "$HERE/kernel2.sh"
 
-CASES="boot-poweroff reboot nested-svm balloon $NESTED_SANDBOX_CASES"
+K2_CASES=$(nested_k2_cases amd64)
+CASES="boot-poweroff reboot nested-svm balloon $NESTED_SANDBOX_CASES $K2_CASES"
 L2_ARGS='-c 2 -m 512'
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-nested.XXXXXX") || exit 2
@@ -86,11 +89,21 @@ lkvm_fetch_guest x86_64 || all_cases SKIP "cannot fetch the Debian guest kernel 
 lkvm_build_l2_initrd "$WORK/l2.cpio" || all_cases FAIL "cannot build the L2 initramfs"
 nested_balloon_prepare "$WORK" || all_cases FAIL "cannot build the balloon case's L2 initramfs"
 nested_sandbox_prepare "$WORK" || all_cases FAIL "cannot prepare the sandbox and net cases"
+# The second kernel (kernel2.sh): its cases SKIP when it cannot be fetched.
+K2_SKIP=
+nested_k2_prepare "$WORK" amd64
+case $? in
+0) ;;
+2) K2_SKIP="cannot fetch a Debian 6.12 kernel (apt and cache both failed)" ;;
+*) all_cases FAIL "cannot build the second kernel's L2 initramfs" ;;
+esac
 
 {
 	echo "LKVM_CASE_TIMEOUT=$LKVM_CASE_TIMEOUT"
+	[ -z "$K2_SKIP" ] && nested_k2_preamble
 	for c in $CASES; do
 		case "$c" in
+		kernel2-*) [ -z "$K2_SKIP" ] && nested_k2_case_lines amd64 "$c"; continue ;;
 		boot-poweroff) action=poweroff ;;
 		reboot) action=reboot ;;
 		# L1's KVM (kvm-amd nested=1) offers SVM: --nested hands it on.
@@ -161,6 +174,10 @@ check_case() {
 		nested_sandbox_check "$c" "$out" "$status"
 		return
 		;;
+	kernel2-*)			# kernel2.sh
+		nested_k2_check amd64 "$c" "$out" "$status"
+		return
+		;;
 	esac
 	has() { printf '%s\n' "$out" | grep -q -e "$1"; }
 	# On a hardware host without nested=1, --nested must refuse in one line.
@@ -220,6 +237,10 @@ for c in $CASES; do
 	reboot) action=reboot ;;
 	balloon) action=balloon ;;
 	esac
+	if [ -n "$K2_SKIP" ] && [ "${c#kernel2-}" != "$c" ]; then
+		echo "SKIP: nested/$c: $K2_SKIP"
+		continue
+	fi
 	why=$(check_case "$c" "$action")
 	secs=$(lkvm_case_secs "$LOG" "$c")
 	if [ -z "$why" ]; then
@@ -227,6 +248,7 @@ for c in $CASES; do
 		echo "INFO: nested/$c: ${secs:-?}s ($LKVM_MODE)" >&2
 		[ "$c" = balloon ] &&
 			echo "INFO: nested/balloon: $(nested_balloon_summary "$(lkvm_case_output "$LOG" balloon)")" >&2
+		[ "${c#kernel2-}" != "$c" ] && echo "INFO: nested/$c: L2 kernel $LKVM_K2_KVER" >&2
 	else
 		FAILED=1
 		echo "FAIL: nested/$c: $why"

@@ -22,27 +22,48 @@
 #
 # In nested mode L1 gets, through its overlay, what a Debian host would have:
 # /boot/vmlinuz-<release> (the L2 kernel) and /lib/modules/<release> with
-# modules.dep and the modules the sandbox loads. In direct mode the cases pass
-# -k and --modules instead.
+# modules.dep and the modules the sandbox loads (-k names the kernel when it
+# is not L1's own, see LKVM_KERNEL_PKG). In direct mode the cases pass -k and
+# --modules instead.
 
 NESTED_SANDBOX_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NESTED_SANDBOX_CASES="sandbox sandbox-timeout sandbox-initrd sandbox-disk net"
 # Everything lkvm sandbox may ask for, and what the net cases load in L1.
 NESTED_SANDBOX_MODULES="virtio_pci virtio_mmio 9pnet_virtio 9p virtio_console virtio_blk virtio_net virtio_rng ext4 crc32c_generic tun bridge"
 
+# nested_sandbox_modules OVERLAY KROOT KVER NAME...: the named modules (those
+# the kernel has: Debian's cloud flavour has no 9p, say; lkvm sandbox names
+# what it misses), their dependencies, modules.dep and modules.builtin into
+# OVERLAY/lib/modules/KVER, as a Debian host has them.
+nested_sandbox_modules() {
+	local ov=$1 kroot=$2 kver=$3 moddir rel
+	shift 3
+	moddir=$kroot/lib/modules/$kver
+	mkdir -p "$ov/lib/modules/$kver" || return 1
+	cp "$moddir/modules.dep" "$ov/lib/modules/$kver/" || return 1
+	[ -f "$moddir/modules.builtin" ] && cp "$moddir/modules.builtin" "$ov/lib/modules/$kver/"
+	# shellcheck disable=SC2046
+	for rel in $(lkvm_module_order "$kroot" "$kver" \
+		$(lkvm_modules_present "$kroot" "$kver" "$@")); do
+		mkdir -p "$ov/lib/modules/$kver/$(dirname "$rel")"
+		cp "$moddir/$rel" "$ov/lib/modules/$kver/$rel" || return 1
+	done
+}
+
 # nested_sandbox_prepare WORK: the L1 overlay (and, direct, WORK/sandbox-l1.sh).
 nested_sandbox_prepare() {
-	local work=$1 ov=$1/l1-overlay moddir rel
-	moddir=$LKVM_KROOT/lib/modules/$LKVM_KVER
-	mkdir -p "$ov/boot" "$ov/lib/modules/$LKVM_KVER" "$ov/etc" "$ov/l2" || return 1
+	local work=$1 ov=$1/l1-overlay rel
+	mkdir -p "$ov/boot" "$ov/etc" "$ov/l2" || return 1
 	ln -sf /l2/bzImage "$ov/boot/vmlinuz-$LKVM_KVER"
-	cp "$moddir/modules.dep" "$ov/lib/modules/$LKVM_KVER/" || return 1
-	[ -f "$moddir/modules.builtin" ] && cp "$moddir/modules.builtin" "$ov/lib/modules/$LKVM_KVER/"
 	# shellcheck disable=SC2086
-	for rel in $(lkvm_module_order "$LKVM_KROOT" "$LKVM_KVER" $NESTED_SANDBOX_MODULES); do
-		mkdir -p "$ov/lib/modules/$LKVM_KVER/$(dirname "$rel")"
-		cp "$moddir/$rel" "$ov/lib/modules/$LKVM_KVER/$rel" || return 1
-	done
+	nested_sandbox_modules "$ov" "$LKVM_KROOT" "$LKVM_KVER" $NESTED_SANDBOX_MODULES ||
+		return 1
+	# net-l1.sh modprobes tun and bridge in L1: L1's own, when the
+	# guest's kernel is another one.
+	if [ "$LKVM_L1_KVER" != "$LKVM_KVER" ]; then
+		nested_sandbox_modules "$ov" "$LKVM_L1_KROOT" "$LKVM_L1_KVER" tun bridge ||
+			return 1
+	fi
 	echo "lkvm-l1-root" >"$ov/etc/lkvm-l1-marker"
 	install -m 755 "$NESTED_SANDBOX_DIR/sandbox-l1.sh" "$ov/l2/sandbox-l1.sh"
 	install -m 755 "$NESTED_SANDBOX_DIR/sandbox-l1.sh" "$work/sandbox-l1.sh"
@@ -82,6 +103,10 @@ nested_sandbox_cmd() {
 	fi
 	if [ "$LKVM_MODE" = direct ]; then
 		extra="-k $LKVM_VMLINUZ --modules $LKVM_KROOT/lib/modules/$LKVM_KVER"
+	elif [ "$LKVM_KVER" != "$LKVM_L1_KVER" ]; then
+		# L1's uname -r is not the guest's: name the kernel, and lkvm
+		# finds its modules from the release in the bzImage.
+		extra="-k /boot/vmlinuz-$LKVM_KVER"
 	fi
 	case "$c" in
 	# shellcheck disable=SC2016 # expanded by the case runner

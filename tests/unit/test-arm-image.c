@@ -150,6 +150,27 @@ static void test_page_sizes(void)
 	CHECK(arm_image_check_page_size(&img, ~0ULL, &err) == 0);
 }
 
+/* arm64.nolva for 4 KiB-page kernels on an LPA2 CPU under a pre-LPA2 KVM. */
+static void test_avoid_lpa2(void)
+{
+	struct arm_image img = { .page_size = 4096 };
+	u64 lpa2 = MMFR0_ALL | 1ULL << 28;	/* TGran4 = 1: 52-bit with 4 KiB */
+
+	CHECK(arm_image_avoid_lpa2(&img, lpa2, 48));
+	CHECK(arm_image_avoid_lpa2(&img, lpa2, 40));
+	CHECK(arm_image_avoid_lpa2(&img, lpa2, 0));	/* KVM can't say */
+	CHECK(!arm_image_avoid_lpa2(&img, lpa2, 52));	/* KVM with LPA2 */
+	CHECK(!arm_image_avoid_lpa2(&img, MMFR0_ALL, 48));	/* no LPA2 */
+	CHECK(!arm_image_avoid_lpa2(&img, MMFR0_NO_4K, 40));
+	CHECK(!arm_image_avoid_lpa2(&img, ~0ULL, 40));	/* hostile: TGran4 0xf */
+	img.page_size = 0;				/* may be 4 KiB */
+	CHECK(arm_image_avoid_lpa2(&img, lpa2, 48));
+	img.page_size = 16384;				/* no level -1 */
+	CHECK(!arm_image_avoid_lpa2(&img, lpa2 | 2ULL << 20, 48));
+	img.page_size = 65536;
+	CHECK(!arm_image_avoid_lpa2(&img, lpa2, 48));
+}
+
 /* --- loading --------------------------------------------------------------- */
 
 struct feeder {
@@ -363,6 +384,7 @@ TEST_MAIN_BEGIN("arm-image")
 	RUN(test_parse_bad_magic);
 	RUN(test_parse_hostile_sizes);
 	RUN(test_page_sizes);
+	RUN(test_avoid_lpa2);
 	RUN(test_load_file);
 	RUN(test_load_pipe);
 	RUN(test_load_gzip);

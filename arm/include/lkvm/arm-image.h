@@ -46,6 +46,28 @@ int arm_image_check_page_size(const struct arm_image *img, u64 mmfr0,
 			      const char **err);
 
 /*
+ * Should the guest kernel be told "arm64.nolva" (no 52-bit virtual
+ * addresses)? True for a 4 KiB-page Image (or one that doesn't say) when
+ * the guest CPU has FEAT_LPA2 (ID_AA64MMFR0_EL1.TGran4 = 1) but KVM's
+ * largest IPA size (KVM_CAP_ARM_VM_IPA_SIZE, @ipa_max; 0 when KVM cannot
+ * tell) stays below 52 bits, which says KVM predates its LPA2 support
+ * (Linux 6.9).
+ *
+ * Why: a kernel built for 52-bit VAs with 4 KiB pages (Debian's arm64
+ * kernels since 6.12) starts its table walks at level -1 on such a CPU. A
+ * stage 2 fault taken during that walk, e.g. on a top-level table after the
+ * host split the huge page under it (a balloon inflate does), reaches KVM
+ * with a level -1 fault status code, at least from QEMU's emulated CPU,
+ * which reports the stage 1 level there. KVM before 6.9 does not know the
+ * code: it logs "Unsupported FSC" and KVM_RUN fails with EFAULT. With
+ * arm64.nolva the guest keeps 48-bit VAs and four levels, and never walks
+ * level -1. A heuristic: a newer KVM on a host without 52-bit IPAs gets
+ * the option too, which costs the guest nothing but VA space above 256 TiB.
+ */
+#define ARM_LPA2_IPA_BITS	52
+bool arm_image_avoid_lpa2(const struct arm_image *img, u64 mmfr0, unsigned int ipa_max);
+
+/*
  * The guest RAM the kernel goes into: [gpa, gpa + size) at host address
  * @host. The base is 2 MiB aligned.
  */

@@ -657,6 +657,21 @@ static void test_disk_open_checks(void)
 	unlink(odd);
 	d = disk_open("/nonexistent/lkvm.img", true, false);
 	CHECK(d == NULL);
+	/*
+	 * A FIFO is no disk: refused at once, read-only too (where a plain
+	 * open would wait for a writer forever).
+	 */
+	strcpy(odd, "/tmp/lkvm-fifo-XXXXXX");
+	fd = mkstemp(odd);
+	CHECK(fd >= 0);
+	close(fd);
+	unlink(odd);
+	CHECK(mkfifo(odd, 0600) == 0);
+	d = disk_open(odd, true, false);
+	CHECK(d == NULL);
+	d = disk_open(odd, false, false);
+	CHECK(d == NULL);
+	unlink(odd);
 }
 
 static void done_cb(struct disk_req *req, ssize_t res)

@@ -143,6 +143,7 @@ tests/unit/%: tests/unit/%.c tests/unit/test.h $(UNIT_LIB_OBJS)
 		$(filter %.o,$^) $(LDLIBS)
 # A test that needs more of lkvm lists it here (and stubs what that needs).
 tests/unit/test-pci: .asan/virtio/pci.o
+tests/unit/test-mmio: .asan/virtio/mmio.o
 tests/unit/test-console: .asan/virtio/console.o
 tests/unit/test-balloon: .asan/virtio/balloon.o .asan/mem-discard.o
 tests/unit/test-control: .asan/util/ctl-proto.o

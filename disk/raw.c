@@ -589,7 +589,12 @@ struct disk_image *disk_open(const char *path, bool readonly, bool direct)
 	disk->dsync_flag_ok = true;
 	disk->fd = disk->bfd = disk->evfd = -1;
 
-	disk->fd = open(path, base | (direct ? O_DIRECT : 0));
+	/*
+	 * O_NONBLOCK until the type is known: opening a FIFO read-only
+	 * would otherwise wait for a writer forever. Regular files and
+	 * block devices ignore it, and it is cleared once they are checked.
+	 */
+	disk->fd = open(path, base | O_NONBLOCK | (direct ? O_DIRECT : 0));
 	if (disk->fd < 0) {
 		open_error(path, readonly, direct);
 		goto fail;
@@ -600,6 +605,10 @@ struct disk_image *disk_open(const char *path, bool readonly, bool direct)
 	}
 	if (image_size(disk, &st) < 0)
 		goto fail;
+	if (fcntl(disk->fd, F_SETFL, fcntl(disk->fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		pr_err("disk %s: %s", path, strerror(errno));
+		goto fail;
+	}
 	if (disk->size % DISK_SECTOR_SIZE) {
 		pr_err("disk %s: its size (%llu bytes) is not a multiple of %d; "
 		       "the guest sees whole sectors only (resize it with "

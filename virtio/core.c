@@ -255,6 +255,13 @@ void virtio_set_status(struct virtio_device *vdev, u8 status)
 		device_reset(vdev);
 		goto out;
 	}
+	/*
+	 * The driver only ever adds bits (virtio 1.x, 2.1.2) and only a reset
+	 * clears them: honouring a clear would reopen feature negotiation
+	 * under running queues and activate the device twice. NEEDS_RESET is
+	 * the device's to set.
+	 */
+	status = (status & ~VIRTIO_CONFIG_S_NEEDS_RESET) | old;
 	if ((status & VIRTIO_CONFIG_S_FEATURES_OK) &&
 	    !(old & VIRTIO_CONFIG_S_FEATURES_OK) && !features_ok(vdev)) {
 		pr_debug("virtio-%s: refusing features 0x%llx", vdev->ops->name,
@@ -264,7 +271,7 @@ void virtio_set_status(struct virtio_device *vdev, u8 status)
 	/* DRIVER_OK without FEATURES_OK is a driver bug; don't activate. */
 	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) && !(status & VIRTIO_CONFIG_S_FEATURES_OK))
 		status &= ~VIRTIO_CONFIG_S_DRIVER_OK;
-	vdev->status = status | (old & VIRTIO_CONFIG_S_NEEDS_RESET);
+	vdev->status = status;
 
 	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) && !(old & VIRTIO_CONFIG_S_DRIVER_OK)) {
 		if (vdev->ops->activate && vdev->ops->activate(vdev) < 0) {

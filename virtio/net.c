@@ -71,9 +71,21 @@ struct net_dev {
 
 static struct net_dev *net_devs;
 
-static unsigned int ctrl_queue(const struct net_dev *n)
+/*
+ * The queue layout the driver negotiated (virtio 1.x, 5.1.2): its pairs,
+ * then the control queue. Without MQ that is one pair, so the control
+ * queue is queue 2 however many pairs the device offers.
+ */
+static unsigned int driver_pairs(const struct net_dev *n)
 {
-	return 2 * n->pairs;
+	return virtio_has_feature(&n->vdev, VIRTIO_NET_F_MQ) ? n->pairs : 1;
+}
+
+static int ctrl_queue(const struct net_dev *n)
+{
+	if (!virtio_has_feature(&n->vdev, VIRTIO_NET_F_CTRL_VQ))
+		return -1;
+	return 2 * driver_pairs(n);
 }
 
 static void rx_poll(struct net_dev *n, int pair, bool on)
@@ -313,8 +325,10 @@ static void net_notify(struct virtio_device *vdev, struct virt_queue *vq)
 {
 	struct net_dev *n = vdev->priv;
 
-	if (vq->index == ctrl_queue(n))
+	if ((int)vq->index == ctrl_queue(n))
 		ctrl_process(n, vq);
+	else if (vq->index >= 2 * driver_pairs(n))
+		return;		/* not a queue in this driver's layout */
 	else if (vq->index & 1)
 		tx_process(n, vq);
 	else

@@ -614,6 +614,34 @@ static void test_broken_ring(void)
 	CHECK(!(virtio_get_status(blk_rw) & VIRTIO_CONFIG_S_NEEDS_RESET));
 }
 
+/*
+ * Status bits go away only with a reset (virtio 1.x, 2.1.2): a driver that
+ * clears FEATURES_OK and DRIVER_OK must not reopen feature negotiation
+ * under running queues and in-flight I/O, nor get the device activated a
+ * second time; and NEEDS_RESET is the device's to set, not the driver's.
+ */
+static void test_status_sticky(void)
+{
+	const u8 up = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+		      VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK;
+	const u64 flush = 1ULL << VIRTIO_BLK_F_FLUSH;
+	u64 gpa = galloc(512, 512);
+	struct result r;
+
+	driver_up(blk_rw, std_features, q_rw, 2);
+	virtio_set_status(blk_rw, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	CHECK_EQ(virtio_get_status(blk_rw), up);
+	virtio_set_features_word(blk_rw, 0, (u32)(std_features & ~flush));
+	virtio_set_status(blk_rw, up);
+	CHECK(blk_rw->guest_features & flush);
+	virtio_set_status(blk_rw, up | VIRTIO_CONFIG_S_NEEDS_RESET);
+	CHECK_EQ(virtio_get_status(blk_rw), up);
+	r = blk_req(&q_rw[0], VIRTIO_BLK_T_IN, 0, gpa, 512, true);
+	CHECK(r.done);
+	CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
+	driver_up(blk_rw, std_features, q_rw, 2);
+}
+
 static void test_rng(void)
 {
 	u64 a = galloc(100, 1), b = galloc(128 * 1024, 1);
@@ -657,6 +685,21 @@ static void test_disk_open_checks(void)
 	unlink(odd);
 	d = disk_open("/nonexistent/lkvm.img", true, false);
 	CHECK(d == NULL);
+	/*
+	 * A FIFO is no disk: refused at once, read-only too (where a plain
+	 * open would wait for a writer forever).
+	 */
+	strcpy(odd, "/tmp/lkvm-fifo-XXXXXX");
+	fd = mkstemp(odd);
+	CHECK(fd >= 0);
+	close(fd);
+	unlink(odd);
+	CHECK(mkfifo(odd, 0600) == 0);
+	d = disk_open(odd, true, false);
+	CHECK(d == NULL);
+	d = disk_open(odd, false, false);
+	CHECK(d == NULL);
+	unlink(odd);
 }
 
 static void done_cb(struct disk_req *req, ssize_t res)
@@ -806,6 +849,7 @@ TEST_MAIN_BEGIN("test-blk")
 	RUN(test_reset_in_flight);
 	RUN(test_no_flush_feature);
 	RUN(test_broken_ring);
+	RUN(test_status_sticky);
 	RUN(test_rng);
 	RUN(test_disk_open_checks);
 	RUN(test_disk_direct);

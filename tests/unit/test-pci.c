@@ -8,6 +8,7 @@
  * is stubbed below and recorded.
  */
 #include <linux/virtio_pci.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "lkvm/pci.h"
 #include "lkvm/virtio.h"
 #include "test.h"
+#include "fuzz.h"
 
 #define WIN		0xc0000000ULL
 #define WIN_SIZE	0x10000000ULL
@@ -977,6 +979,211 @@ static void test_virtio_pci(void)
 	bus_teardown();
 }
 
+/*
+ * A randomized hostile driver against virtio-pci: accesses of every width
+ * at every offset of BAR0, config space writes through both mechanisms
+ * (BAR moves, decoding on and off, MSI-X enable and mask, the PCI_CFG
+ * window), scribbled rings, kicks and resets, on a device whose worker
+ * walks every chain. Nothing may touch memory outside guest RAM (ASan),
+ * and a reset must always give back a working device.
+ */
+#define FZ_NQ		3
+#define FZ_RAM		SZ_1M
+
+static const struct virtio_device_ops fz_ops = {
+	.name = "fuzz",
+	.device_id = 4,
+	.notify = fz_consume,
+};
+
+static u8 *fz_ram;
+
+static u64 fz_ring(unsigned int q)
+{
+	return 0x10000 + q * 0x4000;
+}
+
+static bool fz_driver_up(struct virtio_device *vdev, u64 feat, u32 qsize)
+{
+	u8 s = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
+	unsigned int q;
+
+	cfg_write(1, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	cfg_write(1, PCI_BASE_ADDRESS_0, WIN, 4);
+	bar0 = WIN;
+	common_wr(VIRTIO_PCI_COMMON_STATUS, 0, 1);
+	common_wr(VIRTIO_PCI_COMMON_STATUS, s, 1);
+	common_wr(VIRTIO_PCI_COMMON_GFSELECT, 0, 4);
+	common_wr(VIRTIO_PCI_COMMON_GF, (u32)feat, 4);
+	common_wr(VIRTIO_PCI_COMMON_GFSELECT, 1, 4);
+	common_wr(VIRTIO_PCI_COMMON_GF, (u32)(feat >> 32), 4);
+	s |= VIRTIO_CONFIG_S_FEATURES_OK;
+	common_wr(VIRTIO_PCI_COMMON_STATUS, s, 1);
+	if (!(common_rd(VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_CONFIG_S_FEATURES_OK))
+		return false;
+	for (q = 0; q < FZ_NQ; q++) {
+		u64 d = fz_ring(q);
+
+		memset(fz_ram + d, 0, 0x4000);
+		common_wr(VIRTIO_PCI_COMMON_Q_SELECT, q, 2);
+		common_wr(VIRTIO_PCI_COMMON_Q_SIZE, qsize, 2);
+		common_wr(VIRTIO_PCI_COMMON_Q_DESCLO, d, 8);
+		common_wr(VIRTIO_PCI_COMMON_Q_AVAILLO, d + 0x1000, 4);
+		common_wr(VIRTIO_PCI_COMMON_Q_AVAILHI, 0, 4);
+		common_wr(VIRTIO_PCI_COMMON_Q_USEDLO, d + 0x2000, 8);
+		common_wr(VIRTIO_PCI_COMMON_Q_MSIX, q + 1, 2);
+		common_wr(VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
+		if (common_rd(VIRTIO_PCI_COMMON_Q_ENABLE, 2) != 1)
+			return false;
+	}
+	common_wr(VIRTIO_PCI_COMMON_STATUS, s | VIRTIO_CONFIG_S_DRIVER_OK, 1);
+	return (virtio_get_status(vdev) & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	       !(virtio_get_status(vdev) & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+
+/* An offset in BAR0: mostly near the start of a register block. */
+static u64 fz_bar_offset(void)
+{
+	if (!fz_below(8))
+		return fz_below(0x8000 + 16) - 8;
+	return fz_below(6) * 0x1000 + fz_below(0x60);
+}
+
+/* A config space register: mostly the header and the capabilities. */
+static u32 fz_cfg_offset(struct pci_device *dev)
+{
+	static const u8 hot[] = { PCI_COMMAND, PCI_COMMAND + 1, PCI_BASE_ADDRESS_0,
+				  PCI_BASE_ADDRESS_1, PCI_INTERRUPT_LINE };
+
+	switch (fz_below(4)) {
+	case 0:
+		return hot[fz_below(ARRAY_SIZE(hot))];
+	case 1:		/* the MSI-X capability */
+		return pci_cap_find(dev, PCI_CAP_ID_MSIX, 0) + fz_below(12);
+	case 2:		/* the PCI_CFG window and its neighbours */
+		return vcap(dev, VIRTIO_PCI_CAP_PCI_CFG) + fz_below(20);
+	default:
+		return fz_below(256);
+	}
+}
+
+static void fz_cfg_access(struct pci_device *dev, bool write)
+{
+	u32 off = fz_cfg_offset(dev), len = 1U << fz_below(3);
+	u8 d[8];
+
+	put_le(d, fz_value(FZ_RAM, FZ_NQ), 8);
+	if (fz_below(2)) {
+		/* Mechanism #1 only takes accesses within one dword. */
+		off &= ~(len - 1);
+		if (write)
+			cfg_write(1, off, get_le(d, len), len);
+		else
+			cfg_read(1, off, len);
+	} else {
+		/* ECAM: any offset of the 4 KiB, 8 bytes too. */
+		if (!fz_below(8))
+			off = fz_below(0x1000), len = fz_len();
+		pci_ecam_io(&bus, (1 << 15) + off, d, len, write);
+	}
+}
+
+static void test_virtio_pci_fuzz(void)
+{
+	static struct kvm kvm;
+	static struct virtio_device vdev;
+	static u8 config[12];
+	const u64 feat = (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_EVENT_IDX) |
+			 (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
+	struct pci_device *dev;
+	u32 qsize = 16;
+	int quiet, ups = 0;
+	unsigned int i;
+	u8 d[8];
+
+	bus_setup(8);
+	memset(events, 0, sizeof(events));
+	fz_ram = calloc(1, FZ_RAM);
+	guest_mem_add_bank(&kvm.mem, 0, FZ_RAM, fz_ram);
+	kvm.cfg.virtio_transport = "pci";
+	vdev.ops = &fz_ops;
+	vdev.nr_queues = FZ_NQ;
+	vdev.config = config;
+	vdev.config_len = sizeof(config);
+	vdev.queue_max_size = 64;
+	CHECK(virtio_device_register(&kvm, &vdev) == 0);
+	dev = bus.devs[1];
+	CHECK(dev != NULL);
+	if (!dev)
+		return;
+
+	quiet = fz_quiet();
+	for (i = 0; i < 200000; i++) {
+		/* Mostly a running device, so that the rings get used. */
+		if (!(i % 4096) || (!fz_below(64) &&
+				    (virtio_get_status(&vdev) & VIRTIO_CONFIG_S_NEEDS_RESET))) {
+			qsize = 1 << fz_below(7);
+			ups += fz_driver_up(&vdev, fz_below(4) ? feat : fz_rnd(), qsize);
+		}
+		switch (fz_below(20)) {
+		case 0 ... 6:
+			put_le(d, fz_value(FZ_RAM, FZ_NQ), 8);
+			mmio_write(bar0 + fz_bar_offset(), get_le(d, 8), fz_len());
+			break;
+		case 7 ... 9:
+			mmio_read(bar0 + fz_bar_offset(), fz_len());
+			break;
+		case 10:
+			fz_cfg_access(dev, true);
+			bar0 = cfg_read(1, PCI_BASE_ADDRESS_0, 4) & ~0xfULL;
+			break;
+		case 11:
+			fz_cfg_access(dev, false);
+			break;
+		case 12 ... 15:
+			fz_scribble_ring(fz_ram + fz_ring(fz_below(FZ_NQ)), qsize,
+					 0x40000, FZ_RAM);
+			break;
+		case 16 ... 17:
+			virtio_queue_kick(&vdev, fz_below(FZ_NQ + 1));
+			if (!fz_below(16))
+				sched_yield();	/* let the worker walk the rings */
+			break;
+		case 18:	/* the device raises interrupts whatever the state */
+			vdev.tops->signal_vq(&vdev, &vdev.vqs[fz_below(FZ_NQ)]);
+			if (!fz_below(4))
+				vdev.tops->signal_config(&vdev);
+			break;
+		default:
+			if (!fz_below(1024))
+				common_wr(VIRTIO_PCI_COMMON_STATUS, 0, 1);
+			break;
+		}
+	}
+	fz_loud(quiet);
+	printf("# pci fuzz: %d bring-ups, %d chains used\n", ups, fz_chains);
+
+	/* Whatever state that left: a reset must bring back a working device. */
+	CHECK(fz_driver_up(&vdev, feat & ~(1ULL << VIRTIO_RING_F_EVENT_IDX), 16));
+	fz_ram[fz_ring(0) + 0x1000 + 4] = 2;			/* avail ring[0] = desc 2 */
+	((struct vring_desc *)(fz_ram + fz_ring(0)))[2] = (struct vring_desc){
+		htole64(0x90000), htole32(8), htole16(VRING_DESC_F_WRITE), 0 };
+	__atomic_store_n(&((struct vring_avail *)(fz_ram + fz_ring(0) + 0x1000))->idx,
+			 htole16(1), __ATOMIC_RELEASE);
+	virtio_queue_kick(&vdev, 0);
+	for (i = 0; i < 3000 && !fz_ram[fz_ring(0) + 0x2000 + 2]; i++)
+		usleep(1000);
+	CHECK_EQ(fz_ram[fz_ring(0) + 0x2000 + 2], 1);		/* used idx */
+	CHECK_EQ(fz_ram[0x90000], 0xa5);
+
+	virtio_device_unregister(&vdev);
+	CHECK(!bus.devs[1]);
+	for (i = 0; i < ARRAY_SIZE(events); i++)
+		CHECK(!events[i]);
+	bus_teardown();
+	free(fz_ram);
+}
+
 TEST_MAIN_BEGIN("pci")
 	RUN(test_conf1_decode);
 	RUN(test_ecam_decode);
@@ -986,4 +1193,5 @@ TEST_MAIN_BEGIN("pci")
 	RUN(test_intx);
 	RUN(test_msix);
 	RUN(test_virtio_pci);
+	RUN(test_virtio_pci_fuzz);
 TEST_MAIN_END()

@@ -7,11 +7,18 @@
 #ifndef LKVM_TEST_H
 #define LKVM_TEST_H
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-static const char *test_file;
+/* A test that hangs is a failure, not a stuck test run. */
+#define TEST_TIMEOUT_S	120
+#define TEST_STR_(x)	#x
+#define TEST_STR(x)	TEST_STR_(x)
+
+static const char *test_file, *test_current;
 static int test_failed_checks, test_failures;
 static char test_first_failure[256];
 
@@ -35,10 +42,30 @@ static char test_first_failure[256];
 				 __LINE__, #a, _a, _b);			\
 	} while (0)
 
+static void test_put(const char *s)
+{
+	if (write(STDOUT_FILENO, s, strlen(s)) < 0)
+		_exit(2);
+}
+
+static void test_timed_out(int sig __attribute__((unused)))
+{
+	test_put("FAIL: unit/");
+	test_put(test_file);
+	test_put("/");
+	test_put(test_current);
+	test_put(": still running after " TEST_STR(TEST_TIMEOUT_S) " s (hung?)\n");
+	_exit(1);
+}
+
 #define RUN(fn)								\
 	do {								\
 		test_failed_checks = 0;					\
+		test_current = #fn;					\
+		fflush(stdout);						\
+		alarm(TEST_TIMEOUT_S);					\
 		fn();							\
+		alarm(0);						\
 		if (test_failed_checks) {				\
 			test_failures++;				\
 			printf("FAIL: unit/%s/%s: %s\n", test_file, #fn,	\
@@ -52,7 +79,8 @@ static char test_first_failure[256];
 #define TEST_MAIN_BEGIN(name)						\
 	int main(void)							\
 	{								\
-		test_file = name;
+		test_file = name;					\
+		signal(SIGALRM, test_timed_out);
 
 #define TEST_MAIN_END()							\
 		return test_failures ? 1 : 0;				\

@@ -121,6 +121,25 @@ static void describe_com1(struct aml *a)
 	aml_pkg_end(a);
 }
 
+/*
+ * The CMOS RTC (hw/rtc.c) too: without a PNP0B00 device Linux's rtc_cmos
+ * falls back to a platform device with ISA IRQ 8, which hardware-reduced
+ * ACPI cannot map, and its probe fails with -EINVAL ("rtc_cmos: probe ...
+ * failed with error -22"): the guest had no /dev/rtc0. The RTC raises no
+ * interrupts, so _CRS names the ports only and rtc_cmos runs without alarms.
+ */
+static void describe_rtc(struct aml *a)
+{
+	u8 crs[AML_RES_MAX];
+	size_t n;
+
+	n = aml_res_io(crs, X86_RTC_PORT, 2);
+	aml_device_begin(a, "RTC_");
+	aml_name_integer(a, "_HID", aml_eisa_id("PNP0B00"));
+	aml_name_resources(a, "_CRS", crs, n);
+	aml_pkg_end(a);
+}
+
 static size_t build_dsdt(u8 *t, size_t room, struct kvm *kvm)
 {
 	struct acpi_dsdt_hook *h;
@@ -139,11 +158,12 @@ static size_t build_dsdt(u8 *t, size_t room, struct kvm *kvm)
 	aml_integer(&a, 0);
 	aml_pkg_end(&a);
 
-	/* Scope (\_SB) { COM1, then whatever the devices add } */
+	/* Scope (\_SB) { COM1, RTC, then whatever the devices add } */
 	aml_byte(&a, 0x10);
 	aml_pkg_begin(&a);
 	aml_bytes(&a, "\\_SB_", 5);
 	describe_com1(&a);
+	describe_rtc(&a);
 	for (h = dsdt_hooks; h; h = h->next)
 		h->fn(&a, kvm);
 	aml_pkg_end(&a);

@@ -32,6 +32,8 @@ echo "L2-UNAME=$(uname -r)"
 echo "L2-CPUS=$(grep -c '^processor' /proc/cpuinfo)"
 echo "L2-MEM=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)"
 echo "L2-CMDLINE=$(cat /proc/cmdline)"
+# Seconds since 1970 by the RTC (x86: the CMOS RTC, arm64: the PL031).
+echo "L2-RTC=$(cat /sys/class/rtc/rtc0/since_epoch 2>/dev/null)"
 
 virtio_name() {
 	case "$1" in

@@ -10,7 +10,6 @@
 #include "lkvm/init.h"
 #include "lkvm/kvm.h"
 
-#define RTC_PORT	0x70
 #define RTC_SECONDS	0x00
 #define RTC_MINUTES	0x02
 #define RTC_HOURS	0x04
@@ -102,7 +101,7 @@ static int rtc_init(struct kvm *kvm)
 	rtc.cmos[RTC_REG_A] = 0x26;		/* 32.768 kHz, 1024 Hz rate */
 	rtc.cmos[RTC_REG_B] = REG_B_24H;
 	rtc.io = (struct io_range){
-		.start = RTC_PORT, .len = 2, .fn = rtc_io, .name = "rtc",
+		.start = X86_RTC_PORT, .len = 2, .fn = rtc_io, .name = "rtc",
 	};
 	return iobus_register(&kvm->pio_bus, &rtc.io);
 }

@@ -121,15 +121,16 @@ static void describe_com1(struct aml *a)
 	aml_pkg_end(a);
 }
 
-/* hw/pvpanic.c: Linux's pvpanic-mmio driver binds to QEMU's ACPI ID. */
-static void describe_pvpanic(struct aml *a)
+/* A device with a few I/O ports and nothing else, found by its _HID. */
+static void describe_ports(struct aml *a, const char *seg, const char *hid,
+			   u16 port, u8 len)
 {
 	u8 crs[AML_RES_MAX];
 	size_t n;
 
-	n = aml_res_io(crs, X86_PVPANIC_PORT, 1);
-	aml_device_begin(a, "PEVT");
-	aml_name_string(a, "_HID", "QEMU0001");
+	n = aml_res_io(crs, port, len);
+	aml_device_begin(a, seg);
+	aml_name_string(a, "_HID", hid);
 	aml_name_resources(a, "_CRS", crs, n);
 	aml_pkg_end(a);
 }
@@ -152,12 +153,21 @@ static size_t build_dsdt(u8 *t, size_t room, struct kvm *kvm)
 	aml_integer(&a, 0);
 	aml_pkg_end(&a);
 
-	/* Scope (\_SB) { COM1, pvpanic, then whatever the devices add } */
+	/* Scope (\_SB) { COM1, pvpanic, RTC, then whatever the devices add } */
 	aml_byte(&a, 0x10);
 	aml_pkg_begin(&a);
 	aml_bytes(&a, "\\_SB_", 5);
 	describe_com1(&a);
-	describe_pvpanic(&a);
+	/* hw/pvpanic.c: Linux's pvpanic-mmio driver binds to QEMU's ACPI ID. */
+	describe_ports(&a, "PEVT", "QEMU0001", X86_PVPANIC_PORT, 1);
+	/*
+	 * The CMOS RTC (hw/rtc.c) too: without a PNP0B00 device Linux's
+	 * rtc_cmos falls back to a platform device with ISA IRQ 8, which
+	 * hardware-reduced ACPI cannot map, and its probe fails with -EINVAL:
+	 * the guest had no /dev/rtc0. The RTC raises no interrupts, so only
+	 * its ports are described and rtc_cmos runs without alarms.
+	 */
+	describe_ports(&a, "RTC_", "PNP0B00", X86_RTC_PORT, 2);
 	for (h = dsdt_hooks; h; h = h->next)
 		h->fn(&a, kvm);
 	aml_pkg_end(&a);

@@ -9,7 +9,7 @@
 # xz-compressed modules, 52-bit virtual addresses on arm64, new names in
 # /proc/interrupts.
 #
-#   kernel2-pci      virtio-pci: blk, rng, balloon, 2 vCPUs, poweroff; on
+#   kernel2-pci      virtio-pci: blk, rng, balloon, RTC, 2 vCPUs, poweroff; on
 #                    x86 also the console on hvc0
 #   kernel2-mmio     virtio-mmio (x86: found through ACPI): blk, rng,
 #                    balloon, reboot; on arm64 also the console on hvc0
@@ -146,6 +146,8 @@ nested_k2_check() {
 	[ "$(lkvm_l2_value "$out" K2-RNG-BYTES)" = 64 ] ||
 		{ echo "read $(lkvm_l2_value "$out" K2-RNG-BYTES) of 64 bytes from /dev/hwrng"; return; }
 	[ "$(lkvm_l2_value "$out" K2-BALLOON)" = 1 ] || { echo "virtio_balloon did not bind"; return; }
+	v=$(lkvm_rtc_problem "$(lkvm_l2_value "$out" RTC)")
+	[ -z "$v" ] || { echo "$v"; return; }
 	if [ "$hvc" = 1 ]; then
 		[ "$(lkvm_l2_value "$out" K2-DEV-0x0003)" = "$transport" ] ||
 			{ echo "no virtio-console over $transport"; return; }

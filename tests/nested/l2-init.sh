@@ -34,6 +34,8 @@ echo "L2-MEM=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)"
 echo "L2-CMDLINE=$(cat /proc/cmdline)"
 # Hardware virtualization the guest was given (lkvm --nested), or nothing.
 echo "L2-VIRT=$(grep -o -m1 -w -e svm -e vmx /proc/cpuinfo)"
+# Seconds since 1970 by the RTC (x86: the CMOS RTC, arm64: the PL031).
+echo "L2-RTC=$(cat /sys/class/rtc/rtc0/since_epoch 2>/dev/null)"
 
 virtio_name() {
 	case "$1" in

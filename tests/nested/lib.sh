@@ -586,6 +586,17 @@ lkvm_case_secs() {
 	grep -o "L1-END $2 status=[0-9]* secs=[0-9.]*" "$1" | tail -n 1 | sed 's/.*secs=//'
 }
 
+# Why an L2-RTC value is not this host's time (within an hour), or nothing.
+lkvm_rtc_problem() {
+	local v=$1 now
+	now=$(date +%s)
+	case "$v" in
+	''|*[!0-9]*) echo "the guest has no RTC (/sys/class/rtc/rtc0: '$v')"; return ;;
+	esac
+	[ $((v - now)) -lt 3600 ] && [ $((now - v)) -lt 3600 ] ||
+		echo "the guest's RTC reads $v, this host $now"
+}
+
 # Value of an L2-KEY=value line in a case's output.
 lkvm_l2_value() {
 	printf '%s\n' "$1" | sed -n "s/.*L2-$2=//p" | head -n 1 | tr -d '[:space:]'

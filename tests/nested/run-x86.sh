@@ -228,6 +228,7 @@ check_case() {
 		[ "$cpus" = 2 ] || { echo "guest sees ${cpus:-?} CPUs, want 2"; return; }
 		uname=$(lkvm_l2_value "$out" UNAME)
 		[ "$uname" = "$LKVM_KVER" ] || { echo "guest uname -r '${uname}', want $LKVM_KVER"; return; }
+		lkvm_rtc_problem "$(lkvm_l2_value "$out" RTC)"
 	fi
 }
 

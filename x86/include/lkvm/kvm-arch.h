@@ -55,6 +55,7 @@
 /* Fixed I/O ports of the platform devices. */
 #define X86_SERIAL0_PORT	0x3f8
 #define X86_SERIAL0_IRQ		4
+#define X86_RTC_PORT		0x70	/* CMOS RTC index and data (hw/rtc.c) */
 #define X86_ACPI_SLEEP_CTL_PORT	0x600	/* FADT sleep control register */
 #define X86_ACPI_SLEEP_STS_PORT	0x601	/* FADT sleep status register */
 #define X86_RESET_PORT		0xcf9	/* also the FADT reset register */

@@ -311,11 +311,21 @@ static void balloon_reset(struct virtio_device *vdev)
 	b->config.actual = 0;
 }
 
+/* The statistics queue stopped: the buffer held from it is the driver's again. */
+static void balloon_queue_stop(struct virtio_device *vdev, struct virt_queue *vq)
+{
+	struct balloon_dev *b = vdev->priv;
+
+	if (balloon_vq_role(vdev->guest_features, vq->index) == BALLOON_VQ_STATS)
+		b->stats_held = false;
+}
+
 static const struct virtio_device_ops balloon_ops = {
 	.name = "balloon",
 	.device_id = VIRTIO_ID_BALLOON,
 	.notify = balloon_notify,
 	.reset = balloon_reset,
+	.queue_stop = balloon_queue_stop,
 	.config_write = balloon_config_write,
 };
 

@@ -764,6 +764,44 @@ static void test_dev_stats(void)
 	CHECK(info(0).have_stats);
 }
 
+/*
+ * The statistics queue stopped (virtio-mmio QueueReady = 0) while the
+ * device holds the driver's buffer, and set up again in the same place:
+ * the buffer belonged to the old ring, and a refresh must not hand it back
+ * into the new one.
+ */
+static void test_dev_stats_queue_stop(void)
+{
+	struct virt_queue *vq = &bdev->vqs[2];
+	u64 buf = DATA + 0x10000, ring = (u8 *)q[2].desc - ram;
+	size_t n;
+	int i;
+
+	CHECK(driver_up(F(STATS_VQ) | F(REPORTING)));
+	n = put_stat(ram + buf, VIRTIO_BALLOON_S_MEMFREE, 4242);
+	add_chain(&q[2], (struct seg[]){ { buf, n, false } }, 1);
+	virtio_queue_kick(bdev, 2);
+	for (i = 0; i < 2000 && info(0).stats.val[VIRTIO_BALLOON_S_MEMFREE] != 4242; i++)
+		usleep(1000);
+	CHECK_EQ(info(0).stats.val[VIRTIO_BALLOON_S_MEMFREE], 4242);
+	CHECK_EQ(used_idx(&q[2]), 0);			/* held */
+
+	pthread_mutex_lock(&bdev->lock);
+	virtio_queue_enable(bdev, 2, false);
+	memset(q[2].desc, 0, 0x2000);
+	q[2].next_desc = q[2].used_seen = 0;
+	vq->desc_gpa = ring;
+	vq->avail_gpa = ring + 0x1000;
+	vq->used_gpa = ring + 0x1800;
+	virtio_queue_enable(bdev, 2, true);
+	CHECK(vq->ready);
+	pthread_mutex_unlock(&bdev->lock);
+
+	info(50);
+	CHECK_EQ(used_idx(&q[2]), 0);
+	CHECK(!(virtio_get_status(bdev) & VIRTIO_CONFIG_S_NEEDS_RESET));
+}
+
 static u32 config32(u32 off)
 {
 	u32 v;
@@ -850,6 +888,7 @@ TEST_MAIN_BEGIN("test-balloon")
 	RUN(test_dev_reporting);
 	RUN(test_dev_reporting_without_stats);
 	RUN(test_dev_stats);
+	RUN(test_dev_stats_queue_stop);
 	RUN(test_dev_target);
 	init_run_exits(&kvm);
 TEST_MAIN_END()

@@ -113,20 +113,27 @@ struct io_range *iobus_find(struct iobus *bus, u64 addr, u32 len)
 bool iobus_access(struct iobus *bus, u64 addr, u8 *data, u32 len, bool is_write)
 {
 	struct io_range *r;
+	u64 off = 0;
 
 	if (!is_write)
 		memset(data, 0xff, len);
 	/*
 	 * The lock is dropped before the handler runs: a handler may itself
 	 * (un)register ranges, e.g. when the guest moves a PCI BAR. Ranges are
-	 * never freed while vCPUs run, so @r stays valid.
+	 * never freed while vCPUs run, so @r stays valid; but its start may
+	 * change as soon as the lock is dropped (another vCPU moving the BAR),
+	 * so the offset is taken while it still describes where @r was found.
 	 */
-	r = iobus_find(bus, addr, len);
+	pthread_rwlock_rdlock(&bus->lock);
+	r = find_locked(bus, addr, len);
+	if (r)
+		off = addr - r->start;
+	pthread_rwlock_unlock(&bus->lock);
 	if (!r) {
 		pr_debug("%s bus: unhandled %s of %u bytes at 0x%llx", bus->name,
 			 is_write ? "write" : "read", len, (unsigned long long)addr);
 		return false;
 	}
-	r->fn(r, addr - r->start, data, len, is_write, r->ctx);
+	r->fn(r, off, data, len, is_write, r->ctx);
 	return true;
 }

@@ -88,6 +88,7 @@ struct p9_server {
 	u32 msize;		/* 0 until Tversion */
 	struct p9_fid *fids[FID_BUCKETS];
 	unsigned int nr_fids;
+	u64 xattr_bytes;	/* xbuf bytes held by fids, up to P9_XATTR_BUDGET */
 	struct dev_info *devs;	/* devs[0] is the root's device */
 	unsigned int nr_devs;
 	u8 *dirbuf;		/* readdir scratch, P9_MAX_MSIZE bytes */
@@ -358,8 +359,10 @@ static struct p9_fid *fid_get(struct p9_server *s, u32 id)
 	return *fid_slot(s, id);
 }
 
-static void fid_release(struct p9_fid *f)
+static void fid_release(struct p9_server *s, struct p9_fid *f)
 {
+	if (f->xbuf)
+		s->xattr_bytes -= f->xlen;
 	if (f->fd >= 0)
 		close(f->fd);
 	free(f->path);
@@ -397,9 +400,22 @@ static void fid_destroy(struct p9_server *s, u32 id)
 
 	if (f) {
 		*pp = f->next;
-		fid_release(f);
+		fid_release(s, f);
 		s->nr_fids--;
 	}
+}
+
+/*
+ * Room for an xattr value of @len bytes held by a fid? Each fid may hold
+ * 64 KiB and a client may have 32768 fids: without a cap, 2 GiB of lkvm's
+ * memory on a guest's request.
+ */
+static bool xattr_room(struct p9_server *s, u64 len)
+{
+	if (len > P9_XATTR_BUDGET - s->xattr_bytes)
+		return false;
+	s->xattr_bytes += len;
+	return true;
 }
 
 unsigned int p9_server_nr_fids(const struct p9_server *s)
@@ -416,7 +432,7 @@ void p9_server_reset(struct p9_server *s)
 			struct p9_fid *f = s->fids[i];
 
 			s->fids[i] = f->next;
-			fid_release(f);
+			fid_release(s, f);
 		}
 	}
 	s->nr_fids = 0;
@@ -1841,8 +1857,13 @@ static int op_xattrwalk(struct p9_server *s, struct p9_in *in, struct p9_out *ou
 		free(buf);
 		return err;
 	}
+	if (!xattr_room(s, n)) {
+		free(buf);
+		return ENOMEM;
+	}
 	err = fid_new(s, newfid, f->uid, xstrdup(f->path));
 	if (err) {
+		s->xattr_bytes -= n;
 		free(buf);
 		return err;
 	}
@@ -1876,6 +1897,8 @@ static int op_xattrcreate(struct p9_server *s, struct p9_in *in, struct p9_out *
 		return EINVAL;
 	if (size > XATTR_SIZE_MAX)
 		return E2BIG;
+	if (!xattr_room(s, size))
+		return ENOMEM;
 	/* The fid now collects the value; Tclunk sets it (size 0: removes it). */
 	f->kind = FID_XATTR_WRITE;
 	f->xbuf = xzalloc(size ? size : 1);

@@ -36,6 +36,12 @@
 
 #define STATS_MAX_ENTRIES	64	/* more than any driver sends */
 #define BALLOON_PFN_BATCH	1024	/* PFNs sorted and coalesced together */
+/*
+ * PFNs looked at per request. Linux sends at most 256; a chain of 1024
+ * descriptors that all name the same guest memory could otherwise carry
+ * a billion, and keep the worker (and the device lock) for hours.
+ */
+#define BALLOON_MAX_PFNS	(1U << 18)
 #define STAT_ENTRY_SIZE		10	/* le16 tag, le64 value, packed */
 
 const char *const balloon_stat_names[BALLOON_NR_STATS] = {
@@ -147,7 +153,8 @@ static void balloon_pfns(struct balloon_dev *b, bool inflate)
 	size_t off = 0, got;
 	unsigned int i, n;
 
-	while ((got = iov_to_buf(e->iov, e->nr_out, off, pfns, sizeof(pfns))) >= 4) {
+	while (off < BALLOON_MAX_PFNS * sizeof(pfns[0]) &&
+	       (got = iov_to_buf(e->iov, e->nr_out, off, pfns, sizeof(pfns))) >= 4) {
 		n = got / 4;
 		for (i = 0; i < n; i++)
 			pfns[i] = le32toh(pfns[i]);
@@ -177,6 +184,8 @@ static void balloon_pfns(struct balloon_dev *b, bool inflate)
 		off += got;
 	}
 	run_flush(b, &run, inflate);
+	if (e->out_bytes > off)
+		b->rejected += (e->out_bytes - off) / 4;	/* beyond the cap */
 }
 
 /*
@@ -311,11 +320,21 @@ static void balloon_reset(struct virtio_device *vdev)
 	b->config.actual = 0;
 }
 
+/* The statistics queue stopped: the buffer held from it is the driver's again. */
+static void balloon_queue_stop(struct virtio_device *vdev, struct virt_queue *vq)
+{
+	struct balloon_dev *b = vdev->priv;
+
+	if (balloon_vq_role(vdev->guest_features, vq->index) == BALLOON_VQ_STATS)
+		b->stats_held = false;
+}
+
 static const struct virtio_device_ops balloon_ops = {
 	.name = "balloon",
 	.device_id = VIRTIO_ID_BALLOON,
 	.notify = balloon_notify,
 	.reset = balloon_reset,
+	.queue_stop = balloon_queue_stop,
 	.config_write = balloon_config_write,
 };
 

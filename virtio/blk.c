@@ -465,12 +465,27 @@ static void blk_reset(struct virtio_device *vdev)
 	disk_set_writethrough(blk->disk, false);
 }
 
+/*
+ * One queue stopped: its requests in flight end now, unreported (blk_finish()
+ * sees the queue not ready), so none completes into the ring the driver
+ * may set up next. Other queues' completions are reported as usual.
+ */
+static void blk_queue_stop(struct virtio_device *vdev, struct virt_queue *vq)
+{
+	struct blk_dev *blk = vdev->priv;
+
+	blk->signal_pending[vq->index] = false;
+	disk_drain(blk->disk);
+	blk_signal_pending(blk);
+}
+
 static const struct virtio_device_ops blk_ops = {
 	.name = "blk",
 	.device_id = VIRTIO_ID_BLOCK,
 	.notify = blk_notify,
 	.activate = blk_activate,
 	.reset = blk_reset,
+	.queue_stop = blk_queue_stop,
 };
 
 static const char *base_name(const char *path)

@@ -36,6 +36,12 @@
 #define CONSOLE_QUEUE_SIZE	128
 #define CONSOLE_IN_BUF		4096
 #define CONSOLE_SETTLE_NS	(300 * 1000 * 1000ULL)
+/*
+ * Output taken from one transmit chain. Drivers send a page or so; 1024
+ * descriptors that all name the whole guest RAM would otherwise make one
+ * chain a thousand times the guest's memory, written with the lock held.
+ */
+#define CONSOLE_TX_MAX		(1 << 20)
 
 struct console_dev {
 	struct virtio_device vdev;
@@ -169,9 +175,13 @@ static void console_tx(struct console_dev *con, struct virt_queue *vq)
 	for (;;) {
 		virtq_disable_notify(vq);
 		while ((r = virtq_pop(vq, &con->vdev.kvm->mem, &con->elem)) == 1) {
-			for (i = 0; i < con->elem.nr_out; i++)
-				term_write(con->elem.iov[i].iov_base,
-					   con->elem.iov[i].iov_len);
+			size_t left = CONSOLE_TX_MAX, n;
+
+			for (i = 0; i < con->elem.nr_out && left; i++) {
+				n = min(con->elem.iov[i].iov_len, left);
+				term_write(con->elem.iov[i].iov_base, n);
+				left -= n;
+			}
 			virtq_push(vq, &con->elem, 0);
 			pushed = true;
 		}

@@ -335,6 +335,11 @@ void virtio_queue_enable(struct virtio_device *vdev, unsigned int idx, bool on)
 	if (!on) {
 		u16 size = vq->size;
 
+		if (vq->ready) {
+			vq->ready = false;
+			if (vdev->ops->queue_stop)
+				vdev->ops->queue_stop(vdev, vq);
+		}
 		virtq_reset(vq);
 		vq->size = size;
 	} else if (!vq->ready) {

@@ -375,12 +375,25 @@ static void net_reset(struct virtio_device *vdev)
 	tap_set_offloads(&n->tap, 0);
 }
 
+/* A receive queue stopped: a frame half in its buffers goes with them. */
+static void net_queue_stop(struct virtio_device *vdev, struct virt_queue *vq)
+{
+	struct net_dev *n = vdev->priv;
+	unsigned int pair = vq->index / 2;
+
+	if (!(vq->index & 1) && pair < (unsigned int)n->pairs) {
+		n->rx[pair].nr = 0;
+		n->rx[pair].len = n->rx[pair].done = 0;
+	}
+}
+
 static const struct virtio_device_ops net_ops = {
 	.name = "net",
 	.device_id = VIRTIO_ID_NET,
 	.notify = net_notify,
 	.activate = net_activate,
 	.reset = net_reset,
+	.queue_stop = net_queue_stop,
 };
 
 /*

@@ -110,6 +110,14 @@ struct virtio_device_ops {
 	/* Device reset: stop and drop all work; called with vdev->lock held. */
 	void (*reset)(struct virtio_device *vdev);
 	/*
+	 * The driver stopped one queue without a reset (virtio-mmio QueueReady
+	 * = 0); @vq is no longer ready. Finish or drop what was taken from it
+	 * and forget buffers held from it: the driver may reuse them, and set
+	 * the queue up again, as soon as this returns. Called with vdev->lock
+	 * held; devices that hold nothing across notifies need not have it.
+	 */
+	void (*queue_stop)(struct virtio_device *vdev, struct virt_queue *vq);
+	/*
 	 * The driver writes @len bytes at config offset @off (already bounds
 	 * checked). The core changes nothing: the device applies what is
 	 * writable and ignores the rest. Without this op config is read-only.

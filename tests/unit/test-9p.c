@@ -1168,6 +1168,39 @@ static void test_xattr(void)
 	CHECK(getxattr(host("dir/file"), "user.lkvm", NULL, 0) < 0);
 }
 
+/*
+ * Each xattr fid holds a value of up to 64 KiB in lkvm's memory, and a
+ * guest may open 32768 fids: 2 GiB of host memory on request. The values
+ * held at once are capped per server; clunking gives the room back.
+ */
+static void test_xattr_budget(void)
+{
+	const u32 per = 65536, n = 2 * P9_XATTR_BUDGET / per;
+	u32 i, ok = 0, refused = 0;
+	int e;
+
+	setup(false);
+	for (i = 0; i < n; i++) {
+		CHECK_EQ(walk(ROOT_FID, 100 + i, "dir"), 0);
+		e = xattrcreate(100 + i, "user.big", per, 0);
+		ok += e == 0;
+		refused += e == ENOMEM;
+	}
+	CHECK(ok > 0);
+	CHECK(ok <= P9_XATTR_BUDGET / per);
+	CHECK_EQ(ok + refused, n);
+	/* Clunking one (its value never arrived whole) makes room for another. */
+	CHECK_EQ(clunk(100), EINVAL);
+	CHECK_EQ(walk(ROOT_FID, 100, "dir"), 0);
+	CHECK_EQ(xattrcreate(100, "user.big", per, 0), 0);
+	CHECK_EQ(xattrcreate(100 + n - 1, "user.big", per, 0), ENOMEM);
+	/* A new session starts with the whole budget. */
+	CHECK_EQ(version(MSIZE, "9P2000.L"), 0);
+	CHECK_EQ(attach(ROOT_FID), 0);
+	CHECK_EQ(walk(ROOT_FID, 2, "dir"), 0);
+	CHECK_EQ(xattrcreate(2, "user.big", per, 0), 0);
+}
+
 static void test_readonly(void)
 {
 	u32 n;
@@ -1215,6 +1248,7 @@ TEST_MAIN_BEGIN("test-9p")
 	RUN(test_files);
 	RUN(test_readdir);
 	RUN(test_xattr);
+	RUN(test_xattr_budget);
 	RUN(test_readonly);
 	RUN(test_fuzz);
 	p9_server_free(srv);

@@ -600,6 +600,40 @@ static void test_dev_inflate_deflate(void)
 	CHECK(ram_is(0x500000, 0, 2 * PG));
 }
 
+/*
+ * One inflate request whose 1024 descriptors (an indirect table) all name
+ * the same 4 MiB of PFNs: a billion PFNs from a few KiB of guest memory.
+ * No driver sends more than a few hundred at a time; the worker must not
+ * spend minutes (holding the device lock, so the VM could not even be
+ * stopped) on one request.
+ */
+static void test_dev_inflate_huge(void)
+{
+	const u64 table = DATA + 0x100000, list = DATA + 0x200000, span = 4 << 20;
+	struct vring_desc *t = (struct vring_desc *)(ram + table);
+	struct balloon_info b0, b1;
+	unsigned int i;
+	u64 start;
+
+	CHECK(driver_up(F(STATS_VQ) | F(REPORTING) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC)));
+	memset(ram + list, 0, span);		/* PFN 0, over and over */
+	for (i = 0; i < 1024; i++)
+		t[i] = (struct vring_desc){ htole64(list), htole32(span),
+					    htole16(i < 1023 ? VRING_DESC_F_NEXT : 0),
+					    htole16(i + 1) };
+	b0 = info(0);
+	add_chain(&q[0], (struct seg[]){ { table, 1024 * 16, false } }, 1);
+	q[0].desc[(q[0].next_desc - 1) % QSZ].flags = htole16(VRING_DESC_F_INDIRECT);
+	start = now_ns();
+	CHECK(kick_wait(&q[0], 1));
+	CHECK(now_ns() - start < 3000000000ULL);
+	b1 = info(0);
+	CHECK(b1.inflated_pages - b0.inflated_pages < 1024ULL * span / 4);
+	CHECK_EQ(b1.inflated_pages - b0.inflated_pages + b1.rejected - b0.rejected,
+		 1024ULL * span / 4);
+	CHECK(!(virtio_get_status(bdev) & VIRTIO_CONFIG_S_NEEDS_RESET));
+}
+
 /* PFNs in any order, with duplicates, over more than one sorting batch. */
 static void test_dev_inflate_unordered(void)
 {
@@ -764,6 +798,44 @@ static void test_dev_stats(void)
 	CHECK(info(0).have_stats);
 }
 
+/*
+ * The statistics queue stopped (virtio-mmio QueueReady = 0) while the
+ * device holds the driver's buffer, and set up again in the same place:
+ * the buffer belonged to the old ring, and a refresh must not hand it back
+ * into the new one.
+ */
+static void test_dev_stats_queue_stop(void)
+{
+	struct virt_queue *vq = &bdev->vqs[2];
+	u64 buf = DATA + 0x10000, ring = (u8 *)q[2].desc - ram;
+	size_t n;
+	int i;
+
+	CHECK(driver_up(F(STATS_VQ) | F(REPORTING)));
+	n = put_stat(ram + buf, VIRTIO_BALLOON_S_MEMFREE, 4242);
+	add_chain(&q[2], (struct seg[]){ { buf, n, false } }, 1);
+	virtio_queue_kick(bdev, 2);
+	for (i = 0; i < 2000 && info(0).stats.val[VIRTIO_BALLOON_S_MEMFREE] != 4242; i++)
+		usleep(1000);
+	CHECK_EQ(info(0).stats.val[VIRTIO_BALLOON_S_MEMFREE], 4242);
+	CHECK_EQ(used_idx(&q[2]), 0);			/* held */
+
+	pthread_mutex_lock(&bdev->lock);
+	virtio_queue_enable(bdev, 2, false);
+	memset(q[2].desc, 0, 0x2000);
+	q[2].next_desc = q[2].used_seen = 0;
+	vq->desc_gpa = ring;
+	vq->avail_gpa = ring + 0x1000;
+	vq->used_gpa = ring + 0x1800;
+	virtio_queue_enable(bdev, 2, true);
+	CHECK(vq->ready);
+	pthread_mutex_unlock(&bdev->lock);
+
+	info(50);
+	CHECK_EQ(used_idx(&q[2]), 0);
+	CHECK(!(virtio_get_status(bdev) & VIRTIO_CONFIG_S_NEEDS_RESET));
+}
+
 static u32 config32(u32 off)
 {
 	u32 v;
@@ -847,9 +919,11 @@ TEST_MAIN_BEGIN("test-balloon")
 	RUN(test_dev_config);
 	RUN(test_dev_inflate_deflate);
 	RUN(test_dev_inflate_unordered);
+	RUN(test_dev_inflate_huge);
 	RUN(test_dev_reporting);
 	RUN(test_dev_reporting_without_stats);
 	RUN(test_dev_stats);
+	RUN(test_dev_stats_queue_stop);
 	RUN(test_dev_target);
 	init_run_exits(&kvm);
 TEST_MAIN_END()

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The I/O bus and the guest memory accessor. */
+#include <pthread.h>
+
 #include "lkvm/guest-mem.h"
 #include "lkvm/iobus.h"
 #include "test.h"
@@ -114,8 +116,59 @@ static void test_guest_mem_bounds(void)
 	CHECK(guest_write(&mem, SZ_64K, "x", 1) == -1);
 }
 
+/*
+ * One vCPU moves a range (a guest reprogramming a PCI BAR: unregister, new
+ * start, register) while another accesses it: the handler must only ever
+ * see offsets inside the range, never one computed from the new start for
+ * an access that found the range at the old one.
+ */
+static struct io_range moving;
+static volatile bool moving_stop;
+static int moving_bad;
+
+static void moving_fn(struct io_range *r __unused, u64 off, u8 *data __unused,
+		      u32 len __unused, bool is_write __unused, void *ctx __unused)
+{
+	if (off >= moving.len)
+		__atomic_add_fetch(&moving_bad, 1, __ATOMIC_RELAXED);
+}
+
+static void *mover(void *arg)
+{
+	struct iobus *bus = arg;
+
+	while (!moving_stop) {
+		iobus_unregister(bus, &moving);
+		moving.start = moving.start == 0x1000 ? 0x2000 : 0x1000;
+		iobus_register(bus, &moving);
+	}
+	return NULL;
+}
+
+static void test_access_while_moving(void)
+{
+	struct iobus bus;
+	pthread_t t;
+	unsigned int i;
+	u8 d[4];
+
+	iobus_init(&bus, "test");
+	moving = (struct io_range){ .start = 0x1000, .len = 0x100, .fn = moving_fn,
+				    .name = "bar" };
+	CHECK(iobus_register(&bus, &moving) == 0);
+	moving_stop = false;
+	CHECK(pthread_create(&t, NULL, mover, &bus) == 0);
+	for (i = 0; i < 3000000 && !moving_bad; i++)
+		iobus_access(&bus, 0x1010, d, 4, false);
+	moving_stop = true;
+	pthread_join(t, NULL);
+	CHECK_EQ(moving_bad, 0);
+	iobus_exit(&bus);
+}
+
 TEST_MAIN_BEGIN("iobus")
 	RUN(test_register_and_lookup);
 	RUN(test_overlaps_refused);
 	RUN(test_guest_mem_bounds);
+	RUN(test_access_while_moving);
 TEST_MAIN_END()

@@ -228,6 +228,57 @@ static void test_net_rx_wait(void)
 	CHECK_EQ(le32toh(fv_used(&nq[RX0], 0)->len), 100);
 }
 
+/*
+ * A receive queue stopped (virtio-mmio QueueReady = 0) while a frame is half
+ * in its buffers, and set up again in the same place: the frame goes with
+ * the old buffers, and nothing of it (no stale head, no num_buffers in a
+ * buffer the driver took back) reaches the new ring.
+ */
+static void test_net_rx_queue_stop(void)
+{
+	struct virt_queue *vq = &net->vqs[RX0];
+	u8 frame[12 + 500], small[12 + 60];
+	u64 ring = (u8 *)nq[RX0].desc - fv_ram, b1, b2;
+	u16 head;
+
+	CHECK(net_up(all_features));
+	fill(frame, sizeof(frame), 5);
+	memset(frame, 0, 12);
+	b1 = fv_alloc(300);
+	fv_add(&nq[RX0], (struct fv_seg[]){ { b1, 300, true } }, 1);
+	virtio_queue_kick(net, RX0);
+	CHECK_EQ(send(peer[0], frame, sizeof(frame), 0), sizeof(frame));
+	usleep(50000);
+	CHECK_EQ(fv_used_idx(&nq[RX0]), 0);		/* half of it in b1, held */
+
+	pthread_mutex_lock(&net->lock);
+	virtio_queue_enable(net, RX0, false);
+	memset(nq[RX0].desc, 0, 0x2000);
+	memset(fv_gp(b1), 0x77, 300);
+	nq[RX0].next_desc = nq[RX0].used_seen = 0;
+	vq->desc_gpa = ring;
+	vq->avail_gpa = ring + 0x1000;
+	vq->used_gpa = ring + 0x1800;
+	virtio_queue_enable(net, RX0, true);
+	CHECK(vq->ready);
+	pthread_mutex_unlock(&net->lock);
+
+	b2 = fv_alloc(4096);
+	head = fv_add(&nq[RX0], (struct fv_seg[]){ { b2, 4096, true } }, 1);
+	virtio_queue_kick(net, RX0);
+	fill(small, sizeof(small), 9);
+	memset(small, 0, 12);
+	CHECK_EQ(send(peer[0], small, sizeof(small), 0), sizeof(small));
+	CHECK(fv_wait(&nq[RX0], 1));
+	usleep(20000);
+	CHECK_EQ(fv_used_idx(&nq[RX0]), 1);
+	CHECK_EQ(le32toh(fv_used(&nq[RX0], 0)->id), head);
+	CHECK_EQ(le32toh(fv_used(&nq[RX0], 0)->len), sizeof(small));
+	CHECK(!memcmp((u8 *)fv_gp(b2) + 12, small + 12, sizeof(small) - 12));
+	CHECK_EQ(*(u8 *)fv_gp(b1 + 10), 0x77);
+	CHECK(!(virtio_get_status(net) & VIRTIO_CONFIG_S_NEEDS_RESET));
+}
+
 static void test_net_rx_hostile(void)
 {
 	u8 frame[12 + 200];
@@ -408,6 +459,7 @@ TEST_MAIN_BEGIN("test-virtio-net")
 	RUN(test_net_tx);
 	RUN(test_net_rx_merge);
 	RUN(test_net_rx_wait);
+	RUN(test_net_rx_queue_stop);
 	RUN(test_net_rx_hostile);
 	RUN(test_net_ctrl);
 	RUN(test_9p_config);

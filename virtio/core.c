@@ -14,6 +14,9 @@
 #include "lkvm/kvm.h"
 #include "lkvm/virtio.h"
 
+/* NEEDS_RESET warnings per device; the rest only with --debug. */
+#define VIRTIO_BROKEN_REPORTS	5
+
 /* What the worker's epoll entries point at. */
 struct worker_fd {
 	int fd;
@@ -382,7 +385,18 @@ void virtio_device_broken(struct virtio_device *vdev, const char *why)
 		pthread_mutex_unlock(&vdev->lock);
 		return;
 	}
-	pr_warn("virtio-%s: %s; device needs reset", vdev->ops->name, why);
+	/*
+	 * A guest can break and reset a device as fast as it writes
+	 * registers: say it a few times, not a flood on lkvm's stderr.
+	 */
+	if (vdev->broken_reports < VIRTIO_BROKEN_REPORTS) {
+		vdev->broken_reports++;
+		pr_warn("virtio-%s: %s; device needs reset%s", vdev->ops->name, why,
+			vdev->broken_reports == VIRTIO_BROKEN_REPORTS ?
+			" (further occurrences only with --debug)" : "");
+	} else {
+		pr_debug("virtio-%s: %s; device needs reset", vdev->ops->name, why);
+	}
 	vdev->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	notify = vdev->status & VIRTIO_CONFIG_S_DRIVER_OK;
 	pthread_mutex_unlock(&vdev->lock);

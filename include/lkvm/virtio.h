@@ -146,6 +146,7 @@ struct virtio_device {
 	u64 host_features;		/* device + core features offered */
 	u64 guest_features;		/* accepted by the driver */
 	u8 status;
+	unsigned int broken_reports;	/* NEEDS_RESET warnings printed */
 	u32 config_generation;
 	u8 *config;			/* device-specific config space */
 	u32 config_len;

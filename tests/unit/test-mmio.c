@@ -409,6 +409,46 @@ static void test_mmio_msi_hostile(void)
 	dev_down();
 }
 
+/*
+ * A guest can break a device and reset it as fast as it can write
+ * registers: the warning for it must not become a flood on lkvm's stderr
+ * (a terminal, or a log file that fills the host's disk).
+ */
+static void test_mmio_broken_warnings(void)
+{
+	char path[] = "/tmp/lkvm-test-mmio-XXXXXX", line[256];
+	int fd = mkstemp(path), saved, i, lines = 0;
+	FILE *f;
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	dev_up(false, false);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	for (i = 0; i < 1000; i++) {
+		wr32(VIRTIO_MMIO_STATUS, 0);
+		wr32(VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+		wr32(VIRTIO_MMIO_QUEUE_SEL, 0);
+		wr32(VIRTIO_MMIO_QUEUE_NUM, 3);		/* not a power of two */
+		wr32(VIRTIO_MMIO_QUEUE_READY, 1);
+		CHECK(rd32(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	}
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	f = fdopen(fd, "r");
+	rewind(f);
+	while (fgets(line, sizeof(line), f))
+		lines += strstr(line, "needs reset") != NULL;
+	fclose(f);
+	unlink(path);
+	CHECK(lines > 0);
+	CHECK(lines <= 10);
+	dev_down();
+}
+
 /* ---- the fuzz ---- */
 
 static const u32 mmio_regs[] = {
@@ -507,5 +547,6 @@ static void test_mmio_fuzz(void)
 TEST_MAIN_BEGIN("mmio")
 	RUN(test_mmio_driver);
 	RUN(test_mmio_msi_hostile);
+	RUN(test_mmio_broken_warnings);
 	RUN(test_mmio_fuzz);
 TEST_MAIN_END()

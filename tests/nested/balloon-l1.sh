@@ -25,7 +25,9 @@ log=$tmp/console
 say() { echo "BALLOON-$*"; }
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$pid/status" 2>/dev/null; }
-memtotal() { sed -n 's/.*L2-BALLOON-MEMTOTAL=\([0-9]*\).*/\1/p' "$log" | tail -n 1; }
+# Only complete values: the console may end in the middle of a line, and a
+# partial number would end the inflate/deflate waits early.
+memtotal() { sed -n 's/.*L2-BALLOON-MEMTOTAL=\([0-9]*\) kB.*/\1/p' "$log" | tail -n 1; }
 
 # wait_for PATTERN SECONDS: the L2 console shows PATTERN
 wait_for() {
@@ -101,7 +103,7 @@ done
 say "RSS-AFTER=$low secs=$el t=$(elapsed)"
 
 # Inflate and deflate: MemTotal must follow.
-wait_for 'L2-BALLOON-MEMTOTAL=' 30 || { say "FAIL=no MemTotal from L2"; finish; }
+wait_for 'L2-BALLOON-MEMTOTAL=[0-9]* kB' 30 || { say "FAIL=no MemTotal from L2"; finish; }
 m0=$(memtotal)
 say "MEMTOTAL-BEFORE=$m0 t=$(elapsed)"
 event inflate

@@ -41,7 +41,7 @@ last=
 while :; do
 	m=$(meminfo MemTotal)
 	if [ "$m" != "$last" ]; then
-		echo "L2-BALLOON-MEMTOTAL=$m"
+		echo "L2-BALLOON-MEMTOTAL=$m kB"
 		last=$m
 	fi
 	sleep 0.5

@@ -64,8 +64,13 @@ $(if $(shell $(PKG_CONFIG) --exists $(1) 2>/dev/null && echo y || \
 	(test -e /usr/include/$(if $(filter libaio,$(1)),libaio.h,$(if $(filter zlib,$(1)),zlib.h,libfdt.h)) && echo y)),,\
 	$(error missing $(1): install the Debian package $(2) (apt-get install $(2))))
 endef
-ifeq ($(filter clean,$(MAKECMDGOALS))$(CROSS_COMPILE),)
+# Only goals that compile need them: `make demo` and `make check` install them
+# first (scripts/install-deps.sh), so the check must not stop those.
+NO_DEPS_GOALS := clean demo check
+ifeq ($(CROSS_COMPILE),)
+ifneq ($(if $(MAKECMDGOALS),$(filter-out $(NO_DEPS_GOALS),$(MAKECMDGOALS)),all),)
 $(foreach d,$(DEPS),$(call check_dep,$(word 1,$(subst :, ,$(d))),$(word 2,$(subst :, ,$(d)))))
+endif
 endif
 LDLIBS += -lfdt -laio -lz
 
@@ -127,9 +132,14 @@ sandbox/init-blob.o .static/sandbox/init-blob.o .asan/sandbox/init-blob.o \
 .cross-$(ARCH)/sandbox/init-blob.o: $(SANDBOX_INIT)
 %.o: %.S
 	$(CC) -DSANDBOX_INIT_BIN='"$(SANDBOX_INIT)"' -c -o $@ $<
-.static/%.o .asan/%.o .cross-$(ARCH)/%.o: %.S
-	@mkdir -p $(dir $@)
-	$(CC) -DSANDBOX_INIT_BIN='"$(SANDBOX_INIT)"' -c -o $@ $<
+# One pattern rule per directory: a pattern rule with several targets would
+# tell make that one run builds them all (a race under make -j).
+define variant_S_rule
+$(1)/%.o: %.S
+	@mkdir -p $$(dir $$@)
+	$$(CC) -DSANDBOX_INIT_BIN='"$$(SANDBOX_INIT)"' -c -o $$@ $$<
+endef
+$(foreach d,.static .asan .cross-$(ARCH),$(eval $(call variant_S_rule,$(d))))
 
 # Unit tests: host-only, always under the sanitizers, linked against the
 # pure parts of lkvm.

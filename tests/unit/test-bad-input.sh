@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `lkvm run` against bad input, with ./lkvm and ./lkvm-asan: a missing,
+# empty, truncated or foreign kernel, bad initrds and disks, impossible sizes
+# and counts, unknown options and commands must each give exactly one line on
+# stderr, naming the problem, and exit status 1, with no sanitizer report.
+# All of it is refused before /dev/kvm is opened, so this runs on any host.
+set -u
+cd "$(dirname "$0")/../.."
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-bad-input.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+# A kernel that passes every check but needs KVM to go further.
+if ! make -s -C tests/guest >/dev/null 2>&1; then
+	echo "FAIL: unit/cli: cannot build the test guest (tests/guest)"
+	exit 1
+fi
+good=tests/guest/out/test.bzImage
+: >"$tmp/empty"
+head -c 600 "$good" >"$tmp/truncated"
+head -c 4096 /bin/sh >"$tmp/elf"
+head -c 65536 /dev/zero >"$tmp/zeros"
+mkdir "$tmp/dir"
+
+rc=0
+# check BIN NAME PATTERN ARGS...: exit 1, one stderr line matching PATTERN.
+check() {
+	local bin=$1 name=$2 pat=$3 st lines
+	shift 3
+	"./$bin" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
+	st=$?
+	lines=$(wc -l <"$tmp/err")
+	if [ "$st" != 1 ]; then
+		echo "FAIL: unit/bad-input/$bin/$name: exit status $st, not 1: $(head -c 300 "$tmp/err")"
+		rc=1
+	elif [ "$lines" != 1 ]; then
+		echo "FAIL: unit/bad-input/$bin/$name: $lines lines on stderr, not 1: $(head -c 300 "$tmp/err")"
+		rc=1
+	elif ! grep -qE "$pat" "$tmp/err"; then
+		echo "FAIL: unit/bad-input/$bin/$name: stderr does not match /$pat/: $(cat "$tmp/err")"
+		rc=1
+	else
+		echo "PASS: unit/bad-input/$bin/$name"
+	fi
+}
+
+for bin in lkvm lkvm-asan; do
+	if [ ! -x "$bin" ]; then
+		echo "FAIL: unit/bad-input/$bin: ./$bin is not built"
+		rc=1
+		continue
+	fi
+	check $bin no-kernel 'no kernel' run
+	check $bin missing-kernel "cannot open kernel.*No such file" run -k "$tmp/missing"
+	check $bin empty-kernel 'is empty' run -k "$tmp/empty"
+	check $bin truncated-kernel 'truncated' run -k "$tmp/truncated"
+	check $bin elf-kernel 'not a' run -k "$tmp/elf"
+	check $bin zero-kernel 'not a' run -k "$tmp/zeros"
+	check $bin dir-kernel 'directory' run -k "$tmp/dir"
+	check $bin mem-zero 'too small' run -k $good -m 0
+	check $bin mem-huge 'exceeds' run -k $good -m 99999999G
+	check $bin mem-words 'expects a size' run -k $good -m abc
+	check $bin mem-overflow 'expects a size|exceeds|out of range' run -k $good -m 99999999999999999999999
+	check $bin cpus-zero 'out of range' run -k $good -c 0
+	check $bin cpus-huge 'out of range' run -k $good -c 9999
+	check $bin missing-initrd "cannot open initrd" run -k $good -i "$tmp/missing"
+	check $bin dir-initrd 'directory' run -k $good -i "$tmp/dir"
+	check $bin missing-disk "cannot open disk" run -k $good -d "$tmp/missing"
+	check $bin unknown-option "unknown option" run -k $good --bogus
+	check $bin bad-console "console" run -k $good --console foo
+	check $bin bad-transport "virtio-transport" run -k $good --virtio-transport foo
+	check $bin bad-name "name" run -k $good --name 'a b'
+	check $bin bad-timeout "timeout" run -k $good --timeout -1
+	check $bin unknown-command "not an lkvm command" frobnicate
+done
+exit $rc

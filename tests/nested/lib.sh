@@ -504,33 +504,118 @@ lkvm_l1_kernel() {
 	echo "$out"
 }
 
+# The QEMU command line of an x86 L1 (TCG, 2 vCPUs, kvm-amd nested inside),
+# in the array LKVM_L1_CMD. The console is ttyS0, on QEMU's stdio unless
+# LKVM_L1_SERIAL names another character device; LKVM_L1_MEM (MiB, default
+# 3072); LKVM_L1_QEMU_ARGS: more QEMU arguments (split at spaces), e.g. a disk
+# for L1.
+# $1 L1 initrd  $2 timeout (s)  [$3 extra kernel cmdline words]
+lkvm_l1_cmd() {
+	local initrd=$1 tmo=$2 extra=${3:-}
+	command -v qemu-system-x86_64 >/dev/null ||
+		{ lkvm_err "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"; return 127; }
+	# shellcheck disable=SC2054 # commas belong to QEMU option values
+	LKVM_L1_CMD=(timeout -s KILL "$tmo" qemu-system-x86_64
+		-accel tcg,thread=multi -smp 2 -cpu max -m "${LKVM_L1_MEM:-3072}"
+		-kernel "$(lkvm_l1_kernel)" -initrd "$initrd"
+		-append "console=ttyS0 quiet panic=-1 mitigations=off $extra"
+		-display none -no-reboot -nodefaults -no-user-config
+		-serial "${LKVM_L1_SERIAL:-stdio}")
+	# shellcheck disable=SC2206 # split on purpose
+	LKVM_L1_CMD+=(${LKVM_L1_QEMU_ARGS:-})
+}
+
 # Boot L1 under QEMU TCG with INITRD, console into LOG.
 # $1 L1 initrd  $2 log  $3 timeout (s)  [$4 extra kernel cmdline words]
 # Returns QEMU's status (124/137 on timeout). With LKVM_VERBOSE=1 the console is
 # also streamed to stderr; with LKVM_STREAM_FD=N to that descriptor.
-# LKVM_L1_QEMU_ARGS: more QEMU arguments (split at spaces), e.g. a disk for L1.
 lkvm_run_l1() {
 	local initrd=$1 log=$2 tmo=$3 extra=${4:-} fd=${LKVM_STREAM_FD:-}
-	local -a cmd
-	command -v qemu-system-x86_64 >/dev/null ||
-		{ lkvm_err "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"; return 127; }
+	lkvm_l1_cmd "$initrd" "$tmo" "$extra" || return
 	[ -z "$fd" ] && [ "${LKVM_VERBOSE:-0}" = 1 ] && fd=2
-	# shellcheck disable=SC2054 # commas belong to QEMU option values
-	cmd=(timeout -s KILL "$tmo" qemu-system-x86_64
-		-accel tcg,thread=multi -smp 2 -cpu max -m 3072
-		-kernel "$(lkvm_l1_kernel)" -initrd "$initrd"
-		-append "console=ttyS0 quiet panic=-1 mitigations=off $extra"
-		-display none -no-reboot -nodefaults -no-user-config
-		-serial stdio)
-	# shellcheck disable=SC2206 # split on purpose
-	cmd+=(${LKVM_L1_QEMU_ARGS:-})
 	: >"$log"
 	if [ -n "$fd" ]; then
-		"${cmd[@]}" </dev/null 2>&1 | sed -u 's/\r//g' | tee "$log" >&"$fd"
+		"${LKVM_L1_CMD[@]}" </dev/null 2>&1 | sed -u 's/\r//g' | tee "$log" >&"$fd"
 		return "${PIPESTATUS[0]}"
 	fi
-	"${cmd[@]}" </dev/null 2>&1 | tr -d '\r' >"$log"
+	"${LKVM_L1_CMD[@]}" </dev/null 2>&1 | tr -d '\r' >"$log"
 	return "${PIPESTATUS[0]}"
+}
+
+# Run a command inside an L1 that sees this host's whole file system
+# (tests/nested/hostroot-init.sh: the host's / read-only over virtio-9p under
+# a tmpfs overlay, L1's own /dev with a real /dev/kvm), in the current
+# directory, with PATH, HOME, TERM, TMPDIR and every LKVM_* variable. The
+# command's stdout is this function's stdout (a virtio-serial port: L1's
+# console is a UART, one exit per byte); its stderr and L1's console go to
+# stderr. Returns the command's exit status, or 255 when L1 failed.
+# LKVM_IN_L1_TIMEOUT (s, default 3600) bounds the whole run.
+lkvm_in_l1() {
+	local work dir st rc v catpid outpid i line
+	local -a env_words=()
+	lkvm_fetch_guest x86_64 || return 255
+	work=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-in-l1.XXXXXX") || return 255
+	dir=$work/root
+	lkvm_busybox_skeleton "$dir"
+	LKVM_MODULE_PARAMS="kvm_amd:nested=1 ${LKVM_MODULE_PARAMS:-}" \
+		lkvm_stage_modules "$LKVM_L1_KROOT" "$LKVM_L1_KVER" "$dir/lib/modules" \
+		kvm-amd virtio_pci virtio_console 9pnet_virtio 9p overlay tun ||
+		{ rm -rf "$work"; return 255; }
+	install -m 755 "$LKVM_NESTED_LIB_DIR/hostroot-init.sh" "$dir/init"
+	for v in PATH HOME TERM TMPDIR ${!LKVM_*}; do
+		[ -n "${!v+set}" ] && env_words+=("$v=${!v}")
+	done
+	mkdir -p "$dir/in-l1"
+	{
+		printf 'cd %q || exit 255\n' "$PWD"
+		printf 'exec env -i'
+		printf ' %q' "${env_words[@]}" "$@"
+		printf '\n'
+	} >"$dir/in-l1/cmd.sh"
+	lkvm_pack_cpio "$dir" "$work/l1.cpio" || { rm -rf "$work"; return 255; }
+	rm -rf "$dir"
+	# Both are FIFOs, not QEMU's stdio: a stdio chardev whose stdin is at
+	# EOF counts as closed, and L1's writes to a closed port block.
+	mkfifo "$work/console" "$work/out"
+	cat "$work/console" >&2 &
+	catpid=$!
+	LKVM_L1_SERIAL=file:$work/console LKVM_L1_MEM=${LKVM_L1_MEM:-4096} \
+	LKVM_L1_QEMU_ARGS="${LKVM_L1_QEMU_ARGS:-} \
+-chardev file,id=out,path=$work/out -device virtio-serial-pci,id=vser \
+-device virtserialport,bus=vser.0,chardev=out,name=in-l1.out \
+-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
+		lkvm_l1_cmd "$work/l1.cpio" "${LKVM_IN_L1_TIMEOUT:-3600}" ||
+		{ kill "$catpid"; rm -rf "$work"; return 255; }
+	lkvm_info "in-l1: $(qemu-system-x86_64 --version | head -n 1), L1 kernel $LKVM_L1_KVER"
+	# A shell loop, not awk: mawk reads a pipe in blocks, not lines.
+	while IFS= read -r line || [ -n "$line" ]; do
+		case "$line" in
+		IN-L1-EXIT=*) echo "${line#IN-L1-EXIT=}" >"$work/status" ;;
+		*) printf '%s\n' "$line" ;;
+		esac
+	done <"$work/out" &
+	outpid=$!
+	"${LKVM_L1_CMD[@]}" </dev/null >"$work/qemu.err" 2>&1
+	rc=$?
+	# A QEMU that never opened the FIFO leaves its reader in open().
+	: <>"$work/out"
+	wait "$outpid"
+	# The reader ends when QEMU closes the FIFO; one QEMU never opened is
+	# still waiting in open().
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		kill -0 "$catpid" 2>/dev/null || break
+		sleep 0.2
+	done
+	kill "$catpid" 2>/dev/null
+	wait "$catpid" 2>/dev/null
+	st=$(cat "$work/status" 2>/dev/null)
+	if [ -z "$st" ]; then
+		[ -s "$work/qemu.err" ] && cat "$work/qemu.err" >&2
+		lkvm_err "in-l1: L1 ended without the command's status (QEMU status $rc)"
+		st=255
+	fi
+	rm -rf "$work"
+	return "$st"
 }
 
 # Run a case list directly on this host, writing the same log format as L1.

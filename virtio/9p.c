@@ -8,7 +8,7 @@
  * part and room for the R-message in its writable part; the Linux driver
  * splits large reads and writes into a header segment and the payload
  * pages, which the linear gather/scatter below handles transparently. The
- * protocol itself is fs/9p-server.c; requests are served in order on the
+ * protocol itself is fs/9p-*.c; requests are served in order on the
  * device's worker thread.
  */
 #include <endian.h>

@@ -5,7 +5,7 @@
 #include "lkvm/util.h"
 
 /*
- * A 9P2000.L file server for one shared host directory (fs/9p-server.c).
+ * A 9P2000.L file server for one shared host directory (fs/9p-*.c).
  * It knows nothing about virtio: it takes one complete T-message and writes
  * one R-message. Every field of a message comes from the guest and is
  * bounds-checked; a malformed message gets an Rlerror (EINVAL, or EPROTO

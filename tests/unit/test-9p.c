@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The 9P2000.L server (fs/9p-server.c) against malformed messages, escape
+ * The 9P2000.L server (fs/9p-*.c) against malformed messages, escape
  * attempts out of the shared directory (".." and symlinks, absolute,
  * relative, looping, swapped in behind an existing fid) with both the
  * openat2 resolver and the component-walk fallback, and the ordinary file

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * 9P server: the fid table. A fid names a host object by its canonical
+ * path below the share root; an open fid also holds a descriptor, an xattr
+ * fid a value in transit. Both the number of fids and the xattr bytes they
+ * hold are bounded (a guest must not make lkvm allocate without limit).
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "9p-internal.h"
+
+static struct p9_fid **fid_slot(struct p9_server *s, u32 id)
+{
+	struct p9_fid **pp = &s->fids[id % FID_BUCKETS];
+
+	while (*pp && (*pp)->id != id)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+struct p9_fid *p9_fid_get(struct p9_server *s, u32 id)
+{
+	return *fid_slot(s, id);
+}
+
+static void fid_release(struct p9_server *s, struct p9_fid *f)
+{
+	if (f->xbuf)
+		s->xattr_bytes -= f->xlen;
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f->path);
+	free(f->xbuf);
+	free(f->xname);
+	free(f);
+}
+
+/* A new fid @id for @path (taken over). Returns 0 or an errno. */
+int p9_fid_new(struct p9_server *s, u32 id, u32 uid, char *path)
+{
+	struct p9_fid **pp = fid_slot(s, id), *f;
+
+	if (id == P9_NOFID || *pp) {
+		free(path);
+		return id == P9_NOFID ? EINVAL : EEXIST;
+	}
+	if (s->nr_fids >= P9_MAX_FIDS) {
+		free(path);
+		return ENFILE;
+	}
+	f = xzalloc(sizeof(*f));
+	f->id = id;
+	f->uid = uid;
+	f->path = path;
+	f->fd = -1;
+	*pp = f;
+	s->nr_fids++;
+	return 0;
+}
+
+void p9_fid_destroy(struct p9_server *s, u32 id)
+{
+	struct p9_fid **pp = fid_slot(s, id), *f = *pp;
+
+	if (f) {
+		*pp = f->next;
+		fid_release(s, f);
+		s->nr_fids--;
+	}
+}
+
+/*
+ * Room for an xattr value of @len bytes held by a fid? Each fid may hold
+ * 64 KiB and a client may have 32768 fids: without a cap, 2 GiB of lkvm's
+ * memory on a guest's request.
+ */
+bool p9_xattr_room(struct p9_server *s, u64 len)
+{
+	if (len > P9_XATTR_BUDGET - s->xattr_bytes)
+		return false;
+	s->xattr_bytes += len;
+	return true;
+}
+
+unsigned int p9_server_nr_fids(const struct p9_server *s)
+{
+	return s->nr_fids;
+}
+
+void p9_server_reset(struct p9_server *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < FID_BUCKETS; i++) {
+		while (s->fids[i]) {
+			struct p9_fid *f = s->fids[i];
+
+			s->fids[i] = f->next;
+			fid_release(s, f);
+		}
+	}
+	s->nr_fids = 0;
+	s->msize = 0;
+}
+
+/* Rename bookkeeping: fids under @from now live under @to. */
+void p9_fids_renamed(struct p9_server *s, const char *from, const char *to)
+{
+	size_t fl = strlen(from), tl = strlen(to);
+	unsigned int i;
+	struct p9_fid *f;
+
+	for (i = 0; i < FID_BUCKETS; i++) {
+		for (f = s->fids[i]; f; f = f->next) {
+			size_t pl = strlen(f->path);
+			char *np;
+
+			if (pl < fl || memcmp(f->path, from, fl) ||
+			    (pl > fl && f->path[fl] != '/'))
+				continue;
+			if (tl + pl - fl >= PATH_MAX)
+				continue;	/* unreachable now; keeps failing */
+			np = xmalloc(tl + pl - fl + 1);
+			memcpy(np, to, tl);
+			memcpy(np + tl, f->path + fl, pl - fl + 1);
+			free(f->path);
+			f->path = np;
+		}
+	}
+}

@@ -160,6 +160,7 @@ tests/unit/test-mmio: .asan/virtio/mmio.o
 tests/unit/test-console: .asan/virtio/console.o
 tests/unit/test-balloon: .asan/virtio/balloon.o .asan/mem-discard.o
 tests/unit/test-control: .asan/util/ctl-proto.o
+tests/unit/test-control-server: .asan/control.o .asan/util/ctl-proto.o
 tests/unit/test-9p: $(addprefix .asan/,$(P9_OBJS))
 tests/unit/test-virtio-net: tests/unit/fake-virtio.h .asan/virtio/net.o .asan/virtio/9p.o \
 			    $(addprefix .asan/,$(P9_OBJS))

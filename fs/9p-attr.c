@@ -1,7 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * 9P server: attributes (Tgetattr, Tsetattr, Tstatfs) and the ownership of
- * what the guest creates.
+ * 9P server: attributes (Tgetattr, Tsetattr, Tstatfs), the ownership of
+ * what the guest creates, and the share's security model for modes.
+ *
+ * With security=restricted (the default) lkvm, usually root, must not
+ * become the guest's way to privileges on the host: a setuid or setgid
+ * executable left in a shared directory runs with its owner's or group's
+ * rights for every host user. So the guest's modes lose S_ISUID (and
+ * S_ISGID, except on directories, where it only sets the group of new
+ * entries) when it creates something, an explicit chmod adding them is
+ * refused with EPERM, and a host file that has them loses them before the
+ * guest writes to or truncates it: what the kernel does when an
+ * unprivileged user writes, which lkvm as root (CAP_FSETID) is not.
+ * Ownership itself is still passed through; chown(2) clears both bits of
+ * regular files anyway. Device nodes are refused in fs/9p-dir.c whatever
+ * the model, xattr names in fs/9p-xattr.c.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -82,6 +95,36 @@ static int chmod_fd(struct p9_server *s, int pfd, const char *path,
 	return r;
 }
 
+/* The mode bits of @mode that the guest may give an object of type @type. */
+mode_t p9_allowed_mode(const struct p9_server *s, mode_t type, u32 mode)
+{
+	mode_t m = mode & 07777;
+
+	if (s->security == P9_SECURITY_PASSTHROUGH)
+		return m;
+	return m & ~(S_ISDIR(type) ? S_ISUID : S_ISUID | S_ISGID);
+}
+
+/*
+ * Before the guest writes to or truncates the host file behind @pfd:
+ * clear the bits that would make it run with its owner's or group's
+ * rights (S_ISGID without group execute marks mandatory locking, not a
+ * privilege, and stays, as the kernel leaves it).
+ */
+int p9_drop_privs(struct p9_server *s, int pfd, const char *path, const struct stat *st)
+{
+	mode_t kill = S_ISUID | (st->st_mode & S_IXGRP ? S_ISGID : 0);
+
+	int err;
+
+	if (s->security == P9_SECURITY_PASSTHROUGH || !S_ISREG(st->st_mode) ||
+	    !(st->st_mode & kill))
+		return 0;
+	err = chmod_fd(s, pfd, path, st, st->st_mode & 07777 & ~kill);
+	/* Not the owner and not root: without CAP_FSETID the write clears them. */
+	return err == EPERM && !s->is_root ? 0 : err;
+}
+
 static int do_setattr(struct p9_server *s, struct p9_fid *f, u32 valid, u32 mode,
 		      u32 uid, u32 gid, u64 size, const struct timespec *times)
 {
@@ -103,6 +146,10 @@ static int do_setattr(struct p9_server *s, struct p9_fid *f, u32 valid, u32 mode
 	if (valid & P9_ATTR_MODE) {
 		if (S_ISLNK(st.st_mode)) {
 			err = EOPNOTSUPP;
+			goto out;
+		}
+		if (p9_allowed_mode(s, st.st_mode, mode) != (mode & 07777)) {
+			err = EPERM;	/* setuid/setgid: see the top of this file */
 			goto out;
 		}
 		err = chmod_fd(s, pfd, f->path, &st, mode & 07777);
@@ -130,6 +177,9 @@ static int do_setattr(struct p9_server *s, struct p9_fid *f, u32 valid, u32 mode
 			err = EINVAL;
 			goto out;
 		}
+		err = p9_drop_privs(s, pfd, f->path, &st);
+		if (err)
+			goto out;
 		if (f->kind == FID_OPEN && f->accmode != O_RDONLY) {
 			fd = f->fd;
 		} else {

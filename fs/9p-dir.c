@@ -42,7 +42,7 @@ int p9_op_mkdir(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 		return err;
 	if (s->readonly)
 		err = EROFS;
-	else if (mkdirat(dfd, name, mode & 07777) < 0)
+	else if (mkdirat(dfd, name, p9_allowed_mode(s, S_IFDIR, mode)) < 0)
 		err = errno;
 	if (!err) {
 		p9_set_owner(s, dfd, name, d->uid, gid);
@@ -112,7 +112,7 @@ int p9_op_mknod(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 		return err;
 	if (s->readonly)
 		err = EROFS;
-	else if (mknodat(dfd, name, (mode & S_IFMT) | (mode & 07777), 0) < 0)
+	else if (mknodat(dfd, name, (mode & S_IFMT) | p9_allowed_mode(s, mode & S_IFMT, mode), 0) < 0)
 		err = errno;
 	if (!err) {
 		p9_set_owner(s, dfd, name, d->uid, gid);

@@ -29,8 +29,10 @@ static void fid_release(struct p9_server *s, struct p9_fid *f)
 {
 	if (f->xbuf)
 		s->xattr_bytes -= f->xlen;
-	if (f->fd >= 0)
+	if (f->fd >= 0) {
 		close(f->fd);
+		s->nr_open--;
+	}
 	free(f->path);
 	free(f->xbuf);
 	free(f->xname);
@@ -72,6 +74,27 @@ void p9_fid_destroy(struct p9_server *s, u32 id)
 }
 
 /*
+ * Room for one more open host file? Every open fid holds a descriptor, and
+ * a guest may open as many fids as it likes: without a cap per share it
+ * could use up lkvm's descriptors (RLIMIT_NOFILE) and starve the disks,
+ * the control socket and the other shares. Past the cap, Tlopen and
+ * Tlcreate fail with EMFILE, as open(2) would in the guest.
+ */
+bool p9_fid_open_room(const struct p9_server *s)
+{
+	return s->nr_open < s->max_open;
+}
+
+/* @f (a FID_PATH fid) now holds the open host file @fd. */
+void p9_fid_set_open(struct p9_server *s, struct p9_fid *f, int fd, int accmode)
+{
+	f->kind = FID_OPEN;
+	f->fd = fd;
+	f->accmode = accmode;
+	s->nr_open++;
+}
+
+/*
  * Room for an xattr value of @len bytes held by a fid? Each fid may hold
  * 64 KiB and a client may have 32768 fids: without a cap, 2 GiB of lkvm's
  * memory on a guest's request.
@@ -87,6 +110,11 @@ bool p9_xattr_room(struct p9_server *s, u64 len)
 unsigned int p9_server_nr_fids(const struct p9_server *s)
 {
 	return s->nr_fids;
+}
+
+unsigned int p9_server_nr_open(const struct p9_server *s)
+{
+	return s->nr_open;
 }
 
 void p9_server_reset(struct p9_server *s)

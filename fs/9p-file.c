@@ -57,7 +57,7 @@ static bool writes(int flags)
 static int open_existing(struct p9_server *s, const char *path, int flags, int *out_fd)
 {
 	struct stat st;
-	int pfd, fd;
+	int pfd, fd, err;
 
 	pfd = p9_open_path(s, path);
 	if (pfd < 0)
@@ -86,6 +86,11 @@ static int open_existing(struct p9_server *s, const char *path, int flags, int *
 		close(pfd);
 		return ENOTDIR;
 	}
+	err = writes(flags) ? p9_drop_privs(s, pfd, path, &st) : 0;
+	if (err) {
+		close(pfd);
+		return err;
+	}
 	fd = p9_reopen(s, pfd, path, &st, flags);
 	close(pfd);
 	if (fd < 0)
@@ -113,6 +118,8 @@ int p9_op_lopen(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 		return EINVAL;
 	if (s->readonly && writes(flags))
 		return EROFS;
+	if (!p9_fid_open_room(s))
+		return EMFILE;
 	err = open_existing(s, f->path, flags, &fd);
 	if (err)
 		return err;
@@ -121,9 +128,7 @@ int p9_op_lopen(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 		close(fd);
 		return err;
 	}
-	f->kind = FID_OPEN;
-	f->fd = fd;
-	f->accmode = flags & O_ACCMODE;
+	p9_fid_set_open(s, f, fd, flags & O_ACCMODE);
 	p9_stat_qid(s, &st, &q);
 	out_qid(out, &q);
 	out_u32(out, 0);	/* iounit: msize decides */
@@ -152,6 +157,8 @@ int p9_op_lcreate(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 		return EINVAL;
 	if (s->readonly)
 		return EROFS;
+	if (!p9_fid_open_room(s))
+		return EMFILE;	/* before creating anything */
 	flags = host_open_flags(fl);
 	if (flags < 0 || (flags & O_DIRECTORY))
 		return EINVAL;
@@ -165,7 +172,7 @@ int p9_op_lcreate(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 	}
 	/* Create exclusively so that nothing existing is opened blindly here. */
 	fd = openat(dfd, name, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-		    mode & 07777);
+		    p9_allowed_mode(s, S_IFREG, mode));
 	if (fd >= 0) {
 		p9_set_owner(s, dfd, name, f->uid, gid);
 	} else if (errno == EEXIST && !(fl & P9_DOTL_EXCL)) {
@@ -190,9 +197,7 @@ int p9_op_lcreate(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 	}
 	free(f->path);
 	f->path = path;
-	f->kind = FID_OPEN;
-	f->fd = fd;
-	f->accmode = flags & O_ACCMODE;
+	p9_fid_set_open(s, f, fd, flags & O_ACCMODE);
 	p9_stat_qid(s, &st, &q);
 	out_qid(out, &q);
 	out_u32(out, 0);

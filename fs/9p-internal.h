@@ -48,10 +48,12 @@ struct dev_info {
 struct p9_server {
 	int root_fd;		/* O_PATH directory */
 	bool readonly;
+	enum p9_security security;
 	bool is_root;		/* euid 0: pass ownership through */
 	u32 msize;		/* 0 until Tversion */
 	struct p9_fid *fids[FID_BUCKETS];
 	unsigned int nr_fids;
+	unsigned int nr_open, max_open;	/* FID_OPEN fids, each holding a host fd */
 	u64 xattr_bytes;	/* xbuf bytes held by fids, up to P9_XATTR_BUDGET */
 	struct dev_info *devs;	/* devs[0] is the root's device */
 	unsigned int nr_devs;
@@ -75,6 +77,8 @@ void p9_stat_qid(struct p9_server *s, const struct stat *st, struct p9_qid *q);
 struct p9_fid *p9_fid_get(struct p9_server *s, u32 id);
 int p9_fid_new(struct p9_server *s, u32 id, u32 uid, char *path);
 void p9_fid_destroy(struct p9_server *s, u32 id);
+bool p9_fid_open_room(const struct p9_server *s);
+void p9_fid_set_open(struct p9_server *s, struct p9_fid *f, int fd, int accmode);
 bool p9_xattr_room(struct p9_server *s, u64 len);
 void p9_fids_renamed(struct p9_server *s, const char *from, const char *to);
 
@@ -91,6 +95,8 @@ int p9_fid_stat(struct p9_server *s, struct p9_fid *f, struct stat *st);
 int p9_dir_fid_fd(struct p9_server *s, u32 fid, struct p9_fid **fp, int *err);
 
 /* 9p-attr.c */
+mode_t p9_allowed_mode(const struct p9_server *s, mode_t type, u32 mode);
+int p9_drop_privs(struct p9_server *s, int pfd, const char *path, const struct stat *st);
 void p9_set_owner(struct p9_server *s, int dfd, const char *name, u32 uid, u32 gid);
 
 /* 9p-dir.c */

@@ -1,6 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * 9P server: POSIX byte-range locks (Tlock, Tgetlock).
+ *
+ * On a writable share, locks become open file description locks on the
+ * fid's host file, so that the guest and host processes writing the same
+ * files coordinate. On a read-only share they are granted locally, never
+ * taken on the host: the guest cannot change those files, so there is
+ * nothing to coordinate with the host, and a host lock would let the
+ * guest hold locks on any file lkvm can read (with `lkvm sandbox`, every
+ * file of the host) and stall host programs that lock them. Granting
+ * rather than refusing keeps programs that lock what they only read
+ * (SQLite readers, for one) working; the guest kernel still orders its
+ * own processes' locks, as it records every lock before asking us.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -24,8 +35,8 @@ static int lock_type(u8 t, short *out)
 }
 
 /*
- * Byte-range locks become open file description locks on the fid's host
- * file, so they conflict with host processes and with other fids; locks
+ * On a writable share, byte-range locks become open file description locks
+ * on the fid's host file, so they conflict with host processes and with other fids; locks
  * between processes of one guest are the guest kernel's business. Never
  * blocks: a conflict answers BLOCKED and the client retries.
  */
@@ -51,7 +62,9 @@ int p9_op_lock(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 		return EINVAL;
 	fl.l_start = start;
 	fl.l_len = length;
-	if (fcntl(f->fd, F_OFD_SETLK, &fl) == 0)
+	if (s->readonly)
+		status = P9_LOCK_SUCCESS;	/* local only: see the top */
+	else if (fcntl(f->fd, F_OFD_SETLK, &fl) == 0)
 		status = P9_LOCK_SUCCESS;
 	else if (errno == EAGAIN || errno == EACCES)
 		status = P9_LOCK_BLOCKED;
@@ -83,7 +96,9 @@ int p9_op_getlock(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 	fl.l_len = length;
 	if (fl.l_type == F_UNLCK)
 		fl.l_type = F_WRLCK;	/* "is anything there?" */
-	if (fcntl(f->fd, F_OFD_GETLK, &fl) < 0)
+	if (s->readonly)
+		fl.l_type = F_UNLCK;	/* no host locks in the guest's view */
+	else if (fcntl(f->fd, F_OFD_GETLK, &fl) < 0)
 		return errno_or(EINVAL);
 	if (fl.l_type == F_UNLCK) {
 		out_u8(out, P9_LOCK_TYPE_UNLCK);

@@ -286,7 +286,7 @@ size_t p9_server_handle(struct p9_server *s, const u8 *req, size_t req_len,
 	return out.off;
 }
 
-struct p9_server *p9_server_new(const char *dir, bool readonly)
+struct p9_server *p9_server_new(const char *dir, const struct p9_server_opts *opts)
 {
 	struct p9_server *s;
 	struct statfs sf;
@@ -310,7 +310,9 @@ struct p9_server *p9_server_new(const char *dir, bool readonly)
 	}
 	s = xzalloc(sizeof(*s));
 	s->root_fd = fd;
-	s->readonly = readonly;
+	s->readonly = opts->readonly;
+	s->security = opts->security;
+	s->max_open = opts->max_open ? opts->max_open : P9_MAX_FIDS;
 	s->is_root = geteuid() == 0;
 	s->dirbuf = xmalloc(P9_MAX_MSIZE);
 	p9_dev_index(s, fd, &st);	/* devs[0]: the root's own filesystem */

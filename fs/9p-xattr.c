@@ -138,6 +138,22 @@ int p9_op_xattrwalk(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 	return 0;
 }
 
+/*
+ * May the guest set or remove the xattr @name? Under security=restricted
+ * only the user.* namespace and POSIX ACLs: security.* holds file
+ * capabilities (security.capability makes a program privileged for every
+ * host user) and LSM labels, trusted.* is the host's root-only metadata
+ * (overlayfs keeps its whiteouts and redirects there), and the rest of
+ * system.* belongs to filesystems. Reading them all stays possible.
+ */
+static bool xattr_settable(const struct p9_server *s, const char *name)
+{
+	if (s->security == P9_SECURITY_PASSTHROUGH)
+		return true;
+	return !strncmp(name, "user.", 5) || !strcmp(name, "system.posix_acl_access") ||
+	       !strcmp(name, "system.posix_acl_default");
+}
+
 int p9_op_xattrcreate(struct p9_server *s, struct p9_in *in, struct p9_out *out __unused)
 {
 	char name[XATTR_NAME_MAX + 1];
@@ -158,6 +174,8 @@ int p9_op_xattrcreate(struct p9_server *s, struct p9_in *in, struct p9_out *out 
 		return EROFS;
 	if (!name[0] || (flags & ~(XATTR_CREATE | XATTR_REPLACE)))
 		return EINVAL;
+	if (!xattr_settable(s, name))
+		return EPERM;
 	if (size > XATTR_SIZE_MAX)
 		return E2BIG;
 	if (!p9_xattr_room(s, size))

@@ -331,6 +331,36 @@ static int xattrcreate(u32 fid, const char *name, u64 size, u32 flags)
 	return m_send();
 }
 
+static int lock9(u32 fid, u8 type, u8 *status)
+{
+	int e;
+
+	m_begin(P9_TLOCK);
+	put(fid, 4);
+	put(type, 1);
+	put(0, 4);
+	put(0, 8);
+	put(0, 8);
+	put(42, 4);
+	m_str("guest");
+	e = m_send();
+	*status = e ? 0xff : resp[7];
+	return e;
+}
+
+/* Tgetlock: would a write lock on the whole file conflict? The answer is at resp + 7. */
+static int getlock9(u32 fid)
+{
+	m_begin(P9_TGETLOCK);
+	put(fid, 4);
+	put(P9_LOCK_TYPE_WRLCK, 1);
+	put(0, 8);
+	put(0, 8);
+	put(7, 4);
+	m_str("guest");
+	return m_send();
+}
+
 /* ---- the host side ---- */
 
 static void sh(const char *fmt, ...)
@@ -1025,14 +1055,7 @@ static void test_files(void)
 	m.b[7] = 4;	/* the same lock through the other fid */
 	CHECK_EQ(m_send(), 0);
 	CHECK_EQ(resp[7], P9_LOCK_BLOCKED);
-	m_begin(P9_TGETLOCK);
-	put(4, 4);
-	put(P9_LOCK_TYPE_WRLCK, 1);
-	put(0, 8);
-	put(0, 8);
-	put(7, 4);
-	m_str("guest");
-	CHECK_EQ(m_send(), 0);
+	CHECK_EQ(getlock9(4), 0);
 	CHECK_EQ(resp[7], P9_LOCK_TYPE_WRLCK);
 	m_begin(P9_TLOCK);
 	put(3, 4);
@@ -1339,23 +1362,6 @@ static void test_security_passthrough(void)
 	}
 }
 
-static int lock9(u32 fid, u8 type, u8 *status)
-{
-	int e;
-
-	m_begin(P9_TLOCK);
-	put(fid, 4);
-	put(type, 1);
-	put(0, 4);
-	put(0, 8);
-	put(0, 8);
-	put(42, 4);
-	m_str("guest");
-	e = m_send();
-	*status = e ? 0xff : resp[7];
-	return e;
-}
-
 /* Is any lock held on the host file @rel? (From a new open file description.) */
 static short host_lock(const char *rel)
 {
@@ -1387,14 +1393,7 @@ static void test_readonly_locks(void)
 	CHECK(fd >= 0 && fcntl(fd, F_OFD_SETLK, &fl) == 0);
 	CHECK_EQ(lock9(2, P9_LOCK_TYPE_RDLCK, &status), 0);
 	CHECK_EQ(status, P9_LOCK_SUCCESS);
-	m_begin(P9_TGETLOCK);
-	put(2, 4);
-	put(P9_LOCK_TYPE_WRLCK, 1);
-	put(0, 8);
-	put(0, 8);
-	put(7, 4);
-	m_str("guest");
-	CHECK_EQ(m_send(), 0);
+	CHECK_EQ(getlock9(2), 0);
 	CHECK_EQ(resp[7], P9_LOCK_TYPE_UNLCK);
 	CHECK_EQ(lock9(2, 9, &status), EINVAL);		/* still checked */
 	CHECK_EQ(lock9(ROOT_FID, P9_LOCK_TYPE_RDLCK, &status), EBADF);

@@ -222,15 +222,13 @@ int p9_op_setattr(struct p9_server *s, struct p9_in *in, struct p9_out *out __un
 		{ .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_OMIT },
 	};
 	struct p9_fid *f;
+	int err;
 
 	PARSED(in);
-	f = p9_fid_get(s, fid);
-	if (!f)
-		return EBADF;
-	if (f->kind == FID_XATTR_READ || f->kind == FID_XATTR_WRITE)
-		return EINVAL;
-	if (s->readonly && (valid & ~P9_ATTR_CTIME))
-		return EROFS;
+	/* P9_ATTR_CTIME alone changes nothing (see do_setattr). */
+	err = p9_fid_use(s, fid, FIDS_NOT_XATTR, EINVAL, valid & ~P9_ATTR_CTIME, &f);
+	if (err)
+		return err;
 	if (valid & P9_ATTR_ATIME) {
 		if (valid & P9_ATTR_ATIME_SET)
 			times[0] = (struct timespec){ .tv_sec = (time_t)as, .tv_nsec = (long)ans };
@@ -262,18 +260,14 @@ void p9_set_owner(struct p9_server *s, int dfd, const char *name, u32 uid, u32 g
 int p9_op_statfs(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 {
 	u32 fid = in_u32(in);
-	struct p9_fid *f;
 	struct statfs sf;
 	int fd, err;
 	u64 fsid;
 
 	PARSED(in);
-	f = p9_fid_get(s, fid);
-	if (!f)
-		return EBADF;
-	fd = p9_open_path(s, f->path);
+	fd = p9_fid_path_fd(s, fid, &err);
 	if (fd < 0)
-		return errno_or(ENOENT);
+		return err;
 	err = fstatfs(fd, &sf) < 0 ? errno_or(EIO) : 0;
 	close(fd);
 	if (err)

@@ -14,7 +14,7 @@
 #include "9p-internal.h"
 
 /* Reply with the qid of @name in @dfd (after creating it). */
-int p9_reply_qid_at(struct p9_server *s, int dfd, const char *name, struct p9_out *out)
+static int reply_qid_at(struct p9_server *s, int dfd, const char *name, struct p9_out *out)
 {
 	struct stat st;
 	struct p9_qid q;
@@ -26,38 +26,58 @@ int p9_reply_qid_at(struct p9_server *s, int dfd, const char *name, struct p9_ou
 	return 0;
 }
 
+/* What Tmkdir, Tsymlink and Tmknod create. */
+struct new_entry {
+	mode_t type;		/* S_IFDIR, S_IFLNK, or mknod's (0: a regular file) */
+	u32 mode;		/* the guest's, before p9_allowed_mode() */
+	const char *target;	/* S_IFLNK */
+};
+
+/* Create @name in the directory fid @dfid, give it to its owner, reply with its qid. */
+static int create_entry(struct p9_server *s, u32 dfid, const char *name, u32 gid,
+			const struct new_entry *e, struct p9_out *out)
+{
+	struct p9_fid *d;
+	int dfd, err, r;
+
+	dfd = p9_dir_fid_fd(s, dfid, &d, &err);
+	if (dfd < 0)
+		return err;
+	if (s->readonly) {
+		err = EROFS;
+	} else {
+		if (S_ISDIR(e->type))
+			r = mkdirat(dfd, name, p9_allowed_mode(s, S_IFDIR, e->mode));
+		else if (S_ISLNK(e->type))	/* only stored: the server never follows it */
+			r = symlinkat(e->target, dfd, name);
+		else
+			r = mknodat(dfd, name, e->type | p9_allowed_mode(s, e->type, e->mode), 0);
+		err = r < 0 ? errno : 0;
+	}
+	if (!err) {
+		p9_set_owner(s, dfd, name, d->uid, gid);
+		err = reply_qid_at(s, dfd, name, out);
+	}
+	close(dfd);
+	return err;
+}
+
 int p9_op_mkdir(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 {
 	char name[NAME_MAX + 1];
 	u32 dfid = in_u32(in), mode, gid;
-	struct p9_fid *d;
-	int dfd, err;
 
 	in_name(in, name);
 	mode = in_u32(in);
 	gid = in_u32(in);
 	PARSED(in);
-	dfd = p9_dir_fid_fd(s, dfid, &d, &err);
-	if (dfd < 0)
-		return err;
-	if (s->readonly)
-		err = EROFS;
-	else if (mkdirat(dfd, name, p9_allowed_mode(s, S_IFDIR, mode)) < 0)
-		err = errno;
-	if (!err) {
-		p9_set_owner(s, dfd, name, d->uid, gid);
-		err = p9_reply_qid_at(s, dfd, name, out);
-	}
-	close(dfd);
-	return err;
+	return create_entry(s, dfid, name, gid, &(struct new_entry){ S_IFDIR, mode }, out);
 }
 
 int p9_op_symlink(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 {
 	char name[NAME_MAX + 1], target[PATH_MAX];
 	u32 dfid = in_u32(in), gid;
-	struct p9_fid *d;
-	int dfd, err;
 
 	in_name(in, name);
 	in_str(in, target, sizeof(target));
@@ -65,28 +85,14 @@ int p9_op_symlink(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 	PARSED(in);
 	if (!target[0])
 		return ENOENT;
-	dfd = p9_dir_fid_fd(s, dfid, &d, &err);
-	if (dfd < 0)
-		return err;
-	/* The target is only stored: the server never follows it. */
-	if (s->readonly)
-		err = EROFS;
-	else if (symlinkat(target, dfd, name) < 0)
-		err = errno;
-	if (!err) {
-		p9_set_owner(s, dfd, name, d->uid, gid);
-		err = p9_reply_qid_at(s, dfd, name, out);
-	}
-	close(dfd);
-	return err;
+	return create_entry(s, dfid, name, gid,
+			    &(struct new_entry){ .type = S_IFLNK, .target = target }, out);
 }
 
 int p9_op_mknod(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 {
 	char name[NAME_MAX + 1];
 	u32 dfid = in_u32(in), mode, gid;
-	struct p9_fid *d;
-	int dfd, err;
 
 	in_name(in, name);
 	mode = in_u32(in);
@@ -107,36 +113,20 @@ int p9_op_mknod(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 	default:
 		return EINVAL;
 	}
-	dfd = p9_dir_fid_fd(s, dfid, &d, &err);
-	if (dfd < 0)
-		return err;
-	if (s->readonly)
-		err = EROFS;
-	else if (mknodat(dfd, name, (mode & S_IFMT) | p9_allowed_mode(s, mode & S_IFMT, mode), 0) < 0)
-		err = errno;
-	if (!err) {
-		p9_set_owner(s, dfd, name, d->uid, gid);
-		err = p9_reply_qid_at(s, dfd, name, out);
-	}
-	close(dfd);
-	return err;
+	return create_entry(s, dfid, name, gid, &(struct new_entry){ mode & S_IFMT, mode }, out);
 }
 
 int p9_op_readlink(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 {
 	char target[PATH_MAX];
 	u32 fid = in_u32(in);
-	struct p9_fid *f;
 	ssize_t n;
 	int fd, err;
 
 	PARSED(in);
-	f = p9_fid_get(s, fid);
-	if (!f)
-		return EBADF;
-	fd = p9_open_path(s, f->path);
+	fd = p9_fid_path_fd(s, fid, &err);
 	if (fd < 0)
-		return errno_or(ENOENT);
+		return err;
 	n = readlinkat(fd, "", target, sizeof(target));
 	err = n < 0 ? errno_or(EINVAL) : 0;
 	close(fd);
@@ -146,6 +136,19 @@ int p9_op_readlink(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 		return ENAMETOOLONG;
 	out_strn(out, target, n);
 	return 0;
+}
+
+/*
+ * The fid of an object to link or rename: on a writable share (EROFS),
+ * and not the share's root (@root_err).
+ */
+static int fid_to_rename(struct p9_server *s, u32 id, int root_err, struct p9_fid **fp)
+{
+	int err = p9_fid_use(s, id, ~0U, 0, true, fp);
+
+	if (!err && p9_is_root_path((*fp)->path))
+		err = root_err;
+	return err;
 }
 
 int p9_op_link(struct p9_server *s, struct p9_in *in, struct p9_out *out __unused)
@@ -158,13 +161,9 @@ int p9_op_link(struct p9_server *s, struct p9_in *in, struct p9_out *out __unuse
 
 	in_name(in, name);
 	PARSED(in);
-	f = p9_fid_get(s, fid);
-	if (!f)
-		return EBADF;
-	if (s->readonly)
-		return EROFS;
-	if (p9_is_root_path(f->path))
-		return EPERM;
+	err = fid_to_rename(s, fid, EPERM, &f);
+	if (err)
+		return err;
 	dfd = p9_dir_fid_fd(s, dfid, NULL, &err);
 	if (dfd < 0)
 		return err;
@@ -201,13 +200,9 @@ int p9_op_rename(struct p9_server *s, struct p9_in *in, struct p9_out *out __unu
 
 	in_name(in, name);
 	PARSED(in);
-	f = p9_fid_get(s, fid);
-	if (!f)
-		return EBADF;
-	if (s->readonly)
-		return EROFS;
-	if (p9_is_root_path(f->path))
-		return EBUSY;
+	err = fid_to_rename(s, fid, EBUSY, &f);
+	if (err)
+		return err;
 	ndfd = p9_dir_fid_fd(s, dfid, &d, &err);
 	if (ndfd < 0)
 		return err;

@@ -25,6 +25,26 @@ struct p9_fid *p9_fid_get(struct p9_server *s, u32 id)
 	return *fid_slot(s, id);
 }
 
+/*
+ * The fid @id for a handler, in *@fp: EBADF when there is none, @bad_kind
+ * when its kind is not in @kinds (FIDS_*), and EROFS for a read-only share
+ * when the handler @modifies. Returns 0 or that errno.
+ */
+int p9_fid_use(struct p9_server *s, u32 id, unsigned int kinds, int bad_kind,
+	       bool modifies, struct p9_fid **fp)
+{
+	struct p9_fid *f = p9_fid_get(s, id);
+
+	if (!f)
+		return EBADF;
+	if (!(kinds & FIDS(f->kind)))
+		return bad_kind;
+	if (modifies && s->readonly)
+		return EROFS;
+	*fp = f;
+	return 0;
+}
+
 static void fid_release(struct p9_server *s, struct p9_fid *f)
 {
 	if (f->xbuf)

@@ -108,11 +108,9 @@ int p9_op_lopen(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 	int flags, fd, err;
 
 	PARSED(in);
-	f = p9_fid_get(s, fid);
-	if (!f)
-		return EBADF;
-	if (f->kind != FID_PATH)
-		return EINVAL;
+	err = p9_fid_use(s, fid, FIDS(FID_PATH), EINVAL, false, &f);
+	if (err)
+		return err;
 	flags = host_open_flags(fl);
 	if (flags < 0)
 		return EINVAL;
@@ -150,13 +148,9 @@ int p9_op_lcreate(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 	mode = in_u32(in);
 	gid = in_u32(in);
 	PARSED(in);
-	f = p9_fid_get(s, fid);
-	if (!f)
-		return EBADF;
-	if (f->kind != FID_PATH)
-		return EINVAL;
-	if (s->readonly)
-		return EROFS;
+	err = p9_fid_use(s, fid, FIDS(FID_PATH), EINVAL, true, &f);
+	if (err)
+		return err;
 	if (!p9_fid_open_room(s))
 		return EMFILE;	/* before creating anything */
 	flags = host_open_flags(fl);
@@ -290,14 +284,13 @@ int p9_op_readdir(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 	struct stat dst;
 	size_t start, used = 0;
 	u8 *countp;
+	int err;
 
 	count = in_u32(in);
 	PARSED(in);
-	f = p9_fid_get(s, fid);
-	if (!f)
-		return EBADF;
-	if (f->kind != FID_OPEN)
-		return EBADF;
+	err = p9_fid_use(s, fid, FIDS(FID_OPEN), EBADF, false, &f);
+	if (err)
+		return err;
 	if (fstat(f->fd, &dst) < 0)
 		return errno_or(EIO);
 	if (!S_ISDIR(dst.st_mode))

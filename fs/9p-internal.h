@@ -25,6 +25,10 @@ enum fid_kind {
 	FID_XATTR_WRITE,	/* xattrcreate: writes fill xbuf, clunk sets it */
 };
 
+/* Sets of fid kinds, for p9_fid_use(). */
+#define FIDS(kind)		(1U << (kind))
+#define FIDS_NOT_XATTR		(FIDS(FID_PATH) | FIDS(FID_OPEN))
+
 struct p9_fid {
 	u32 id;
 	u32 uid;		/* attach's n_uname: owner of what it creates */
@@ -76,6 +80,8 @@ void p9_stat_qid(struct p9_server *s, const struct stat *st, struct p9_qid *q);
 /* 9p-fid.c */
 struct p9_fid *p9_fid_get(struct p9_server *s, u32 id);
 int p9_fid_new(struct p9_server *s, u32 id, u32 uid, char *path);
+int p9_fid_use(struct p9_server *s, u32 id, unsigned int kinds, int bad_kind,
+	       bool modifies, struct p9_fid **fp);
 void p9_fid_destroy(struct p9_server *s, u32 id);
 bool p9_fid_open_room(const struct p9_server *s);
 void p9_fid_set_open(struct p9_server *s, struct p9_fid *f, int fd, int accmode);
@@ -92,15 +98,13 @@ int p9_open_parent(struct p9_server *s, const char *path, const char **name);
 int p9_reopen(struct p9_server *s, int pfd, const char *path,
 	      const struct stat *st, int flags);
 int p9_fid_stat(struct p9_server *s, struct p9_fid *f, struct stat *st);
+int p9_fid_path_fd(struct p9_server *s, u32 id, int *err);
 int p9_dir_fid_fd(struct p9_server *s, u32 fid, struct p9_fid **fp, int *err);
 
 /* 9p-attr.c */
 mode_t p9_allowed_mode(const struct p9_server *s, mode_t type, u32 mode);
 int p9_drop_privs(struct p9_server *s, int pfd, const char *path, const struct stat *st);
 void p9_set_owner(struct p9_server *s, int dfd, const char *name, u32 uid, u32 gid);
-
-/* 9p-dir.c */
-int p9_reply_qid_at(struct p9_server *s, int dfd, const char *name, struct p9_out *out);
 
 /* 9p-xattr.c */
 int p9_xattr_commit(struct p9_server *s, struct p9_fid *f);

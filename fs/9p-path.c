@@ -139,6 +139,22 @@ int p9_fid_stat(struct p9_server *s, struct p9_fid *f, struct stat *st)
 	return r;
 }
 
+/* An O_PATH descriptor of fid @id's object, or -1 and an errno in @err. */
+int p9_fid_path_fd(struct p9_server *s, u32 id, int *err)
+{
+	struct p9_fid *f = p9_fid_get(s, id);
+	int fd;
+
+	if (!f) {
+		*err = EBADF;
+		return -1;
+	}
+	fd = p9_open_path(s, f->path);
+	if (fd < 0)
+		*err = errno_or(ENOENT);
+	return fd;
+}
+
 /* A directory fid: its O_PATH fd, or -1 and an errno in @err. */
 int p9_dir_fid_fd(struct p9_server *s, u32 fid, struct p9_fid **fp, int *err)
 {

@@ -96,11 +96,9 @@ int p9_op_walk(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 		names[i][len] = '\0';
 	}
 	PARSED(in);
-	f = p9_fid_get(s, fid);
-	if (!f)
-		return EBADF;
-	if (f->kind == FID_XATTR_READ || f->kind == FID_XATTR_WRITE)
-		return EINVAL;
+	err = p9_fid_use(s, fid, FIDS_NOT_XATTR, EINVAL, false, &f);
+	if (err)
+		return err;
 	if (newfid != fid && p9_fid_get(s, newfid))
 		return EEXIST;
 

@@ -160,18 +160,15 @@ int p9_op_xattrcreate(struct p9_server *s, struct p9_in *in, struct p9_out *out 
 	u32 fid = in_u32(in), flags;
 	u64 size;
 	struct p9_fid *f;
+	int err;
 
 	in_str(in, name, sizeof(name));
 	size = in_u64(in);
 	flags = in_u32(in);
 	PARSED(in);
-	f = p9_fid_get(s, fid);
-	if (!f)
-		return EBADF;
-	if (f->kind != FID_PATH)
-		return EINVAL;
-	if (s->readonly)
-		return EROFS;
+	err = p9_fid_use(s, fid, FIDS(FID_PATH), EINVAL, true, &f);
+	if (err)
+		return err;
 	if (!name[0] || (flags & ~(XATTR_CREATE | XATTR_REPLACE)))
 		return EINVAL;
 	if (!xattr_settable(s, name))

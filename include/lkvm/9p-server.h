@@ -17,7 +17,7 @@
 
 #define P9_MAX_MSIZE		(512 * 1024)	/* largest msize we agree to */
 #define P9_MIN_MSIZE		4096		/* smallest we accept */
-#define P9_MAX_FIDS		32768		/* per server: each may hold an fd */
+#define P9_MAX_FIDS		32768		/* per server (open ones: see max_open) */
 /* Bytes of xattr values held for fids (Txattrwalk, Txattrcreate), per server. */
 #define P9_XATTR_BUDGET		(16 << 20)
 

@@ -81,8 +81,11 @@ CORE_OBJS := hw/pvpanic.o kvm.o kvm-cpu.o iobus.o guest-mem.o irq.o ioeventfd.o 
 	     hw/serial.o
 # virtio-balloon and the control channel of running VMs (lkvm list/stop/...)
 CORE_OBJS += virtio/balloon.o mem-discard.o pause.o control.o util/ctl-proto.o
-# virtio-9p and its 9P2000.L server, virtio-net on tap, --console-log
-CORE_OBJS += virtio/9p.o fs/9p-server.o fs/beneath.o net/options.o util/console-log.o \
+# The 9P2000.L server (one concept per file, see fs/9p-internal.h)
+P9_OBJS := $(addprefix fs/,9p-server.o 9p-qid.o 9p-fid.o 9p-path.o 9p-attr.o 9p-file.o \
+	   9p-dir.o 9p-lock.o 9p-xattr.o beneath.o)
+# virtio-9p and its server, virtio-net on tap, --console-log
+CORE_OBJS += virtio/9p.o $(P9_OBJS) net/options.o util/console-log.o \
 	     virtio/net.o net/tap.o
 # lkvm sandbox: initramfs writer, module order, exit register, embedded init
 CORE_OBJS += sandbox/cpio.o sandbox/modules.o sandbox/init-blob.o hw/sandbox-exit.o
@@ -157,9 +160,10 @@ tests/unit/test-mmio: .asan/virtio/mmio.o
 tests/unit/test-console: .asan/virtio/console.o
 tests/unit/test-balloon: .asan/virtio/balloon.o .asan/mem-discard.o
 tests/unit/test-control: .asan/util/ctl-proto.o
-tests/unit/test-9p: .asan/fs/9p-server.o .asan/fs/beneath.o
+tests/unit/test-control-server: .asan/control.o .asan/util/ctl-proto.o
+tests/unit/test-9p: $(addprefix .asan/,$(P9_OBJS))
 tests/unit/test-virtio-net: tests/unit/fake-virtio.h .asan/virtio/net.o .asan/virtio/9p.o \
-			    .asan/fs/9p-server.o .asan/fs/beneath.o
+			    $(addprefix .asan/,$(P9_OBJS))
 tests/unit/test-sandbox: .asan/sandbox/cpio.o .asan/sandbox/modules.o
 # arm64's VM logic is host-independent; its tests run on any build host.
 .asan/arm/%.o tests/unit/test-arm-%: CFLAGS += -Iarm/include

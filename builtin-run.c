@@ -132,10 +132,10 @@ struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extr
 		OPTION_CALLBACK('d', "disk", cfg, "<path>[,ro][,direct]",
 				"add a virtio-blk disk backed by a raw image (repeatable)",
 				add_disk),
-		OPTION_CALLBACK(0, "9p", cfg, "<hostdir>,<tag>[,ro]",
+		OPTION_CALLBACK(0, "9p", cfg, "<hostdir>,<tag>[,ro][,security=restricted|passthrough]",
 				"share a host directory over virtio-9p (repeatable)", add_9p),
 		{ .type = OPT_CALLBACK, .long_name = "virtio-9p", .value = cfg,
-		  .argh = "<hostdir>,<tag>[,ro]", .help = "the same as --9p",
+		  .argh = "<hostdir>,<tag>[,ro][,security=restricted|passthrough]", .help = "the same as --9p",
 		  .cb = add_9p, .flags = OPT_ALIAS },
 		OPTION_CALLBACK('n', "network", cfg, "mode=tap|none[,...]",
 				"a virtio-net NIC on a tap: [,tapif=<if>][,script=<path>]"

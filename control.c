@@ -28,6 +28,7 @@
 #define CTL_READ_TIMEOUT_MS	2000	/* for the request line to arrive */
 #define CTL_PAUSE_TIMEOUT_MS	5000
 #define CTL_STATS_REFRESH_MS	1000	/* how long `stat` waits for the guest */
+#define CTL_ACCEPT_RETRY_MS	100	/* after accept4 ran out of descriptors */
 
 static struct {
 	struct kvm *kvm;
@@ -259,8 +260,17 @@ static void *ctl_thread(void *arg)
 		if (!(pfd[0].revents & POLLIN))
 			continue;
 		fd = accept4(srv.lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0)
-			continue;	/* the client gave up already, or EMFILE: next time */
+		if (fd < 0) {
+			/*
+			 * Out of descriptors or memory: the connection stays
+			 * queued and poll() reports it again at once, so wait
+			 * (for stop, or the retry) instead of spinning.
+			 */
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM)
+				poll(&pfd[1], 1, CTL_ACCEPT_RETRY_MS);
+			continue;	/* or the client gave up already */
+		}
 		serve(kvm, fd);
 		close(fd);
 	}

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * virtio-9p (virtio 1.x, section 5.11 of the draft numbering; device id 9):
- * --9p HOSTDIR,TAG[,ro] shares a host directory that the guest mounts with
+ * --9p HOSTDIR,TAG[,ro][,security=MODEL] shares a host directory that the guest mounts with
  * `mount -t 9p -o trans=virtio,version=9p2000.L TAG /mnt`.
  *
  * One request queue. Each chain holds a T-message in its device-readable
  * part and room for the R-message in its writable part; the Linux driver
  * splits large reads and writes into a header segment and the payload
  * pages, which the linear gather/scatter below handles transparently. The
- * protocol itself is fs/9p-server.c; requests are served in order on the
+ * protocol itself is fs/9p-*.c; requests are served in order on the
  * device's worker thread.
  */
 #include <endian.h>
@@ -118,8 +118,18 @@ int virtio_9p_parse(struct kvm_config *cfg, const char *arg)
 			sh->readonly = true;
 		} else if (!strcmp(tok, "rw")) {
 			sh->readonly = false;
+		} else if (!strcmp(tok, "security=restricted")) {
+			sh->security = P9_SECURITY_RESTRICTED;
+		} else if (!strcmp(tok, "security=passthrough")) {
+			sh->security = P9_SECURITY_PASSTHROUGH;
+		} else if (!strncmp(tok, "security=", 9)) {
+			/* mapped: QEMU keeps the guest's owners and modes in user.* xattrs; lkvm does not. */
+			pr_err("--9p %s: not supported (use security=restricted or security=passthrough)",
+			       tok);
+			goto fail;
 		} else {
-			pr_err("unknown --9p flag '%s' (use: ro, rw)", tok);
+			pr_err("unknown --9p flag '%s' (use: ro, rw, security=restricted|passthrough)",
+			       tok);
 			goto fail;
 		}
 	}
@@ -137,15 +147,31 @@ fail:
 	return -1;
 }
 
-/* Each fid may keep a file open: allow as many as the hard limit permits. */
-static void raise_nofile(void)
+/*
+ * Each open fid holds a host descriptor: raise the soft limit to the hard
+ * one, keep P9_FD_RESERVE descriptors (at most half) for the rest of lkvm
+ * (disks, taps, eventfds, the control socket), and split the remainder
+ * between the shares. Returns the cap of open files per share.
+ */
+#define P9_FD_RESERVE	1024
+
+static unsigned int open_files_per_share(unsigned int nr_shares)
 {
 	struct rlimit rl;
+	rlim_t reserve, each;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	if (rl.rlim_cur == RLIM_INFINITY)
+		return P9_MAX_FIDS;
+	reserve = min(rl.rlim_cur / 2, (rlim_t)P9_FD_RESERVE);
+	each = (rl.rlim_cur - reserve) / nr_shares;
+	return max(min(each, (rlim_t)P9_MAX_FIDS), (rlim_t)1);
 }
 
 static void p9_free(struct p9_dev *p)
@@ -159,17 +185,24 @@ static void p9_free(struct p9_dev *p)
 
 static int virtio_9p_init(struct kvm *kvm)
 {
+	unsigned int max_open;
 	int i;
 
-	if (kvm->cfg.nr_9p)
-		raise_nofile();
+	if (!kvm->cfg.nr_9p)
+		return 0;
+	max_open = open_files_per_share(kvm->cfg.nr_9p);
 	for (i = 0; i < kvm->cfg.nr_9p; i++) {
 		const struct p9_share_config *sh = &kvm->cfg.shares_9p[i];
 		size_t tag_len = strlen(sh->tag);
+		struct p9_server_opts opts = {
+			.readonly = sh->readonly,
+			.security = sh->security,
+			.max_open = max_open,
+		};
 		struct p9_dev *p = xzalloc(sizeof(*p));
 		u16 le;
 
-		p->srv = p9_server_new(sh->dir, sh->readonly);
+		p->srv = p9_server_new(sh->dir, &opts);
 		if (!p->srv) {
 			free(p);
 			return -1;
@@ -192,8 +225,10 @@ static int virtio_9p_init(struct kvm *kvm)
 			p9_free(p);
 			return -1;
 		}
-		pr_debug("9p: sharing %s as '%s'%s", sh->dir, sh->tag,
-			 sh->readonly ? " (read-only)" : "");
+		pr_debug("9p: sharing %s as '%s'%s, security=%s, up to %u open files", sh->dir,
+			 sh->tag, sh->readonly ? " (read-only)" : "",
+			 sh->security == P9_SECURITY_PASSTHROUGH ? "passthrough" : "restricted",
+			 max_open);
 		p->next = p9_devs;
 		p9_devs = p;
 	}

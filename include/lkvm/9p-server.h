@@ -5,7 +5,7 @@
 #include "lkvm/util.h"
 
 /*
- * A 9P2000.L file server for one shared host directory (fs/9p-server.c).
+ * A 9P2000.L file server for one shared host directory (fs/9p-*.c).
  * It knows nothing about virtio: it takes one complete T-message and writes
  * one R-message. Every field of a message comes from the guest and is
  * bounds-checked; a malformed message gets an Rlerror (EINVAL, or EPROTO
@@ -17,17 +17,40 @@
 
 #define P9_MAX_MSIZE		(512 * 1024)	/* largest msize we agree to */
 #define P9_MIN_MSIZE		4096		/* smallest we accept */
-#define P9_MAX_FIDS		32768		/* per server: each may hold an fd */
+#define P9_MAX_FIDS		32768		/* per server (open ones: see max_open) */
 /* Bytes of xattr values held for fids (Txattrwalk, Txattrcreate), per server. */
 #define P9_XATTR_BUDGET		(16 << 20)
 
 struct p9_server;
 
 /*
- * Share @dir (must be a directory). @readonly refuses every modification
- * with EROFS. Returns NULL after a message.
+ * What a guest may do to the host through a writable share (--9p ...,security=).
+ * RESTRICTED, the default, passes ownership through (as root) but keeps
+ * host privileges out of the guest's reach: no setuid files, no setgid
+ * files (a directory's setgid bit is allowed: it grants nothing), a write
+ * or truncate clears the setuid/setgid bits of a host executable as the
+ * kernel does for unprivileged writers, and only user.* and POSIX ACL
+ * xattrs can be set or removed (not security.*, trusted.* or other
+ * system.*). PASSTHROUGH applies the guest's modes and xattrs as they come.
+ * Device nodes are never created in either.
  */
-struct p9_server *p9_server_new(const char *dir, bool readonly);
+enum p9_security {
+	P9_SECURITY_RESTRICTED,
+	P9_SECURITY_PASSTHROUGH,
+};
+
+struct p9_server_opts {
+	bool readonly;			/* refuse every modification with EROFS */
+	enum p9_security security;
+	/*
+	 * Host descriptors that fids may hold open at once (Tlopen, Tlcreate);
+	 * past it they get EMFILE, so a guest cannot exhaust lkvm's. 0: P9_MAX_FIDS.
+	 */
+	unsigned int max_open;
+};
+
+/* Share @dir (must be a directory). Returns NULL after a message. */
+struct p9_server *p9_server_new(const char *dir, const struct p9_server_opts *opts);
 void p9_server_free(struct p9_server *s);
 /* Forget every fid (device reset); the share stays. */
 void p9_server_reset(struct p9_server *s);
@@ -41,8 +64,9 @@ void p9_server_reset(struct p9_server *s);
 size_t p9_server_handle(struct p9_server *s, const u8 *req, size_t req_len,
 			u8 *resp, size_t resp_cap);
 
-/* Number of fids in use (tests). */
+/* Number of fids in use, and of those holding an open host file (tests). */
 unsigned int p9_server_nr_fids(const struct p9_server *s);
+unsigned int p9_server_nr_open(const struct p9_server *s);
 
 /* 9P2000.L message types (the T form; the R form is T + 1). */
 enum {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The 9P2000.L server (fs/9p-server.c) against malformed messages, escape
+ * The 9P2000.L server (fs/9p-*.c) against malformed messages, escape
  * attempts out of the shared directory (".." and symlinks, absolute,
  * relative, looping, swapped in behind an existing fid) with both the
  * openat2 resolver and the component-walk fallback, and the ordinary file
@@ -331,6 +331,36 @@ static int xattrcreate(u32 fid, const char *name, u64 size, u32 flags)
 	return m_send();
 }
 
+static int lock9(u32 fid, u8 type, u8 *status)
+{
+	int e;
+
+	m_begin(P9_TLOCK);
+	put(fid, 4);
+	put(type, 1);
+	put(0, 4);
+	put(0, 8);
+	put(0, 8);
+	put(42, 4);
+	m_str("guest");
+	e = m_send();
+	*status = e ? 0xff : resp[7];
+	return e;
+}
+
+/* Tgetlock: would a write lock on the whole file conflict? The answer is at resp + 7. */
+static int getlock9(u32 fid)
+{
+	m_begin(P9_TGETLOCK);
+	put(fid, 4);
+	put(P9_LOCK_TYPE_WRLCK, 1);
+	put(0, 8);
+	put(0, 8);
+	put(7, 4);
+	m_str("guest");
+	return m_send();
+}
+
 /* ---- the host side ---- */
 
 static void sh(const char *fmt, ...)
@@ -390,8 +420,14 @@ static bool secret_intact(void)
 	return true;
 }
 
+/* A server with the default model and limits. */
+static struct p9_server *server(const char *dir, bool readonly)
+{
+	return p9_server_new(dir, &(struct p9_server_opts){ .readonly = readonly });
+}
+
 /* A fresh share with escape hazards, a fresh server, attached as ROOT_FID. */
-static void setup(bool readonly)
+static void setup_opts(const struct p9_server_opts *opts)
 {
 	if (srv)
 		p9_server_free(srv);
@@ -405,9 +441,14 @@ static void setup(bool readonly)
 	sh("ln -s loop '%s'", host("loop"));
 	sh("ln -s loop3 '%s' && ln -s loop2 '%s'", host("loop2"), host("loop3"));
 	sh("mkfifo '%s'", host("fifo"));
-	srv = p9_server_new(share, readonly);
+	srv = p9_server_new(share, opts);
 	version(MSIZE, "9P2000.L");
 	attach(ROOT_FID);
+}
+
+static void setup(bool readonly)
+{
+	setup_opts(&(struct p9_server_opts){ .readonly = readonly });
 }
 
 /* ---- tests ---- */
@@ -417,7 +458,7 @@ static void test_version(void)
 	setup(false);
 	m_begin(P9_TGETATTR);	/* a fresh server: Tversion must come first */
 	p9_server_free(srv);
-	srv = p9_server_new(share, false);
+	srv = server(share, false);
 	put(ROOT_FID, 4);
 	put(0, 8);
 	CHECK_EQ(m_send(), EPROTO);
@@ -894,12 +935,12 @@ static void test_pseudo_fs(void)
 	struct p9_server *p;
 
 	/* Kernel pseudo filesystems are not shared, and not entered. */
-	p = p9_server_new("/proc", true);
+	p = server("/proc", true);
 	CHECK(!p);
 	p9_server_free(p);
 	setup(true);
 	p9_server_free(srv);
-	srv = p9_server_new("/", true);
+	srv = server("/", true);
 	CHECK(srv);
 	version(MSIZE, "9P2000.L");
 	attach(ROOT_FID);
@@ -1014,14 +1055,7 @@ static void test_files(void)
 	m.b[7] = 4;	/* the same lock through the other fid */
 	CHECK_EQ(m_send(), 0);
 	CHECK_EQ(resp[7], P9_LOCK_BLOCKED);
-	m_begin(P9_TGETLOCK);
-	put(4, 4);
-	put(P9_LOCK_TYPE_WRLCK, 1);
-	put(0, 8);
-	put(0, 8);
-	put(7, 4);
-	m_str("guest");
-	CHECK_EQ(m_send(), 0);
+	CHECK_EQ(getlock9(4), 0);
 	CHECK_EQ(resp[7], P9_LOCK_TYPE_WRLCK);
 	m_begin(P9_TLOCK);
 	put(3, 4);
@@ -1230,6 +1264,201 @@ static void test_readonly(void)
 	CHECK(access(host("n"), F_OK) != 0);
 }
 
+static mode_t host_mode(const char *rel)
+{
+	struct stat st;
+
+	return lstat(host(rel), &st) ? (mode_t)-1 : st.st_mode & 07777;
+}
+
+/*
+ * security=restricted, the default (issue F1: the guest's root made
+ * setuid-root host files with Tsetattr uid 0 then mode 04755, and set
+ * trusted.* and security.capability xattrs).
+ */
+static void test_security_restricted(void)
+{
+	setup(false);
+	/*
+	 * Created modes lose setuid and setgid (as root, giving the file to
+	 * its owner would clear them too; not so for lkvm as another user).
+	 */
+	CHECK_EQ(walk(ROOT_FID, 2, "dir"), 0);
+	CHECK_EQ(lcreate(2, "suid", P9_DOTL_WRONLY, 04755), 0);
+	CHECK_EQ(host_mode("dir/suid"), 0755);
+	CHECK_EQ(clunk(2), 0);
+	CHECK_EQ(mknod9(ROOT_FID, "sgid", S_IFREG | 06755), 0);
+	CHECK_EQ(host_mode("sgid"), 0755);
+	CHECK_EQ(mknod9(ROOT_FID, "dev", S_IFCHR | 0600), EPERM);
+	/* chmod adding them is refused; other modes are fine. */
+	CHECK_EQ(walk(ROOT_FID, 2, "dir", "suid"), 0);
+	CHECK_EQ(setattr(2, P9_ATTR_UID | P9_ATTR_MODE, 04755, 0), EPERM);
+	CHECK_EQ(setattr(2, P9_ATTR_MODE, 02755, 0), EPERM);
+	CHECK_EQ(setattr(2, P9_ATTR_MODE, 0700, 0), 0);
+	CHECK_EQ(host_mode("dir/suid"), 0700);
+	/* A directory's setgid bit only sets the group of new entries: allowed. */
+	CHECK_EQ(walk(ROOT_FID, 3, "dir", "sub"), 0);
+	CHECK_EQ(setattr(3, P9_ATTR_MODE, 02775, 0), 0);
+	CHECK_EQ(host_mode("dir/sub"), 02775);
+	CHECK_EQ(setattr(3, P9_ATTR_MODE, 04775, 0), EPERM);
+	/* A host setuid/setgid program loses the bits before the guest writes it. */
+	sh("printf x > '%s' && chmod 6755 '%s'", host("prog"), host("prog"));
+	sh("printf x > '%s' && chmod 4755 '%s'", host("prog2"), host("prog2"));
+	sh("printf x > '%s' && chmod 2644 '%s'", host("mand"), host("mand"));
+	CHECK_EQ(walk(ROOT_FID, 4, "prog"), 0);
+	CHECK_EQ(lopen(4, P9_DOTL_RDONLY), 0);
+	CHECK_EQ(host_mode("prog"), 06755);		/* reading changes nothing */
+	CHECK_EQ(clunk(4), 0);
+	CHECK_EQ(walk(ROOT_FID, 4, "prog"), 0);
+	CHECK_EQ(lopen(4, P9_DOTL_WRONLY), 0);
+	CHECK_EQ(host_mode("prog"), 0755);
+	CHECK_EQ(walk(ROOT_FID, 5, "prog2"), 0);
+	CHECK_EQ(setattr(5, P9_ATTR_SIZE, 0, 0), 0);
+	CHECK_EQ(host_mode("prog2"), 0755);
+	CHECK_EQ(walk(ROOT_FID, 6, "mand"), 0);	/* setgid without g+x: no privilege */
+	CHECK_EQ(lopen(6, P9_DOTL_RDWR), 0);
+	CHECK_EQ(host_mode("mand"), 02644);
+	/* Only user.* and POSIX ACL xattrs can be set or removed. */
+	CHECK_EQ(walk(ROOT_FID, 7, "dir", "file"), 0);
+	CHECK_EQ(xattrcreate(7, "trusted.lkvm", 1, 0), EPERM);
+	CHECK_EQ(xattrcreate(7, "security.capability", 20, 0), EPERM);
+	CHECK_EQ(xattrcreate(7, "security.selinux", 0, 0), EPERM);	/* removal */
+	CHECK_EQ(xattrcreate(7, "system.sockprotoname", 1, 0), EPERM);
+	CHECK_EQ(xattrcreate(7, "trustedx", 1, 0), EPERM);
+	CHECK_EQ(xattrcreate(7, "system.posix_acl_access", 0, 0), 0);
+	CHECK_EQ(clunk(7), 0);		/* removing an ACL that is not there */
+	CHECK_EQ(walk(ROOT_FID, 7, "dir", "file"), 0);
+	CHECK_EQ(xattrcreate(7, "user.lkvm", 0, 0), 0);
+	clunk(7);			/* ENODATA: there is none */
+	CHECK(getxattr(host("dir/file"), "trusted.lkvm", NULL, 0) < 0);
+}
+
+/* security=passthrough applies what the guest asks, as before. */
+static void test_security_passthrough(void)
+{
+	bool trusted;
+
+	setup_opts(&(struct p9_server_opts){ .security = P9_SECURITY_PASSTHROUGH });
+	CHECK_EQ(walk(ROOT_FID, 2, "dir"), 0);
+	CHECK_EQ(lcreate(2, "suid", P9_DOTL_WRONLY, 0755), 0);
+	CHECK_EQ(clunk(2), 0);
+	CHECK_EQ(walk(ROOT_FID, 2, "dir", "suid"), 0);
+	CHECK_EQ(setattr(2, P9_ATTR_MODE, 06711, 0), 0);
+	CHECK_EQ(host_mode("dir/suid"), 06711);
+	CHECK_EQ(lopen(2, P9_DOTL_WRONLY), 0);
+	CHECK_EQ(host_mode("dir/suid"), 06711);
+	CHECK_EQ(mknod9(ROOT_FID, "dev", S_IFCHR | 0600), EPERM);	/* never */
+	/* trusted.* needs CAP_SYS_ADMIN and a filesystem that has it */
+	trusted = setxattr(host("dir/sub"), "trusted.probe", "1", 1, 0) == 0;
+	CHECK_EQ(walk(ROOT_FID, 3, "dir", "file"), 0);
+	CHECK_EQ(xattrcreate(3, "trusted.lkvm", 1, 0), 0);
+	CHECK_EQ(p9write(3, 0, "1", 1), 0);
+	if (trusted) {
+		CHECK_EQ(clunk(3), 0);
+		CHECK(getxattr(host("dir/file"), "trusted.lkvm", NULL, 0) == 1);
+	} else {
+		printf("# no trusted.* xattrs here: %s\n", strerror(errno));
+		clunk(3);
+	}
+}
+
+/* Is any lock held on the host file @rel? (From a new open file description.) */
+static short host_lock(const char *rel)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int fd = open(host(rel), O_RDWR);
+
+	if (fd < 0 || fcntl(fd, F_OFD_GETLK, &fl) < 0)
+		fl.l_type = -1;
+	if (fd >= 0)
+		close(fd);
+	return fl.l_type;
+}
+
+/* Issue F3: a read-only share took host locks on any file lkvm can read. */
+static void test_readonly_locks(void)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	u8 status;
+	int fd;
+
+	setup(true);
+	CHECK_EQ(walk(ROOT_FID, 2, "dir", "file"), 0);
+	CHECK_EQ(lopen(2, P9_DOTL_RDONLY), 0);
+	CHECK_EQ(lock9(2, P9_LOCK_TYPE_RDLCK, &status), 0);
+	CHECK_EQ(status, P9_LOCK_SUCCESS);		/* granted to the guest... */
+	CHECK_EQ(host_lock("dir/file"), F_UNLCK);	/* ...and not taken on the host */
+	/* A host lock neither blocks the guest nor shows. */
+	fd = open(host("dir/file"), O_RDWR);
+	CHECK(fd >= 0 && fcntl(fd, F_OFD_SETLK, &fl) == 0);
+	CHECK_EQ(lock9(2, P9_LOCK_TYPE_RDLCK, &status), 0);
+	CHECK_EQ(status, P9_LOCK_SUCCESS);
+	CHECK_EQ(getlock9(2), 0);
+	CHECK_EQ(resp[7], P9_LOCK_TYPE_UNLCK);
+	CHECK_EQ(lock9(2, 9, &status), EINVAL);		/* still checked */
+	CHECK_EQ(lock9(ROOT_FID, P9_LOCK_TYPE_RDLCK, &status), EBADF);
+	if (fd >= 0)
+		close(fd);
+	/* A writable share still locks on the host. */
+	setup(false);
+	CHECK_EQ(walk(ROOT_FID, 2, "dir", "file"), 0);
+	CHECK_EQ(lopen(2, P9_DOTL_RDWR), 0);
+	CHECK_EQ(lock9(2, P9_LOCK_TYPE_WRLCK, &status), 0);
+	CHECK_EQ(status, P9_LOCK_SUCCESS);
+	CHECK_EQ(host_lock("dir/file"), F_WRLCK);
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1;	/* the directory's own */
+}
+
+/* Issue F4: open fids could use up lkvm's descriptors. */
+static void test_open_limit(void)
+{
+	int base;
+	u64 size;
+	u32 i;
+
+	setup_opts(&(struct p9_server_opts){ .max_open = 4 });
+	base = count_fds();
+	for (i = 0; i < 4; i++) {
+		CHECK_EQ(walk(ROOT_FID, 10 + i, "dir", "file"), 0);
+		CHECK_EQ(lopen(10 + i, P9_DOTL_RDONLY), 0);
+	}
+	CHECK_EQ(p9_server_nr_open(srv), 4);
+	CHECK_EQ(count_fds(), base + 4);
+	/* Past the cap: EMFILE, and nothing is created. */
+	CHECK_EQ(walk(ROOT_FID, 20, "dir", "file"), 0);	/* walked fids hold none */
+	CHECK_EQ(lopen(20, P9_DOTL_RDONLY), EMFILE);
+	CHECK_EQ(walk(ROOT_FID, 21, "dir"), 0);
+	CHECK_EQ(lcreate(21, "new", P9_DOTL_RDWR, 0644), EMFILE);
+	CHECK(access(host("dir/new"), F_OK) != 0);
+	CHECK_EQ(xattrwalk(ROOT_FID, 22, "", &size), 0);	/* memory, not a descriptor */
+	CHECK_EQ(count_fds(), base + 4);
+	/* Clunking gives one back; a failed open takes none. */
+	CHECK_EQ(clunk(10), 0);
+	CHECK_EQ(walk(ROOT_FID, 23, "fifo"), 0);
+	CHECK_EQ(lopen(23, P9_DOTL_RDONLY), EPERM);
+	CHECK_EQ(lcreate(21, "new", P9_DOTL_RDWR, 0644), 0);
+	CHECK_EQ(lopen(20, P9_DOTL_RDONLY), EMFILE);
+	CHECK_EQ(p9_server_nr_open(srv), 4);
+	CHECK_EQ(count_fds(), base + 4);
+	/* A new session starts with the whole allowance. */
+	CHECK_EQ(version(MSIZE, "9P2000.L"), 0);
+	CHECK_EQ(p9_server_nr_open(srv), 0);
+	CHECK_EQ(count_fds(), base);
+}
+
 TEST_MAIN_BEGIN("test-9p")
 	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 
@@ -1250,6 +1479,10 @@ TEST_MAIN_BEGIN("test-9p")
 	RUN(test_xattr);
 	RUN(test_xattr_budget);
 	RUN(test_readonly);
+	RUN(test_security_restricted);
+	RUN(test_security_passthrough);
+	RUN(test_readonly_locks);
+	RUN(test_open_limit);
 	RUN(test_fuzz);
 	p9_server_free(srv);
 	sh("rm -rf '%s'", tmp);

@@ -72,6 +72,8 @@ for bin in lkvm lkvm-asan; do
 	check $bin bad-transport "virtio-transport" run -k $good --virtio-transport foo
 	check $bin bad-name "name" run -k $good --name 'a b'
 	check $bin bad-timeout "timeout" run -k $good --timeout -1
+	check $bin 9p-mapped "security=mapped: not supported" run -k $good --9p "$tmp/dir,t,security=mapped"
+	check $bin 9p-bad-flag "unknown --9p flag" run -k $good --9p "$tmp/dir,t,secure"
 	check $bin unknown-command "not an lkvm command" frobnicate
 done
 exit $rc

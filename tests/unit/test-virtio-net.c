@@ -437,6 +437,27 @@ static void test_9p_split(void)
 	CHECK(!(virtio_get_status(p9) & VIRTIO_CONFIG_S_NEEDS_RESET));
 }
 
+/* --9p HOSTDIR,TAG[,ro|rw][,security=MODEL] */
+static void test_9p_parse(void)
+{
+	static struct kvm_config c;
+
+	CHECK_EQ(virtio_9p_parse(&c, "/srv,a"), 0);
+	CHECK_EQ(c.shares_9p[0].security, P9_SECURITY_RESTRICTED);	/* the default */
+	CHECK(!c.shares_9p[0].readonly);
+	CHECK_EQ(virtio_9p_parse(&c, "/srv,b,ro,security=passthrough"), 0);
+	CHECK_EQ(c.shares_9p[1].security, P9_SECURITY_PASSTHROUGH);
+	CHECK(c.shares_9p[1].readonly);
+	CHECK_EQ(virtio_9p_parse(&c, "/srv,c,security=passthrough,security=restricted"), 0);
+	CHECK_EQ(c.shares_9p[2].security, P9_SECURITY_RESTRICTED);
+	/* mapped is not implemented: refused, not silently passed through */
+	CHECK_EQ(virtio_9p_parse(&c, "/srv,d,security=mapped"), -1);
+	CHECK_EQ(virtio_9p_parse(&c, "/srv,d,security=none"), -1);
+	CHECK_EQ(virtio_9p_parse(&c, "/srv,d,security="), -1);
+	CHECK_EQ(virtio_9p_parse(&c, "/srv,d,secure"), -1);
+	CHECK_EQ(c.nr_9p, 3);
+}
+
 TEST_MAIN_BEGIN("test-virtio-net")
 	char cmd[128];
 
@@ -464,6 +485,7 @@ TEST_MAIN_BEGIN("test-virtio-net")
 	RUN(test_net_ctrl);
 	RUN(test_9p_config);
 	RUN(test_9p_split);
+	RUN(test_9p_parse);
 	init_run_exits(&fv_kvm);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", share);
 	if (system(cmd))

@@ -549,7 +549,10 @@ lkvm_run_l1() {
 # command's stdout is this function's stdout (a virtio-serial port: L1's
 # console is a UART, one exit per byte); its stderr and L1's console go to
 # stderr. Returns the command's exit status, or 255 when L1 failed.
-# LKVM_IN_L1_TIMEOUT (s, default 3600) bounds the whole run.
+# LKVM_IN_L1_APPEND: more words for L1's kernel command line (e.g. loglevel=7).
+# LKVM_IN_L1_TIMEOUT (s, default 3600) bounds the whole run. L1 has 6 GiB
+# (LKVM_L1_MEM): the guest tier boots a 4 GiB guest, and lkvm refuses more
+# guest memory than its host has.
 lkvm_in_l1() {
 	local work dir st rc v catpid outpid i line
 	local -a env_words=()
@@ -579,12 +582,12 @@ lkvm_in_l1() {
 	mkfifo "$work/console" "$work/out"
 	cat "$work/console" >&2 &
 	catpid=$!
-	LKVM_L1_SERIAL=file:$work/console LKVM_L1_MEM=${LKVM_L1_MEM:-4096} \
+	LKVM_L1_SERIAL=file:$work/console LKVM_L1_MEM=${LKVM_L1_MEM:-6144} \
 	LKVM_L1_QEMU_ARGS="${LKVM_L1_QEMU_ARGS:-} \
 -chardev file,id=out,path=$work/out -device virtio-serial-pci,id=vser \
 -device virtserialport,bus=vser.0,chardev=out,name=in-l1.out \
 -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
-		lkvm_l1_cmd "$work/l1.cpio" "${LKVM_IN_L1_TIMEOUT:-3600}" ||
+		lkvm_l1_cmd "$work/l1.cpio" "${LKVM_IN_L1_TIMEOUT:-3600}" "${LKVM_IN_L1_APPEND:-}" ||
 		{ kill "$catpid"; rm -rf "$work"; return 255; }
 	lkvm_info "in-l1: $(qemu-system-x86_64 --version | head -n 1), L1 kernel $LKVM_L1_KVER"
 	# A shell loop, not awk: mawk reads a pipe in blocks, not lines.

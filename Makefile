@@ -80,7 +80,7 @@ CORE_OBJS := hw/pvpanic.o kvm.o kvm-cpu.o iobus.o guest-mem.o irq.o ioeventfd.o 
 	     util/util.o util/parse-options.o util/init.o util/load.o util/term.o \
 	     hw/serial.o
 # virtio-balloon and the control channel of running VMs (lkvm list/stop/...)
-CORE_OBJS += virtio/balloon.o mem-discard.o pause.o control.o util/ctl-proto.o
+CORE_OBJS += virtio/balloon.o mem-discard.o pause.o control.o util/ctl-proto.o util/json.o
 # The 9P2000.L server (one concept per file, see fs/9p-internal.h)
 P9_OBJS := $(addprefix fs/,9p-server.o 9p-qid.o 9p-fid.o 9p-path.o 9p-attr.o 9p-file.o \
 	   9p-dir.o 9p-lock.o 9p-xattr.o beneath.o)
@@ -159,8 +159,8 @@ tests/unit/test-pci: .asan/virtio/pci.o
 tests/unit/test-mmio: .asan/virtio/mmio.o
 tests/unit/test-console: .asan/virtio/console.o
 tests/unit/test-balloon: .asan/virtio/balloon.o .asan/mem-discard.o
-tests/unit/test-control: .asan/util/ctl-proto.o
-tests/unit/test-control-server: .asan/control.o .asan/util/ctl-proto.o
+tests/unit/test-control: .asan/util/ctl-proto.o .asan/util/json.o .asan/builtin-ctl.o
+tests/unit/test-control-server: .asan/control.o .asan/util/ctl-proto.o .asan/util/json.o
 tests/unit/test-9p: $(addprefix .asan/,$(P9_OBJS))
 tests/unit/test-virtio-net: tests/unit/fake-virtio.h .asan/virtio/net.o .asan/virtio/9p.o \
 			    $(addprefix .asan/,$(P9_OBJS))

@@ -4,6 +4,9 @@
 #   make lkvm-static     a static ./lkvm-static (for the nested test's L1 initramfs)
 #   make check           run every test tier (see tests/run)
 #   make demo            install dependencies and boot a Debian kernel
+#   make install         lkvm, its manual pages, bash completion, systemd unit
+#                        template and documentation under $(DESTDIR)$(PREFIX)
+#                        (PREFIX=/usr/local); make uninstall removes them
 #   make lkvm-asan       ./lkvm-asan, built with AddressSanitizer and UBSan
 #   make ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-
 #                        a static ./lkvm-arm64 (libraries: scripts/arm64-sysroot.sh)
@@ -114,7 +117,7 @@ lkvm-asan: $(ASAN_OBJS)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -MMD -c -o $@ $<
 
 %.o: %.c
-	$(CC) $(CFLAGS) -MMD -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -c -o $@ $<
 
 CROSS_OBJS := $(addprefix .cross-$(ARCH)/,$(OBJS))
 lkvm-$(ARCH): $(CROSS_OBJS)
@@ -177,6 +180,42 @@ unit-tests: $(UNIT_TESTS)
 check:
 	tests/run
 
+# Installation. The unit file names the installed binary, so it is written
+# at install time. SYSTEMDUNITDIR: where systemd looks (/lib/systemd/system
+# for a Debian 12 package, which passes it).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/lkvm
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+MAN_PAGES := $(wildcard doc/man/*.1)
+DOCS := README.md doc/control.md doc/scale.md
+EXAMPLES := dist/examples/lkvm.conf dist/examples/github-actions.yml \
+	    dist/examples/gitlab-ci.yml dist/examples/lkvm.nomad.hcl
+INSTALL ?= install
+
+install: $(LKVM_BIN)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
+		$(DESTDIR)$(DOCDIR)/examples
+	$(INSTALL) -m 755 $(LKVM_BIN) $(DESTDIR)$(BINDIR)/lkvm
+	$(INSTALL) -m 644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 644 dist/bash-completion/lkvm $(DESTDIR)$(BASHCOMPDIR)/lkvm
+	sed 's#@BINDIR@#$(BINDIR)#g' dist/systemd/lkvm@.service.in \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/lkvm@.service
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/lkvm@.service
+	$(INSTALL) -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/lkvm $(DESTDIR)$(BASHCOMPDIR)/lkvm \
+	      $(DESTDIR)$(SYSTEMDUNITDIR)/lkvm@.service \
+	      $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN_PAGES))) \
+	      $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS))) \
+	      $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EXAMPLES)))
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+
 demo:
 	scripts/demo.sh
 
@@ -186,4 +225,4 @@ clean:
 	       tests/unit/*.d
 	$(MAKE) -C tests/guest clean 2>/dev/null || true
 
-.PHONY: all clean check demo unit-tests
+.PHONY: all clean check demo unit-tests install uninstall

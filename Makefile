@@ -4,6 +4,9 @@
 #   make lkvm-static     a static ./lkvm-static (for the nested test's L1 initramfs)
 #   make check           run every test tier (see tests/run)
 #   make demo            install dependencies and boot a Debian kernel
+#   make install         lkvm, its manual pages, bash completion, systemd unit
+#                        template and documentation under $(DESTDIR)$(PREFIX)
+#                        (PREFIX=/usr/local); make uninstall removes them
 #   make lkvm-asan       ./lkvm-asan, built with AddressSanitizer and UBSan
 #   make ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-
 #                        a static ./lkvm-arm64 (libraries: scripts/arm64-sysroot.sh)
@@ -80,7 +83,7 @@ CORE_OBJS := hw/pvpanic.o kvm.o kvm-cpu.o iobus.o guest-mem.o irq.o ioeventfd.o 
 	     util/util.o util/parse-options.o util/init.o util/load.o util/term.o \
 	     hw/serial.o
 # virtio-balloon and the control channel of running VMs (lkvm list/stop/...)
-CORE_OBJS += virtio/balloon.o mem-discard.o pause.o control.o util/ctl-proto.o
+CORE_OBJS += virtio/balloon.o mem-discard.o pause.o control.o util/ctl-proto.o util/json.o
 # The 9P2000.L server (one concept per file, see fs/9p-internal.h)
 P9_OBJS := $(addprefix fs/,9p-server.o 9p-qid.o 9p-fid.o 9p-path.o 9p-attr.o 9p-file.o \
 	   9p-dir.o 9p-lock.o 9p-xattr.o beneath.o)
@@ -114,7 +117,7 @@ lkvm-asan: $(ASAN_OBJS)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -MMD -c -o $@ $<
 
 %.o: %.c
-	$(CC) $(CFLAGS) -MMD -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -c -o $@ $<
 
 CROSS_OBJS := $(addprefix .cross-$(ARCH)/,$(OBJS))
 lkvm-$(ARCH): $(CROSS_OBJS)
@@ -159,8 +162,8 @@ tests/unit/test-pci: .asan/virtio/pci.o
 tests/unit/test-mmio: .asan/virtio/mmio.o
 tests/unit/test-console: .asan/virtio/console.o
 tests/unit/test-balloon: .asan/virtio/balloon.o .asan/mem-discard.o
-tests/unit/test-control: .asan/util/ctl-proto.o
-tests/unit/test-control-server: .asan/control.o .asan/util/ctl-proto.o
+tests/unit/test-control: .asan/util/ctl-proto.o .asan/util/json.o .asan/builtin-ctl.o
+tests/unit/test-control-server: .asan/control.o .asan/util/ctl-proto.o .asan/util/json.o
 tests/unit/test-9p: $(addprefix .asan/,$(P9_OBJS))
 tests/unit/test-virtio-net: tests/unit/fake-virtio.h .asan/virtio/net.o .asan/virtio/9p.o \
 			    $(addprefix .asan/,$(P9_OBJS))
@@ -177,6 +180,42 @@ unit-tests: $(UNIT_TESTS)
 check:
 	tests/run
 
+# Installation. The unit file names the installed binary, so it is written
+# at install time. SYSTEMDUNITDIR: where systemd looks (/lib/systemd/system
+# for a Debian 12 package, which passes it).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/lkvm
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+MAN_PAGES := $(wildcard doc/man/*.1)
+DOCS := README.md doc/control.md doc/scale.md
+EXAMPLES := dist/examples/lkvm.conf dist/examples/github-actions.yml \
+	    dist/examples/gitlab-ci.yml dist/examples/lkvm.nomad.hcl
+INSTALL ?= install
+
+install: $(LKVM_BIN)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
+		$(DESTDIR)$(DOCDIR)/examples
+	$(INSTALL) -m 755 $(LKVM_BIN) $(DESTDIR)$(BINDIR)/lkvm
+	$(INSTALL) -m 644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 644 dist/bash-completion/lkvm $(DESTDIR)$(BASHCOMPDIR)/lkvm
+	sed 's#@BINDIR@#$(BINDIR)#g' dist/systemd/lkvm@.service.in \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/lkvm@.service
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/lkvm@.service
+	$(INSTALL) -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/lkvm $(DESTDIR)$(BASHCOMPDIR)/lkvm \
+	      $(DESTDIR)$(SYSTEMDUNITDIR)/lkvm@.service \
+	      $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN_PAGES))) \
+	      $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS))) \
+	      $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EXAMPLES)))
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+
 demo:
 	scripts/demo.sh
 
@@ -186,4 +225,4 @@ clean:
 	       tests/unit/*.d
 	$(MAKE) -C tests/guest clean 2>/dev/null || true
 
-.PHONY: all clean check demo unit-tests
+.PHONY: all clean check demo unit-tests install uninstall

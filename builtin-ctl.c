@@ -14,15 +14,24 @@
 #include "lkvm/control.h"
 #include "lkvm/parse-options.h"
 
-/* Parse "--name N" (and nothing else but @extra positional words). */
+/*
+ * Parse "--name N" (and nothing else but @extra positional words); also
+ * "--json" when @json is given.
+ */
 static int parse_name(int argc, const char **argv, const char *cmd,
-		      const char *usage, const char **name, int extra)
+		      const char *usage, const char **name, int extra, bool *json)
 {
-	const struct option opts[] = {
+	struct option opts[] = {
 		OPTION_STRING('n', "name", name, "<name>", "name of the VM (lkvm list)"),
+		OPTION_BOOLEAN(0, "json", json,
+			       "print one JSON object (fields: doc/control.md)"),
 		OPTION_END(),
 	};
-	int n = parse_options(argc - 1, argv + 1, opts, cmd);
+	int n;
+
+	if (!json)
+		opts[1] = (struct option)OPTION_END();
+	n = parse_options(argc - 1, argv + 1, opts, cmd);
 
 	if (n == PARSE_OPT_HELP) {
 		usage_with_options(stdout, usage, opts);
@@ -45,9 +54,12 @@ static int parse_name(int argc, const char **argv, const char *cmd,
 	return 0;
 }
 
-/* Send @req; print the reply's body (or its error) and map to an exit status. */
+/*
+ * Send @req; print the reply's body (as JSON with @json) or its error, and
+ * map to an exit status.
+ */
 static int call(const char *cmd, const char *name, const struct ctl_request *req,
-		bool print_body)
+		bool print_body, bool json)
 {
 	char reply[CTL_REPLY_MAX + 1];
 	int r = ctl_call(name, req, reply, sizeof(reply));
@@ -59,8 +71,12 @@ static int call(const char *cmd, const char *name, const struct ctl_request *req
 		pr_err("%s: %s", cmd, reply + strlen("error "));
 		return 1;
 	}
-	if (print_body)
+	if (print_body && json) {
+		ctl_reply_json(stdout, reply + strlen("ok\n"));
+		putchar('\n');
+	} else if (print_body) {
 		fputs(reply + strlen("ok\n"), stdout);
+	}
 	return 0;
 }
 
@@ -69,11 +85,12 @@ static int simple(int argc, const char **argv, enum ctl_cmd c, const char *cmd,
 {
 	struct ctl_request req = { .cmd = c };
 	const char *name = NULL;
-	int r = parse_name(argc, argv, cmd, usage, &name, 0);
+	bool json = false;
+	int r = parse_name(argc, argv, cmd, usage, &name, 0, print_body ? &json : NULL);
 
 	if (r)
 		return r == PARSE_OPT_HELP ? 0 : 1;
-	return call(cmd, name, &req, print_body);
+	return call(cmd, name, &req, print_body, json);
 }
 
 int cmd_stop(int argc, const char **argv)
@@ -99,10 +116,11 @@ int cmd_resume(int argc, const char **argv)
 int cmd_stat(int argc, const char **argv)
 {
 	return simple(argc, argv, CTL_STAT, "stat",
-		      "lkvm stat --name <name>\n\n"
+		      "lkvm stat --name <name> [--json]\n\n"
 		      "Print the VM's state, the VMM's resident memory, the balloon's\n"
 		      "counters (memory given back by inflation and by free page\n"
-		      "reporting) and the guest's memory statistics, one 'key value' per line.",
+		      "reporting) and the guest's memory statistics, one 'key value' per line\n"
+		      "(with --json: one JSON object with the same keys).",
 		      true);
 }
 
@@ -114,7 +132,7 @@ int cmd_balloon(int argc, const char **argv)
 		"a K/M/G suffix. The guest gives back (or takes back) that much memory.";
 	struct ctl_request req = { .cmd = CTL_BALLOON };
 	const char *name = NULL;
-	int r = parse_name(argc, argv, "balloon", usage, &name, 2);
+	int r = parse_name(argc, argv, "balloon", usage, &name, 2, NULL);
 
 	if (r)
 		return r == PARSE_OPT_HELP ? 0 : 1;
@@ -129,15 +147,21 @@ int cmd_balloon(int argc, const char **argv)
 		pr_err("balloon: bad size '%s' (MiB, or with a K/M/G suffix)", argv[2]);
 		return 1;
 	}
-	return call("balloon", name, &req, false);
+	return call("balloon", name, &req, false, false);
 }
 
 /* Every VM with a socket in ~/.lkvm; sockets of dead VMs are removed. */
 int cmd_list(int argc, const char **argv)
 {
 	static const char usage[] =
-		"lkvm list\n\nList the running VMs of this user (sockets in ~/.lkvm).";
-	const struct option opts[] = { OPTION_END() };
+		"lkvm list [--json]\n\nList the running VMs of this user (sockets in ~/.lkvm).";
+	bool json = false;
+	const struct option opts[] = {
+		OPTION_BOOLEAN(0, "json", &json,
+			       "print a JSON array of objects (name, pid, state; doc/control.md)"),
+		OPTION_END(),
+	};
+	int listed = 0;
 	char dir[CTL_PATH_MAX], path[CTL_PATH_MAX + 8];
 	struct ctl_request req = { .cmd = CTL_INFO };
 	struct dirent *de;
@@ -161,8 +185,11 @@ int cmd_list(int argc, const char **argv)
 	}
 	d = opendir(dir);
 	if (!d) {
-		if (errno == ENOENT)
+		if (errno == ENOENT) {
+			if (json)
+				puts("[]");
 			return 0;	/* no VM ever ran */
+		}
 		pr_err("list: %s: %s", dir, strerror(errno));
 		return 1;
 	}
@@ -193,6 +220,11 @@ int cmd_list(int argc, const char **argv)
 		close(fd);
 		if (ctl_call(name, &req, reply, sizeof(reply)))
 			continue;
+		if (json) {
+			fputs(listed++ ? "," : "[", stdout);
+			ctl_reply_json(stdout, reply + strlen("ok\n"));
+			continue;
+		}
 		p = strstr(reply, "\npid ");
 		if (p)
 			sscanf(p + 5, "%31s", pid);
@@ -206,5 +238,7 @@ int cmd_list(int argc, const char **argv)
 		printf("%-24s %-8s %s\n", name, pid, state);
 	}
 	closedir(d);
+	if (json)
+		puts(listed ? "]" : "[]");
 	return 0;
 }

@@ -67,6 +67,12 @@ int main(int argc, const char **argv)
 		return cmd_help(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "--version"))
 		return cmd_version(0, NULL);
+	/* Hidden, for completion scripts and tests: "<command>\t<summary>" lines. */
+	if (!strcmp(argv[1], "--list-commands")) {
+		for (i = 0; i < ARRAY_SIZE(commands); i++)
+			printf("%s\t%s\n", commands[i].name, commands[i].help);
+		return 0;
+	}
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!strcmp(commands[i].name, argv[1]))
 			return commands[i].fn(argc - 1, argv + 1);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "lkvm/control.h"
+#include "lkvm/json.h"
 
 #define CTL_DIR_NAME	".lkvm"
 _Static_assert(CTL_PATH_MAX == sizeof(((struct sockaddr_un *)0)->sun_path),
@@ -152,6 +153,54 @@ int ctl_format_request(const struct ctl_request *req, char *buf, size_t len)
 	else
 		n = snprintf(buf, len, "%s\n", ctl_cmds[i].word);
 	return n < 0 || (size_t)n >= len ? -1 : n;
+}
+
+/* Keys with text values; doc/control.md lists them for other programs. */
+static const char *const ctl_string_keys[] = {
+	"name", "state", "balloon", "balloon_reporting",
+};
+
+bool ctl_string_key(const char *key, size_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(ctl_string_keys); i++)
+		if (strlen(ctl_string_keys[i]) == len && !strncmp(ctl_string_keys[i], key, len))
+			return true;
+	return false;
+}
+
+int ctl_reply_json(FILE *f, const char *body)
+{
+	const char *line = body, *nl;
+	int members = 0;
+
+	putc('{', f);
+	for (; (nl = strchr(line, '\n')); line = nl + 1) {
+		const char *sp = memchr(line, ' ', nl - line), *k;
+		char value[CTL_REPLY_MAX + 1];
+		size_t klen, vlen;
+		u64 num;
+
+		if (!sp || sp == line)
+			continue;
+		klen = sp - line;
+		for (k = line; k < sp; k++)
+			if (!((*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9') || *k == '_'))
+				break;
+		if (k != sp)
+			continue;
+		vlen = min((size_t)(nl - sp - 1), sizeof(value) - 1);
+		memcpy(value, sp + 1, vlen);
+		value[vlen] = '\0';
+		fprintf(f, "%s\"%.*s\":", members++ ? "," : "", (int)klen, line);
+		if (!ctl_string_key(line, klen) && !parse_dec(value, &num))
+			fprintf(f, "%llu", (unsigned long long)num);
+		else
+			json_string(f, value);
+	}
+	putc('}', f);
+	return members;
 }
 
 bool ctl_name_valid(const char *name)

@@ -75,10 +75,37 @@ static const struct option *find_short(const struct option *opts, int c)
 	return NULL;
 }
 
+/*
+ * The hidden --list-options: everything this command accepts, in a form
+ * programs can read (format in parse-options.h). Generated from the table
+ * itself, so completion and the manual page test never go stale.
+ */
+static void list_options(const struct option *opts)
+{
+	printf("--help\t-h\t-\n");
+	for (; opts->type != OPT_END; opts++) {
+		if (opts->type == OPT_GROUP)
+			continue;
+		printf("%s%s\t", opts->long_name ? "--" : "-",
+		       opts->long_name ? opts->long_name : "");
+		if (opts->short_name)
+			printf("-%c\t", opts->short_name);
+		else
+			printf("-\t");
+		printf("%s\n", !takes_arg(opts) ? "-" : opts->argh ? opts->argh : "<arg>");
+	}
+	fflush(stdout);
+}
+
 int parse_options(int argc, const char **argv, const struct option *opts,
 		  const char *cmd)
 {
 	int i, nr_args = 0;
+
+	if (argc > 0 && !strcmp(argv[0], "--list-options")) {
+		list_options(opts);
+		exit(0);
+	}
 
 	for (i = 0; i < argc; i++) {
 		const char *a = argv[i], *arg = NULL;

@@ -2,6 +2,8 @@
 #ifndef LKVM_CONTROL_H
 #define LKVM_CONTROL_H
 
+#include <stdio.h>
+
 #include "lkvm/util.h"
 
 /*
@@ -21,6 +23,7 @@
  *   balloon deflate <bytes>   shrink it
  *
  * Replies: "ok\n" followed by "key value\n" lines, or "error <reason>\n".
+ * doc/control.md describes the protocol and every key for other programs.
  */
 #define CTL_REQ_MAX	128
 #define CTL_REPLY_MAX	8192
@@ -76,6 +79,18 @@ int ctl_connect_path(const char *path);
  */
 int ctl_call(const char *name, const struct ctl_request *req, char *reply,
 	     size_t len);
+
+/*
+ * Write the body of an "ok" reply (the "key value" lines after "ok\n") as
+ * one JSON object with the same keys, in order: the values of
+ * ctl_string_key()s are strings; every other value is a number when it is
+ * decimal digits, else a string. Lines that are not "key value" with a key
+ * of [a-z0-9_] (such as a last line cut off without its newline) are left
+ * out. Returns the number of members written.
+ */
+int ctl_reply_json(FILE *f, const char *body);
+/* Keys whose values are always strings (a VM named "42" stays a string). */
+bool ctl_string_key(const char *key, size_t len);
 
 struct kvm;
 /* The VM side (control.c): serve the socket of @kvm from a thread. */

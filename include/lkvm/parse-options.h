@@ -9,6 +9,15 @@
  * given as "-m 512", "-m512", "--mem 512" or "--mem=512"; "--" ends the
  * options. Aliases are separate table entries marked OPT_ALIAS: they parse
  * the same way but are not listed twice in the help.
+ *
+ * Every command also takes a hidden "--list-options" (as its first option):
+ * it prints what the command accepts, for completion scripts and the
+ * manual page test (tests/unit/test-man.sh), and exits with status 0.
+ * One line per option (aliases included), three tab-separated fields:
+ *
+ *   <--long or ->	<-short or ->	<argument as in the help, or ->
+ *
+ * The first line is always "--help	-h	-".
  */
 enum opt_type {
 	OPT_END,

@@ -17,7 +17,8 @@
 # balloon-offer     --balloon offers STATS_VQ and REPORTING, nothing it
 #                   doesn't implement; --balloon-no-reporting drops REPORTING
 # ctl-basic         socket 0600 in a 0700 directory, list, pause (the vCPU
-#                   stops using CPU), resume, stat, errors, stop -> exit 0,
+#                   stops using CPU), resume, stat, list/stat --json,
+#                   errors, stop -> exit 0,
 #                   socket removed; the default name guest-<pid>
 # ctl-malformed     garbage, oversized, unterminated, silent requests get an
 #                   error reply and the VM carries on
@@ -347,8 +348,20 @@ if wait_sock "$vm"; then
 		bad "socket has mode $(stat -c %a "$HOME/.lkvm/$vm.sock")"
 	"$lkvm" list >"$tmp/list" 2>&1
 	grep -qE "^$vm +$pid +running$" "$tmp/list" || bad "list: $(tr '\n' '|' <"$tmp/list")"
+	# --json: exactly this VM; stat's object with exactly its keys (no balloon).
+	"$lkvm" list --json >"$tmp/json" 2>/dev/null
+	[ "$(cat "$tmp/json")" = "[{\"name\":\"$vm\",\"pid\":$pid,\"state\":\"running\"}]" ] ||
+		bad "list --json: $(cat "$tmp/json")"
+	"$lkvm" stat --name "$vm" --json >"$tmp/json" 2>/dev/null
+	grep -qxE "\{\"name\":\"$vm\",\"pid\":$pid,\"state\":\"running\",\"rss_bytes\":[1-9][0-9]*,\"guest_ram_bytes\":$((64 * MiB)),\"balloon\":\"absent\"\}" \
+		"$tmp/json" || bad "stat --json: $(cat "$tmp/json")"
+	if command -v python3 >/dev/null; then
+		python3 -m json.tool "$tmp/json" >/dev/null 2>&1 || bad "stat --json is not JSON"
+	fi
 	"$lkvm" pause --name "$vm" || bad "pause failed"
 	"$lkvm" list | grep -qE "^$vm +$pid +paused$" || bad "list does not say paused"
+	"$lkvm" list --json 2>/dev/null | grep -qF "{\"name\":\"$vm\",\"pid\":$pid,\"state\":\"paused\"}" ||
+		bad "list --json does not say paused"
 	[ "$(stat_val "$vm" state)" = paused ] || bad "stat does not say paused"
 	c0=$(cpu_ticks "$pid"); sleep 1; c1=$(cpu_ticks "$pid")
 	"$lkvm" pause --name "$vm" || bad "a second pause failed"

@@ -175,6 +175,20 @@ while [ "$(memtotal)" -gt $((m0 - INFLATE_MB * 1024 + 4096)) ]; do
 	sleep 0.5
 done
 say "MEMTOTAL-INFLATED=$(memtotal) t=$(elapsed)"
+# lkvm list/stat --json with this VM running (doc/control.md): exactly this
+# VM; stat's object with the inflated target. The host checks it parses.
+if [ "$MODE" = test ]; then
+	j=$("$LKVM" list --json 2>/dev/null)
+	say "JSON-LIST=$j"
+	[ "$j" = "[{\"name\":\"$name\",\"pid\":$pid,\"state\":\"running\"}]" ] ||
+		say "FAIL=lkvm list --json printed '$j'"
+	j=$("$LKVM" stat --name "$name" --json 2>/dev/null)
+	say "JSON-STAT=$j"
+	case $j in
+	"{\"name\":\"$name\",\"pid\":$pid,\"state\":\"running\","*'"balloon":"active",'*"\"balloon_target_bytes\":$((INFLATE_MB * 1048576)),"*'}') ;;
+	*) say "FAIL=lkvm stat --json printed '$j'" ;;
+	esac
+fi
 [ "$MODE" = test ] || sleep 5
 event deflate
 balloon_by deflate "$INFLATE_MB" || say "FAIL=lkvm balloon deflate"

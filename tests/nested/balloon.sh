@@ -56,6 +56,7 @@ nested_balloon_value() {
 #   - within 15 s of the free, RSS fell by >= 80% of FILL_MB
 #   - inflating by 256 MiB took >= 250 MiB off MemTotal, deflating gave it back
 #   - lkvm stop ended lkvm with status 0
+#   - lkvm list --json and stat --json described the running VM (valid JSON)
 nested_balloon_check() {
 	local out=$1 status=${2:-} fill=$NESTED_BALLOON_FILL_MB boot filled after secs m0 m1 m2 st f
 	case "$status" in
@@ -95,6 +96,16 @@ nested_balloon_check() {
 		{ echo "deflating left MemTotal at $m2 kB (was $m0)"; return; }
 	st=$(nested_balloon_value "$out" LKVM-STATUS)
 	[ "$st" = 0 ] || { echo "lkvm exit status '$st' after lkvm stop"; return; }
+	# lkvm list/stat --json of the running VM (checked in L1) must parse.
+	for f in JSON-LIST JSON-STAT; do
+		m0=$(printf '%s\n' "$out" | sed -n "s/^BALLOON-$f=//p" | head -n 1)
+		[ -n "$m0" ] || { echo "no $f line"; return; }
+		if command -v python3 >/dev/null &&
+		   ! python3 -c 'import json, sys; json.loads(sys.argv[1])' "$m0" 2>/dev/null; then
+			echo "$f is not valid JSON: $m0"
+			return
+		fi
+	done
 }
 
 # One INFO line of what the case measured.

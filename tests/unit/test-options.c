@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The option parser and size parsing. */
+#include <sys/wait.h>
+
 #include "lkvm/parse-options.h"
 #include "test.h"
 
@@ -104,8 +106,52 @@ static void test_parse_size(void)
 	CHECK(parse_size(" 5", SZ_1M, &v) == -1);
 }
 
+/*
+ * The hidden --list-options prints the table (aliases included, groups
+ * left out) and exits with status 0; anywhere but first it is an unknown
+ * option like any other.
+ */
+static void test_list_options(void)
+{
+	static const char want[] =
+		"--help\t-h\t-\n"
+		"--kernel\t-k\t<f>\n"
+		"--params\t-p\t<p>\n"
+		"--mem\t-m\t<size>\n"
+		"--cpus\t-c\t<n>\n"
+		"--debug\t-\t-\n"
+		"--thing\t-\t<x>\n"
+		"--kern\t-\t<arg>\n";
+	const char *list[] = { "--list-options", "-k", "x" };
+	const char *late[] = { "-k", "x", "--list-options" };
+	char out[1024];
+	int fds[2], status = -1;
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	CHECK(!pipe(fds));
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		parse(3, list);
+		_exit(3);	/* not reached: parse_options() exits */
+	}
+	close(fds[1]);
+	while ((n = read(fds[0], out + got, sizeof(out) - 1 - got)) > 0)
+		got += n;
+	out[got] = '\0';
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(!strcmp(out, want));
+	fprintf(stderr, "# expect an error message next:\n");
+	CHECK_EQ(parse(3, late), (u64)PARSE_OPT_ERROR);
+}
+
 TEST_MAIN_BEGIN("options")
 	RUN(test_forms);
 	RUN(test_errors);
 	RUN(test_parse_size);
+	RUN(test_list_options);
 TEST_MAIN_END()

@@ -80,7 +80,7 @@ LDLIBS += -lfdt -laio -lz
 CORE_OBJS := hw/pvpanic.o kvm.o kvm-cpu.o iobus.o guest-mem.o irq.o ioeventfd.o \
 	     virtio/core.o virtio/virtqueue.o virtio/mmio.o virtio/pci.o hw/pci.o \
 	     virtio/blk.o virtio/rng.o virtio/console.o disk/raw.o \
-	     util/util.o util/parse-options.o util/init.o util/load.o util/term.o \
+	     util/util.o util/iov.o util/parse-options.o util/init.o util/load.o util/term.o \
 	     hw/serial.o
 # virtio-balloon and the control channel of running VMs (lkvm list/stop/...)
 CORE_OBJS += virtio/balloon.o mem-discard.o pause.o control.o util/ctl-proto.o util/json.o
@@ -150,7 +150,7 @@ $(foreach d,.static .asan .cross-$(ARCH),$(eval $(call variant_S_rule,$(d))))
 # Unit tests: host-only, always under the sanitizers, linked against the
 # pure parts of lkvm.
 UNIT_TESTS := $(patsubst %.c,%,$(wildcard tests/unit/test-*.c))
-UNIT_LIB_OBJS := $(addprefix .asan/,iobus.o guest-mem.o util/util.o \
+UNIT_LIB_OBJS := $(addprefix .asan/,iobus.o guest-mem.o util/util.o util/iov.o \
 		 util/parse-options.o x86/bzimage.o x86/aml.o x86/cpuid.o virtio/virtqueue.o \
 		 virtio/core.o virtio/blk.o virtio/rng.o disk/raw.o util/init.o \
 		 hw/pci.o)

@@ -152,52 +152,6 @@ static void blk_io_done(struct disk_req *dreq, ssize_t res)
 	req_free(req);
 }
 
-/*
- * Copy the part [skip, skip + len) of @src into @dst (at most @max
- * segments); returns the number of segments.
- */
-static unsigned int iov_slice(const struct iovec *src, unsigned int n, size_t skip,
-			      size_t len, struct iovec *dst, unsigned int max)
-{
-	unsigned int i, k = 0;
-
-	for (i = 0; i < n && len && k < max; i++) {
-		size_t l = src[i].iov_len;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		l = min(l - skip, len);
-		dst[k].iov_base = (u8 *)src[i].iov_base + skip;
-		dst[k].iov_len = l;
-		k++;
-		len -= l;
-		skip = 0;
-	}
-	return k;
-}
-
-/* Segments of @iov touched by the range [skip, skip + len). */
-static unsigned int iov_count(const struct iovec *iov, unsigned int n, size_t skip,
-			      size_t len)
-{
-	unsigned int i, k = 0;
-
-	for (i = 0; i < n && len; i++) {
-		size_t l = iov[i].iov_len;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		len -= min(l - skip, len);
-		skip = 0;
-		k++;
-	}
-	return k;
-}
-
 /* Does [sector, sector + bytes) lie within the disk? No overflow possible. */
 static bool blk_range_ok(const struct blk_dev *blk, u64 sector, u64 bytes)
 {

@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 
 #include "lkvm/guest-mem.h"
+#include "lkvm/iov.h"
 #include "lkvm/util.h"
 
 /*
@@ -92,12 +93,6 @@ void virtq_disable_notify(struct virt_queue *vq);
 /* Returns true if buffers arrived meanwhile (process them before sleeping). */
 bool virtq_enable_notify(struct virt_queue *vq);
 bool virtq_has_avail(struct virt_queue *vq);
-
-/* Copy helpers over an element's segments. */
-size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip, void *buf,
-		  size_t len);
-size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t skip,
-		    const void *buf, size_t len);
 
 /* What a device implements. */
 struct virtio_device_ops {

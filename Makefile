@@ -80,6 +80,7 @@ LDLIBS += -lfdt -laio -lz
 CORE_OBJS := hw/pvpanic.o kvm.o kvm-cpu.o iobus.o guest-mem.o irq.o ioeventfd.o \
 	     virtio/core.o virtio/virtqueue.o virtio/mmio.o virtio/pci.o hw/pci.o \
 	     virtio/blk.o virtio/rng.o virtio/console.o disk/raw.o \
+	     disk/qcow2.o disk/qcow2-open.o disk/qcow2-meta.o \
 	     util/util.o util/iov.o util/parse-options.o util/init.o util/load.o util/term.o \
 	     hw/serial.o
 # virtio-balloon and the control channel of running VMs (lkvm list/stop/...)
@@ -153,6 +154,7 @@ UNIT_TESTS := $(patsubst %.c,%,$(wildcard tests/unit/test-*.c))
 UNIT_LIB_OBJS := $(addprefix .asan/,iobus.o guest-mem.o util/util.o util/iov.o \
 		 util/parse-options.o x86/bzimage.o x86/aml.o x86/cpuid.o virtio/virtqueue.o \
 		 virtio/core.o virtio/blk.o virtio/rng.o disk/raw.o util/init.o \
+		 disk/qcow2.o disk/qcow2-open.o disk/qcow2-meta.o \
 		 hw/pci.o)
 tests/unit/%: tests/unit/%.c tests/unit/test.h $(UNIT_LIB_OBJS)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/unit $(LDFLAGS) -o $@ $< \

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Raw disk images: the guest's sectors are the file's bytes.
+ * Disk images: the file layer (open, lock, size) for every format, and
+ * raw images, where the guest's sectors are the file's bytes. A file that
+ * starts with the qcow2 magic is a qcow2 image whatever its name: the
+ * requests then go to disk/qcow2.c, synchronously, on the same thread.
  *
  * Reads and writes go to the kernel through libaio and complete on an
  * eventfd, so one worker thread keeps many requests in flight. Where libaio
@@ -23,6 +26,8 @@
 #include <unistd.h>
 
 #include "lkvm/disk.h"
+#include "lkvm/iov.h"
+#include "qcow2.h"
 
 /* Room in the aio context; requests beyond it are done synchronously. */
 #define DISK_AIO_EVENTS		1024
@@ -43,8 +48,10 @@ struct disk_image {
 	bool direct;
 	bool writethrough;
 	bool dsync_flag_ok;	/* the kernel takes RWF_DSYNC */
-	u64 size;
+	struct qcow2 *qcow2;	/* a qcow2 image; NULL: raw */
+	u64 size;		/* what the guest sees */
 	u64 dev, ino;
+	mode_t mode;
 	u32 mem_align;		/* O_DIRECT buffer alignment */
 	u32 off_align;		/* O_DIRECT offset and length alignment */
 
@@ -82,6 +89,8 @@ void disk_file_id(const struct disk_image *disk, u64 *dev, u64 *ino)
 void disk_set_writethrough(struct disk_image *disk, bool on)
 {
 	disk->writethrough = on;
+	if (disk->qcow2)
+		qcow2_set_writethrough(disk->qcow2, on);
 }
 
 int disk_event_fd(const struct disk_image *disk)
@@ -118,6 +127,8 @@ int disk_flush_sync(struct disk_image *disk)
 {
 	if (disk->readonly)
 		return 0;
+	if (disk->qcow2)
+		return qcow2_flush(disk->qcow2);
 	/*
 	 * An error here may mean dirty data was dropped; a retry could then
 	 * "succeed" without the data being on disk, so report it as is.
@@ -196,6 +207,10 @@ static void run_sync(struct disk_image *disk, struct disk_req *req)
 {
 	ssize_t res;
 
+	if (disk->qcow2) {
+		complete_req(req, qcow2_run(disk->qcow2, req));
+		return;
+	}
 	switch (req->op) {
 	case DISK_READ:
 	case DISK_WRITE:
@@ -390,12 +405,22 @@ void disk_drain(struct disk_image *disk)
 		reap(disk, 1);
 }
 
+/* A DISCARD or WRITE_ZEROES for the qcow2 code, as a request. */
+static int qcow2_range(struct disk_image *disk, enum disk_op op, u64 offset, u64 len)
+{
+	struct disk_req req = { .op = op, .offset = offset, .len = len };
+
+	return qcow2_run(disk->qcow2, &req);
+}
+
 int disk_discard_sync(struct disk_image *disk, u64 offset, u64 len)
 {
 	if (disk->readonly)
 		return -EBADF;
 	if (!len)
 		return 0;
+	if (disk->qcow2)
+		return qcow2_range(disk, DISK_DISCARD, offset, len);
 	if (fallocate(disk->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 		      offset, len) < 0) {
 		/* Discard is a hint: a file system without holes may ignore it. */
@@ -439,6 +464,8 @@ int disk_write_zeroes_sync(struct disk_image *disk, u64 offset, u64 len,
 		return -EBADF;
 	if (!len)
 		return 0;
+	if (disk->qcow2)
+		return qcow2_range(disk, DISK_WRITE_ZEROES, offset, len);
 	/* A punched hole reads back as zeroes and frees the space. */
 	if (unmap && fallocate(disk->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 			       offset, len) == 0)
@@ -576,7 +603,39 @@ static void open_error(const char *path, bool readonly, bool direct)
 		pr_err("disk %s: %s", path, strerror(err));
 }
 
-struct disk_image *disk_open(const char *path, bool readonly, bool direct)
+/*
+ * A qcow2 image on the open file? @fmt: "qcow2" or "raw" (a backing file
+ * format the image names), or NULL to go by the magic.
+ */
+static int open_format(struct disk_image *disk, const char *fmt, int depth)
+{
+	bool magic = qcow2_probe(disk->bfd);
+
+	if (fmt && !strcmp(fmt, "raw"))
+		return 0;
+	if (fmt && !magic) {
+		pr_err("disk %s: not a qcow2 image, as its overlay says", disk->path);
+		return -1;
+	}
+	if (!magic)
+		return 0;
+	if (disk->direct) {
+		pr_err("disk %s: ',direct' is for raw images (this one is qcow2)",
+		       disk->path);
+		return -1;
+	}
+	if (!S_ISREG(disk->mode)) {
+		pr_err("disk %s: a qcow2 image must be a regular file", disk->path);
+		return -1;
+	}
+	disk->qcow2 = qcow2_open(disk->bfd, disk->path, disk->readonly, disk->size,
+				 depth, &disk->size);
+	return disk->qcow2 ? 0 : -1;
+}
+
+/* @depth: 0 for the guest's disk, n for the n-th backing file below it. */
+static struct disk_image *open_image(const char *path, bool readonly, bool direct,
+				     const char *fmt, int depth)
 {
 	int base = O_CLOEXEC | (readonly ? O_RDONLY : O_RDWR);
 	struct disk_image *disk;
@@ -603,17 +662,11 @@ struct disk_image *disk_open(const char *path, bool readonly, bool direct)
 		pr_err("disk %s: %s", path, strerror(errno));
 		goto fail;
 	}
+	disk->mode = st.st_mode;
 	if (image_size(disk, &st) < 0)
 		goto fail;
 	if (fcntl(disk->fd, F_SETFL, fcntl(disk->fd, F_GETFL) & ~O_NONBLOCK) < 0) {
 		pr_err("disk %s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (disk->size % DISK_SECTOR_SIZE) {
-		pr_err("disk %s: its size (%llu bytes) is not a multiple of %d; "
-		       "the guest sees whole sectors only (resize it with "
-		       "truncate -s)", path, (unsigned long long)disk->size,
-		       DISK_SECTOR_SIZE);
 		goto fail;
 	}
 	if (lock_image(disk) < 0)
@@ -630,12 +683,81 @@ struct disk_image *disk_open(const char *path, bool readonly, bool direct)
 	} else {
 		disk->bfd = disk->fd;
 	}
-	setup_aio(disk);
+	if (open_format(disk, fmt, depth) < 0)
+		goto fail;
+	/* A backing file may end anywhere: reads past it see zeroes. */
+	if (!depth && disk->size % DISK_SECTOR_SIZE) {
+		pr_err("disk %s: its size (%llu bytes) is not a multiple of %d; "
+		       "the guest sees whole sectors only (%s)", path,
+		       (unsigned long long)disk->size, DISK_SECTOR_SIZE,
+		       disk->qcow2 ? "qemu-img resize it" : "resize it with truncate -s");
+		goto fail;
+	}
+	if (!disk->qcow2)
+		setup_aio(disk);
 	return disk;
 
 fail:
 	disk_close(disk);
 	return NULL;
+}
+
+struct disk_image *disk_open(const char *path, bool readonly, bool direct)
+{
+	return open_image(path, readonly, direct, NULL, 0);
+}
+
+struct disk_image *disk_open_backing(const char *path, const char *fmt, int depth)
+{
+	return open_image(path, true, false, fmt, depth);
+}
+
+/* preadv of [off, off + len) into @iov; the bytes read before EOF, or -errno. */
+static ssize_t raw_read_iov(struct disk_image *disk, const struct iovec *iov,
+			    unsigned int cnt, u64 off, u64 len)
+{
+	unsigned int n = iov_count(iov, cnt, 0, len);
+	struct iovec *v = xmalloc(max(n, 1U) * sizeof(*v));
+	u64 done = 0;
+
+	while (done < len) {
+		ssize_t got;
+
+		n = iov_slice(iov, cnt, done, len - done, v, n);
+		got = preadv(disk->bfd, v, min(n, (unsigned int)IOV_MAX), off + done);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			free(v);
+			return -errno;
+		}
+		if (!got)
+			break;		/* the file shrank: the rest reads as zeroes */
+		done += got;
+	}
+	free(v);
+	return done;
+}
+
+int disk_read_iov(struct disk_image *disk, const struct iovec *iov, unsigned int cnt,
+		  u64 off, u64 len)
+{
+	static const u8 zeroes[DISK_ZERO_CHUNK];
+	u64 in = off < disk->size ? min(len, disk->size - off) : 0;
+	ssize_t got = 0;
+	u64 n;
+
+	if (in && disk->qcow2)
+		got = qcow2_read_iov(disk->qcow2, iov, cnt, off, in) ?: (ssize_t)in;
+	else if (in)
+		got = raw_read_iov(disk, iov, cnt, off, in);
+	if (got < 0)
+		return got;
+	for (in = got; in < len; in += n) {
+		n = min(len - in, (u64)sizeof(zeroes));
+		iov_from_buf(iov, cnt, in, zeroes, n);
+	}
+	return 0;
 }
 
 void disk_close(struct disk_image *disk)
@@ -646,6 +768,7 @@ void disk_close(struct disk_image *disk)
 		disk_drain(disk);
 		io_destroy(disk->ctx);
 	}
+	qcow2_close(disk->qcow2);
 	if (disk->evfd >= 0)
 		close(disk->evfd);
 	if (disk->bfd >= 0 && disk->bfd != disk->fd)

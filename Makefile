@@ -179,6 +179,23 @@ tests/unit/test-arm-pl031: .asan/arm/pl031.o
 
 unit-tests: $(UNIT_TESTS)
 
+# libFuzzer harnesses (clang): fuzz/fuzz-NAME.c, built from lkvm's sources
+# with the fuzzer and sanitizers; list what a harness needs like the unit
+# tests do. fuzz/run.sh runs each for N executions.
+FUZZ_CC ?= clang
+FUZZ_TARGETS := $(patsubst %.c,%,$(wildcard fuzz/fuzz-*.c))
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_COMMON := util/util.c util/iov.c
+fuzz/fuzz-%: fuzz/fuzz-%.c $(FUZZ_COMMON)
+	$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) $(LDLIBS)
+fuzz/fuzz-qcow2: disk/qcow2.c disk/qcow2-open.c disk/qcow2-meta.c disk/raw.c disk/qcow2.h
+fuzz: $(FUZZ_TARGETS)
+
+# bench/qcow2.sh's host-side driver of the disk layer.
+bench/qcow2-bench: bench/qcow2-bench.c disk/raw.o disk/qcow2.o disk/qcow2-open.o \
+		   disk/qcow2-meta.o util/util.o util/iov.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+
 check:
 	tests/run
 
@@ -223,8 +240,8 @@ demo:
 
 clean:
 	rm -rf lkvm lkvm-static lkvm-asan lkvm-arm64 .static .asan .cross-* $(OBJS) $(DEPFILES) $(UNIT_TESTS) \
-	       sandbox/init-*.bin \
+	       sandbox/init-*.bin $(FUZZ_TARGETS) bench/qcow2-bench \
 	       tests/unit/*.d
 	$(MAKE) -C tests/guest clean 2>/dev/null || true
 
-.PHONY: all clean check demo unit-tests install uninstall
+.PHONY: all clean check demo unit-tests install uninstall fuzz

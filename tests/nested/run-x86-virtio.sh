@@ -18,6 +18,13 @@
 #                 hwrng     /dev/hwrng is virtio_rng and gives random bytes
 #   console-hvc0  --console virtio: init's output and a line of input (lkvm's
 #                 stdin) go through hvc0 (ttyS0 sends nothing once init runs)
+#   qcow2         -d q.qcow2 (64 MiB, a raw backing file of 16 MiB, relative
+#                 name): blk-qcow2  L2 writes with dd (whole clusters, a
+#                           partial one, past the backing file), fsyncs,
+#                           discards and reads the whole disk back; on this
+#                           host qemu-img check finds no error and qemu-img
+#                           convert gives exactly the disk L2 wrote (rebuilt
+#                           here) and read (its md5)
 #   mmio-acpi     --virtio-transport mmio --virtio-mmio-msi -d rw.img --rng:
 #                 disk and rng found as ACPI LNRO0005 devices, the files of
 #                 the pci run read back, a file written and synced (not
@@ -28,6 +35,8 @@
 # In nested mode the images reach L1 on a QEMU virtio disk ("xfer": slot 0
 # is the image made here) and L1 writes rw.img back after each writing run
 # (slots 1 and 2), so the data is checked on this host, outside any guest.
+# Slot 3 brings the qcow2 case's backing file and image, slot 4 takes the
+# image back (its size in an L1-V-QCOW2-BYTES line).
 #
 # Usage: tests/nested/run-x86-virtio.sh [LKVM_REPO]
 # stdout: one "PASS|FAIL|SKIP: nested/<check>[: why]" line per check.
@@ -47,8 +56,8 @@ LKVM_CASE_TIMEOUT=${LKVM_CASE_TIMEOUT:-150}	# before lib.sh sets its 90
 . "$HERE/lib.sh"
 PATH=$PATH:/usr/sbin:/sbin
 
-CHECKS="blk-ext4 blk-mq blk-ro hwrng console-hvc0 mmio-acpi pvpanic"
-RUNS=${LKVM_VIRTIO_RUNS:-virtio-pci console-hvc0 mmio-acpi pvpanic}
+CHECKS="blk-ext4 blk-mq blk-ro hwrng console-hvc0 blk-qcow2 mmio-acpi pvpanic"
+RUNS=${LKVM_VIRTIO_RUNS:-virtio-pci console-hvc0 qcow2 mmio-acpi pvpanic}
 WATCHDOG=${LKVM_VIRTIO_WATCHDOG:+ lkvmtest.watchdog=$LKVM_VIRTIO_WATCHDOG}
 IMG_MB=64
 L2_MODULES="virtio_pci virtio_mmio virtio_blk virtio_console virtio_rng crc32c_generic ext4 pvpanic_mmio"
@@ -127,6 +136,27 @@ if ! mkfs.ext4 -q -F -L lkvmtest -d "$WORK/seed" "$WORK/disk.img" ${IMG_MB}M >"$
 	all_checks FAIL "mkfs.ext4 failed"
 fi
 IMG_MD5=$(md5sum <"$WORK/disk.img" | cut -d' ' -f1)
+
+# The qcow2 case: q.qcow2 over base.raw (16 MiB of random bytes, named
+# relative to the image), and the 64 MiB disk L2 should leave behind.
+Q_BASE_MB=16
+mkdir -p "$WORK/q"
+head -c $((Q_BASE_MB << 20)) /dev/urandom >"$WORK/q/base.raw"
+HAVE_QEMU_IMG=0
+if command -v qemu-img >/dev/null &&
+	(cd "$WORK/q" && qemu-img create -q -f qcow2 -b base.raw -F raw q.qcow2 ${IMG_MB}M); then
+	HAVE_QEMU_IMG=1
+	Q_BYTES=$(stat -c %s "$WORK/q/q.qcow2")
+	cp "$WORK/q/base.raw" "$WORK/q/expected.raw"
+	truncate -s ${IMG_MB}M "$WORK/q/expected.raw"
+	yes lkvm-qcow2 | head -c 8388608 >"$WORK/q/a"
+	yes B | head -c 1536 >"$WORK/q/b"
+	dd if="$WORK/q/a" of="$WORK/q/expected.raw" bs=1M seek=4 conv=notrunc status=none
+	dd if="$WORK/q/b" of="$WORK/q/expected.raw" bs=512 seek=1 conv=notrunc status=none
+	dd if="$WORK/q/a" of="$WORK/q/expected.raw" bs=1M seek=40 count=2 conv=notrunc status=none
+	# The discarded MiB reads as zeroes (v3 image over a backing file).
+	dd if=/dev/zero of="$WORK/q/expected.raw" bs=1M seek=8 count=1 conv=notrunc status=none
+fi
 HVC_TOKEN=hvc-in-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
 # --- the case list --------------------------------------------------------------
@@ -149,6 +179,15 @@ want_run() { case " $RUNS " in *" $1 "*) return 0 ;; esac; return 1; }
 			dd if=\$V_IMG/rw.img of=/dev/vda bs=1M seek=\$(($IMG_MB * \$1)) conv=notrunc,fsync 2>/dev/null &&
 				echo "L1-V-SAVED slot\$1"
 		}
+		q_load() {
+			dd if=/dev/vda of=\$V_IMG/base.raw bs=1M skip=$((IMG_MB * 3)) count=$Q_BASE_MB 2>/dev/null
+			dd if=/dev/vda bs=1M skip=$((IMG_MB * 3 + Q_BASE_MB)) count=$IMG_MB 2>/dev/null |
+				head -c \$1 >\$V_IMG/q.qcow2
+		}
+		q_save() {
+			dd if=\$V_IMG/q.qcow2 of=/dev/vda bs=1M seek=$((IMG_MB * 4)) conv=notrunc,fsync 2>/dev/null &&
+				echo "L1-V-QCOW2-BYTES=\$(wc -c <\$V_IMG/q.qcow2)"
+		}
 		EOF
 	else
 		cat <<-EOF
@@ -156,6 +195,8 @@ want_run() { case " $RUNS " in *" $1 "*) return 0 ;; esac; return 1; }
 		mkdir -p \$V_IMG
 		cp $WORK/disk.img \$V_IMG/rw.img
 		v_save() { cp \$V_IMG/rw.img $WORK/slot\$1.img && echo "L1-V-SAVED slot\$1"; }
+		q_load() { cp $WORK/q/base.raw $WORK/q/q.qcow2 \$V_IMG/; }
+		q_save() { cp \$V_IMG/q.qcow2 $WORK/q-back.qcow2 && echo "L1-V-QCOW2-BYTES=\$(wc -c <\$V_IMG/q.qcow2)"; }
 		EOF
 	fi
 	cat <<-EOF
@@ -169,6 +210,11 @@ want_run() { case " $RUNS " in *" $1 "*) return 0 ;; esac; return 1; }
 	EOF
 	want_run console-hvc0 && cat <<-EOF
 	run_case console-hvc0 '\$LKVM run -k \$L2_KERNEL -i \$L2_INITRD -c 1 -m 256 --console virtio -p "quiet lkvmtest.virtio=console lkvmtest.hvc_in=1$WATCHDOG" <\$V_IMG/hvc-in.txt'
+	EOF
+	want_run qcow2 && [ $HAVE_QEMU_IMG = 1 ] && cat <<-EOF
+	q_load $Q_BYTES
+	run_case qcow2 '\$LKVM run -k \$L2_KERNEL -i \$L2_INITRD -c 1 -m 256 -d \$V_IMG/q.qcow2 -p "quiet lkvmtest.virtio=qcow2$WATCHDOG"'
+	q_save
 	EOF
 	want_run mmio-acpi && cat <<-EOF
 	run_case mmio-acpi '\$LKVM run -k \$L2_KERNEL -i \$L2_INITRD -c 2 -m 512 --virtio-transport mmio --virtio-mmio-msi -d \$V_IMG/rw.img --rng -p "quiet lkvmtest.virtio=mmio$WATCHDOG"'
@@ -189,9 +235,16 @@ if [ "$LKVM_MODE" = nested ]; then
 		all_checks FAIL "cannot stage L1's virtio modules"
 	lkvm_build_l1_initrd "$WORK/l1.cpio" "$LKVM_BIN" "$WORK/virtio.cpio" "$WORK/cases.sh" "$l1ov" ||
 		all_checks FAIL "cannot build the L1 initramfs"
-	# Slot 0: the image; 1 and 2: rw.img after the pci and mmio runs.
-	truncate -s $((3 * IMG_MB))M "$WORK/xfer.img"
+	# Slot 0: the image; 1 and 2: rw.img after the pci and mmio runs;
+	# 3: the qcow2 case's backing file and image, 4: that image afterwards.
+	truncate -s $((5 * IMG_MB))M "$WORK/xfer.img"
 	dd if="$WORK/disk.img" of="$WORK/xfer.img" conv=notrunc,sparse bs=1M status=none
+	if [ $HAVE_QEMU_IMG = 1 ]; then
+		dd if="$WORK/q/base.raw" of="$WORK/xfer.img" bs=1M seek=$((3 * IMG_MB)) \
+			conv=notrunc status=none
+		dd if="$WORK/q/q.qcow2" of="$WORK/xfer.img" bs=1M seek=$((3 * IMG_MB + Q_BASE_MB)) \
+			conv=notrunc status=none
+	fi
 	echo "INFO: [$(now)s] booting L1 (QEMU TCG) with $nruns lkvm run(s)" >&2
 	LKVM_L1_QEMU_ARGS="-drive file=$WORK/xfer.img,format=raw,if=none,id=xfer -device virtio-blk-pci,drive=xfer" \
 		lkvm_run_l1 "$WORK/l1.cpio" "$LOG" $((120 + nruns * (LKVM_CASE_TIMEOUT + 10)))
@@ -207,6 +260,11 @@ if [ "$LKVM_MODE" = nested ]; then
 				count=$IMG_MB status=none
 		fi
 	done
+	n=$(sed -n 's/^L1-V-QCOW2-BYTES=//p' "$LOG" | tr -d '\r' | head -n 1)
+	if [ -n "$n" ]; then
+		dd if="$WORK/xfer.img" bs=1M skip=$((4 * IMG_MB)) count=$IMG_MB status=none |
+			head -c "$n" >"$WORK/q-back.qcow2"
+	fi
 else
 	echo "INFO: [$(now)s] running $nruns lkvm run(s) on this host" >&2
 	lkvm_run_direct "$WORK/cases.sh" "$LOG" "$LKVM_BIN" "$WORK/virtio.cpio"
@@ -246,6 +304,7 @@ run_problem() {
 	status=$(lkvm_case_status "$LOG" "$r")
 	case "$r" in
 	virtio-pci) mode=pci ;; console-hvc0) mode=console ;; mmio-acpi) mode=mmio ;;
+	qcow2) mode=qcow2 ;;
 	esac
 	if [ -z "$status" ]; then
 		if grep -q "L1-BEGIN $r\$" "$LOG"; then
@@ -302,14 +361,36 @@ check() {
 	local c=$1 out p q got secs run
 	case "$c" in
 	console-hvc0|mmio-acpi|pvpanic) run=$c ;;
+	blk-qcow2) run=qcow2 ;;
 	*) run=virtio-pci ;;
 	esac
 	want_run "$run" || { echo "SKIP:run $run not selected (LKVM_VIRTIO_RUNS)"; return; }
+	[ "$run" = qcow2 ] && [ $HAVE_QEMU_IMG = 0 ] &&
+		{ echo "SKIP:qemu-img not installed (qemu-utils; scripts/install-deps.sh)"; return; }
 	p=$(run_problem "$run")
 	[ -n "$p" ] && { echo "$p"; return; }
 	out=$(lkvm_case_output "$LOG" "$run")
 	case "$c" in
 	pvpanic) ;;	# all in run_problem
+	blk-qcow2)
+		[ "$(v "$out" Q-SIZE)" = $((IMG_MB * 2048)) ] ||
+			{ echo "vda has $(v "$out" Q-SIZE) sectors, want $((IMG_MB * 2048)) (the virtual size)"; return; }
+		for q in WRITE-A WRITE-B WRITE-C DISCARD; do
+			[ "$(v "$out" Q-$q)" = ok ] || { echo "L2's $q on the qcow2 disk failed"; return; }
+		done
+		got=$(md5sum <"$WORK/q/expected.raw" | cut -d' ' -f1)
+		[ "$(v "$out" Q-MD5)" = "$got" ] ||
+			{ echo "L2 read back a disk with md5 $(v "$out" Q-MD5), want $got"; return; }
+		[ -s "$WORK/q-back.qcow2" ] || { echo "q.qcow2 did not come back from L1"; return; }
+		# Checked next to its backing file, as qemu-img resolves the name.
+		cp "$WORK/q-back.qcow2" "$WORK/q/back.qcow2"
+		qemu-img check "$WORK/q/back.qcow2" >"$WORK/q/check.log" 2>&1 ||
+			{ echo "qemu-img check: $(tr '\n' ' ' <"$WORK/q/check.log")"; return; }
+		qemu-img convert -O raw "$WORK/q/back.qcow2" "$WORK/q/back.raw" ||
+			{ echo "qemu-img convert failed"; return; }
+		cmp -s "$WORK/q/back.raw" "$WORK/q/expected.raw" ||
+			{ echo "qemu-img sees other bytes than L2 wrote: $(cmp "$WORK/q/back.raw" "$WORK/q/expected.raw" 2>&1 | head -n 1)"; return; }
+		;;
 	blk-ext4)
 		[ "$(v "$out" RW-MOUNT)" = ok ] || { echo "mounting vda (ext4) failed in L2"; return; }
 		[ "$(v "$out" RW-RO)" = 0 ] || { echo "vda is read-only in L2 (ro=$(v "$out" RW-RO))"; return; }

@@ -10,6 +10,9 @@
 #   mmio     --virtio-transport mmio --virtio-mmio-msi -d rw.img --rng: the
 #            devices come from ACPI (LNRO0005); read what the pci run wrote,
 #            write a file and power off without unmounting; hwrng
+#   qcow2    -d q.qcow2 (over a raw backing file): dd writes (whole clusters,
+#            a partial one, past the backing file's end) with fsync, a
+#            discard, then the whole disk's md5 read back from the device
 # Prints L2-V-KEY=value lines; run-x86-virtio.sh judges them. Never fails
 # itself: a missing device shows up as a missing or wrong value.
 
@@ -211,8 +214,25 @@ mmio_run() {
 	fi
 }
 
+# The qcow2 disk: what is written here the host rebuilds and compares
+# with qemu-img's view of the image (run-x86-virtio.sh, blk-qcow2).
+qcow2_run() {
+	say "Q-SIZE=$(cat /sys/block/vda/size 2>/dev/null)"
+	yes lkvm-qcow2 | head -c 8388608 >/tmp/a
+	yes B | head -c 1536 >/tmp/b
+	dd if=/tmp/a of=/dev/vda bs=1M seek=4 conv=notrunc,fsync 2>/dev/null && say "Q-WRITE-A=ok"
+	dd if=/tmp/b of=/dev/vda bs=512 seek=1 conv=notrunc,fsync 2>/dev/null && say "Q-WRITE-B=ok"
+	dd if=/tmp/a of=/dev/vda bs=1M seek=40 count=2 conv=notrunc,fsync 2>/dev/null &&
+		say "Q-WRITE-C=ok"
+	blkdiscard -o 8388608 -l 1048576 /dev/vda && say "Q-DISCARD=ok"
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	say "Q-MD5=$(md5sum </dev/vda | cut -d' ' -f1)"
+}
+
 case "$mode" in
 pci) pci_run ;;
+qcow2) qcow2_run ;;
 console) console_run ;;
 mmio) mmio_run ;;
 *) say "BAD-MODE=$mode" ;;

@@ -138,7 +138,7 @@ static int map_run(struct qcow2 *q, u64 guest, u64 len, bool writable,
 		   enum ctype *t, u64 *host, u64 *entry, u64 *run)
 {
 	u64 n = min(len, q->cluster_size - cluster_off(q, guest));
-	u64 e, h, next = guest + n;
+	u64 e, h, step, next = guest + n;
 	enum ctype t2;
 	int r;
 
@@ -156,9 +156,9 @@ static int map_run(struct qcow2 *q, u64 guest, u64 len, bool writable,
 			break;
 		if (writable && *t != C_NORMAL)
 			break;	/* each allocation is its own step */
-		r = min(len - n, q->cluster_size);
-		n += r;
-		next += r;
+		step = min(len - n, q->cluster_size);
+		n += step;
+		next += step;
 	}
 	*run = n;
 	return 0;

@@ -361,8 +361,6 @@ struct qcow2 *qcow2_open(int fd, const char *path, bool readonly, u64 file_size,
 	}
 	qcow2_cache_init(&q->l2c, cache_slots(L2_CACHE_BYTES, cs, 4, 64), cs);
 	qcow2_cache_init(&q->rbc, cache_slots(RB_CACHE_BYTES, cs, 2, 16), cs);
-	q->zc_data = xmalloc(cs);
-	q->cbuf = xmalloc(2 * cs);
 	q->scratch = xmalloc(cs);
 	q->zeroes = xzalloc(cs);
 	if (open_backing(q, h, file_size, depth) < 0 || clear_autoclear(q, h) < 0)

@@ -226,6 +226,11 @@ static int decompress(struct qcow2 *q, u64 e)
 	if (q->zc_entry == e)
 		return 0;
 	q->zc_entry = 0;
+	if (!q->zc_data) {
+		/* Only images with compressed clusters need these. */
+		q->zc_data = xmalloc(q->cluster_size);
+		q->cbuf = xmalloc(2 * q->cluster_size);
+	}
 	compressed_range(q, e, &off, &len);
 	len = min(len, q->file_end - off);	/* the last sector may be short */
 	got = pread_full(q->fd, q->cbuf, len, off);

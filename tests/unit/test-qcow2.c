@@ -472,6 +472,9 @@ static void test_hostile(void)
 		{ "refcount table entry at the L1", 0x10000, 8, 0x30000, false },
 		{ "refcount table entry past the end", 0x10000, 8, 1ULL << 52, false },
 		{ "refcount table entry reserved bits", 0x10000, 8, 0x20001, false },
+		{ "refcount table entry at itself (a loop)", 0x10000, 8, 0x10000, false },
+		{ "L1 entry at a refcount block", 0x30000, 8, QCOW2_COPIED_T | 0x20000, false },
+		{ "two L2 entries, one cluster", 0x40008, 8, QCOW2_COPIED_T | 0x50000, false },
 		{ "refcount block all zero", 0x20000, 8, 0, false },
 		{ "refcount block all full", 0x20000, 8, ~0ULL, false },
 	};

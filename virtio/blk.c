@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * virtio-blk (virtio 1.x, section 5.2): one device per --disk, backed by a
- * raw image through the disk/ backend.
+ * raw or qcow2 image through the disk/ backend.
  *
  * Everything here runs with vdev->lock held: notify and the backend's
  * completions on the device's worker thread (the core takes the lock

@@ -9,7 +9,7 @@
 
 /*
  * Block backends (disk/): an image behind a small request interface, so
- * that virtio-blk never deals with files, libaio or O_DIRECT itself.
+ * that virtio-blk never deals with files, formats, libaio or O_DIRECT itself.
  *
  * Requests are asynchronous: disk_submit() queues one, its done() callback
  * runs later, from disk_complete() or disk_drain(), or before disk_submit()
@@ -52,10 +52,12 @@ struct disk_req {
 struct disk_image;
 
 /*
- * Open a raw image (a regular file or a block device). Read-write images
- * are locked (flock LOCK_EX) so that two VMs cannot write one image;
- * read-only ones take a shared lock. @direct opens with O_DIRECT. Returns
- * NULL after printing one clear message.
+ * Open an image: qcow2 when the file starts with its magic (a regular file;
+ * its backing files are opened read-only), else raw (a regular file or a
+ * block device). Read-write images are locked (flock LOCK_EX) so that two
+ * VMs cannot write one image; read-only ones take a shared lock. @direct
+ * opens with O_DIRECT (raw only). Returns NULL after printing one clear
+ * message.
  */
 struct disk_image *disk_open(const char *path, bool readonly, bool direct);
 /* Waits for in-flight requests (their done() runs), then closes. */

@@ -130,7 +130,7 @@ struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extr
 			      "also write the guest console to <file>"),
 		OPTION_GROUP("Devices:"),
 		OPTION_CALLBACK('d', "disk", cfg, "<path>[,ro][,direct]",
-				"add a virtio-blk disk backed by a raw image (repeatable)",
+				"add a virtio-blk disk backed by a raw or qcow2 image (repeatable)",
 				add_disk),
 		OPTION_CALLBACK(0, "9p", cfg, "<hostdir>,<tag>[,ro][,security=restricted|passthrough]",
 				"share a host directory over virtio-9p (repeatable)", add_9p),

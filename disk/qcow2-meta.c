@@ -366,6 +366,77 @@ fail:
 	return r;
 }
 
+/*
+ * Every cluster the refcount table can describe is taken: a bigger table.
+ * It goes past everything the old one covers (cluster @s on), after the
+ * new refcount blocks that count it and themselves: written and synced
+ * first, then the header names it in one sector-sized write, synced; the
+ * old table's clusters are freed once that is durable. A crash before the
+ * header write leaves the new clusters unreferenced past the end.
+ */
+static int grow_reftable(struct qcow2 *q)
+{
+	u64 cs = q->cluster_size, epb = 1ULL << q->rb_bits;
+	u64 s = max((u64)q->reft_size << q->rb_bits, ALIGN_UP(q->file_end, cs) >> q->cluster_bits);
+	u64 n = (u64)q->reft_size * 2, t, k, last, i, j, *nt;
+	u8 hdr[12], *blk;
+	int r;
+
+	for (;;) {
+		t = ALIGN_UP(n * 8, cs) / cs;
+		for (k = 1; ; k = j) {
+			last = s + k + t - 1;
+			j = (last / epb) - (s / epb) + 1;
+			if (j == k)
+				break;
+		}
+		if (last / epb < n)
+			break;
+		n *= 2;
+	}
+	if (n * 8 > QCOW2_MAX_REFT_BYTES || last >= (1ULL << (56 - q->cluster_bits)))
+		return -ENOSPC;
+
+	nt = xzalloc(t * cs);
+	blk = xmalloc(cs);
+	memcpy(nt, q->reft, (u64)q->reft_size * 8);
+	for (j = 0; j < k; j++) {
+		u64 bi = s / epb + j, c;
+
+		memset(blk, 0, cs);
+		for (c = max(s, bi * epb); c <= last && c < (bi + 1) * epb; c++)
+			rb_write(blk, q->refcount_order, c - bi * epb, 1);
+		nt[bi] = (s + j) << q->cluster_bits;
+		r = qcow2_pwrite(q, blk, cs, (s + j) << q->cluster_bits);
+		if (r < 0)
+			goto out;
+	}
+	for (i = 0; i < n; i++)
+		nt[i] = htobe64(nt[i]);
+	r = qcow2_pwrite(q, nt, t * cs, (s + k) << q->cluster_bits);
+	if (r < 0 || (r = sync_file(q)) < 0)
+		goto out;
+	put_be64(hdr, (s + k) << q->cluster_bits);
+	put_be32(hdr + 8, t);
+	r = qcow2_pwrite(q, hdr, sizeof(hdr), 48);
+	if (r < 0 || (r = sync_file(q)) < 0)
+		goto out;
+	r = qcow2_free_later(q, q->reft_offset, (u64)q->reft_clusters * cs);
+	for (i = 0; i < n; i++)
+		nt[i] = be64toh(nt[i]);
+	free(q->reft);
+	q->reft = nt;
+	nt = NULL;
+	q->reft_size = n;
+	q->reft_offset = (s + k) << q->cluster_bits;
+	q->reft_clusters = t;
+	q->file_end = max(q->file_end, (last + 1) << q->cluster_bits);
+out:
+	free(nt);
+	free(blk);
+	return r;
+}
+
 int qcow2_alloc_cluster(struct qcow2 *q, u64 *off)
 {
 	u64 end_cluster = q->file_end >> q->cluster_bits;
@@ -375,8 +446,13 @@ int qcow2_alloc_cluster(struct qcow2 *q, u64 *off)
 	for (c = q->free_hint; ; c++) {
 		u64 idx = c >> q->rb_bits;
 
-		if (idx >= q->reft_size)
-			return -ENOSPC;	/* the refcount table is full: not grown */
+		if (idx >= q->reft_size) {
+			r = grow_reftable(q);
+			if (r < 0)
+				return r;
+			c--;	/* this cluster again: it may be the new table's now */
+			continue;
+		}
 		if (c > end_cluster + QCOW2_MAX_SCAN_PAST_END)
 			return -EIO;	/* refcounts claiming what the file lacks */
 		if (qcow2_hits_fixed_meta(q, c << q->cluster_bits, q->cluster_size))

@@ -17,9 +17,8 @@
  * files, extended L2 entries, compression other than zlib, unknown
  * incompatible features; writing an image with internal snapshots, one
  * marked corrupt, or one with the dirty bit (lazy refcounts left stale:
- * `qemu-img check -r all` repairs it); growing the refcount table (a write
- * that would need it fails with ENOSPC: 16 TiB of file with 64 KiB clusters).
- * All requests run synchronously on the device's worker thread.
+ * `qemu-img check -r all` repairs it). All requests run synchronously on
+ * the device's worker thread.
  */
 #include <endian.h>
 #include <errno.h>

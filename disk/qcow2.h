@@ -109,6 +109,20 @@ static inline u64 qcow2_be64(const u8 *p)
 	return (u64)qcow2_be32(p) << 32 | qcow2_be32(p + 4);
 }
 
+static inline void put_be32(u8 *p, u32 v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+static inline void put_be64(u8 *p, u64 v)
+{
+	put_be32(p, v >> 32);
+	put_be32(p + 4, v);
+}
+
 /* qcow2-meta.c */
 int qcow2_cache_init(struct qcow2_cache *c, unsigned int nr, u64 size);
 void qcow2_cache_free(struct qcow2_cache *c);

@@ -341,6 +341,46 @@ static void test_refcount_widths(void)
 	}
 }
 
+/*
+ * Small clusters: qemu-img's one-cluster refcount table describes 8 MiB
+ * (2 MiB with 64-bit refcounts) of file; writing more makes it grow.
+ */
+static void test_reftable_growth(void)
+{
+	static const int bits[] = { 16, 64 };
+	u64 size = 24 << 20, chunk = 256 << 10, off;
+	char *img = path_of("g.qcow2");
+	unsigned int i;
+	u8 hdr[4];
+	int fd;
+
+	for (i = 0; i < ARRAY_SIZE(bits) && !test_failed_checks; i++) {
+		u8 *model = malloc(size);
+		struct disk_image *d;
+
+		CHECK(!sh("qemu-img create -q -f qcow2 -o cluster_size=512,refcount_bits=%d "
+			  "%s 24M", bits[i], img));
+		d = disk_open(img, false, false);
+		CHECK(d != NULL);
+		if (!d)
+			break;
+		fill_random(model, size);
+		for (off = 0; off < size; off += chunk)
+			CHECK_EQ(dio(d, DISK_WRITE, off, model + off, chunk), chunk);
+		storm(d, model, NULL, size, 512, DISCARD_ZERO, 100);
+		disk_close(d);
+		CHECK_EQ(qemu_check(img), 0);
+		CHECK(qemu_sees(img, model, size));
+		/* It did grow: refcount_table_clusters (header bytes 56-59) above 1. */
+		fd = open(img, O_RDONLY);
+		CHECK(fd >= 0 && pread_full(fd, hdr, 4, 56) == 4);
+		CHECK((hdr[0] | hdr[1] | hdr[2]) || hdr[3] > 1);
+		if (fd >= 0)
+			close(fd);
+		free(model);
+	}
+}
+
 /* A flush acknowledged means metadata too: a process killed right after keeps it all. */
 static void test_flush_durable(void)
 {
@@ -628,6 +668,7 @@ TEST_MAIN_BEGIN("test-qcow2")
 	RUN(test_chain_v2);
 	RUN(test_compressed);
 	RUN(test_refcount_widths);
+	RUN(test_reftable_growth);
 	RUN(test_flush_durable);
 	RUN(test_refusals);
 	RUN(test_hostile);

@@ -562,7 +562,9 @@ static void test_hostile(void)
 
 /*
  * SIGKILL at random moments of a write storm (writes, discards, flushes
- * on a qcow2 over a backing file): qemu-img check must find no
+ * on a qcow2 over a backing file; 64 KiB, 4 KiB and 512-byte clusters, the
+ * last with 64-bit refcounts, so that its refcount table grows):
+ * qemu-img check must find no
  * corruption (leaks allowed), and every region whose write a flush
  * acknowledged (reported over a pipe) must hold its data.
  */
@@ -585,7 +587,9 @@ static void test_kill_storm(void)
 
 		unlink(img);
 		CHECK(!sh("cd %s && qemu-img create -q -f qcow2 -o cluster_size=%d -b k.raw -F raw "
-			  "k.qcow2", dir, round % 2 ? 4096 : 65536));
+			  "-o refcount_bits=%d k.qcow2", dir,
+			  round % 3 == 0 ? 65536 : round % 3 == 1 ? 4096 : 512,
+			  round % 3 == 2 ? 64 : 16));
 		CHECK(pipe(p) == 0);
 		pid = fork();
 		if (pid == 0) {
@@ -595,6 +599,10 @@ static void test_kill_storm(void)
 
 			close(p[0]);
 			if (!d)
+				_exit(1);
+			/* Ready: the parent's clock starts now. */
+			k = ~0U;
+			if (write(p[1], &k, sizeof(k)) != sizeof(k))
 				_exit(1);
 			rnd_state ^= round * 0x9e3779b97f4a7c15ULL;
 			for (k = 0; (u64)(k + 1) * region <= size / 2; k++) {
@@ -621,7 +629,10 @@ static void test_kill_storm(void)
 			_exit(0);
 		}
 		close(p[1]);
-		usleep(2000 + rnd() % 60000);
+		n = read(p[0], &got, sizeof(got));
+		CHECK(n == sizeof(got) && got == ~0U);
+		/* Longer with 512-byte clusters: past the first refcount table's 2 MiB. */
+		usleep(1000 + rnd() % (round % 3 == 2 ? 400000 : 100000));
 		kill(pid, SIGKILL);
 		while ((n = read(p[0], &got, sizeof(got))) == sizeof(got))
 			acked = got;
@@ -647,7 +658,7 @@ static void test_kill_storm(void)
 			free(model);
 			free(seen);
 		}
-		if (test_failed_checks)
+		if (test_failed_checks || getenv("LKVM_TEST_VERBOSE"))
 			printf("# kill round %d: qemu-img check %d, acked %d\n", round, r2, acked);
 	}
 	printf("# kill storm: %d rounds, %d left leaked clusters\n", round, leaks);

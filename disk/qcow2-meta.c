@@ -91,6 +91,60 @@ bool qcow2_hits_fixed_meta(const struct qcow2 *q, u64 off, u64 len)
 	       (off < rt_end && end > q->reft_offset);
 }
 
+static u64 mset_hash(const struct qcow2 *q, u64 idx)
+{
+	return (idx * 0x9e3779b97f4a7c15ULL) & (q->mset_cap - 1);
+}
+
+static void mset_insert(struct qcow2 *q, u64 v)
+{
+	u64 i = mset_hash(q, v >> 2);
+
+	while (q->mset[i] && q->mset[i] >> 2 != v >> 2)
+		i = (i + 1) & (q->mset_cap - 1);
+	if (!q->mset[i])
+		q->mset_n++;
+	q->mset[i] |= v;
+}
+
+/*
+ * Record a table at host offset @off. The set is what lets a hostile L2
+ * entry pointing at another table, or a table pointing at the wrong kind,
+ * fail with EIO instead of overwriting metadata with guest data.
+ */
+void qcow2_meta_add(struct qcow2 *q, u64 off, unsigned int kind)
+{
+	u64 idx = off >> q->cluster_bits, i, *old = q->mset, old_cap = q->mset_cap;
+
+	if (!idx)
+		return;
+	if (2 * (q->mset_n + 1) > q->mset_cap) {
+		q->mset_cap = max(old_cap * 2, 64ULL);
+		q->mset = xzalloc(q->mset_cap * sizeof(*q->mset));
+		q->mset_n = 0;
+		for (i = 0; i < old_cap; i++)
+			if (old[i])
+				mset_insert(q, old[i]);
+		free(old);
+	}
+	mset_insert(q, idx << 2 | kind);
+}
+
+unsigned int qcow2_meta_at(const struct qcow2 *q, u64 off, u64 len)
+{
+	u64 c = off >> q->cluster_bits, last = (off + max(len, 1ULL) - 1) >> q->cluster_bits;
+	unsigned int kind = 0;
+
+	for (; q->mset_cap && c <= last; c++) {
+		u64 i = mset_hash(q, c);
+
+		while (q->mset[i] && q->mset[i] >> 2 != c)
+			i = (i + 1) & (q->mset_cap - 1);
+		kind |= q->mset[i] & 3;
+	}
+	return kind;
+}
+
 int qcow2_cache_init(struct qcow2_cache *c, unsigned int nr, u64 size __unused)
 {
 	c->nr = nr;
@@ -290,8 +344,9 @@ static int rb_locate(struct qcow2 *q, u64 cluster, u64 *off)
 	e = q->reft[idx];
 	if (!e)
 		return 0;
-	if ((e & QCOW2_REFT_RESERVED) || e > q->file_end - q->cluster_size ||
-	    q->file_end < q->cluster_size || qcow2_hits_fixed_meta(q, e, q->cluster_size))
+	if ((e & QCOW2_REFT_RESERVED) || q->file_end < q->cluster_size ||
+	    e > q->file_end - q->cluster_size || qcow2_hits_fixed_meta(q, e, q->cluster_size) ||
+	    qcow2_meta_at(q, e, q->cluster_size) != QCOW2_META_RB)
 		return -EIO;	/* a hostile refcount table */
 	*off = e;
 	return 0;
@@ -353,6 +408,7 @@ static int new_refblock(struct qcow2 *q, u64 idx, u64 c)
 		goto fail;
 	q->rbc.dirty[slot] = false;
 	q->file_end = max(q->file_end, off + q->cluster_size);
+	qcow2_meta_add(q, off, QCOW2_META_RB);
 	r = sync_file(q);
 	if (r < 0)
 		goto fail;
@@ -407,6 +463,7 @@ static int grow_reftable(struct qcow2 *q)
 		for (c = max(s, bi * epb); c <= last && c < (bi + 1) * epb; c++)
 			rb_write(blk, q->refcount_order, c - bi * epb, 1);
 		nt[bi] = (s + j) << q->cluster_bits;
+		qcow2_meta_add(q, nt[bi], QCOW2_META_RB);
 		r = qcow2_pwrite(q, blk, cs, (s + j) << q->cluster_bits);
 		if (r < 0)
 			goto out;
@@ -455,7 +512,9 @@ int qcow2_alloc_cluster(struct qcow2 *q, u64 *off)
 		}
 		if (c > end_cluster + QCOW2_MAX_SCAN_PAST_END)
 			return -EIO;	/* refcounts claiming what the file lacks */
-		if (qcow2_hits_fixed_meta(q, c << q->cluster_bits, q->cluster_size))
+		/* Never hand out a table's cluster, whatever a hostile refcount says. */
+		if (qcow2_hits_fixed_meta(q, c << q->cluster_bits, q->cluster_size) ||
+		    qcow2_meta_at(q, c << q->cluster_bits, q->cluster_size))
 			continue;
 		if (!q->reft[idx]) {
 			r = new_refblock(q, idx, c);

@@ -319,7 +319,7 @@ struct qcow2 *qcow2_open(int fd, const char *path, bool readonly, u64 file_size,
 {
 	struct qcow2 *q;
 	struct qhdr *h;
-	u64 cs, want = min(file_size, 1ULL << QCOW2_MAX_CLUSTER_BITS);
+	u64 cs, i, want = min(file_size, 1ULL << QCOW2_MAX_CLUSTER_BITS);
 	ssize_t n;
 	u8 *buf;
 
@@ -359,6 +359,10 @@ struct qcow2 *qcow2_open(int fd, const char *path, bool readonly, u64 file_size,
 		refuse(path, "cannot read the L1 or refcount table");
 		goto fail;
 	}
+	for (i = 0; i < q->l1_size; i++)
+		qcow2_meta_add(q, q->l1[i] & QCOW2_OFFSET_MASK, QCOW2_META_L2);
+	for (i = 0; i < q->reft_size; i++)
+		qcow2_meta_add(q, q->reft[i] & ~QCOW2_REFT_RESERVED, QCOW2_META_RB);
 	qcow2_cache_init(&q->l2c, cache_slots(L2_CACHE_BYTES, cs, 4, 64), cs);
 	qcow2_cache_init(&q->rbc, cache_slots(RB_CACHE_BYTES, cs, 2, 16), cs);
 	q->scratch = xmalloc(cs);
@@ -395,6 +399,7 @@ void qcow2_close(struct qcow2 *q)
 		disk_close(q->backing);
 	free(q->l1);
 	free(q->reft);
+	free(q->mset);
 	free(q->zc_data);
 	free(q->cbuf);
 	free(q->scratch);

@@ -53,7 +53,7 @@ static void compressed_range(const struct qcow2 *q, u64 entry, u64 *off, u64 *le
 static bool data_ok(const struct qcow2 *q, u64 off, u64 len)
 {
 	return off && off < q->file_end && len <= q->file_end - off &&
-	       !qcow2_hits_fixed_meta(q, off, len);
+	       !qcow2_hits_fixed_meta(q, off, len) && !qcow2_meta_at(q, off, len);
 }
 
 /* Check an L2 entry; its kind and (standard clusters) host offset. */
@@ -64,8 +64,7 @@ static int classify(const struct qcow2 *q, u64 e, enum ctype *t, u64 *host)
 	*host = 0;
 	if (e & QCOW2_COMPRESSED) {
 		compressed_range(q, e, &off, &len);
-		if ((e & QCOW2_COPIED) || !off || off >= q->file_end ||
-		    qcow2_hits_fixed_meta(q, off, min(len, q->file_end - off)))
+		if ((e & QCOW2_COPIED) || !data_ok(q, off, min(len, q->file_end - off)))
 			return -EIO;
 		*t = C_COMPRESSED;
 		return 0;
@@ -104,8 +103,10 @@ static int l2_offset(const struct qcow2 *q, u64 i, u64 *off)
 	/* Flags on an unallocated table: no writer of qcow2 makes that. */
 	if (!*off)
 		return -EIO;
-	if ((e & QCOW2_L1_RESERVED) || cluster_off(q, *off) ||
-	    !data_ok(q, *off, q->cluster_size))
+	if ((e & QCOW2_L1_RESERVED) || cluster_off(q, *off) || *off >= q->file_end ||
+	    q->cluster_size > q->file_end - *off ||
+	    qcow2_hits_fixed_meta(q, *off, q->cluster_size) ||
+	    qcow2_meta_at(q, *off, q->cluster_size) != QCOW2_META_L2)
 		return -EIO;
 	return 0;
 }
@@ -360,6 +361,7 @@ static int l2_for_write(struct qcow2 *q, u64 guest, u64 *l2off)
 		if (r < 0)
 			return r;	/* the cluster leaks: allowed */
 		qcow2_l2_dirty(q, slot);
+		qcow2_meta_add(q, off, QCOW2_META_L2);
 		set_l1(q, i, off | QCOW2_COPIED);
 	} else if (!(q->l1[i] & QCOW2_COPIED)) {
 		/* A shared table means snapshots, refused at open: corrupt. */

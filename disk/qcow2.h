@@ -79,6 +79,9 @@ struct qcow2 {
 	u32 reft_clusters;
 
 	struct qcow2_cache l2c, rbc;
+	/* Where the L2 tables and refcount blocks are: a hash set of clusters. */
+	u64 *mset;			/* cluster index << 2 | QCOW2_META_*; 0: empty */
+	u64 mset_cap, mset_n;
 	u64 free_hint;			/* no free cluster below this index */
 
 	struct qcow2_free pending[QCOW2_MAX_PENDING_FREE];
@@ -123,7 +126,14 @@ static inline void put_be64(u8 *p, u64 v)
 	put_be32(p + 4, v);
 }
 
+/* Kinds of table in the metadata set. */
+#define QCOW2_META_L2		1
+#define QCOW2_META_RB		2
+
 /* qcow2-meta.c */
+void qcow2_meta_add(struct qcow2 *q, u64 off, unsigned int kind);
+/* The kinds of table recorded in the clusters [off, off + len) touches (0: none). */
+unsigned int qcow2_meta_at(const struct qcow2 *q, u64 off, u64 len);
 int qcow2_cache_init(struct qcow2_cache *c, unsigned int nr, u64 size);
 void qcow2_cache_free(struct qcow2_cache *c);
 /* The L2 table at @off, loaded (or zeroed when @fresh) into the cache. */

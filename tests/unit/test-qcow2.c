@@ -481,42 +481,45 @@ static void put_be(u8 *p, u64 v, int n)
  */
 static void test_hostile(void)
 {
-	static const struct { const char *what; u64 off; int n; u64 val; bool open_fails; } v[] = {
-		{ "cluster_bits 8", 20, 4, 8, true },
-		{ "cluster_bits 40", 20, 4, 40, true },
-		{ "version 4", 4, 4, 4, true },
-		{ "huge size", 24, 8, ~0ULL, true },
-		{ "huge l1_size", 36, 4, 0xffffffff, true },
-		{ "l1 past the end", 40, 8, 1ULL << 40, true },
-		{ "l1 misaligned", 40, 8, 0x30200, true },
-		{ "reftable past the end", 48, 8, 1ULL << 50, true },
-		{ "reftable huge", 56, 4, 0x7fffffff, true },
-		{ "reftable none", 56, 4, 0, true },
-		{ "refcount_order 7", 96, 4, 7, true },
-		{ "header_length odd", 100, 4, 105, true },
-		{ "header_length huge", 100, 4, 1 << 20, true },
-		{ "backing name past the end", 8, 8, 1ULL << 40, true },
-		{ "L1 entry at the header", 0x30000, 8, QCOW2_COPIED_T | 0, false },
-		{ "L1 entry at the L1 table", 0x30000, 8, QCOW2_COPIED_T | 0x30000, false },
-		{ "L1 entry past the end", 0x30000, 8, QCOW2_COPIED_T | (1ULL << 50), false },
-		{ "L1 entry misaligned", 0x30000, 8, QCOW2_COPIED_T | 0x40200, false },
-		{ "L1 entry reserved bits", 0x30000, 8, QCOW2_COPIED_T | 0x40001, false },
-		{ "L2 entry at the header", 0x40000, 8, QCOW2_COPIED_T | 0, false },
-		{ "L2 entry at the refcount table", 0x40000, 8, QCOW2_COPIED_T | 0x10000, false },
-		{ "L2 entry past the end", 0x40000, 8, QCOW2_COPIED_T | (1ULL << 48), false },
-		{ "L2 entry compressed past the end", 0x40000, 8, (1ULL << 62) | (1ULL << 45), false },
-		{ "L2 entry compressed, copied", 0x40000, 8, (3ULL << 62) | 0x50000, false },
-		{ "L2 entry compressed garbage", 0x40000, 8, (1ULL << 62) | (3ULL << 54) | 0x50000, false },
-		{ "L2 entry reserved bits", 0x40000, 8, QCOW2_COPIED_T | 0x50002, false },
-		{ "L2 entry at its own table", 0x40000, 8, QCOW2_COPIED_T | 0x40000, false },
-		{ "refcount table entry at the L1", 0x10000, 8, 0x30000, false },
-		{ "refcount table entry past the end", 0x10000, 8, 1ULL << 52, false },
-		{ "refcount table entry reserved bits", 0x10000, 8, 0x20001, false },
-		{ "refcount table entry at itself (a loop)", 0x10000, 8, 0x10000, false },
-		{ "L1 entry at a refcount block", 0x30000, 8, QCOW2_COPIED_T | 0x20000, false },
-		{ "two L2 entries, one cluster", 0x40008, 8, QCOW2_COPIED_T | 0x50000, false },
-		{ "refcount block all zero", 0x20000, 8, 0, false },
-		{ "refcount block all full", 0x20000, 8, ~0ULL, false },
+	static const struct { const char *what; u64 off; int n; u64 val; bool open_fails, read_fails; } v[] = {
+		{ "cluster_bits 8", 20, 4, 8, true, false },
+		{ "cluster_bits 40", 20, 4, 40, true, false },
+		{ "version 4", 4, 4, 4, true, false },
+		{ "huge size", 24, 8, ~0ULL, true, false },
+		{ "huge l1_size", 36, 4, 0xffffffff, true, false },
+		{ "l1 past the end", 40, 8, 1ULL << 40, true, false },
+		{ "l1 misaligned", 40, 8, 0x30200, true, false },
+		{ "reftable past the end", 48, 8, 1ULL << 50, true, false },
+		{ "reftable huge", 56, 4, 0x7fffffff, true, false },
+		{ "reftable none", 56, 4, 0, true, false },
+		{ "refcount_order 7", 96, 4, 7, true, false },
+		{ "header_length odd", 100, 4, 105, true, false },
+		{ "header_length huge", 100, 4, 1 << 20, true, false },
+		{ "backing name past the end", 8, 8, 1ULL << 40, true, false },
+		{ "L1 entry at the header", 0x30000, 8, QCOW2_COPIED_T | 0, false, true },
+		{ "L1 entry at the L1 table", 0x30000, 8, QCOW2_COPIED_T | 0x30000, false, true },
+		{ "L1 entry past the end", 0x30000, 8, QCOW2_COPIED_T | (1ULL << 50), false, true },
+		{ "L1 entry misaligned", 0x30000, 8, QCOW2_COPIED_T | 0x40200, false, true },
+		{ "L1 entry reserved bits", 0x30000, 8, QCOW2_COPIED_T | 0x40001, false, true },
+		{ "L2 entry at the header", 0x40000, 8, QCOW2_COPIED_T | 0, false, true },
+		{ "L2 entry at the refcount table", 0x40000, 8, QCOW2_COPIED_T | 0x10000, false, true },
+		{ "L2 entry past the end", 0x40000, 8, QCOW2_COPIED_T | (1ULL << 48), false, true },
+		{ "L2 entry compressed past the end", 0x40000, 8, (1ULL << 62) | (1ULL << 45), false, true },
+		{ "L2 entry compressed, copied", 0x40000, 8, (3ULL << 62) | 0x50000, false, true },
+		{ "L2 entry compressed garbage", 0x40000, 8, (1ULL << 62) | (3ULL << 54) | 0x50000, false, true },
+		{ "L2 entry reserved bits", 0x40000, 8, QCOW2_COPIED_T | 0x50002, false, true },
+		{ "L2 entry at its own table", 0x40000, 8, QCOW2_COPIED_T | 0x40000, false, true },
+		{ "refcount table entry at the L1", 0x10000, 8, 0x30000, false, false },
+		{ "refcount table entry past the end", 0x10000, 8, 1ULL << 52, false, false },
+		{ "refcount table entry reserved bits", 0x10000, 8, 0x20001, false, false },
+		{ "refcount table entry at itself (a loop)", 0x10000, 8, 0x10000, false, false },
+		{ "L1 entry at a refcount block", 0x30000, 8, QCOW2_COPIED_T | 0x20000, false, true },
+		{ "two L2 entries, one cluster", 0x40008, 8, QCOW2_COPIED_T | 0x50000, false, false },
+		{ "L2 entry at a refcount block", 0x40000, 8, QCOW2_COPIED_T | 0x20000, false, true },
+		{ "L2 entry compressed in its table", 0x40000, 8, (1ULL << 62) | 0x40100, false, true },
+		{ "refcount table entry at an L2 table", 0x10000, 8, 0x40000, false, false },
+		{ "refcount block all zero", 0x20000, 8, 0, false, false },
+		{ "refcount block all full", 0x20000, 8, ~0ULL, false, false },
 	};
 	char *img = path_of("h.qcow2");
 	u8 buf[65536 * 2], fixed[0x40000], after[0x40000], val[8];
@@ -538,6 +541,9 @@ static void test_hostile(void)
 		d = disk_open(img, false, false);
 		CHECK(v[i].open_fails == (d == NULL));
 		if (d) {
+			/* A table pointing at metadata: the guest gets an I/O error. */
+			if (v[i].read_fails)
+				CHECK(dio(d, DISK_READ, 0, buf, 4096) < 0);
 			/* Whatever comes back, it must not crash or escape. */
 			dio(d, DISK_READ, 0, buf, sizeof(buf));
 			dio(d, DISK_WRITE, 0, buf, sizeof(buf));

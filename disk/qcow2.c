@@ -430,12 +430,48 @@ static int cluster_contents(struct qcow2 *q, u64 base, enum ctype t, u64 host, u
 }
 
 /*
+ * Whole clusters newly allocated one after the other, for one request:
+ * their data goes to the file in one write (the page cache then holds it
+ * in large folios, as it does a raw image's), and only after it their L2
+ * entries, so no table ever points at a cluster before its data is there.
+ */
+#define ALLOC_RUN_MAX	64
+
+struct alloc_run {
+	u64 host;			/* the first new cluster */
+	u64 skip;			/* its data: this far into the request */
+	unsigned int n;
+	u64 guest[ALLOC_RUN_MAX], l2off[ALLOC_RUN_MAX], old[ALLOC_RUN_MAX];
+};
+
+static int run_finish(struct qcow2 *q, const struct iovec *iov, unsigned int cnt,
+		      struct alloc_run *run)
+{
+	unsigned int i, n = run->n;
+	int r;
+
+	if (!n)
+		return 0;
+	run->n = 0;
+	r = write_host(q, iov, cnt, run->skip, run->host, n * q->cluster_size);
+	for (i = 0; i < n && !r; i++) {
+		r = set_l2(q, run->l2off[i], run->guest[i],
+			   (run->host + i * q->cluster_size) | QCOW2_COPIED);
+		if (!r)
+			r = drop_entry(q, run->old[i]);
+	}
+	return r;	/* on error the new clusters leak: allowed */
+}
+
+/*
  * Write [guest, guest + n) (within one cluster) that cannot go in place:
  * a new cluster, completed from the old contents when partly written,
- * then the L2 entry, then the old cluster's references dropped.
+ * then the L2 entry, then the old cluster's references dropped. Whole
+ * clusters join @run instead, written by run_finish().
  */
 static int write_cow(struct qcow2 *q, const struct iovec *iov, unsigned int cnt,
-		     u64 skip, u64 guest, u64 n, enum ctype t, u64 host, u64 e)
+		     u64 skip, u64 guest, u64 n, enum ctype t, u64 host, u64 e,
+		     struct alloc_run *run)
 {
 	u64 in = cluster_off(q, guest), l2off, new = 0;
 	int r;
@@ -446,6 +482,27 @@ static int write_cow(struct qcow2 *q, const struct iovec *iov, unsigned int cnt,
 	/* A preallocated zero cluster is ours alone: fill it in place. */
 	if (t == C_ZERO && host && (e & QCOW2_COPIED))
 		new = host;
+	if (!new && n == q->cluster_size) {
+		r = qcow2_alloc_cluster(q, &new);
+		if (r < 0)
+			return r;
+		if (!run->n || run->n == ALLOC_RUN_MAX ||
+		    new != run->host + run->n * q->cluster_size ||
+		    skip != run->skip + run->n * q->cluster_size) {
+			r = run_finish(q, iov, cnt, run);
+			if (r < 0)
+				return r;
+			run->host = new;
+			run->skip = skip;
+		}
+		run->guest[run->n] = guest;
+		run->l2off[run->n] = l2off;
+		run->old[run->n++] = e;
+		return 0;
+	}
+	r = run_finish(q, iov, cnt, run);
+	if (r < 0)
+		return r;
 	if (n < q->cluster_size) {
 		r = cluster_contents(q, guest - in, t, host, e);
 		if (r < 0)
@@ -469,28 +526,28 @@ static int write_cow(struct qcow2 *q, const struct iovec *iov, unsigned int cnt,
 static int write_iov(struct qcow2 *q, const struct iovec *iov, unsigned int cnt,
 		     u64 guest, u64 len)
 {
+	struct alloc_run run = { .n = 0 };
 	u64 done = 0;
-	int r;
+	int r = 0;
 
-	while (done < len) {
-		u64 pos = guest + done, host, e, run;
+	while (done < len && !r) {
+		u64 pos = guest + done, host, e, n;
 		enum ctype t;
 
-		r = map_run(q, pos, len - done, true, &t, &host, &e, &run);
+		r = map_run(q, pos, len - done, true, &t, &host, &e, &n);
 		if (r < 0)
-			return r;
+			break;
 		if (t == C_NORMAL && (e & QCOW2_COPIED)) {
-			r = write_host(q, iov, cnt, done, host, run);
+			r = write_host(q, iov, cnt, done, host, n);
 		} else {
-			run = min(run, q->cluster_size - cluster_off(q, pos));
-			r = write_cow(q, iov, cnt, done, pos, run, t,
-				      t == C_NORMAL ? host - cluster_off(q, pos) : host, e);
+			n = min(n, q->cluster_size - cluster_off(q, pos));
+			r = write_cow(q, iov, cnt, done, pos, n, t,
+				      t == C_NORMAL ? host - cluster_off(q, pos) : host, e,
+				      &run);
 		}
-		if (r < 0)
-			return r;
-		done += run;
+		done += n;
 	}
-	return 0;
+	return r ?: run_finish(q, iov, cnt, &run);
 }
 
 /* A whole cluster to read as zeroes (@discard: or as anything). */

@@ -256,8 +256,8 @@ static int decompress(struct qcow2 *q, u64 e)
 	return 0;
 }
 
-static int read_iov(struct qcow2 *q, const struct iovec *iov, unsigned int cnt,
-		    u64 guest, u64 len)
+int qcow2_read_iov(struct qcow2 *q, const struct iovec *iov, unsigned int cnt,
+		   u64 guest, u64 len)
 {
 	u64 done = 0;
 	int r;
@@ -298,13 +298,6 @@ static int read_iov(struct qcow2 *q, const struct iovec *iov, unsigned int cnt,
 		done += run;
 	}
 	return 0;
-}
-
-/* Read for a backing chain: the range is clipped to the virtual size by the caller. */
-int qcow2_read_iov(struct qcow2 *q, const struct iovec *iov, unsigned int cnt,
-		   u64 guest, u64 len)
-{
-	return read_iov(q, iov, cnt, guest, len);
 }
 
 /* ---- writes ---- */
@@ -631,7 +624,7 @@ ssize_t qcow2_run(struct qcow2 *q, struct disk_req *req)
 
 	switch (req->op) {
 	case DISK_READ:
-		r = read_iov(q, req->iov, req->iovcnt, req->offset, len);
+		r = qcow2_read_iov(q, req->iov, req->iovcnt, req->offset, len);
 		return r < 0 ? r : (ssize_t)total;
 	case DISK_WRITE:
 		r = write_iov(q, req->iov, req->iovcnt, req->offset, len);

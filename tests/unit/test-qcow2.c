@@ -314,6 +314,8 @@ static void test_refcount_widths(void)
 		{ 16, 512, "1.1", 2 << 20 }, { 32, 4096, "1.1", 4 << 20 },
 		{ 64, 4096, "1.1", 4 << 20 }, { 16, 65536, "0.10", 8 << 20 },
 		{ 16, 2 << 20, "1.1", 8 << 20 },
+		/* lazy_refcounts allows a writer to skip refcounts; lkvm never does. */
+		{ 16, 65536, "1.1,lazy_refcounts=on", 8 << 20 },
 	};
 	unsigned int i;
 

@@ -41,7 +41,7 @@
 /* How far past the end of the file a hostile refcount table may make us search. */
 #define QCOW2_MAX_SCAN_PAST_END	(1ULL << 20)
 
-int qcow2_pread(struct qcow2 *q __unused, void *buf, size_t len, u64 off)
+int qcow2_pread(struct qcow2 *q, void *buf, size_t len, u64 off)
 {
 	ssize_t n = pread_full(q->fd, buf, len, off);
 
@@ -54,23 +54,9 @@ int qcow2_pread(struct qcow2 *q __unused, void *buf, size_t len, u64 off)
 
 int qcow2_pwrite(struct qcow2 *q, const void *buf, size_t len, u64 off)
 {
-	const u8 *p = buf;
+	struct iovec v = { (void *)buf, len };
 
-	while (len) {
-		ssize_t n = pwrite(q->fd, p, len, off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (!n)
-			return -EIO;
-		p += n;
-		off += n;
-		len -= n;
-	}
-	return 0;
+	return qcow2_host_io(q, true, &v, 1, 0, off, len);
 }
 
 static int sync_file(struct qcow2 *q)

@@ -191,27 +191,33 @@ static void zero_iov(struct qcow2 *q, const struct iovec *iov, unsigned int cnt,
 	}
 }
 
-/* preadv of [off, off + len) into @iov at @skip; zeroes past the file's end. */
-static int read_host(struct qcow2 *q, const struct iovec *iov, unsigned int cnt,
-		     u64 skip, u64 off, u64 len)
+/*
+ * preadv/pwritev of [off, off + len) of the file, from/to @iov at @skip.
+ * A read past the file's end gives zeroes.
+ */
+int qcow2_host_io(struct qcow2 *q, bool wr, const struct iovec *iov, unsigned int cnt,
+		  u64 skip, u64 off, u64 len)
 {
 	while (len) {
 		unsigned int n;
 		struct iovec *v = slice(q, iov, cnt, skip, len, &n);
-		ssize_t got = preadv(q->fd, v, min(n, (unsigned int)IOV_MAX), off);
+		ssize_t done = wr ? pwritev(q->fd, v, min(n, (unsigned int)IOV_MAX), off) :
+				    preadv(q->fd, v, min(n, (unsigned int)IOV_MAX), off);
 
-		if (got < 0) {
+		if (done < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		if (!got) {
+		if (!done) {
+			if (wr)
+				return -EIO;
 			zero_iov(q, iov, cnt, skip, len);
 			return 0;
 		}
-		skip += got;
-		off += got;
-		len -= got;
+		skip += done;
+		off += done;
+		len -= done;
 	}
 	return 0;
 }
@@ -271,7 +277,7 @@ int qcow2_read_iov(struct qcow2 *q, const struct iovec *iov, unsigned int cnt,
 			return r;
 		switch (t) {
 		case C_NORMAL:
-			r = read_host(q, iov, cnt, done, host, run);
+			r = qcow2_host_io(q, false, iov, cnt, done, host, run);
 			break;
 		case C_UNALLOC:
 			if (q->backing) {
@@ -301,28 +307,6 @@ int qcow2_read_iov(struct qcow2 *q, const struct iovec *iov, unsigned int cnt,
 }
 
 /* ---- writes ---- */
-
-static int write_host(struct qcow2 *q, const struct iovec *iov, unsigned int cnt,
-		      u64 skip, u64 off, u64 len)
-{
-	while (len) {
-		unsigned int n;
-		struct iovec *v = slice(q, iov, cnt, skip, len, &n);
-		ssize_t put = pwritev(q->fd, v, min(n, (unsigned int)IOV_MAX), off);
-
-		if (put < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (!put)
-			return -EIO;
-		skip += put;
-		off += put;
-		len -= put;
-	}
-	return 0;
-}
 
 static void set_l1(struct qcow2 *q, u64 i, u64 v)
 {
@@ -418,7 +402,7 @@ static int cluster_contents(struct qcow2 *q, u64 base, enum ctype t, u64 host, u
 			memcpy(q->scratch, q->zc_data, q->cluster_size);
 		return r;
 	default:
-		return read_host(q, &v, 1, 0, host, q->cluster_size);
+		return qcow2_host_io(q, false, &v, 1, 0, host, q->cluster_size);
 	}
 }
 
@@ -446,7 +430,7 @@ static int run_finish(struct qcow2 *q, const struct iovec *iov, unsigned int cnt
 	if (!n)
 		return 0;
 	run->n = 0;
-	r = write_host(q, iov, cnt, run->skip, run->host, n * q->cluster_size);
+	r = qcow2_host_io(q, true, iov, cnt, run->skip, run->host, n * q->cluster_size);
 	for (i = 0; i < n && !r; i++) {
 		r = set_l2(q, run->l2off[i], run->guest[i],
 			   (run->host + i * q->cluster_size) | QCOW2_COPIED);
@@ -507,7 +491,7 @@ static int write_cow(struct qcow2 *q, const struct iovec *iov, unsigned int cnt,
 	if (n < q->cluster_size)
 		r = qcow2_pwrite(q, q->scratch, q->cluster_size, new);
 	else
-		r = write_host(q, iov, cnt, skip, new, n);
+		r = qcow2_host_io(q, true, iov, cnt, skip, new, n);
 	if (r < 0)
 		return r;	/* a new cluster leaks: allowed */
 	r = set_l2(q, l2off, guest, new | QCOW2_COPIED);
@@ -531,7 +515,7 @@ static int write_iov(struct qcow2 *q, const struct iovec *iov, unsigned int cnt,
 		if (r < 0)
 			break;
 		if (t == C_NORMAL && (e & QCOW2_COPIED)) {
-			r = write_host(q, iov, cnt, done, host, n);
+			r = qcow2_host_io(q, true, iov, cnt, done, host, n);
 		} else {
 			n = min(n, q->cluster_size - cluster_off(q, pos));
 			r = write_cow(q, iov, cnt, done, pos, n, t,

@@ -10,6 +10,8 @@ set -u
 cd "$(dirname "$0")/.."
 N=${1:-100000}
 shift || true
+command -v "${FUZZ_CC:-clang}" >/dev/null ||
+	{ echo "SKIP: fuzz: no clang (apt-get install clang libclang-rt-14-dev)"; exit 0; }
 make -s fuzz >/dev/null || { echo "FAIL: fuzz: make fuzz failed"; exit 1; }
 names=${*:-$(for f in fuzz/fuzz-*.c; do n=${f#fuzz/fuzz-}; echo "${n%.c}"; done)}
 work=$(mktemp -d /tmp/lkvm-fuzz-XXXXXX)

@@ -25,7 +25,7 @@ LDLIBS := -pthread
 
 ifeq ($(ARCH),x86)
 ARCH_DIR := x86
-ARCH_OBJS := x86/kvm.o x86/cpu.o x86/cpuid.o x86/boot.o x86/bzimage.o \
+ARCH_OBJS := x86/kvm.o x86/cpu.o x86/cpuid.o x86/boot.o x86/bzimage.o x86/elf.o x86/pvh.o \
 	     x86/acpi.o x86/aml.o x86/power.o x86/irq.o x86/virtio-mmio.o \
 	     x86/pci-acpi.o hw/rtc.o
 else ifeq ($(ARCH),arm64)
@@ -152,7 +152,7 @@ $(foreach d,.static .asan .cross-$(ARCH),$(eval $(call variant_S_rule,$(d))))
 # pure parts of lkvm.
 UNIT_TESTS := $(patsubst %.c,%,$(wildcard tests/unit/test-*.c))
 UNIT_LIB_OBJS := $(addprefix .asan/,iobus.o guest-mem.o util/util.o util/iov.o \
-		 util/parse-options.o x86/bzimage.o x86/aml.o x86/cpuid.o virtio/virtqueue.o \
+		 util/parse-options.o x86/bzimage.o x86/elf.o x86/aml.o x86/cpuid.o virtio/virtqueue.o \
 		 virtio/core.o virtio/blk.o virtio/rng.o disk/raw.o util/init.o \
 		 disk/qcow2.o disk/qcow2-open.o disk/qcow2-meta.o \
 		 hw/pci.o)

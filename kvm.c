@@ -287,15 +287,17 @@ static int check_input_file(const char *what, const char *path, bool kernel)
 		return -1;
 	}
 	len = kernel ? pread_full(fd, hdr, sizeof(hdr), 0) : 0;
-	close(fd);
 	if (len < 0) {
 		pr_err("cannot read %s '%s': %s", what, path, strerror(errno));
+		close(fd);
 		return -1;
 	}
-	if (kernel && kvm__arch_check_kernel(hdr, len, st.st_size, &err)) {
+	if (kernel && kvm__arch_check_kernel(fd, hdr, len, st.st_size, &err)) {
 		pr_err("%s '%s' %s", what, path, err);
+		close(fd);
 		return -1;
 	}
+	close(fd);
 	return 0;
 }
 

@@ -116,7 +116,7 @@ static int arm_spe_last(struct kvm *kvm)
 }
 last_init(arm_spe_last, NULL);
 
-int kvm__arch_check_kernel(const u8 *hdr, size_t len, u64 size __unused,
+int kvm__arch_check_kernel(int fd __unused, const u8 *hdr, size_t len, u64 size __unused,
 			   const char **err)
 {
 	struct arm_image img;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The x86 bzImage loader: the 64-bit boot protocol, with no BIOS. Loads the
- * protected-mode kernel at 1 MiB, the initrd high in low memory, and builds
- * the zero page, the boot GDT and identity page tables for vCPU 0.
+ * The x86 kernel loader. A bzImage boots through the 64-bit boot protocol,
+ * with no BIOS: the protected-mode kernel at 1 MiB, the initrd high in low
+ * memory, the zero page, the boot GDT and identity page tables for vCPU 0.
+ * An ELF kernel goes to the PVH loader (x86/pvh.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "lkvm/init.h"
 #include "lkvm/kvm.h"
 #include "lkvm/load.h"
+#include "lkvm/x86-elf.h"
 
 /* Top of the RAM bank that starts at 0 (everything the boot protocol uses). */
 static u64 low_ram_top(struct kvm *kvm)
@@ -19,58 +21,38 @@ static u64 low_ram_top(struct kvm *kvm)
 	return kvm->mem.banks[0].size;
 }
 
-static int load_kernel(struct kvm *kvm, struct bzimage *bz, u8 *hdr)
+/*
+ * The protected-mode kernel of the bzImage @f to 1 MiB. @hdr holds the
+ * file's first @len bytes; a pipe's whole content is @stream.
+ */
+static int load_bzimage(struct kvm *kvm, struct load_file *f, struct bzimage *bz,
+			const u8 *hdr, s64 len, const u8 *stream)
 {
-	struct load_file f;
 	u64 room = low_ram_top(kvm) - X86_KERNEL_ADDR;
-	u8 *stream = NULL, *dst;
 	const char *err;
-	s64 len;
-	int ret = -1;
+	u8 *dst;
 
-	if (load_open(&f, "kernel", kvm->cfg.kernel_filename))
+	if (bzimage_parse(hdr, len, stream ? (u64)len : f->size, bz, &err)) {
+		pr_err("kernel '%s' %s", f->path, err);
 		return -1;
-	if (f.seekable) {
-		len = pread_full(f.fd, hdr, BZ_HEADER_MAX_END, 0);
-		if (len < 0) {
-			pr_err("cannot read kernel '%s': %s", f.path, strerror(errno));
-			goto out;
-		}
-		if (bzimage_parse(hdr, len, f.size, bz, &err))
-			goto bad;
-	} else {
-		len = load_read_stream(&f, room + 128 * SZ_1K, &stream);
-		if (len < 0)
-			goto out;
-		memcpy(hdr, stream, min((u64)len, (u64)BZ_HEADER_MAX_END));
-		if (bzimage_parse(stream, len, len, bz, &err))
-			goto bad;
 	}
-
 	if (max((u64)bz->init_size, bz->kernel_size) > room) {
 		pr_err("kernel '%s' needs %llu MiB from 1 MiB up; guest memory is too small",
-		       f.path, (unsigned long long)(max((u64)bz->init_size,
+		       f->path, (unsigned long long)(max((u64)bz->init_size,
 							 bz->kernel_size) >> 20) + 1);
-		goto out;
+		return -1;
 	}
 	dst = guest_ptr(&kvm->mem, X86_KERNEL_ADDR, bz->kernel_size);
 	if (!dst)
-		goto out;
+		return -1;
 	if (stream) {
 		memcpy(dst, stream + bz->setup_size, bz->kernel_size);
-	} else if (pread_full(f.fd, dst, bz->kernel_size, bz->setup_size) !=
+	} else if (pread_full(f->fd, dst, bz->kernel_size, bz->setup_size) !=
 		   (ssize_t)bz->kernel_size) {
-		pr_err("cannot read kernel '%s': short read", f.path);
-		goto out;
+		pr_err("cannot read kernel '%s': short read", f->path);
+		return -1;
 	}
-	ret = 0;
-	goto out;
-bad:
-	pr_err("kernel '%s' %s", f.path, err);
-out:
-	free(stream);
-	load_close(&f);
-	return ret;
+	return 0;
 }
 
 struct initrd_ctx {
@@ -117,19 +99,15 @@ static void setup_boot_gdt_and_paging(struct kvm *kvm)
 		pd[i] = ((u64)i << 21) | 0x83;	/* present, writable, 2 MiB */
 }
 
-static int x86_load(struct kvm *kvm)
+static int boot_bzimage(struct kvm *kvm, struct load_file *f, const u8 *hdr, s64 len,
+			const u8 *stream)
 {
 	struct zero_page_args a = { 0 };
-	u8 hdr[BZ_HEADER_MAX_END] = { 0 };
 	struct bzimage bz;
 	size_t cmdlen = strlen(kvm->cmdline);
 	u8 *zp;
 
-	if (!kvm->cfg.kernel_filename) {
-		pr_err("no kernel given (use -k/--kernel)");
-		return -1;
-	}
-	if (load_kernel(kvm, &bz, hdr))
+	if (load_bzimage(kvm, f, &bz, hdr, len, stream))
 		return -1;
 	if (cmdlen > bz.cmdline_max) {
 		pr_err("kernel command line of %zu bytes exceeds the kernel's limit of %u",
@@ -163,5 +141,50 @@ static int x86_load(struct kvm *kvm)
 		 (unsigned long long)a.initrd_size >> 10,
 		 (unsigned long long)a.initrd_addr);
 	return 0;
+}
+
+/*
+ * -k: a bzImage (the 64-bit boot protocol) or an ELF vmlinux with a PVH
+ * entry (x86/pvh.c), told apart by their first bytes.
+ */
+static int x86_load(struct kvm *kvm)
+{
+	u8 hdr[KVM_KERNEL_PROBE_LEN] = { 0 };
+	struct load_file f;
+	u8 *stream = NULL;
+	s64 len, hdr_len;
+	int ret;
+
+	if (!kvm->cfg.kernel_filename) {
+		pr_err("no kernel given (use -k/--kernel)");
+		return -1;
+	}
+	if (load_open(&f, "kernel", kvm->cfg.kernel_filename))
+		return -1;
+	if (f.seekable) {
+		len = pread_full(f.fd, hdr, sizeof(hdr), 0);
+		if (len < 0) {
+			pr_err("cannot read kernel '%s': %s", f.path, strerror(errno));
+			load_close(&f);
+			return -1;
+		}
+	} else {
+		/* A vmlinux carries symbols and padding beyond what it loads. */
+		len = load_read_stream(&f, low_ram_top(kvm) + 256 * SZ_1M, &stream);
+		if (len < 0) {
+			load_close(&f);
+			return -1;
+		}
+		memcpy(hdr, stream, min((u64)len, (u64)sizeof(hdr)));
+	}
+	hdr_len = min((u64)len, (u64)sizeof(hdr));
+	if (elf_is_elf(hdr, hdr_len))
+		ret = pvh_load(kvm, &f, hdr, hdr_len, stream, len);
+	else
+		ret = boot_bzimage(kvm, &f, stream ? stream : hdr, stream ? len : hdr_len,
+				   stream);
+	free(stream);
+	load_close(&f);
+	return ret;
 }
 loader_init(x86_load, NULL);

@@ -95,9 +95,40 @@ int kvm_cpu__arch_init(struct kvm_cpu *cpu)
 	return 0;
 }
 
-int kvm_cpu__arch_setup_boot(struct kvm_cpu *cpu)
+/*
+ * The PVH entry (Xen's x86/HVM direct boot ABI): 32-bit protected mode,
+ * paging off, CR4 clear, flat 32-bit segments, a 32-bit TSS with base 0 and
+ * limit 0x67, EBX = the hvm_start_info page (x86/pvh.c wrote the GDT).
+ */
+static void pvh_sregs(struct kvm_sregs *sregs)
 {
-	struct kvm *kvm = cpu->kvm;
+	struct kvm_segment code = {
+		.base = 0, .limit = 0xffffffff, .selector = 0x10, .type = 0xb,
+		.present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
+	};
+	struct kvm_segment data = {
+		.base = 0, .limit = 0xffffffff, .selector = 0x18, .type = 0x3,
+		.present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
+	};
+	struct kvm_segment tss = {
+		.base = 0, .limit = 0x67, .selector = 0x20, .type = 0xb,
+		.present = 1, .dpl = 0, .db = 0, .s = 0, .l = 0, .g = 0,
+	};
+
+	sregs->cs = code;
+	sregs->ds = sregs->es = sregs->fs = sregs->gs = sregs->ss = data;
+	sregs->tr = tss;
+	sregs->gdt.base = X86_GDT_ADDR;
+	sregs->gdt.limit = 5 * 8 - 1;
+	sregs->cr0 = X86_CR0_PE | X86_CR0_ET;
+	sregs->cr3 = 0;
+	sregs->cr4 = 0;
+	sregs->efer = 0;
+}
+
+/* The 64-bit boot protocol: long mode on lkvm's identity map (x86/boot.c). */
+static void linux64_sregs(struct kvm_sregs *sregs)
+{
 	struct kvm_segment code = {
 		.base = 0, .limit = 0xffffffff, .selector = 0x10, .type = 0xb,
 		.present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1,
@@ -106,27 +137,37 @@ int kvm_cpu__arch_setup_boot(struct kvm_cpu *cpu)
 		.base = 0, .limit = 0xffffffff, .selector = 0x18, .type = 0x3,
 		.present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
 	};
+
+	sregs->cs = code;
+	sregs->ds = sregs->es = sregs->fs = sregs->gs = sregs->ss = data;
+	sregs->gdt.base = X86_GDT_ADDR;
+	sregs->gdt.limit = 4 * 8 - 1;
+	sregs->cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG;
+	sregs->cr3 = X86_PML4_ADDR;
+	sregs->cr4 = X86_CR4_PAE;
+	sregs->efer = EFER_LME | EFER_LMA;
+}
+
+int kvm_cpu__arch_setup_boot(struct kvm_cpu *cpu)
+{
+	struct kvm *kvm = cpu->kvm;
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 
 	/*
 	 * Only the boot vCPU gets a state: with the in-kernel LAPIC the
-	 * others wait for INIT/SIPI from the guest.
+	 * others wait for INIT/SIPI from the guest, whichever way it booted.
 	 */
 	if (cpu->id != 0)
 		return 0;
 	if (ioctl(cpu->fd, KVM_GET_SREGS, &sregs) < 0)
 		goto fail;
-	sregs.cs = code;
-	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
-	sregs.gdt.base = X86_GDT_ADDR;
-	sregs.gdt.limit = 4 * 8 - 1;
+	if (kvm->arch.boot_pvh)
+		pvh_sregs(&sregs);
+	else
+		linux64_sregs(&sregs);
 	sregs.idt.base = 0;
 	sregs.idt.limit = 0;
-	sregs.cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG;
-	sregs.cr3 = X86_PML4_ADDR;
-	sregs.cr4 = X86_CR4_PAE;
-	sregs.efer = EFER_LME | EFER_LMA;
 	if (ioctl(cpu->fd, KVM_SET_SREGS, &sregs) < 0)
 		goto fail;
 
@@ -134,6 +175,7 @@ int kvm_cpu__arch_setup_boot(struct kvm_cpu *cpu)
 	regs.rflags = 0x2;
 	regs.rip = kvm->arch.boot_rip;
 	regs.rsi = kvm->arch.boot_rsi;
+	regs.rbx = kvm->arch.boot_rbx;
 	if (ioctl(cpu->fd, KVM_SET_REGS, &regs) < 0)
 		goto fail;
 	return 0;

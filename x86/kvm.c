@@ -7,6 +7,7 @@
 #include "lkvm/bzimage.h"
 #include "lkvm/kvm.h"
 #include "lkvm/x86-cpuid.h"
+#include "lkvm/x86-elf.h"
 
 const struct kvm_cap_req kvm_arch_required_caps[] = {
 	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
@@ -115,9 +116,12 @@ const char *kvm__arch_default_cmdline(struct kvm *kvm)
 	return "console=ttyS0 earlyprintk=ttyS0";
 }
 
-int kvm__arch_check_kernel(const u8 *hdr, size_t len, u64 size, const char **err)
+int kvm__arch_check_kernel(int fd, const u8 *hdr, size_t len, u64 size, const char **err)
 {
 	struct bzimage bz;
 
+	/* An ELF kernel must have the PVH note, which may lie far into the file. */
+	if (elf_is_elf(hdr, len))
+		return pvh_probe_fd(fd, hdr, len, size, err);
 	return bzimage_parse(hdr, len, size, &bz, err);
 }

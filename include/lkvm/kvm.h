@@ -149,12 +149,13 @@ int kvm__arch_init(struct kvm *kvm);
 /* After guest memory, before vCPUs: the in-kernel interrupt controller. */
 int kvm__arch_create_irqchip(struct kvm *kvm);
 /*
- * Is the start of a kernel file (@len bytes of a @size-byte regular file)
- * something this arch can boot? Returns 0, or -1 with *err completing
- * "kernel 'path' ...". Runs before /dev/kvm is opened.
+ * Is the start of a kernel file (@len bytes of a @size-byte regular file,
+ * open as @fd for formats that say more further in) something this arch
+ * can boot? Returns 0, or -1 with *err completing "kernel 'path' ...".
+ * Runs before /dev/kvm is opened.
  */
 #define KVM_KERNEL_PROBE_LEN	4096
-int kvm__arch_check_kernel(const u8 *hdr, size_t len, u64 size, const char **err);
+int kvm__arch_check_kernel(int fd, const u8 *hdr, size_t len, u64 size, const char **err);
 /* The default kernel command line for this arch and console. */
 const char *kvm__arch_default_cmdline(struct kvm *kvm);
 void kvm__arch_exit(struct kvm *kvm);

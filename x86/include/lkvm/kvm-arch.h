@@ -9,7 +9,8 @@
  *
  *   0x00000000  real-mode IVT/BDA (unused; RAM)
  *   0x00000500  boot GDT
- *   0x00007000  zero page (struct boot_params)
+ *   0x00007000  zero page (struct boot_params), or for a PVH boot the
+ *               hvm_start_info page (start info, module list, memory map)
  *   0x00009000  boot page tables (PML4, PDPT, 4 PDs: identity map of 4 GiB)
  *   0x00020000  kernel command line
  *   0x0009fc00  EBDA .. 0x100000: reserved; ACPI tables at 0xe0000
@@ -25,6 +26,7 @@
  */
 #define X86_GDT_ADDR		0x500ULL
 #define X86_ZERO_PAGE_ADDR	0x7000ULL
+#define X86_PVH_INFO_ADDR	X86_ZERO_PAGE_ADDR	/* one boot protocol per boot */
 #define X86_PML4_ADDR		0x9000ULL
 #define X86_PDPT_ADDR		0xa000ULL
 #define X86_PD_ADDR		0xb000ULL	/* 4 pages */
@@ -89,8 +91,10 @@ void x86_reset_control_io(struct kvm *kvm, u8 *data, bool is_write);
 
 struct kvm_arch {
 	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID */
-	u64 boot_rip;		/* 64-bit entry point */
-	u64 boot_rsi;		/* zero page */
+	bool boot_pvh;		/* 32-bit PVH entry (x86/pvh.c), else 64-bit bzImage */
+	u64 boot_rip;		/* entry point */
+	u64 boot_rsi;		/* zero page (bzImage) */
+	u64 boot_rbx;		/* hvm_start_info (PVH) */
 	u64 rsdp_addr;
 	struct e820_entry e820[X86_MAX_E820];
 	unsigned int nr_e820;

@@ -14,6 +14,7 @@
 #include "lkvm/control.h"
 #include "lkvm/kvm.h"
 #include "lkvm/parse-options.h"
+#include "lkvm/term.h"
 
 /* Arch defaults and arch-only options (kvm-arch.h); x86 has none. */
 #ifndef LKVM_ARCH_DEFAULT_TRANSPORT
@@ -112,7 +113,7 @@ struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extr
 	const struct option opts[] = {
 		OPTION_GROUP("Basic options:"),
 		OPTION_STRING('k', "kernel", &cfg->kernel_filename, "<file>",
-			      "kernel to boot (x86: bzImage; arm64: Image, may be gzipped)"),
+			      "kernel to boot (x86: bzImage or ELF vmlinux with a PVH entry; arm64: Image, may be gzipped)"),
 		OPTION_STRING('i', "initrd", &cfg->initrd_filename, "<file>",
 			      "initial ramdisk"),
 		OPTION_STRING('p', "params", &cfg->params, "<params>",
@@ -164,6 +165,9 @@ struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extr
 		OPTION_GROUP("Debugging:"),
 		OPTION_BOOLEAN(0, "debug", &cfg->debug,
 			       "log VMM events (unhandled I/O, device setup)"),
+		OPTION_BOOLEAN(0, "boot-timings", &cfg->boot_timings,
+			       "at exit, print when lkvm started, first ran a vCPU, got the "
+			       "guest's first console byte and exited (ms, on stderr)"),
 		OPTION_END(),
 	};
 	size_t n = ARRAY_SIZE(opts) - 1, ne = 0;
@@ -210,6 +214,24 @@ int kvm_config_finish(struct kvm_config *cfg, const char *cmd)
 	return 0;
 }
 
+static void timing(const char *what, u64 t)
+{
+	if (t)
+		fprintf(stderr, "lkvm: boot-timings: %-18s %10.1f ms\n", what,
+			(t - lkvm_start_ns()) / 1e6);
+	else
+		fprintf(stderr, "lkvm: boot-timings: %-18s %10s\n", what, "never");
+}
+
+/* --boot-timings: one line per milestone, in ms since lkvm started. */
+static void print_boot_timings(const struct kvm *kvm)
+{
+	timing("exec", lkvm_start_ns());
+	timing("first KVM_RUN", kvm->first_run_ns);
+	timing("first console byte", term_first_output_ns());
+	timing("exit", now_ns());
+}
+
 int kvm_run_config(const struct kvm_config *cfg)
 {
 	struct kvm kvm = { 0 };
@@ -224,6 +246,8 @@ int kvm_run_config(const struct kvm_config *cfg)
 	}
 	ret = kvm__run(&kvm);
 	kvm__exit(&kvm);
+	if (cfg->boot_timings)
+		print_boot_timings(&kvm);
 	return ret;
 }
 

@@ -351,7 +351,7 @@ int ctl_server_start(struct kvm *kvm)
 	/* The thread takes no signals: kvm__run's signalfd gets them all. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = pthread_create(&srv.thread, NULL, ctl_thread, kvm);
+	r = lkvm_thread_create(&srv.thread, ctl_thread, kvm);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r) {
 		pr_err("cannot start the control thread: %s", strerror(r));

@@ -15,7 +15,6 @@
 #include "lkvm/pause.h"
 
 #define SIG_KICK	SIGUSR1
-#define VCPU_STACK_SIZE	(256 * 1024)
 
 static void kick_handler(int sig __unused)
 {
@@ -191,6 +190,11 @@ static void *vcpu_thread(void *arg)
 		/* Parked while paused; after a kick, look at stopping again. */
 		if (kvm_cpu__pause_point(cpu))
 			continue;
+		if (unlikely(!kvm->first_run_ns)) {
+			u64 none = 0;
+
+			atomic_compare_exchange_strong(&kvm->first_run_ns, &none, now_ns());
+		}
 		if (ioctl(cpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -208,7 +212,6 @@ static void *vcpu_thread(void *arg)
 int kvm_cpu__start(struct kvm_cpu *cpu)
 {
 	static bool handler_installed;
-	pthread_attr_t attr;
 	int r;
 
 	if (!handler_installed) {
@@ -218,10 +221,7 @@ int kvm_cpu__start(struct kvm_cpu *cpu)
 		sigaction(SIG_KICK, &sa, NULL);
 		handler_installed = true;
 	}
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, VCPU_STACK_SIZE);
-	r = pthread_create(&cpu->thread, &attr, vcpu_thread, cpu);
-	pthread_attr_destroy(&attr);
+	r = lkvm_thread_create(&cpu->thread, vcpu_thread, cpu);
 	if (r) {
 		pr_err("cannot start vCPU %u thread: %s", cpu->id, strerror(r));
 		return -1;

@@ -4,13 +4,15 @@
  * from the kernel's modules.dep (as depmod wrote it) rather than a list
  * written here, because distributions split drivers differently and
  * dependencies change between releases. Also: the kernel release of a
- * bzImage, to find its /lib/modules directory.
+ * bzImage or vmlinux, to find its /lib/modules directory.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lkvm/sandbox.h"
@@ -196,10 +198,59 @@ void modules_free(char **paths, int n)
 	free(paths);
 }
 
+/* The release: the first word of @s (at most @n bytes), into @buf. */
+static int release_word(const char *s, size_t n, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < n && s[i] > ' ' && s[i] < 0x7f; i++)
+		;
+	if (!i || i >= len)
+		return -1;
+	memcpy(buf, s, i);
+	buf[i] = '\0';
+	return 0;
+}
+
 /*
- * The setup header's kernel_version field (offset 0x20e, boot protocol
- * 2.00+) points, relative to 0x200, at a string such as
- * "6.1.0-56-amd64 (debian-kernel@...) #1 SMP ...": its first word.
+ * An ELF vmlinux (booted through PVH) has no setup header; its linux_banner,
+ * "Linux version 6.1.0-57-amd64 (debian-kernel@...) ...", has the release.
+ * The release is followed by " (" and has no '%': that tells the banner
+ * from format strings such as "Linux version %s (%s)".
+ */
+static int elf_release(int fd, char *buf, size_t len)
+{
+	static const char tag[] = "Linux version ";
+	struct stat st;
+	const char *p, *end;
+	char *map;
+	int r = -1;
+
+	if (fstat(fd, &st) < 0 || st.st_size < (off_t)sizeof(tag))
+		return -1;
+	map = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED)
+		return -1;
+	end = map + st.st_size;
+	for (p = map; (p = memmem(p, end - p, tag, sizeof(tag) - 1)); p++) {
+		const char *rel = p + sizeof(tag) - 1, *q = rel;
+
+		while (q < end && q - rel < 256 && *q > ' ' && *q < 0x7f && *q != '%')
+			q++;
+		if (q > rel && end - q >= 2 && q[0] == ' ' && q[1] == '(') {
+			r = release_word(rel, q - rel, buf, len);
+			break;
+		}
+	}
+	munmap(map, st.st_size);
+	return r;
+}
+
+/*
+ * A bzImage's setup header's kernel_version field (offset 0x20e, boot
+ * protocol 2.00+) points, relative to 0x200, at a string such as
+ * "6.1.0-56-amd64 (debian-kernel@...) #1 SMP ...": its first word. An
+ * ELF vmlinux: its banner.
  */
 int kernel_release(const char *kernel, char *buf, size_t len)
 {
@@ -207,13 +258,17 @@ int kernel_release(const char *kernel, char *buf, size_t len)
 	char ver[256];
 	u16 off;
 	ssize_t n;
-	size_t i;
 	int fd;
 
 	fd = open(kernel, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	n = pread_full(fd, hdr, sizeof(hdr), 0);
+	if (n >= 4 && !memcmp(hdr, "\177ELF", 4)) {
+		n = elf_release(fd, buf, len);
+		close(fd);
+		return n;
+	}
 	if (n != (ssize_t)sizeof(hdr) || memcmp(hdr + 0x202, "HdrS", 4) ||
 	    (hdr[0x206] | hdr[0x207] << 8) < 0x200) {
 		close(fd);
@@ -224,12 +279,5 @@ int kernel_release(const char *kernel, char *buf, size_t len)
 	close(fd);
 	if (n <= 0)
 		return -1;
-	ver[n] = '\0';
-	for (i = 0; i < (size_t)n && ver[i] > ' ' && ver[i] < 0x7f; i++)
-		;
-	if (!i || i >= len)
-		return -1;
-	memcpy(buf, ver, i);
-	buf[i] = '\0';
-	return 0;
+	return release_word(ver, n, buf, len);
 }

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
@@ -38,8 +39,20 @@ void term_set_log(int fd)
 	log_fd = fd;
 }
 
+/* When the guest first wrote to its console (--boot-timings); 0: not yet. */
+static _Atomic u64 first_output_ns;
+
+u64 term_first_output_ns(void)
+{
+	return first_output_ns;
+}
+
 void term_write(const void *buf, size_t len)
 {
+	u64 none = 0;
+
+	if (!first_output_ns && len)
+		atomic_compare_exchange_strong(&first_output_ns, &none, now_ns());
 	if (write_full(STDOUT_FILENO, buf, len) < 0 && errno != EPIPE)
 		pr_debug("console write failed: %s", strerror(errno));
 	if (log_fd >= 0 && write_full(log_fd, buf, len) < 0)
@@ -153,7 +166,7 @@ void term_start(struct kvm *kvm)
 	set_raw();
 	if (pipe(wake_pipe) < 0)
 		return;
-	if (pthread_create(&input_thread, NULL, input_loop, kvm) == 0)
+	if (lkvm_thread_create(&input_thread, input_loop, kvm) == 0)
 		input_running = true;
 }
 

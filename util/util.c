@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Messages, allocation and I/O helpers shared by every part of lkvm. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,4 +200,33 @@ u64 now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * When lkvm started: stamped by its first constructor, right after exec
+ * (and, for a dynamic build, the dynamic loader). --boot-timings counts
+ * from here.
+ */
+static u64 start_ns;
+
+static void __attribute__((constructor(101))) stamp_start(void)
+{
+	start_ns = now_ns();
+}
+
+u64 lkvm_start_ns(void)
+{
+	return start_ns;
+}
+
+int lkvm_thread_create(pthread_t *thread, void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	int r;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, LKVM_THREAD_STACK);
+	r = pthread_create(thread, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	return r;
 }

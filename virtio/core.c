@@ -176,7 +176,7 @@ int virtio_device_register(struct kvm *kvm, struct virtio_device *vdev)
 	if (t->attach(kvm, vdev))
 		return -1;
 
-	if (pthread_create(&vdev->worker, NULL, worker_thread, vdev)) {
+	if (lkvm_thread_create(&vdev->worker, worker_thread, vdev)) {
 		pr_err("virtio-%s: cannot start its worker thread", vdev->ops->name);
 		return -1;
 	}

@@ -61,6 +61,7 @@ struct kvm_config {
 	bool e2h0;			/* --nested with HCR_EL2.E2H 0 */
 	const char *dump_dtb;		/* write the device tree here */
 	bool debug;
+	bool boot_timings;		/* --boot-timings: where the boot's time went */
 };
 
 struct kvm_cpu;
@@ -95,6 +96,7 @@ struct kvm {
 	pthread_mutex_t irq_lock;
 
 	char cmdline[4096];		/* the guest's full command line */
+	_Atomic u64 first_run_ns;	/* first KVM_RUN of any vCPU (--boot-timings) */
 
 	struct kvm_arch arch;
 };

@@ -62,7 +62,10 @@ int modules_resolve(const char *moddir, const char *const *want, char ***out,
 		    char **missing);
 void modules_free(char **paths, int n);
 
-/* Kernel release of an x86 bzImage, from its setup header; 0 or -1. */
+/*
+ * Kernel release of an x86 bzImage (from its setup header) or of an ELF
+ * vmlinux (from its "Linux version" banner); 0 or -1.
+ */
 int kernel_release(const char *kernel, char *buf, size_t len);
 
 /* The exit register (hw/sandbox-exit.c): did the guest report a status? */

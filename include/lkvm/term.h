@@ -20,7 +20,10 @@ struct kvm;
 typedef size_t (*term_input_fn)(void *ctx, const u8 *buf, size_t len);
 
 void term_set_input(term_input_fn fn, void *ctx);
+/* Guest console output (the serial port's or virtio-console's). */
 void term_write(const void *buf, size_t len);
+/* now_ns() of the guest's first console byte, 0 when it wrote none. */
+u64 term_first_output_ns(void);
 /* Also write the console to @fd (-1: stop). */
 void term_set_log(int fd);
 void term_start(struct kvm *kvm);

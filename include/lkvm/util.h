@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 typedef uint8_t u8;
@@ -98,5 +99,18 @@ int parse_size(const char *s, u64 default_unit, u64 *bytes);
 
 /* Monotonic time in nanoseconds. */
 u64 now_ns(void);
+/*
+ * Every lkvm thread (vCPUs, device workers, console input, control) gets a
+ * stack of LKVM_THREAD_STACK, not glibc's default of RLIMIT_STACK (8 MiB):
+ * their deepest paths take a few KiB of locals (the largest are PATH_MAX
+ * buffers), and an 8 MiB stack is big enough for a transparent huge page,
+ * which on a THP=always host makes a single touch of it 2 MiB resident.
+ * Returns pthread_create()'s result.
+ */
+#define LKVM_THREAD_STACK	(256 * 1024)
+int lkvm_thread_create(pthread_t *thread, void *(*fn)(void *), void *arg);
+
+/* now_ns() when lkvm started (its first constructor, just after exec). */
+u64 lkvm_start_ns(void);
 
 #endif

@@ -225,6 +225,32 @@ static void test_release(void)
 	CHECK_EQ(kernel_release("/nonexistent-lkvm", rel, sizeof(rel)), -1);
 }
 
+/* A vmlinux: the release comes from the banner, not from format strings. */
+static void test_release_elf(void)
+{
+	static u8 elf[0x2000];
+	char rel[64], path[PATH_MAX + 64];
+	static const char fmt[] = "Linux version %s (%s)";
+	static const char banner[] = "Linux version 6.1.0-57-amd64 (debian-kernel@lists.debian.org)";
+
+	snprintf(path, sizeof(path), "%s/bz", dir);	/* where write_kernel writes */
+	memcpy(elf, "\177ELF", 4);
+	memcpy(elf + 0x100, fmt, sizeof(fmt));
+	memcpy(elf + 0x800, banner, sizeof(banner));
+	CHECK(!write_kernel(elf, sizeof(elf)));
+	CHECK_EQ(kernel_release(path, rel, sizeof(rel)), 0);
+	CHECK(!strcmp(rel, "6.1.0-57-amd64"));
+	CHECK_EQ(kernel_release(path, rel, 8), -1);		/* no room */
+	/* A banner cut by the end of the file, then none at all. */
+	CHECK(!write_kernel(elf, 0x800 + 20));
+	CHECK_EQ(kernel_release(path, rel, sizeof(rel)), -1);
+	CHECK(!write_kernel(elf, 4));
+	CHECK_EQ(kernel_release(path, rel, sizeof(rel)), -1);
+	memset(elf + 0x800, 'x', sizeof(banner));
+	CHECK(!write_kernel(elf, sizeof(elf)));
+	CHECK_EQ(kernel_release(path, rel, sizeof(rel)), -1);
+}
+
 TEST_MAIN_BEGIN("test-sandbox")
 	char cmd[PATH_MAX + 32];
 
@@ -235,6 +261,7 @@ TEST_MAIN_BEGIN("test-sandbox")
 	RUN(test_cpio);
 	RUN(test_modules);
 	RUN(test_release);
+	RUN(test_release_elf);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd))
 		return 2;

@@ -482,26 +482,43 @@ lkvm_detect_mode() {
 	fi
 }
 
+# Unpack the ELF vmlinux from a bzImage into OUT (kept when already there):
+# Debian's bzImage carries it as an xz stream (magic FD 37 7A 58 5A 00),
+# with the PVH entry note. Fails when there is no such stream.
+# $1 bzImage  $2 out
+lkvm_extract_vmlinux() {
+	local bz=$1 out=$2 off
+	[ -s "$out" ] && return 0
+	off=$(LC_ALL=C grep -abo $'\xfd7zXZ' "$bz" 2>/dev/null | head -n 1 | cut -d: -f1)
+	if [ -n "$off" ] &&
+		tail -c +$((off + 1)) "$bz" | xz -dc --single-stream >"$out.tmp" 2>/dev/null &&
+		[ "$(head -c 4 "$out.tmp" | od -An -c | tr -d ' ')" = '177ELF' ]; then
+		mv "$out.tmp" "$out"
+		return 0
+	fi
+	rm -f "$out.tmp"
+	return 1
+}
+
+# The guest (L2) kernel as an ELF vmlinux, for the PVH cases; sets
+# LKVM_VMLINUX. Cached next to the kernel.
+lkvm_guest_vmlinux() {
+	LKVM_VMLINUX=$LKVM_KROOT/boot/vmlinux-$LKVM_KVER
+	lkvm_extract_vmlinux "$LKVM_VMLINUZ" "$LKVM_VMLINUX" ||
+		{ lkvm_err "no xz-compressed vmlinux in $LKVM_VMLINUZ"; return 1; }
+}
+
 # Kernel image QEMU boots as L1: the ELF vmlinux unpacked from the bzImage,
 # booted through its PVH entry. Under TCG that skips the firmware and the
 # in-guest xz decompression, about 5 s of a 10 s L1 boot. Falls back to the
 # bzImage if the payload cannot be extracted. Cached next to the kernel.
 lkvm_l1_kernel() {
-	local out=$LKVM_L1_KROOT/boot/vmlinux-$LKVM_L1_KVER off
-	if [ ! -s "$out" ]; then
-		# Offset of the xz stream magic (FD 37 7A 58 5A 00) in the bzImage.
-		off=$(LC_ALL=C grep -abo $'\xfd7zXZ' "$LKVM_L1_VMLINUZ" 2>/dev/null | head -n 1 | cut -d: -f1)
-		if [ -n "$off" ] &&
-			tail -c +$((off + 1)) "$LKVM_L1_VMLINUZ" | xz -dc --single-stream >"$out.tmp" 2>/dev/null &&
-			[ "$(head -c 4 "$out.tmp" | od -An -c | tr -d ' ')" = '177ELF' ]; then
-			mv "$out.tmp" "$out"
-		else
-			rm -f "$out.tmp"
-			echo "$LKVM_L1_VMLINUZ"
-			return
-		fi
+	local out=$LKVM_L1_KROOT/boot/vmlinux-$LKVM_L1_KVER
+	if lkvm_extract_vmlinux "$LKVM_L1_VMLINUZ" "$out"; then
+		echo "$out"
+	else
+		echo "$LKVM_L1_VMLINUZ"
 	fi
-	echo "$out"
 }
 
 # The QEMU command line of an x86 L1 (TCG, 2 vCPUs, kvm-amd nested inside),

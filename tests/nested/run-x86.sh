@@ -7,6 +7,7 @@
 # whose kvm-amd (nested=1) provides /dev/kvm.
 #
 # Usage: tests/nested/run-x86.sh [LKVM_REPO]
+# LKVM_NESTED_CASES="case ...": run only these cases (default: all, below).
 # stdout: one "PASS|FAIL|SKIP: nested/<case>[: why]" line per case.
 # stderr: progress, timings, and the console of failing cases.
 # Exit status: 0 when no case failed.
@@ -25,7 +26,18 @@ REPO=$(cd "${1:-$HERE/../..}" && pwd) || exit 2
 . "$HERE/kernel2.sh"
 
 K2_CASES=$(nested_k2_cases amd64)
-CASES="boot-poweroff reboot nested-svm balloon $NESTED_SANDBOX_CASES $K2_CASES"
+# pvh-*: the same kernel as an ELF vmlinux (unpacked from the bzImage)
+# booted through its PVH entry, with --boot-timings; and lkvm sandbox on it.
+PVH_CASES="pvh-poweroff pvh-reboot pvh-sandbox"
+ALL_CASES="boot-poweroff reboot nested-svm balloon $PVH_CASES $NESTED_SANDBOX_CASES $K2_CASES"
+CASES=${LKVM_NESTED_CASES:-$ALL_CASES}
+for c in $CASES; do
+	case " $ALL_CASES " in
+	*" $c "*) ;;
+	*) echo "FAIL: nested/$c: no such case (LKVM_NESTED_CASES; cases: $ALL_CASES)"; exit 1 ;;
+	esac
+done
+selected() { case " $CASES " in *" $1"*) return 0 ;; esac; return 1; }
 L2_ARGS='-c 2 -m 512'
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-nested.XXXXXX") || exit 2
@@ -91,12 +103,27 @@ nested_balloon_prepare "$WORK" || all_cases FAIL "cannot build the balloon case'
 nested_sandbox_prepare "$WORK" || all_cases FAIL "cannot prepare the sandbox and net cases"
 # The second kernel (kernel2.sh): its cases SKIP when it cannot be fetched.
 K2_SKIP=
-nested_k2_prepare "$WORK" amd64
-case $? in
-0) ;;
-2) K2_SKIP="cannot fetch a Debian 6.12 kernel (apt and cache both failed)" ;;
-*) all_cases FAIL "cannot build the second kernel's L2 initramfs" ;;
-esac
+if selected kernel2-; then
+	nested_k2_prepare "$WORK" amd64
+	case $? in
+	0) ;;
+	2) K2_SKIP="cannot fetch a Debian 6.12 kernel (apt and cache both failed)" ;;
+	*) all_cases FAIL "cannot build the second kernel's L2 initramfs" ;;
+	esac
+else
+	K2_SKIP="not selected"
+fi
+# The PVH cases' vmlinux: in L1 at /l2/vmlinux, where the sandbox finds its
+# modules from the release in its banner.
+PVH_VMLINUX=
+if selected pvh-; then
+	lkvm_guest_vmlinux || all_cases FAIL "cannot unpack the vmlinux from $LKVM_VMLINUZ"
+	PVH_VMLINUX=$LKVM_VMLINUX
+	if [ "$LKVM_MODE" = nested ]; then
+		cp "$LKVM_VMLINUX" "$WORK/l1-overlay/l2/vmlinux" || all_cases FAIL "cannot copy the vmlinux"
+		PVH_VMLINUX=/l2/vmlinux
+	fi
+fi
 
 {
 	echo "LKVM_CASE_TIMEOUT=$LKVM_CASE_TIMEOUT"
@@ -109,6 +136,16 @@ esac
 		# L1's KVM (kvm-amd nested=1) offers SVM: --nested hands it on.
 		nested-svm) echo "run_case $c '\$LKVM run -k \$L2_KERNEL -i \$L2_INITRD $L2_ARGS --nested -p \"lkvmtest.action=poweroff quiet\"'"; continue ;;
 		balloon) nested_balloon_case_lines balloon; continue ;;
+		pvh-poweroff|pvh-reboot)
+			echo "run_case $c '\$LKVM run -k $PVH_VMLINUX -i \$L2_INITRD $L2_ARGS --boot-timings -p \"lkvmtest.action=${c#pvh-} quiet\"'"
+			continue
+			;;
+		pvh-sandbox)
+			m=
+			[ "$LKVM_MODE" = direct ] && m="--modules $LKVM_KROOT/lib/modules/$LKVM_KVER"
+			echo "run_case $c '\$LKVM sandbox -k $PVH_VMLINUX $m --boot-timings -- sh -c \"echo PVH-SANDBOX-\\\$(uname -r); exit 6\"'"
+			continue
+			;;
 		sandbox|sandbox-*|net) echo "run_case $c '$(nested_sandbox_cmd "$c")'"; continue ;;
 		esac
 		echo "run_case $c '\$LKVM run -k \$L2_KERNEL -i \$L2_INITRD $L2_ARGS -p \"lkvmtest.action=$action quiet\"'"
@@ -178,6 +215,14 @@ check_case() {
 		nested_k2_check amd64 "$c" "$out" "$status"
 		return
 		;;
+	pvh-sandbox)
+		printf '%s\n' "$out" | grep -q "^PVH-SANDBOX-$LKVM_KVER" ||
+			{ echo "the command's output did not arrive from a $LKVM_KVER guest (lkvm status $status)"; return; }
+		printf '%s\n' "$out" | grep -q 'cannot tell the kernel.s release' &&
+			{ echo "lkvm sandbox could not read the release of the vmlinux"; return; }
+		[ "$status" = 6 ] || { echo "lkvm exit status $status, want the command's 6"; return; }
+		return
+		;;
 	esac
 	has() { printf '%s\n' "$out" | grep -q -e "$1"; }
 	# On a hardware host without nested=1, --nested must refuse in one line.
@@ -223,7 +268,13 @@ check_case() {
 		echo "the guest sees '$virt' without --nested"
 		return
 	fi
-	if [ "$c" = boot-poweroff ]; then
+	if [ "${c#pvh-}" != "$c" ]; then
+		for m in exec 'first KVM_RUN' 'first console byte' exit; do
+			has "^lkvm: boot-timings: $m  *[0-9.]* ms" ||
+				{ echo "no '--boot-timings' line for '$m'"; return; }
+		done
+	fi
+	if [ "$c" = boot-poweroff ] || [ "$c" = pvh-poweroff ]; then
 		cpus=$(lkvm_l2_value "$out" CPUS)
 		[ "$cpus" = 2 ] || { echo "guest sees ${cpus:-?} CPUs, want 2"; return; }
 		uname=$(lkvm_l2_value "$out" UNAME)
@@ -234,8 +285,8 @@ check_case() {
 
 for c in $CASES; do
 	case "$c" in
-	boot-poweroff|nested-svm) action=poweroff ;;
-	reboot) action=reboot ;;
+	boot-poweroff|nested-svm|pvh-poweroff) action=poweroff ;;
+	reboot|pvh-reboot) action=reboot ;;
 	balloon) action=balloon ;;
 	esac
 	if [ -n "$K2_SKIP" ] && [ "${c#kernel2-}" != "$c" ]; then
@@ -250,6 +301,8 @@ for c in $CASES; do
 		[ "$c" = balloon ] &&
 			echo "INFO: nested/balloon: $(nested_balloon_summary "$(lkvm_case_output "$LOG" balloon)")" >&2
 		[ "${c#kernel2-}" != "$c" ] && echo "INFO: nested/$c: L2 kernel $LKVM_K2_KVER" >&2
+		[ "${c#pvh-}" != "$c" ] &&
+			lkvm_case_output "$LOG" "$c" | grep '^lkvm: boot-timings:' | sed "s|^|INFO: nested/$c: |" >&2
 	else
 		FAILED=1
 		echo "FAIL: nested/$c: $why"

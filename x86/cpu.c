@@ -95,6 +95,15 @@ int kvm_cpu__arch_init(struct kvm_cpu *cpu)
 	return 0;
 }
 
+/* A flat 4 GiB segment: 64-bit code (@l), or 32-bit code or data. */
+static struct kvm_segment flat_segment(u16 selector, u8 type, bool l)
+{
+	return (struct kvm_segment){
+		.base = 0, .limit = 0xffffffff, .selector = selector, .type = type,
+		.present = 1, .dpl = 0, .db = !l, .s = 1, .l = l, .g = 1,
+	};
+}
+
 /*
  * The PVH entry (Xen's x86/HVM direct boot ABI): 32-bit protected mode,
  * paging off, CR4 clear, flat 32-bit segments, a 32-bit TSS with base 0 and
@@ -102,21 +111,12 @@ int kvm_cpu__arch_init(struct kvm_cpu *cpu)
  */
 static void pvh_sregs(struct kvm_sregs *sregs)
 {
-	struct kvm_segment code = {
-		.base = 0, .limit = 0xffffffff, .selector = 0x10, .type = 0xb,
-		.present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
-	};
-	struct kvm_segment data = {
-		.base = 0, .limit = 0xffffffff, .selector = 0x18, .type = 0x3,
-		.present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
-	};
 	struct kvm_segment tss = {
-		.base = 0, .limit = 0x67, .selector = 0x20, .type = 0xb,
-		.present = 1, .dpl = 0, .db = 0, .s = 0, .l = 0, .g = 0,
+		.base = 0, .limit = 0x67, .selector = 0x20, .type = 0xb, .present = 1,
 	};
 
-	sregs->cs = code;
-	sregs->ds = sregs->es = sregs->fs = sregs->gs = sregs->ss = data;
+	sregs->cs = flat_segment(0x10, 0xb, false);
+	sregs->ds = sregs->es = sregs->fs = sregs->gs = sregs->ss = flat_segment(0x18, 0x3, false);
 	sregs->tr = tss;
 	sregs->gdt.base = X86_GDT_ADDR;
 	sregs->gdt.limit = 5 * 8 - 1;
@@ -129,17 +129,8 @@ static void pvh_sregs(struct kvm_sregs *sregs)
 /* The 64-bit boot protocol: long mode on lkvm's identity map (x86/boot.c). */
 static void linux64_sregs(struct kvm_sregs *sregs)
 {
-	struct kvm_segment code = {
-		.base = 0, .limit = 0xffffffff, .selector = 0x10, .type = 0xb,
-		.present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1,
-	};
-	struct kvm_segment data = {
-		.base = 0, .limit = 0xffffffff, .selector = 0x18, .type = 0x3,
-		.present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
-	};
-
-	sregs->cs = code;
-	sregs->ds = sregs->es = sregs->fs = sregs->gs = sregs->ss = data;
+	sregs->cs = flat_segment(0x10, 0xb, true);
+	sregs->ds = sregs->es = sregs->fs = sregs->gs = sregs->ss = flat_segment(0x18, 0x3, false);
 	sregs->gdt.base = X86_GDT_ADDR;
 	sregs->gdt.limit = 4 * 8 - 1;
 	sregs->cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG;

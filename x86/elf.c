@@ -259,6 +259,33 @@ int pvh_check_layout(const struct pvh_kernel *k, u64 ram_lo, u64 ram_top, const 
 	return 0;
 }
 
+/*
+ * Guest RAM is fresh anonymous memory, zero until touched, so only the
+ * pages of the kernel's file data that are not zero need copying: in a
+ * Debian vmlinux that is 30 of its 57 MiB (.bss, .brk and padding are
+ * in the file as zeros). The other pages stay untouched: less to copy
+ * before the first KVM_RUN, and less resident memory.
+ */
+static bool page_is_zero(const u8 *p, size_t len)
+{
+	static const u8 zero[SZ_4K];
+
+	return !memcmp(p, zero, len);
+}
+
+void pvh_copy_nonzero(u8 *dst, const u8 *src, u64 len)
+{
+	u64 off = 0, n;
+
+	while (off < len) {
+		/* Chunks end on the guest's page boundaries. */
+		n = min(len - off, SZ_4K - ((unsigned long)(dst + off) & (SZ_4K - 1)));
+		if (!page_is_zero(src + off, n))
+			memcpy(dst + off, src + off, n);
+		off += n;
+	}
+}
+
 void pvh_fill_start_info(u8 *page, const struct pvh_boot_args *a)
 {
 	unsigned int i, n = min(a->nr_e820,

@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "lkvm/bzimage.h"
 #include "lkvm/kvm.h"
@@ -20,6 +21,8 @@ struct pvh_src {
 	int fd;
 	const u8 *buf;		/* a kernel read from a pipe, or NULL */
 	u64 len;
+	void *map;		/* the file, mapped while it loads */
+	u64 map_len;
 };
 
 static s64 src_read(void *ctx, void *dst, u64 len, u64 off)
@@ -43,6 +46,26 @@ int pvh_probe_fd(int fd, const u8 *hdr, size_t len, u64 size, const char **err)
 
 	free(k);
 	return r;
+}
+
+/*
+ * The whole kernel file in memory: mapped (a regular file; pages are only
+ * read, so nothing is copied that is not needed) or as read (a pipe). A
+ * file truncated by someone else while it loads ends lkvm with SIGBUS, as
+ * for any reader of a mapped file.
+ */
+static const u8 *map_file(struct pvh_src *src, u64 size)
+{
+	void *p;
+
+	if (src->buf)
+		return src->buf;
+	p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, src->fd, 0);
+	if (p == MAP_FAILED)
+		return NULL;	/* then pread() copies everything */
+	src->map = p;
+	src->map_len = size;
+	return p;
 }
 
 struct initrd_ctx {
@@ -88,6 +111,7 @@ int pvh_load(struct kvm *kvm, struct load_file *f, const u8 *hdr, size_t hdr_len
 	size_t cmdlen = strlen(kvm->cmdline);
 	struct pvh_boot_args a = { 0 };
 	struct pvh_kernel *k = xmalloc(sizeof(*k));
+	const u8 *map = NULL;
 	const char *err;
 	unsigned int i;
 	int ret = -1;
@@ -102,10 +126,7 @@ int pvh_load(struct kvm *kvm, struct load_file *f, const u8 *hdr, size_t hdr_len
 		       cmdlen, PVH_CMDLINE_MAX);
 		goto out;
 	}
-	/*
-	 * Only the file data is copied: the rest of each segment (.bss) is
-	 * fresh anonymous memory, zero already, and stays untouched.
-	 */
+	map = map_file(&src, size);
 	for (i = 0; i < k->nr_load; i++) {
 		const struct pvh_segment *s = &k->load[i];
 		u8 *dst;
@@ -113,9 +134,14 @@ int pvh_load(struct kvm *kvm, struct load_file *f, const u8 *hdr, size_t hdr_len
 		if (!s->filesz)
 			continue;
 		dst = guest_ptr(&kvm->mem, s->paddr, s->filesz);
-		if (!dst || src_read(&src, dst, s->filesz, s->offset) != (s64)s->filesz) {
-			pr_err("cannot read kernel '%s': %s", f->path,
-			       dst ? "short read" : "segment outside guest memory");
+		if (!dst) {
+			pr_err("kernel '%s': a segment lies outside guest memory", f->path);
+			goto out;
+		}
+		if (map) {
+			pvh_copy_nonzero(dst, map + s->offset, s->filesz);
+		} else if (src_read(&src, dst, s->filesz, s->offset) != (s64)s->filesz) {
+			pr_err("cannot read kernel '%s': short read", f->path);
 			goto out;
 		}
 	}
@@ -145,6 +171,8 @@ int pvh_load(struct kvm *kvm, struct load_file *f, const u8 *hdr, size_t hdr_len
 		 (unsigned long long)a.initrd_size >> 10, (unsigned long long)a.initrd_addr);
 	ret = 0;
 out:
+	if (src.map)
+		munmap(src.map, src.map_len);
 	free(k);
 	return ret;
 }

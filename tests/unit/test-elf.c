@@ -369,6 +369,38 @@ static void test_start_info(void)
 	CHECK_EQ(get_le64(page + PVH_SI_MODLIST_PADDR), 0);
 }
 
+/*
+ * Zero pages are skipped, everything else lands as a full copy would put
+ * it, whatever the alignment of source and destination.
+ */
+static void test_copy_nonzero(void)
+{
+	static u8 src[8 * 4096 + 64], dst[10 * 4096];
+	unsigned int doff, soff, len, i;
+
+	memset(src, 0, sizeof(src));
+	for (i = 0; i < sizeof(src); i++)
+		if ((i / 4096) % 3 == 1 || ((i / 4096) % 3 == 2 && i % 4096 == 4095))
+			src[i] = i * 7 + 1;
+	for (doff = 0; doff < 4096; doff += 1365) {
+		for (soff = 0; soff < 64; soff += 7) {
+			len = sizeof(src) - 64 - doff / 2;
+			memset(dst, 0, sizeof(dst));
+			pvh_copy_nonzero(dst + doff, src + soff, len);
+			CHECK(!memcmp(dst + doff, src + soff, len));
+			for (i = 0; i < doff; i++)
+				CHECK_EQ(dst[i], 0);
+			for (i = doff + len; i < sizeof(dst); i++)
+				CHECK_EQ(dst[i], 0);
+		}
+	}
+	/* An all-zero page is left alone: it keeps what the destination had. */
+	memset(dst, 0xaa, 4096);
+	pvh_copy_nonzero(dst, src, 4096);
+	CHECK_EQ(dst[0], 0xaa);
+	CHECK_EQ(dst[4095], 0xaa);
+}
+
 /* A seeded generator (Knuth's MMIX LCG, high bits): failures replay exactly. */
 static u64 fz = 0x243f6a8885a308d3ULL;
 
@@ -423,5 +455,6 @@ TEST_MAIN_BEGIN("test-elf")
 	RUN(test_hostile_segments);
 	RUN(test_entry_outside);
 	RUN(test_start_info);
+	RUN(test_copy_nonzero);
 	RUN(test_fuzz);
 TEST_MAIN_END()

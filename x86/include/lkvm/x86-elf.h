@@ -98,6 +98,12 @@ int pvh_probe(const u8 *hdr, size_t len, u64 file_size, pvh_read_fn read, void *
  */
 int pvh_check_layout(const struct pvh_kernel *k, u64 ram_lo, u64 ram_top, const char **err);
 
+/*
+ * Copy @len bytes of a segment to @dst in fresh (zero) guest RAM, skipping
+ * the guest pages whose bytes are all zero: they stay untouched.
+ */
+void pvh_copy_nonzero(u8 *dst, const u8 *src, u64 len);
+
 struct pvh_boot_args {
 	u64 info_addr;		/* guest address of the start info page */
 	u64 cmdline_addr;

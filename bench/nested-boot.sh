@@ -10,6 +10,7 @@
 #   qemu-pvh   QEMU -M microvm, the same vmlinux (QEMU's PVH boot)
 #   kvmtool    kvmtool, the bzImage, when KVMTOOL names a static kvmtool binary
 #              (build it outside this repository: make lkvm-static)
+#   lkvm-old   another static lkvm build (LKVM_OLD), the bzImage: a before/after
 # Figures:
 #   - boot: wall time from starting the VMM to its console showing the
 #     guest's L2-INIT-REACHED line, timed where the VMM runs (/proc/uptime,
@@ -37,7 +38,8 @@ REPO=$PWD
 RUNS=${1:-3}
 MACHINE=${NESTED_BOOT_QEMU_MACHINE:-microvm}
 KVMTOOL=${KVMTOOL:-}
-VMMS=${NESTED_BOOT_VMMS:-"lkvm lkvm-pvh qemu qemu-pvh${KVMTOOL:+ kvmtool}"}
+LKVM_OLD=${LKVM_OLD:-}
+VMMS=${NESTED_BOOT_VMMS:-"lkvm lkvm-pvh qemu qemu-pvh${KVMTOOL:+ kvmtool}${LKVM_OLD:+ lkvm-old}"}
 MEM=512
 # shellcheck source=tests/nested/lib.sh
 . tests/nested/lib.sh
@@ -52,6 +54,9 @@ for t in qemu-system-x86_64 strace; do
 done
 case " $VMMS " in
 *" kvmtool "*) [ -x "$KVMTOOL" ] || { echo "bench: KVMTOOL='$KVMTOOL' is not an executable" >&2; exit 1; } ;;
+esac
+case " $VMMS " in
+*" lkvm-old "*) [ -x "$LKVM_OLD" ] || { echo "bench: LKVM_OLD='$LKVM_OLD' is not an executable" >&2; exit 1; } ;;
 esac
 make -s lkvm >&2 || exit 1
 lkvm_detect_mode "$REPO/lkvm"
@@ -176,6 +181,10 @@ if [ "$LKVM_MODE" = nested ]; then
 		cp "$KVMTOOL" "$WORK/overlay/bench/kvmtool"
 		KVMTOOL=/bench/kvmtool
 	fi
+	if [ -n "$LKVM_OLD" ]; then
+		cp "$LKVM_OLD" "$WORK/overlay/bench/lkvm-old"
+		LKVM_OLD=/bench/lkvm-old
+	fi
 else
 	QEMU=qemu-system-x86_64
 	STRACE=strace
@@ -192,6 +201,7 @@ vmm_cmd() {
 	qemu) echo "$QEMU $QARGS -kernel \$L2_KERNEL -initrd \$L2_INITRD -append \"console=ttyS0 $a\"" ;;
 	qemu-pvh) echo "$QEMU $QARGS -kernel $VMLINUX -initrd \$L2_INITRD -append \"console=ttyS0 $a\"" ;;
 	# kvmtool powers off by halting its vCPUs; reboot=k (its default) ends it.
+	lkvm-old) echo "$LKVM_OLD run -k \$L2_KERNEL -i \$L2_INITRD -c 2 -m $MEM -p \"$a\"" ;;
 	kvmtool) echo "$KVMTOOL run -k \$L2_KERNEL -i \$L2_INITRD -c 2 -m $MEM -p \"${a/poweroff/reboot}\"" ;;
 	*) echo "bench: unknown VMM $1" >&2; return 1 ;;
 	esac

@@ -116,8 +116,16 @@ int pvh_load(struct kvm *kvm, struct load_file *f, const u8 *hdr, size_t hdr_len
 	unsigned int i;
 	int ret = -1;
 
-	if (pvh_probe(hdr, hdr_len, size, src_read, &src, k, &err) ||
-	    pvh_check_layout(k, X86_KERNEL_ADDR, top, &err)) {
+	if (pvh_probe(hdr, hdr_len, size, src_read, &src, k, &err)) {
+		pr_err("kernel '%s' %s", f->path, err);
+		goto out;
+	}
+	if (k->hi > top && k->lo >= X86_KERNEL_ADDR) {
+		pr_err("kernel '%s' loads up to %llu MiB; guest memory is too small", f->path,
+		       (unsigned long long)(k->hi + SZ_1M - 1) >> 20);
+		goto out;
+	}
+	if (pvh_check_layout(k, X86_KERNEL_ADDR, top, &err)) {
 		pr_err("kernel '%s' %s", f->path, err);
 		goto out;
 	}

@@ -22,6 +22,19 @@ head -c 600 "$good" >"$tmp/truncated"
 head -c 4096 /bin/sh >"$tmp/elf"
 head -c 65536 /dev/zero >"$tmp/zeros"
 mkdir "$tmp/dir"
+# ELF kernels are booted through their PVH note: the test guest's ELF has
+# none; patched to e_machine 183 it is arm64's; and a minimal i386 ELF
+# (header and one PT_LOAD of itself at 1 MiB) has none either.
+cp tests/guest/out/test.elf "$tmp/nopvh.elf"
+cp tests/guest/out/test.elf "$tmp/arm64.elf"
+printf '\267\000' | dd of="$tmp/arm64.elf" bs=1 seek=18 conv=notrunc status=none
+{
+	printf '\177ELF\001\001\001\000\000\000\000\000\000\000\000\000'
+	printf '\002\000\003\000\001\000\000\000\000\000\020\000\064\000\000\000'
+	printf '\000\000\000\000\000\000\000\000\064\000\040\000\001\000\000\000\000\000\000\000'
+	printf '\001\000\000\000\000\000\000\000\000\000\020\000\000\000\020\000'
+	printf '\124\000\000\000\124\000\000\000\005\000\000\000\000\020\000\000'
+} >"$tmp/i386.elf"
 
 rc=0
 # check BIN NAME PATTERN ARGS...: exit 1, one stderr line matching PATTERN.
@@ -57,6 +70,9 @@ for bin in lkvm lkvm-asan; do
 	check $bin truncated-kernel 'truncated' run -k "$tmp/truncated"
 	check $bin elf-kernel 'not a' run -k "$tmp/elf"
 	check $bin zero-kernel 'not a' run -k "$tmp/zeros"
+	check $bin elf-no-pvh 'without a PVH entry' run -k "$tmp/nopvh.elf"
+	check $bin elf-not-x86 'another architecture' run -k "$tmp/arm64.elf"
+	check $bin elf32-no-pvh 'without a PVH entry' run -k "$tmp/i386.elf"
 	check $bin dir-kernel 'directory' run -k "$tmp/dir"
 	check $bin mem-zero 'too small' run -k $good -m 0
 	check $bin mem-huge 'exceeds' run -k $good -m 99999999G

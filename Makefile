@@ -86,7 +86,7 @@ CORE_OBJS += virtio/9p.o fs/9p-server.o fs/beneath.o net/options.o util/console-
 	     virtio/net.o net/tap.o
 # lkvm sandbox: initramfs writer, module order, exit register, embedded init
 CORE_OBJS += sandbox/cpio.o sandbox/modules.o sandbox/init-blob.o hw/sandbox-exit.o
-OBJS := main.o builtin-run.o builtin-ctl.o $(CORE_OBJS) $(ARCH_OBJS)
+OBJS := main.o builtin-run.o builtin-ctl.o kvmtool-compat.o $(CORE_OBJS) $(ARCH_OBJS)
 OBJS += builtin-sandbox.o
 DEPFILES := $(OBJS:.o=.d)
 

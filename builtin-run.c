@@ -47,11 +47,35 @@ static int check_console(const struct option *opt, const char *arg)
 
 static int check_transport(const struct option *opt, const char *arg)
 {
+	/* kvmtool's legacy (0.9) transports. */
+	if (!strcmp(arg, "pci-legacy") || !strcmp(arg, "mmio-legacy")) {
+		pr_err("--virtio-transport '%s': lkvm offers modern (1.x) virtio only (use: pci, mmio)",
+		       arg);
+		return -1;
+	}
 	if (strcmp(arg, "pci") && strcmp(arg, "mmio")) {
 		pr_err("--virtio-transport '%s' is not supported (use: pci, mmio)", arg);
 		return -1;
 	}
 	*(const char **)opt->value = arg;
+	return 0;
+}
+
+static int set_loglevel(const struct option *opt, const char *arg)
+{
+	int l = lkvm_parse_loglevel(arg);
+
+	if (l < 0) {
+		pr_err("--loglevel '%s' is not a level (use: error, warning, info, debug)", arg);
+		return -1;
+	}
+	*(int *)opt->value = l;
+	return 0;
+}
+
+/* kvmtool's --no-dhcp: lkvm never asks the guest kernel for DHCP anyway. */
+static int accept_no_dhcp(const struct option *opt __unused, const char *arg __unused)
+{
 	return 0;
 }
 
@@ -105,6 +129,7 @@ void kvm_config_defaults(struct kvm_config *cfg)
 	cfg->nrcpus = 1;
 	cfg->console = "serial";
 	cfg->virtio_transport = LKVM_ARCH_DEFAULT_TRANSPORT;
+	cfg->loglevel = LKVM_LOG_INFO;
 }
 
 struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extra)
@@ -128,6 +153,12 @@ struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extr
 				"guest console: ttyS0 (default) or virtio hvc0", check_console),
 		OPTION_STRING(0, "console-log", &cfg->console_log, "<file>",
 			      "also write the guest console to <file>"),
+		OPTION_STRING('f', "firmware", &cfg->firmware, "<file>",
+			      "boot this raw binary instead of a kernel (arm64)"),
+		OPTION_BOOLEAN(0, "nodefaults", &cfg->nodefaults,
+			       "pass the kernel only the -p command line, none of lkvm's defaults"),
+		OPTION_STRING(0, "dev", &cfg->dev, "<file>",
+			      "the KVM device (default /dev/kvm)"),
 		OPTION_GROUP("Devices:"),
 		OPTION_CALLBACK('d', "disk", cfg, "<path>[,ro][,direct]",
 				"add a virtio-blk disk backed by a raw image (repeatable)",
@@ -164,18 +195,28 @@ struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extr
 		OPTION_GROUP("Debugging:"),
 		OPTION_BOOLEAN(0, "debug", &cfg->debug,
 			       "log VMM events (unhandled I/O, device setup)"),
+		OPTION_CALLBACK(0, "loglevel", &cfg->loglevel, "error|warning|info|debug",
+				"what lkvm prints besides errors (debug: as --debug)",
+				set_loglevel),
+		OPTION_CALLBACK_NOARG(0, "no-dhcp", NULL,
+				      "accepted for kvmtool: lkvm never configures DHCP",
+				      accept_no_dhcp),
 		OPTION_END(),
 	};
-	size_t n = ARRAY_SIZE(opts) - 1, ne = 0;
+	const struct option *refused = kvmtool_refusals();
+	size_t n = ARRAY_SIZE(opts) - 1, nr = 0, ne = 0;
 	struct option *all;
 
+	while (refused[nr].type != OPT_END)
+		nr++;
 	while (extra && extra[ne].type != OPT_END)
 		ne++;
-	all = xmalloc((n + ne + 1) * sizeof(*all));
+	all = xmalloc((n + nr + ne + 1) * sizeof(*all));
 	memcpy(all, opts, n * sizeof(*all));
+	memcpy(all + n, refused, nr * sizeof(*all));
 	if (ne)
-		memcpy(all + n, extra, ne * sizeof(*all));
-	all[n + ne] = (struct option)OPTION_END();
+		memcpy(all + n + nr, extra, ne * sizeof(*all));
+	all[n + nr + ne] = (struct option)OPTION_END();
 	return all;
 }
 
@@ -189,6 +230,18 @@ int kvm_config_finish(struct kvm_config *cfg, const char *cmd)
 		return -1;
 	}
 #endif
+#ifndef LKVM_ARCH_HAS_FIRMWARE
+	if (cfg->firmware) {
+		pr_err("%s: --firmware: lkvm loads no firmware on x86; it boots a bzImage directly (-k)",
+		       cmd);
+		return -1;
+	}
+#endif
+	if (cfg->firmware && (cfg->kernel_filename || cfg->initrd_filename)) {
+		pr_err("%s: --firmware boots the firmware alone (as kvmtool does): drop -k and -i",
+		       cmd);
+		return -1;
+	}
 	if (cfg->virtio_mmio_msi_shared)
 		cfg->virtio_mmio_msi = true;
 	if (cfg->virtio_mmio_msi && strcmp(cfg->virtio_transport, "mmio")) {
@@ -206,7 +259,10 @@ int kvm_config_finish(struct kvm_config *cfg, const char *cmd)
 		       cmd, cfg->name, CTL_NAME_MAX);
 		return -1;
 	}
+	if (cfg->loglevel == LKVM_LOG_DEBUG)
+		cfg->debug = true;
 	lkvm_debug = cfg->debug;
+	lkvm_loglevel = cfg->loglevel;
 	return 0;
 }
 
@@ -253,7 +309,7 @@ int cmd_run(int argc, const char **argv)
 		pr_err("run: unexpected argument '%s'", argv[1]);
 		return LKVM_EXIT_ERROR;
 	}
-	if (!cfg.kernel_filename) {
+	if (!cfg.kernel_filename && !cfg.firmware) {
 		pr_err("run: no kernel given (use -k/--kernel <file>)");
 		return LKVM_EXIT_ERROR;
 	}

@@ -11,6 +11,18 @@
 #include "lkvm/util.h"
 
 bool lkvm_debug;
+enum lkvm_loglevel lkvm_loglevel = LKVM_LOG_INFO;
+
+int lkvm_parse_loglevel(const char *s)
+{
+	static const char *const names[] = { "error", "warning", "info", "debug" };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	return -1;
+}
 
 static void vmsg(const char *prefix, const char *fmt, va_list ap)
 {
@@ -26,19 +38,21 @@ static void vmsg(const char *prefix, const char *fmt, va_list ap)
 		return;
 }
 
-#define DEFINE_MSG(fn, prefix)				\
+#define DEFINE_MSG(fn, prefix, level)			\
 void fn(const char *fmt, ...)				\
 {							\
 	va_list ap;					\
 							\
+	if (lkvm_loglevel < (level) && !lkvm_debug)	\
+		return;					\
 	va_start(ap, fmt);				\
 	vmsg(prefix, fmt, ap);				\
 	va_end(ap);					\
 }
 
-DEFINE_MSG(pr_err, "")
-DEFINE_MSG(pr_warn, "warning: ")
-DEFINE_MSG(pr_info, "")
+DEFINE_MSG(pr_err, "", LKVM_LOG_ERROR)
+DEFINE_MSG(pr_warn, "warning: ", LKVM_LOG_WARNING)
+DEFINE_MSG(pr_info, "", LKVM_LOG_INFO)
 
 void die(const char *fmt, ...)
 {

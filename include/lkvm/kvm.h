@@ -60,6 +60,14 @@ struct kvm_config {
 	bool pmu;			/* PMUv3 */
 	bool e2h0;			/* --nested with HCR_EL2.E2H 0 */
 	const char *dump_dtb;		/* write the device tree here */
+	bool aarch32;			/* --aarch32: a 32-bit EL1 guest */
+	u64 firmware_addr;		/* --firmware-address; 0: RAM base */
+	u64 kaslr_seed;			/* --kaslr-seed; 0: none given */
+	/* kvmtool's options (kvmtool-compat.c lists those lkvm refuses) */
+	bool nodefaults;		/* only the user's command line, no defaults */
+	const char *firmware;		/* --firmware: booted instead of a kernel */
+	const char *dev;		/* --dev: the KVM device (default /dev/kvm) */
+	int loglevel;			/* --loglevel (enum lkvm_loglevel) */
 	bool debug;
 };
 

@@ -282,7 +282,15 @@ static int check_input_file(const char *what, const char *path, bool kernel)
 	int fd;
 
 	if (stat(path, &st) < 0) {
-		pr_err("cannot open %s '%s': %s", what, path, strerror(errno));
+		/*
+		 * kvmtool's words for a missing kernel: kvm-unit-tests' runner
+		 * probes the VMM with a kernel that does not exist and takes
+		 * any other answer for a VMM that cannot run the test.
+		 */
+		if (kernel)
+			pr_err("Fatal: Unable to open kernel %s: %s", path, strerror(errno));
+		else
+			pr_err("cannot open %s '%s': %s", what, path, strerror(errno));
 		return -1;
 	}
 	if (S_ISDIR(st.st_mode)) {

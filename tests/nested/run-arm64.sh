@@ -23,6 +23,8 @@ REPO=$(cd "${1:-$HERE/../..}" && pwd) || exit 2
 . "$HERE/balloon.sh"
 # shellcheck source=tests/nested/kernel2.sh
 . "$HERE/kernel2.sh"
+# shellcheck source=tests/nested/kut.sh
+. "$HERE/kut.sh"
 
 # Cases per L1 machine. See case_cmd for what each runs, check_case for
 # what passes.
@@ -30,6 +32,17 @@ REPO=$(cd "${1:-$HERE/../..}" && pwd) || exit 2
 K2_CASES=$(nested_k2_cases arm64)
 CASES_V3="boot-poweroff reboot pipe-fifo pipe-gzip pci nested-refused spe-refused gicv2-refused $K2_CASES"
 CASES_V2="gicv2-boot"
+# kut.sh adds kvm-unit-tests' cases (kut-*) to both once the tarball is
+# unpacked. LKVM_ARM64_CASES="case ..." runs only those (development).
+only_cases() {
+	local c out=
+	for c in "$@"; do
+		if [ -z "${LKVM_ARM64_CASES:-}" ] || printf ' %s ' "$LKVM_ARM64_CASES" | grep -q " $c "; then
+			out="$out $c"
+		fi
+	done
+	echo "$out"
+}
 CASES="$CASES_V3 $CASES_V2"
 L2_ARGS='-c 2 -m 512'
 L2_MODULES="virtio_mmio virtio_pci virtio_blk virtio-rng virtio_console virtio_balloon"
@@ -122,6 +135,18 @@ case $? in
 *) all_cases FAIL "cannot build the second kernel's L2 initramfs" ;;
 esac
 
+# kvm-unit-tests: staged into L1's overlay, its cases added to the lists.
+nested_kut_prepare "$WORK"
+if [ -z "$NESTED_KUT_SKIP" ]; then
+	CASES_V3="$CASES_V3 $NESTED_KUT_V3"
+	CASES_V2="$CASES_V2 $NESTED_KUT_V2"
+fi
+# shellcheck disable=SC2086
+CASES_V3=$(only_cases $CASES_V3)
+# shellcheck disable=SC2086
+CASES_V2=$(only_cases $CASES_V2)
+CASES="$CASES_V3 $CASES_V2"
+
 # The command of each case, for the L1 case list (run_case evaluates it
 # behind "timeout -s KILL", so lkvm comes first or is wrapped itself: a
 # killed shell must not leave a guest running into the next case).
@@ -164,9 +189,11 @@ write_cases() {
 	echo 'dd if=/dev/zero of=/tmp/disk-pci.img bs=1M count=8 2>/dev/null'
 	echo 'mkfifo /tmp/initrd.fifo && (cat $L2_INITRD >/tmp/initrd.fifo &)'
 	[ -z "$K2_SKIP" ] && nested_k2_preamble
+	[ -z "$NESTED_KUT_SKIP" ] && nested_kut_preamble
 	for c in "$@"; do
 		case "$c" in
 		kernel2-*) [ -z "$K2_SKIP" ] && nested_k2_case_lines arm64 "$c"; continue ;;
+		kut-*) echo "run_case $c '$(nested_kut_cmd "$c")'"; continue ;;
 		esac
 		echo "run_case $c '$(case_cmd "$c")'"
 	done
@@ -195,9 +222,9 @@ LOG3=$WORK/console-v3.log
 LOG2=$WORK/console-v2.log
 L1_V3=ok L1_V2=ok
 # shellcheck disable=SC2086
-run_l1 3 "$LOG3" $CASES_V3 || L1_V3=bad
+[ -z "${CASES_V3// /}" ] || run_l1 3 "$LOG3" $CASES_V3 || L1_V3=bad
 # shellcheck disable=SC2086
-run_l1 2 "$LOG2" $CASES_V2 || L1_V2=bad
+[ -z "${CASES_V2// /}" ] || run_l1 2 "$LOG2" $CASES_V2 || L1_V2=bad
 
 # --- verdicts --------------------------------------------------------------------------
 # Why a refusal case failed, or nothing: status 1 and exactly one lkvm line
@@ -223,6 +250,7 @@ check_case() {
 	fi
 	case "$c" in
 	kernel2-*) nested_k2_check arm64 "$c" "$out" "$status"; return ;;
+	kut-*) nested_kut_check "$c" "$out"; return ;;
 	esac
 	[ "$status" = 137 ] && { echo "timed out after ${LKVM_CASE_TIMEOUT}s (killed)"; return; }
 	case "$c" in
@@ -299,29 +327,36 @@ for c in $CASES; do
 		echo "SKIP: nested/arm64-$c: $K2_SKIP"
 		continue
 	fi
+	[ -z "$c" ] && continue
 	if [ "$bad" = bad ]; then
 		why="L1 did not come up with /dev/kvm"
 	else
 		why=$(check_case "$c" "$log")
 	fi
 	secs=$(lkvm_case_secs "$log" "$c")
-	if [ -z "$why" ]; then
-		echo "PASS: nested/arm64-$c"
-		echo "INFO: nested/arm64-$c: ${secs:-?}s" >&2
+	name=nested/arm64-$c
+	[ "${c#kut-}" != "$c" ] && name=nested/$c
+	if [ "${why#SKIP: }" != "$why" ]; then
+		echo "SKIP: $name: ${why#SKIP: }"
+		echo "INFO: $name: ${secs:-?}s" >&2
+	elif [ -z "$why" ]; then
+		echo "PASS: $name"
+		echo "INFO: $name: ${secs:-?}s" >&2
 		[ "${c#kernel2-}" != "$c" ] && echo "INFO: nested/arm64-$c: L2 kernel $LKVM_K2_KVER" >&2
 	else
 		FAILED=1
-		echo "FAIL: nested/arm64-$c: $why"
+		echo "FAIL: $name: $why"
 		{
-			echo "---- console of nested/arm64-$c (${secs:-?}s) ----"
+			echo "---- console of $name (${secs:-?}s) ----"
 			if grep -q "L1-BEGIN $c\$" "$log"; then
 				lkvm_case_output "$log" "$c" | tail -n 80
 			else
 				tail -n 40 "$log"
 			fi
-			echo "---- end of nested/arm64-$c ----"
+			echo "---- end of $name ----"
 		} >&2
 	fi
 done
+[ -n "$NESTED_KUT_SKIP" ] && echo "SKIP: nested/kut: $NESTED_KUT_SKIP"
 echo "INFO: arm64 nested tier took $(now)s" >&2
 exit "$FAILED"

@@ -157,6 +157,7 @@ tests/unit/test-mmio: .asan/virtio/mmio.o
 tests/unit/test-console: .asan/virtio/console.o
 tests/unit/test-balloon: .asan/virtio/balloon.o .asan/mem-discard.o
 tests/unit/test-control: .asan/util/ctl-proto.o
+tests/unit/test-options: .asan/kvmtool-compat.o
 tests/unit/test-9p: .asan/fs/9p-server.o .asan/fs/beneath.o
 tests/unit/test-virtio-net: tests/unit/fake-virtio.h .asan/virtio/net.o .asan/virtio/9p.o \
 			    .asan/fs/9p-server.o .asan/fs/beneath.o

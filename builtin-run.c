@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lkvm/builtin.h"
@@ -85,6 +86,7 @@ static int add_disk(const struct option *opt, const char *arg)
 	struct kvm_config *cfg = opt->value;
 	struct disk_config *d;
 	char *copy, *tok, *save = NULL;
+	struct stat st;
 
 	if (cfg->nr_disks == LKVM_MAX_DISKS) {
 		pr_err("at most %d disks", LKVM_MAX_DISKS);
@@ -96,6 +98,12 @@ static int add_disk(const struct option *opt, const char *arg)
 	d->path = strtok_r(copy, ",", &save);
 	if (!d->path || !*d->path) {
 		pr_err("--disk needs a path");
+		return -1;
+	}
+	/* kvmtool boots a directory given here as a 9p root; lkvm does not. */
+	if (!stat(d->path, &st) && S_ISDIR(st.st_mode)) {
+		pr_err("--disk '%s' is a directory: share it with --9p DIR,TAG, or run a command on a host directory with lkvm sandbox",
+		       d->path);
 		return -1;
 	}
 	while ((tok = strtok_r(NULL, ",", &save))) {

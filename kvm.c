@@ -344,9 +344,7 @@ int kvm_config_check(const struct kvm_config *cfg)
 			return -1;
 		}
 		if (S_ISDIR(st.st_mode)) {
-			/* kvmtool boots such a directory as a 9p root. */
-			pr_err("disk '%s' is a directory: share it with --9p DIR,TAG, or run a command on a host directory with lkvm sandbox",
-			       cfg->disks[i].path);
+			pr_err("disk '%s' is a directory", cfg->disks[i].path);
 			return -1;
 		}
 	}

@@ -19,9 +19,10 @@ int kvmtool_refuse(const struct option *opt, const char *arg __unused)
 	return -1;
 }
 
-#define REFUSE(l, why)		{ .type = OPT_CALLBACK, .long_name = (l), \
-				  .value = (void *)(why), .cb = kvmtool_refuse, \
-				  .flags = OPT_HIDDEN }
+#define REFUSE_SHORT(s, l, why)	{ .type = OPT_CALLBACK, .short_name = (s), \
+				  .long_name = (l), .value = (void *)(why), \
+				  .cb = kvmtool_refuse, .flags = OPT_HIDDEN }
+#define REFUSE(l, why)		REFUSE_SHORT(0, l, why)
 #define REFUSE_NOARG(l, why)	{ .type = OPT_CALLBACK, .long_name = (l), \
 				  .value = (void *)(why), .cb = kvmtool_refuse, \
 				  .flags = OPT_HIDDEN | OPT_NOARG }
@@ -35,7 +36,7 @@ static const struct option refusals[] = {
 	REFUSE_NOARG("gtk", NO_FRAMEBUFFER),
 	REFUSE_NOARG("sdl", NO_FRAMEBUFFER),
 	REFUSE("vidmode", NO_FRAMEBUFFER),
-	REFUSE("flash", "lkvm has no flash device; boot a kernel with -k"),
+	REFUSE_SHORT('F', "flash", "lkvm has no flash device; boot a kernel with -k"),
 	REFUSE_NOARG("virtio-legacy",
 		     "lkvm offers modern (1.x) virtio only; pick the transport with "
 		     "--virtio-transport pci|mmio"),

@@ -30,7 +30,7 @@ REPO=$(cd "${1:-$HERE/../..}" && pwd) || exit 2
 # what passes.
 # (kernel2.sh's cases boot Debian's 6.12 as L2 in the GICv3 L1.)
 K2_CASES=$(nested_k2_cases arm64)
-CASES_V3="boot-poweroff reboot pipe-fifo pipe-gzip pci nested-refused spe-refused gicv2-refused $K2_CASES"
+CASES_V3="boot-poweroff reboot pipe-fifo pipe-gzip pci nested-refused spe-refused gicv2-refused kvmtool-cli $K2_CASES"
 CASES_V2="gicv2-boot"
 # kut.sh adds kvm-unit-tests' cases (kut-*) to both once the tarball is
 # unpacked. LKVM_ARM64_CASES="case ..." runs only those (development).
@@ -122,9 +122,11 @@ if [ ! -s "$KGZ" ]; then
 		all_cases FAIL "cannot gzip the kernel"
 fi
 
-# L1 extras: the gzipped Image.
-mkdir -p "$WORK/l1-overlay/l2"
+# L1 extras: the gzipped Image; the README's kvmtool table and its checker.
+mkdir -p "$WORK/l1-overlay/l2" "$WORK/l1-overlay/kvmtool-cli"
 cp "$KGZ" "$WORK/l1-overlay/l2/Image.gz" || all_cases FAIL "cannot stage Image.gz"
+cp "$REPO/README.md" "$REPO/tests/unit/test-cli.sh" "$WORK/l1-overlay/kvmtool-cli/" ||
+	all_cases FAIL "cannot stage the kvmtool table"
 
 # The second kernel (kernel2.sh): its cases SKIP when it cannot be fetched.
 K2_SKIP=
@@ -174,6 +176,8 @@ case_cmd() {
 	nested-refused) echo "\$LKVM run -k \$L2_KERNEL $L2_ARGS --nested" ;;
 	spe-refused) echo "\$LKVM run -k \$L2_KERNEL $L2_ARGS --spe" ;;
 	gicv2-refused) echo "\$LKVM run -k \$L2_KERNEL $L2_ARGS --irqchip gicv2" ;;
+	# The README's kvmtool table, the arm64 rows too, against lkvm-arm64.
+	kvmtool-cli) echo "sh /kvmtool-cli/test-cli.sh \$LKVM /kvmtool-cli/README.md arm64" ;;
 	# On a GICv2 host the default is a GICv2.
 	gicv2-boot) echo "$boot $L2_ARGS --rng -p $quiet" ;;
 	esac
@@ -257,6 +261,12 @@ check_case() {
 	nested-refused) check_refusal "$out" "$status" KVM_CAP_ARM_EL2; return ;;
 	spe-refused) check_refusal "$out" "$status" KVM_CAP_ARM_SPE; return ;;
 	gicv2-refused) check_refusal "$out" "$status" GICv2; return ;;
+	kvmtool-cli)
+		v=$(printf '%s\n' "$out" | grep -c '^PASS: unit/cli/')
+		printf '%s\n' "$out" | grep -q '^FAIL: ' &&
+			{ echo "$(printf '%s\n' "$out" | grep -c '^FAIL: ') rows wrong: $(printf '%s\n' "$out" | grep -m1 '^FAIL: ')"; return; }
+		[ "$status" = 0 ] && [ "$v" -gt 40 ] || echo "status $status, $v rows checked"
+		return ;;
 	reboot) action=reboot ;;
 	esac
 	if printf '%s\n' "$out" | grep -q 'Kernel panic'; then

@@ -205,8 +205,9 @@ static struct arm_ram test_ram(void)
 	return r;
 }
 
-static int load_from_pipe(const u8 *buf, size_t len, u64 mmfr0, struct arm_kernel *k,
-			  const char **err)
+/* A kernel, or with @fw_addr set, --firmware for that address, from a pipe. */
+static int pipe_load(const u8 *buf, size_t len, u64 mmfr0, u64 fw_addr,
+		     struct arm_kernel *k, const char **err)
 {
 	struct arm_ram r = test_ram();
 	struct feeder f = { .buf = buf, .len = len, .chunk = 4093 };
@@ -217,11 +218,20 @@ static int load_from_pipe(const u8 *buf, size_t len, u64 mmfr0, struct arm_kerne
 		return -2;
 	f.fd = p[1];
 	pthread_create(&t, NULL, feed, &f);
-	ret = arm_kernel_load(p[0], &r, mmfr0, k, err);
+	if (fw_addr)
+		ret = arm_firmware_load(p[0], &r, fw_addr, k, err);
+	else
+		ret = arm_kernel_load(p[0], &r, mmfr0, k, err);
 	/* Unblock a writer we stopped reading from. */
 	close(p[0]);
 	pthread_join(t, NULL);
 	return ret;
+}
+
+static int load_from_pipe(const u8 *buf, size_t len, u64 mmfr0, struct arm_kernel *k,
+			  const char **err)
+{
+	return pipe_load(buf, len, mmfr0, 0, k, err);
 }
 
 static int load_from_file(const u8 *buf, size_t len, struct arm_kernel *k, const char **err)
@@ -478,19 +488,7 @@ static void test_load_raw_hostile(void)
 static int load_firmware(const u8 *buf, size_t len, u64 addr, struct arm_kernel *k,
 			 const char **err)
 {
-	struct arm_ram r = test_ram();
-	int p[2], ret;
-	struct feeder f = { .buf = buf, .len = len, .chunk = 1000 };
-	pthread_t t;
-
-	if (pipe(p))
-		return -2;
-	f.fd = p[1];
-	pthread_create(&t, NULL, feed, &f);
-	ret = arm_firmware_load(p[0], &r, addr, k, err);
-	close(p[0]);
-	pthread_join(t, NULL);
-	return ret;
+	return pipe_load(buf, len, 0, addr, k, err);
 }
 
 static void test_firmware(void)

@@ -90,7 +90,8 @@ nested_kut_prepare() {
 	# timeout needs the dynamic loader and libc, nothing else.
 	mkdir -p "$ov/lib/aarch64-linux-gnu"
 	cp -L "$libc/lib/ld-linux-aarch64.so.1" "$ov/lib/" &&
-		cp -L "$libc/lib/aarch64-linux-gnu/libc.so.6" "$ov/lib/aarch64-linux-gnu/" ||
+		cp -L "$libc/lib/aarch64-linux-gnu/libc.so.6" "$ov/lib/aarch64-linux-gnu/" &&
+		ln -sf aarch64-linux-gnu/libc.so.6 "$ov/lib/libc.so.6" ||
 		{ NESTED_KUT_SKIP="the arm64 libc6 package has no ld-linux-aarch64.so.1 or libc.so.6"; return 0; }
 	# Only what the runner and the arm64 tests need.
 	mkdir -p "$ov/kut/arm"
@@ -118,7 +119,10 @@ nested_kut_prepare() {
 
 # What L1 needs before the first kut case.
 nested_kut_preamble() {
+	# bash's process substitution and the runner's tee name these.
 	echo '[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd'
+	echo '[ -e /dev/stdout ] || ln -s /proc/self/fd/1 /dev/stdout'
+	echo '[ -e /dev/stderr ] || ln -s /proc/self/fd/2 /dev/stderr'
 }
 
 # The L1 command of case kut-NAME: the runner for that case alone (a

@@ -30,7 +30,7 @@ REPO=$(cd "${1:-$HERE/../..}" && pwd) || exit 2
 # what passes.
 # (kernel2.sh's cases boot Debian's 6.12 as L2 in the GICv3 L1.)
 K2_CASES=$(nested_k2_cases arm64)
-CASES_V3="boot-poweroff reboot pipe-fifo pipe-gzip pci nested-refused spe-refused gicv2-refused kvmtool-cli $K2_CASES"
+CASES_V3="boot-poweroff reboot pipe-fifo pipe-gzip pci nested-refused spe-refused gicv2-refused kvmtool-cli raw-boot firmware-boot aarch32-boot $K2_CASES"
 CASES_V2="gicv2-boot"
 # kut.sh adds kvm-unit-tests' cases (kut-*) to both once the tarball is
 # unpacked. LKVM_ARM64_CASES="case ..." runs only those (development).
@@ -128,6 +128,26 @@ cp "$KGZ" "$WORK/l1-overlay/l2/Image.gz" || all_cases FAIL "cannot stage Image.g
 cp "$REPO/README.md" "$REPO/tests/unit/test-cli.sh" "$WORK/l1-overlay/kvmtool-cli/" ||
 	all_cases FAIL "cannot stage the kvmtool table"
 
+# Two tiny raw binaries (no Image header), for kvmtool's raw and firmware
+# boots: each prints "OK" on the UART when the boot register (x0, or r2
+# for AArch32) points at a device tree ("NO" otherwise), then PSCI
+# SYSTEM_OFF. Hand-assembled: words in little-endian order.
+raw_words() {
+	local w
+	for w in "$@"; do
+		printf "\\x${w:6:2}\\x${w:4:2}\\x${w:2:2}\\x${w:0:2}"
+	done
+}
+# ldr w2,[x0]; w3 = 0xedfe0dd0 (the FDT magic as a LE word); x4 = UART;
+# "OK" if equal else "NO"; "\n"; w0 = 0x84000008; hvc #0; b .
+raw_words b9400002 5281ba03 72bdbfc3 d2a14004 528009e1 52800965 6b03005f 54000060 \
+	528009c1 528009e5 39000081 39000085 52800141 39000081 52800100 72b08000 \
+	d4000002 14000000 >"$WORK/l1-overlay/l2/raw64.bin"
+# The same in A32: ldr r3,[r2]; movw/movt r4; movw/movt r0 = UART; ...
+raw_words e5923000 e3004dd0 e34e4dfe e3000000 e3400a00 e3a0104f e3a0504b e1530004 \
+	13a0104e 13a0504f e5c01000 e5c05000 e3a0100a e5c01000 e3000008 e3480400 \
+	e1400070 eafffffe >"$WORK/l1-overlay/l2/raw32.bin"
+
 # The second kernel (kernel2.sh): its cases SKIP when it cannot be fetched.
 K2_SKIP=
 nested_k2_prepare "$WORK" arm64
@@ -176,6 +196,10 @@ case_cmd() {
 	nested-refused) echo "\$LKVM run -k \$L2_KERNEL $L2_ARGS --nested" ;;
 	spe-refused) echo "\$LKVM run -k \$L2_KERNEL $L2_ARGS --spe" ;;
 	gicv2-refused) echo "\$LKVM run -k \$L2_KERNEL $L2_ARGS --irqchip gicv2" ;;
+	# kvmtool's raw binary, firmware and AArch32 boots.
+	raw-boot) echo "\$LKVM run -k /l2/raw64.bin -c 2 -m 128" ;;
+	firmware-boot) echo "\$LKVM run --firmware /l2/raw64.bin -c 1 -m 128" ;;
+	aarch32-boot) echo "\$LKVM run --aarch32 -k /l2/raw32.bin -c 1 -m 128" ;;
 	# The README's kvmtool table, the arm64 rows too, against lkvm-arm64.
 	kvmtool-cli) echo "sh /kvmtool-cli/test-cli.sh \$LKVM /kvmtool-cli/README.md arm64" ;;
 	# On a GICv2 host the default is a GICv2.
@@ -261,6 +285,16 @@ check_case() {
 	nested-refused) check_refusal "$out" "$status" KVM_CAP_ARM_EL2; return ;;
 	spe-refused) check_refusal "$out" "$status" KVM_CAP_ARM_SPE; return ;;
 	gicv2-refused) check_refusal "$out" "$status" GICv2; return ;;
+	raw-boot|firmware-boot|aarch32-boot)
+		if [ "$c" = aarch32-boot ] && [ "$status" = 1 ] &&
+			printf '%s\n' "$out" | grep -q '^lkvm: --aarch32: .*KVM_CAP_ARM_EL1_32BIT'; then
+			echo "SKIP: this host's KVM has no 32-bit EL1 (the refusal was one line, status 1)"
+			return
+		fi
+		printf '%s\n' "$out" | grep -qx 'OK' ||
+			{ echo "the binary did not find a device tree at its boot register: $(printf '%s\n' "$out" | head -n 3 | tr '\n' ' ')"; return; }
+		[ "$status" = 0 ] || echo "lkvm exit status $status after PSCI SYSTEM_OFF"
+		return ;;
 	kvmtool-cli)
 		v=$(printf '%s\n' "$out" | grep -c '^PASS: unit/cli/')
 		printf '%s\n' "$out" | grep -q '^FAIL: ' &&

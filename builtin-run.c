@@ -245,6 +245,10 @@ int kvm_config_finish(struct kvm_config *cfg, const char *cmd)
 		return -1;
 	}
 #endif
+	if (cfg->firmware && !strcmp(cmd, "sandbox")) {
+		pr_err("sandbox: --firmware: lkvm sandbox boots a Linux kernel (-k)");
+		return -1;
+	}
 	if (cfg->firmware && (cfg->kernel_filename || cfg->initrd_filename)) {
 		pr_err("%s: --firmware boots the firmware alone (as kvmtool does): drop -k and -i",
 		       cmd);

@@ -74,6 +74,19 @@ static int set_loglevel(const struct option *opt, const char *arg)
 	return 0;
 }
 
+static int set_vcpu_affinity(const struct option *opt, const char *arg)
+{
+	cpu_set_t **set = opt->value;
+
+	if (!*set)
+		*set = xmalloc(sizeof(**set));	/* lives as long as the config */
+	if (parse_cpulist(arg, (unsigned long *)*set, CPU_SETSIZE)) {
+		pr_err("--vcpu-affinity '%s' is not a CPU list such as 0-3,6", arg);
+		return -1;
+	}
+	return 0;
+}
+
 /* kvmtool's --no-dhcp: lkvm never asks the guest kernel for DHCP anyway. */
 static int accept_no_dhcp(const struct option *opt __unused, const char *arg __unused)
 {
@@ -167,6 +180,9 @@ struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extr
 			       "pass the kernel only the -p command line, none of lkvm's defaults"),
 		OPTION_STRING(0, "dev", &cfg->dev, "<file>",
 			      "the KVM device (default /dev/kvm)"),
+		OPTION_CALLBACK(0, "vcpu-affinity", &cfg->vcpu_affinity, "<cpulist>",
+				"run the vCPU threads on these host CPUs only (e.g. 0-3,6)",
+				set_vcpu_affinity),
 		OPTION_GROUP("Devices:"),
 		OPTION_CALLBACK('d', "disk", cfg, "<path>[,ro][,direct]",
 				"add a virtio-blk disk backed by a raw image (repeatable)",

@@ -220,8 +220,14 @@ int kvm_cpu__start(struct kvm_cpu *cpu)
 	}
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, VCPU_STACK_SIZE);
+	if (cpu->kvm->cfg.vcpu_affinity)
+		pthread_attr_setaffinity_np(&attr, sizeof(cpu_set_t), cpu->kvm->cfg.vcpu_affinity);
 	r = pthread_create(&cpu->thread, &attr, vcpu_thread, cpu);
 	pthread_attr_destroy(&attr);
+	if (r == EINVAL && cpu->kvm->cfg.vcpu_affinity) {
+		pr_err("--vcpu-affinity: lkvm may run on none of those CPUs");
+		return -1;
+	}
 	if (r) {
 		pr_err("cannot start vCPU %u thread: %s", cpu->id, strerror(r));
 		return -1;

@@ -214,3 +214,31 @@ u64 now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
+
+int parse_cpulist(const char *s, unsigned long *set, unsigned int nbits)
+{
+	const unsigned int bpl = 8 * sizeof(*set);
+
+	memset(set, 0, (nbits + bpl - 1) / bpl * sizeof(*set));
+	do {
+		unsigned long lo, hi, c;
+		char *end;
+
+		if (*s < '0' || *s > '9')
+			return -1;
+		errno = 0;
+		lo = hi = strtoul(s, &end, 10);
+		if (*end == '-') {
+			s = end + 1;
+			if (*s < '0' || *s > '9')
+				return -1;
+			hi = strtoul(s, &end, 10);
+		}
+		if (errno || lo > hi || hi >= nbits)
+			return -1;
+		for (c = lo; c <= hi; c++)
+			set[c / bpl] |= 1UL << (c % bpl);
+		s = end;
+	} while (*s++ == ',');
+	return s[-1] ? -1 : 0;
+}

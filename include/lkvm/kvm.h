@@ -3,6 +3,7 @@
 #define LKVM_KVM_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #include "lkvm/9p.h"
@@ -67,6 +68,7 @@ struct kvm_config {
 	bool nodefaults;		/* only the user's command line, no defaults */
 	const char *firmware;		/* --firmware: booted instead of a kernel */
 	const char *dev;		/* --dev: the KVM device (default /dev/kvm) */
+	cpu_set_t *vcpu_affinity;	/* --vcpu-affinity: where vCPU threads run */
 	int loglevel;			/* --loglevel (enum lkvm_loglevel) */
 	bool debug;
 };

@@ -105,6 +105,13 @@ ssize_t write_full(int fd, const void *buf, size_t len);
  */
 int parse_size(const char *s, u64 default_unit, u64 *bytes);
 
+/*
+ * A CPU list as taskset and sysfs write it ("0-3,6,8-9") into @set, a
+ * bitmap of @nbits bits. Returns 0, or -1 for anything else (empty items,
+ * reversed ranges, CPUs at or beyond @nbits, trailing junk).
+ */
+int parse_cpulist(const char *s, unsigned long *set, unsigned int nbits);
+
 /* Monotonic time in nanoseconds. */
 u64 now_ns(void);
 

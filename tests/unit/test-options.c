@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The option parser and size parsing. */
 #include <fcntl.h>
+#include <sched.h>
 
 #include "lkvm/builtin-run.h"
 #include "lkvm/parse-options.h"
@@ -183,6 +184,30 @@ static void test_kvmtool_refusals(void)
 	CHECK(n >= 15);
 }
 
+static void test_cpulist(void)
+{
+	unsigned long set[CPU_SETSIZE / (8 * sizeof(long))];
+
+	CHECK(parse_cpulist("0-3,6,8-9", set, CPU_SETSIZE) == 0);
+	CHECK_EQ(set[0], 0x34f);
+	CHECK(parse_cpulist("1023", set, CPU_SETSIZE) == 0);
+	CHECK_EQ(set[1023 / (8 * sizeof(long))], 1UL << (1023 % (8 * sizeof(long))));
+	CHECK_EQ(set[0], 0);
+	/* Hostile lists: one error each, nothing out of bounds. */
+	CHECK(parse_cpulist("", set, CPU_SETSIZE) == -1);
+	CHECK(parse_cpulist("1024", set, CPU_SETSIZE) == -1);
+	CHECK(parse_cpulist("0-1024", set, CPU_SETSIZE) == -1);
+	CHECK(parse_cpulist("3-1", set, CPU_SETSIZE) == -1);
+	CHECK(parse_cpulist("-1", set, CPU_SETSIZE) == -1);
+	CHECK(parse_cpulist("1,", set, CPU_SETSIZE) == -1);
+	CHECK(parse_cpulist(",1", set, CPU_SETSIZE) == -1);
+	CHECK(parse_cpulist("1-", set, CPU_SETSIZE) == -1);
+	CHECK(parse_cpulist("1x", set, CPU_SETSIZE) == -1);
+	CHECK(parse_cpulist("1 ", set, CPU_SETSIZE) == -1);
+	CHECK(parse_cpulist("99999999999999999999999", set, CPU_SETSIZE) == -1);
+	CHECK(parse_cpulist("0-18446744073709551616", set, CPU_SETSIZE) == -1);
+}
+
 static void test_parse_size(void)
 {
 	u64 v;
@@ -206,5 +231,6 @@ TEST_MAIN_BEGIN("options")
 	RUN(test_parse_size);
 	RUN(test_noarg_hidden);
 	RUN(test_loglevel);
+	RUN(test_cpulist);
 	RUN(test_kvmtool_refusals);
 TEST_MAIN_END()

@@ -65,8 +65,6 @@ int arm_option_u64(const struct option *opt, const char *arg);
 
 /* kvmtool's arm64 options lkvm refuses (kvmtool-compat.c). */
 #define LKVM_ARCH_KVMTOOL_REFUSALS					\
-	REFUSE("vcpu-affinity", "run lkvm under 'taskset -c CPULIST': its vCPU threads " \
-	       "inherit the affinity"),					\
 	REFUSE("sve-max-vl", "lkvm gives guests no SVE (FP/SIMD only)"),	\
 	REFUSE("sve-vl", "lkvm gives guests no SVE (FP/SIMD only)"),	\
 	REFUSE("override-bad-firmware-cntfrq", "lkvm's device tree leaves the timer " \

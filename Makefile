@@ -93,7 +93,7 @@ CORE_OBJS += virtio/9p.o $(P9_OBJS) net/options.o util/console-log.o \
 	     virtio/net.o net/tap.o
 # lkvm sandbox: initramfs writer, module order, exit register, embedded init
 CORE_OBJS += sandbox/cpio.o sandbox/modules.o sandbox/init-blob.o hw/sandbox-exit.o
-OBJS := main.o builtin-run.o builtin-ctl.o $(CORE_OBJS) $(ARCH_OBJS)
+OBJS := main.o builtin-run.o builtin-ctl.o kvmtool-compat.o $(CORE_OBJS) $(ARCH_OBJS)
 OBJS += builtin-sandbox.o
 DEPFILES := $(OBJS:.o=.d)
 
@@ -166,6 +166,7 @@ tests/unit/test-console: .asan/virtio/console.o
 tests/unit/test-balloon: .asan/virtio/balloon.o .asan/mem-discard.o
 tests/unit/test-control: .asan/util/ctl-proto.o .asan/util/json.o .asan/builtin-ctl.o
 tests/unit/test-control-server: .asan/control.o .asan/util/ctl-proto.o .asan/util/json.o
+tests/unit/test-options: .asan/kvmtool-compat.o
 tests/unit/test-9p: $(addprefix .asan/,$(P9_OBJS))
 tests/unit/test-virtio-net: tests/unit/fake-virtio.h .asan/virtio/net.o .asan/virtio/9p.o \
 			    $(addprefix .asan/,$(P9_OBJS))

@@ -14,23 +14,47 @@
 #include "lkvm/control.h"
 #include "lkvm/parse-options.h"
 
-/*
- * Parse "--name N" (and nothing else but @extra positional words); also
- * "--json" when @json is given.
- */
-static int parse_name(int argc, const char **argv, const char *cmd,
-		      const char *usage, const char **name, int extra, bool *json)
+/* Which VMs a command is for: --name N, or kvmtool's -a/--all. */
+struct target {
+	const char *name;
+	bool all;
+	bool memory;		/* lkvm stat -m (kvmtool): what stat prints anyway */
+	u64 inflate, deflate;	/* lkvm balloon -i/-d MiB (kvmtool's spelling) */
+	bool json;		/* lkvm stat --json */
+};
+
+static int parse_size_opt(const struct option *opt, const char *arg)
 {
-	struct option opts[] = {
-		OPTION_STRING('n', "name", name, "<name>", "name of the VM (lkvm list)"),
-		OPTION_BOOLEAN(0, "json", json,
-			       "print one JSON object (fields: doc/control.md)"),
+	if (parse_size(arg, SZ_1M, opt->value) || !*(u64 *)opt->value) {
+		pr_err("balloon: bad size '%s' (MiB, or with a K/M/G suffix)", arg);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Parse the options of @cmd (--name, --all, and for stat and balloon
+ * kvmtool's own) and nothing else but @extra positional words (-2: none
+ * or two). Returns -1, PARSE_OPT_HELP, or the number of words.
+ */
+static int parse_target(int argc, const char **argv, const char *cmd,
+			const char *usage, struct target *t, int extra)
+{
+	const struct option opts[] = {
+		OPTION_STRING('n', "name", &t->name, "<name>", "name of the VM (lkvm list)"),
+		OPTION_BOOLEAN('a', "all", &t->all, "every running VM"),
+		OPTION_BOOLEAN('m', "memory", &t->memory,
+			       "(stat) accepted for kvmtool: memory statistics are always shown"),
+		OPTION_CALLBACK('i', "inflate", &t->inflate, "<size>",
+				"(balloon) the same as 'inflate <size>'", parse_size_opt),
+		OPTION_CALLBACK('d', "deflate", &t->deflate, "<size>",
+				"(balloon) the same as 'deflate <size>'", parse_size_opt),
+		OPTION_BOOLEAN(0, "json", &t->json,
+			       "(stat) print one JSON object (fields: doc/control.md)"),
 		OPTION_END(),
 	};
 	int n;
 
-	if (!json)
-		opts[1] = (struct option)OPTION_END();
 	n = parse_options(argc - 1, argv + 1, opts, cmd);
 
 	if (n == PARSE_OPT_HELP) {
@@ -39,6 +63,20 @@ static int parse_name(int argc, const char **argv, const char *cmd,
 	}
 	if (n < 0)
 		return -1;
+	if (t->memory && strcmp(cmd, "stat")) {
+		pr_err("%s: -m/--memory belongs to lkvm stat", cmd);
+		return -1;
+	}
+	if (t->json && strcmp(cmd, "stat")) {
+		pr_err("%s: --json belongs to lkvm stat and lkvm list", cmd);
+		return -1;
+	}
+	if ((t->inflate || t->deflate) && strcmp(cmd, "balloon")) {
+		pr_err("%s: -i/-d belong to lkvm balloon", cmd);
+		return -1;
+	}
+	if (extra == -2)
+		extra = n == 1 ? 2 : (n > 2 ? 2 : 0);
 	if (n != extra) {
 		if (n > extra)
 			pr_err("%s: unexpected argument '%s' (see 'lkvm %s --help')", cmd,
@@ -47,11 +85,15 @@ static int parse_name(int argc, const char **argv, const char *cmd,
 			pr_err("%s: missing argument (see 'lkvm %s --help')", cmd, cmd);
 		return -1;
 	}
-	if (!*name) {
-		pr_err("%s: which VM? give --name (see 'lkvm list')", cmd);
+	if (t->all && t->name) {
+		pr_err("%s: give --name or --all, not both", cmd);
 		return -1;
 	}
-	return 0;
+	if (!t->name && !t->all) {
+		pr_err("%s: which VM? give --name (see 'lkvm list') or --all", cmd);
+		return -1;
+	}
+	return n;
 }
 
 /*
@@ -80,126 +122,34 @@ static int call(const char *cmd, const char *name, const struct ctl_request *req
 	return 0;
 }
 
-static int simple(int argc, const char **argv, enum ctl_cmd c, const char *cmd,
-		  const char *usage, bool print_body)
+/*
+ * Call @fn for every running VM of this user (sockets in ~/.lkvm), in
+ * directory order; sockets nobody listens on any more are removed. Returns
+ * -1 when the directory cannot be read, else the number of failed calls.
+ */
+static int for_each_vm(const char *cmd, int (*fn)(const char *name, void *ctx), void *ctx)
 {
-	struct ctl_request req = { .cmd = c };
-	const char *name = NULL;
-	bool json = false;
-	int r = parse_name(argc, argv, cmd, usage, &name, 0, print_body ? &json : NULL);
-
-	if (r)
-		return r == PARSE_OPT_HELP ? 0 : 1;
-	return call(cmd, name, &req, print_body, json);
-}
-
-int cmd_stop(int argc, const char **argv)
-{
-	return simple(argc, argv, CTL_STOP, "stop",
-		      "lkvm stop --name <name>\n\n"
-		      "Stop the VM; its 'lkvm run' exits with status 0.", false);
-}
-
-int cmd_pause(int argc, const char **argv)
-{
-	return simple(argc, argv, CTL_PAUSE, "pause",
-		      "lkvm pause --name <name>\n\n"
-		      "Stop the VM's vCPUs until 'lkvm resume'.", false);
-}
-
-int cmd_resume(int argc, const char **argv)
-{
-	return simple(argc, argv, CTL_RESUME, "resume",
-		      "lkvm resume --name <name>\n\nLet a paused VM run again.", false);
-}
-
-int cmd_stat(int argc, const char **argv)
-{
-	return simple(argc, argv, CTL_STAT, "stat",
-		      "lkvm stat --name <name> [--json]\n\n"
-		      "Print the VM's state, the VMM's resident memory, the balloon's\n"
-		      "counters (memory given back by inflation and by free page\n"
-		      "reporting) and the guest's memory statistics, one 'key value' per line\n"
-		      "(with --json: one JSON object with the same keys).",
-		      true);
-}
-
-int cmd_balloon(int argc, const char **argv)
-{
-	static const char usage[] =
-		"lkvm balloon --name <name> inflate|deflate <size>\n\n"
-		"Grow or shrink the VM's balloon (--balloon) by <size>: MiB, or with\n"
-		"a K/M/G suffix. The guest gives back (or takes back) that much memory.";
-	struct ctl_request req = { .cmd = CTL_BALLOON };
-	const char *name = NULL;
-	int r = parse_name(argc, argv, "balloon", usage, &name, 2, NULL);
-
-	if (r)
-		return r == PARSE_OPT_HELP ? 0 : 1;
-	/* parse_options() moved the two words to argv[1] and argv[2]. */
-	if (!strcmp(argv[1], "inflate")) {
-		req.inflate = true;
-	} else if (strcmp(argv[1], "deflate")) {
-		pr_err("balloon: '%s' is neither inflate nor deflate", argv[1]);
-		return 1;
-	}
-	if (parse_size(argv[2], SZ_1M, &req.bytes) || !req.bytes) {
-		pr_err("balloon: bad size '%s' (MiB, or with a K/M/G suffix)", argv[2]);
-		return 1;
-	}
-	return call("balloon", name, &req, false, false);
-}
-
-/* Every VM with a socket in ~/.lkvm; sockets of dead VMs are removed. */
-int cmd_list(int argc, const char **argv)
-{
-	static const char usage[] =
-		"lkvm list [--json]\n\nList the running VMs of this user (sockets in ~/.lkvm).";
-	bool json = false;
-	const struct option opts[] = {
-		OPTION_BOOLEAN(0, "json", &json,
-			       "print a JSON array of objects (name, pid, state; doc/control.md)"),
-		OPTION_END(),
-	};
-	int listed = 0;
 	char dir[CTL_PATH_MAX], path[CTL_PATH_MAX + 8];
-	struct ctl_request req = { .cmd = CTL_INFO };
 	struct dirent *de;
-	bool header = false;
+	int failed = 0;
 	DIR *d;
-	int n;
 
-	n = parse_options(argc - 1, argv + 1, opts, "list");
-	if (n == PARSE_OPT_HELP) {
-		usage_with_options(stdout, usage, opts);
-		return 0;
-	}
-	if (n != 0) {
-		if (n > 0)
-			pr_err("list: unexpected argument '%s'", argv[1]);
-		return 1;
-	}
 	if (ctl_sock_dir(dir, sizeof(dir))) {
-		pr_err("list: cannot name the socket directory (set HOME)");
-		return 1;
+		pr_err("%s: cannot name the socket directory (set HOME)", cmd);
+		return -1;
 	}
 	d = opendir(dir);
 	if (!d) {
-		if (errno == ENOENT) {
-			if (json)
-				puts("[]");
+		if (errno == ENOENT)
 			return 0;	/* no VM ever ran */
-		}
-		pr_err("list: %s: %s", dir, strerror(errno));
-		return 1;
+		pr_err("%s: %s: %s", cmd, dir, strerror(errno));
+		return -1;
 	}
 	while ((de = readdir(d))) {
 		size_t len = strlen(de->d_name), sl = strlen(CTL_SOCK_SUFFIX);
-		char name[CTL_NAME_MAX + 1], reply[CTL_REPLY_MAX + 1];
-		char pid[32] = "?", state[32] = "?";
+		char name[CTL_NAME_MAX + 1];
 		struct stat st;
 		int fd;
-		char *p;
 
 		if (len <= sl || len - sl > CTL_NAME_MAX ||
 		    strcmp(de->d_name + len - sl, CTL_SOCK_SUFFIX))
@@ -218,27 +168,203 @@ int cmd_list(int argc, const char **argv)
 			continue;
 		}
 		close(fd);
-		if (ctl_call(name, &req, reply, sizeof(reply)))
-			continue;
-		if (json) {
-			fputs(listed++ ? "," : "[", stdout);
-			ctl_reply_json(stdout, reply + strlen("ok\n"));
-			continue;
-		}
-		p = strstr(reply, "\npid ");
-		if (p)
-			sscanf(p + 5, "%31s", pid);
-		p = strstr(reply, "\nstate ");
-		if (p)
-			sscanf(p + 7, "%31s", state);
-		if (!header) {
-			printf("%-24s %-8s %s\n", "NAME", "PID", "STATE");
-			header = true;
-		}
-		printf("%-24s %-8s %s\n", name, pid, state);
+		if (fn(name, ctx))
+			failed++;
 	}
 	closedir(d);
-	if (json)
-		puts(listed ? "]" : "[]");
+	return failed;
+}
+
+struct call_ctx {
+	const char *cmd;
+	const struct ctl_request *req;
+	bool print_body, json;
+};
+
+static int call_one(const char *name, void *ctx)
+{
+	struct call_ctx *c = ctx;
+
+	/* With --all, each VM's statistics under its name (JSON: one object a line). */
+	if (c->print_body && !c->json)
+		printf("name %s\n", name);
+	return call(c->cmd, name, c->req, c->print_body, c->json);
+}
+
+/* Send @req to the target VM, or to every VM with --all. */
+static int call_target(const char *cmd, const struct target *t,
+		       const struct ctl_request *req, bool print_body)
+{
+	struct call_ctx c = { cmd, req, print_body, t->json };
+
+	if (!t->all)
+		return call(cmd, t->name, req, print_body, t->json);
+	return for_each_vm(cmd, call_one, &c) ? 1 : 0;
+}
+
+static int simple(int argc, const char **argv, enum ctl_cmd c, const char *cmd,
+		  const char *usage, bool print_body)
+{
+	struct ctl_request req = { .cmd = c };
+	struct target t = { 0 };
+	int r = parse_target(argc, argv, cmd, usage, &t, 0);
+
+	if (r < 0)
+		return r == PARSE_OPT_HELP ? 0 : 1;
+	return call_target(cmd, &t, &req, print_body);
+}
+
+int cmd_stop(int argc, const char **argv)
+{
+	return simple(argc, argv, CTL_STOP, "stop",
+		      "lkvm stop --name <name> | --all\n\n"
+		      "Stop the VM; its 'lkvm run' exits with status 0.", false);
+}
+
+int cmd_pause(int argc, const char **argv)
+{
+	return simple(argc, argv, CTL_PAUSE, "pause",
+		      "lkvm pause --name <name> | --all\n\n"
+		      "Stop the VM's vCPUs until 'lkvm resume'.", false);
+}
+
+int cmd_resume(int argc, const char **argv)
+{
+	return simple(argc, argv, CTL_RESUME, "resume",
+		      "lkvm resume --name <name> | --all\n\nLet a paused VM run again.", false);
+}
+
+int cmd_stat(int argc, const char **argv)
+{
+	return simple(argc, argv, CTL_STAT, "stat",
+		      "lkvm stat --name <name> | --all [--json]\n\n"
+		      "Print the VM's state, the VMM's resident memory, the balloon's\n"
+		      "counters (memory given back by inflation and by free page\n"
+		      "reporting) and the guest's memory statistics, one 'key value' per line\n"
+		      "(with --json: one JSON object with the same keys; one a line with --all).",
+		      true);
+}
+
+int cmd_balloon(int argc, const char **argv)
+{
+	static const char usage[] =
+		"lkvm balloon --name <name> | --all  inflate|deflate <size>\n"
+		"lkvm balloon --name <name> | --all  -i|-d <size>\n\n"
+		"Grow or shrink the VM's balloon (--balloon) by <size>: MiB, or with\n"
+		"a K/M/G suffix. The guest gives back (or takes back) that much memory.";
+	struct ctl_request req = { .cmd = CTL_BALLOON };
+	struct target t = { 0 };
+	bool words;
+	int n, r;
+
+	/* lkvm's two words, or kvmtool's -i/-d SIZE. */
+	r = parse_target(argc, argv, "balloon", usage, &t, -2);
+	if (r < 0)
+		return r == PARSE_OPT_HELP ? 0 : 1;
+	words = r == 2;
+	n = !!t.inflate + !!t.deflate + words;
+	if (n != 1) {
+		pr_err("balloon: say inflate or deflate, once (see 'lkvm balloon --help')");
+		return 1;
+	}
+	if (words) {
+		/* parse_options() moved the two words to argv[1] and argv[2]. */
+		if (!strcmp(argv[1], "inflate")) {
+			req.inflate = true;
+		} else if (strcmp(argv[1], "deflate")) {
+			pr_err("balloon: '%s' is neither inflate nor deflate", argv[1]);
+			return 1;
+		}
+		if (parse_size(argv[2], SZ_1M, &req.bytes) || !req.bytes) {
+			pr_err("balloon: bad size '%s' (MiB, or with a K/M/G suffix)", argv[2]);
+			return 1;
+		}
+	} else {
+		req.inflate = t.inflate != 0;
+		req.bytes = t.inflate ? t.inflate : t.deflate;
+	}
+	return call_target("balloon", &t, &req, false);
+}
+
+struct list_ctx {
+	bool header, json;
+	int listed;
+};
+
+static int list_one(const char *name, void *ctx)
+{
+	struct ctl_request req = { .cmd = CTL_INFO };
+	char reply[CTL_REPLY_MAX + 1], pid[32] = "?", state[32] = "?";
+	struct list_ctx *l = ctx;
+	char *p;
+
+	if (ctl_call(name, &req, reply, sizeof(reply)))
+		return 0;	/* it went away meanwhile */
+	if (l->json) {
+		fputs(l->listed++ ? "," : "[", stdout);
+		ctl_reply_json(stdout, reply + strlen("ok\n"));
+		return 0;
+	}
+	p = strstr(reply, "\npid ");
+	if (p)
+		sscanf(p + 5, "%31s", pid);
+	p = strstr(reply, "\nstate ");
+	if (p)
+		sscanf(p + 7, "%31s", state);
+	if (!l->header) {
+		printf("%-24s %-8s %s\n", "NAME", "PID", "STATE");
+		l->header = true;
+	}
+	printf("%-24s %-8s %s\n", name, pid, state);
 	return 0;
+}
+
+/* Every VM with a socket in ~/.lkvm; sockets of dead VMs are removed. */
+int cmd_list(int argc, const char **argv)
+{
+	static const char usage[] =
+		"lkvm list [--json]\n\nList the running VMs of this user (sockets in ~/.lkvm).";
+	struct list_ctx l = { 0 };
+	bool run = false, rootfs = false;
+	int r;
+	const struct option opts[] = {
+		OPTION_BOOLEAN(0, "json", &l.json,
+			       "print a JSON array of objects (name, pid, state; doc/control.md)"),
+		OPTION_BOOLEAN('i', "run", &run, "the running VMs (what lkvm list shows)"),
+		OPTION_BOOLEAN('r', "rootfs", &rootfs,
+			       "kvmtool's rootfs instances: lkvm has none, so none are listed"),
+		OPTION_END(),
+	};
+	int n;
+
+	n = parse_options(argc - 1, argv + 1, opts, "list");
+	if (n == PARSE_OPT_HELP) {
+		usage_with_options(stdout, usage, opts);
+		return 0;
+	}
+	if (n != 0) {
+		if (n > 0)
+			pr_err("list: unexpected argument '%s'", argv[1]);
+		return 1;
+	}
+	/* kvmtool: -r alone lists rootfs instances only. */
+	r = rootfs && !run ? 0 : for_each_vm("list", list_one, &l);
+	if (l.json && r >= 0)
+		puts(l.listed ? "]" : "[]");
+	return r < 0 ? 1 : 0;
+}
+
+/* kvmtool's "lkvm debug": dumps, NMIs and sysrq through its socket. */
+int cmd_debug(int argc __unused, const char **argv __unused)
+{
+	pr_err("debug: lkvm has no debug command: 'lkvm stat --name N' shows a VM's state, "
+	       "and SIGTERM or --timeout prints where its vCPUs are");
+	return 1;
+}
+
+/* kvmtool's "lkvm setup NAME": a rootfs instance for its rootfs mode. */
+int cmd_setup(int argc __unused, const char **argv __unused)
+{
+	pr_err("setup: lkvm has no rootfs instances: 'lkvm sandbox -- COMMAND' runs a command on the host's root");
+	return 1;
 }

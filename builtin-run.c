@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lkvm/builtin.h"
@@ -48,11 +49,48 @@ static int check_console(const struct option *opt, const char *arg)
 
 static int check_transport(const struct option *opt, const char *arg)
 {
+	/* kvmtool's legacy (0.9) transports. */
+	if (!strcmp(arg, "pci-legacy") || !strcmp(arg, "mmio-legacy")) {
+		pr_err("--virtio-transport '%s': lkvm offers modern (1.x) virtio only (use: pci, mmio)",
+		       arg);
+		return -1;
+	}
 	if (strcmp(arg, "pci") && strcmp(arg, "mmio")) {
 		pr_err("--virtio-transport '%s' is not supported (use: pci, mmio)", arg);
 		return -1;
 	}
 	*(const char **)opt->value = arg;
+	return 0;
+}
+
+static int set_loglevel(const struct option *opt, const char *arg)
+{
+	int l = lkvm_parse_loglevel(arg);
+
+	if (l < 0) {
+		pr_err("--loglevel '%s' is not a level (use: error, warning, info, debug)", arg);
+		return -1;
+	}
+	*(int *)opt->value = l;
+	return 0;
+}
+
+static int set_vcpu_affinity(const struct option *opt, const char *arg)
+{
+	cpu_set_t **set = opt->value;
+
+	if (!*set)
+		*set = xmalloc(sizeof(**set));	/* lives as long as the config */
+	if (parse_cpulist(arg, (unsigned long *)*set, CPU_SETSIZE)) {
+		pr_err("--vcpu-affinity '%s' is not a CPU list such as 0-3,6", arg);
+		return -1;
+	}
+	return 0;
+}
+
+/* kvmtool's --no-dhcp: lkvm never asks the guest kernel for DHCP anyway. */
+static int accept_no_dhcp(const struct option *opt __unused, const char *arg __unused)
+{
 	return 0;
 }
 
@@ -62,6 +100,7 @@ static int add_disk(const struct option *opt, const char *arg)
 	struct kvm_config *cfg = opt->value;
 	struct disk_config *d;
 	char *copy, *tok, *save = NULL;
+	struct stat st;
 
 	if (cfg->nr_disks == LKVM_MAX_DISKS) {
 		pr_err("at most %d disks", LKVM_MAX_DISKS);
@@ -73,6 +112,12 @@ static int add_disk(const struct option *opt, const char *arg)
 	d->path = strtok_r(copy, ",", &save);
 	if (!d->path || !*d->path) {
 		pr_err("--disk needs a path");
+		return -1;
+	}
+	/* kvmtool boots a directory given here as a 9p root; lkvm does not. */
+	if (!stat(d->path, &st) && S_ISDIR(st.st_mode)) {
+		pr_err("--disk '%s' is a directory: share it with --9p DIR,TAG, or run a command on a host directory with lkvm sandbox",
+		       d->path);
 		return -1;
 	}
 	while ((tok = strtok_r(NULL, ",", &save))) {
@@ -106,6 +151,7 @@ void kvm_config_defaults(struct kvm_config *cfg)
 	cfg->nrcpus = 1;
 	cfg->console = "serial";
 	cfg->virtio_transport = LKVM_ARCH_DEFAULT_TRANSPORT;
+	cfg->loglevel = LKVM_LOG_INFO;
 }
 
 struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extra)
@@ -129,6 +175,15 @@ struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extr
 				"guest console: ttyS0 (default) or virtio hvc0", check_console),
 		OPTION_STRING(0, "console-log", &cfg->console_log, "<file>",
 			      "also write the guest console to <file>"),
+		OPTION_STRING('f', "firmware", &cfg->firmware, "<file>",
+			      "boot this raw binary instead of a kernel (arm64)"),
+		OPTION_BOOLEAN(0, "nodefaults", &cfg->nodefaults,
+			       "pass the kernel only the -p command line, none of lkvm's defaults"),
+		OPTION_STRING(0, "dev", &cfg->dev, "<file>",
+			      "the KVM device (default /dev/kvm)"),
+		OPTION_CALLBACK(0, "vcpu-affinity", &cfg->vcpu_affinity, "<cpulist>",
+				"run the vCPU threads on these host CPUs only (e.g. 0-3,6)",
+				set_vcpu_affinity),
 		OPTION_GROUP("Devices:"),
 		OPTION_CALLBACK('d', "disk", cfg, "<path>[,ro][,direct]",
 				"add a virtio-blk disk backed by a raw or qcow2 image (repeatable)",
@@ -168,18 +223,28 @@ struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extr
 		OPTION_BOOLEAN(0, "boot-timings", &cfg->boot_timings,
 			       "at exit, print when lkvm started, first ran a vCPU, got the "
 			       "guest's first console byte and exited (ms, on stderr)"),
+		OPTION_CALLBACK(0, "loglevel", &cfg->loglevel, "error|warning|info|debug",
+				"what lkvm prints besides errors (debug: as --debug)",
+				set_loglevel),
+		OPTION_CALLBACK_NOARG(0, "no-dhcp", NULL,
+				      "accepted for kvmtool: lkvm never configures DHCP",
+				      accept_no_dhcp),
 		OPTION_END(),
 	};
-	size_t n = ARRAY_SIZE(opts) - 1, ne = 0;
+	const struct option *refused = kvmtool_refusals();
+	size_t n = ARRAY_SIZE(opts) - 1, nr = 0, ne = 0;
 	struct option *all;
 
+	while (refused[nr].type != OPT_END)
+		nr++;
 	while (extra && extra[ne].type != OPT_END)
 		ne++;
-	all = xmalloc((n + ne + 1) * sizeof(*all));
+	all = xmalloc((n + nr + ne + 1) * sizeof(*all));
 	memcpy(all, opts, n * sizeof(*all));
+	memcpy(all + n, refused, nr * sizeof(*all));
 	if (ne)
-		memcpy(all + n, extra, ne * sizeof(*all));
-	all[n + ne] = (struct option)OPTION_END();
+		memcpy(all + n + nr, extra, ne * sizeof(*all));
+	all[n + nr + ne] = (struct option)OPTION_END();
 	return all;
 }
 
@@ -193,6 +258,22 @@ int kvm_config_finish(struct kvm_config *cfg, const char *cmd)
 		return -1;
 	}
 #endif
+#ifndef LKVM_ARCH_HAS_FIRMWARE
+	if (cfg->firmware) {
+		pr_err("%s: --firmware: lkvm loads no firmware on x86; it boots a bzImage directly (-k)",
+		       cmd);
+		return -1;
+	}
+#endif
+	if (cfg->firmware && !strcmp(cmd, "sandbox")) {
+		pr_err("sandbox: --firmware: lkvm sandbox boots a Linux kernel (-k)");
+		return -1;
+	}
+	if (cfg->firmware && (cfg->kernel_filename || cfg->initrd_filename)) {
+		pr_err("%s: --firmware boots the firmware alone (as kvmtool does): drop -k and -i",
+		       cmd);
+		return -1;
+	}
 	if (cfg->virtio_mmio_msi_shared)
 		cfg->virtio_mmio_msi = true;
 	if (cfg->virtio_mmio_msi && strcmp(cfg->virtio_transport, "mmio")) {
@@ -210,7 +291,10 @@ int kvm_config_finish(struct kvm_config *cfg, const char *cmd)
 		       cmd, cfg->name, CTL_NAME_MAX);
 		return -1;
 	}
+	if (cfg->loglevel == LKVM_LOG_DEBUG)
+		cfg->debug = true;
 	lkvm_debug = cfg->debug;
+	lkvm_loglevel = cfg->loglevel;
 	return 0;
 }
 
@@ -277,7 +361,7 @@ int cmd_run(int argc, const char **argv)
 		pr_err("run: unexpected argument '%s'", argv[1]);
 		return LKVM_EXIT_ERROR;
 	}
-	if (!cfg.kernel_filename) {
+	if (!cfg.kernel_filename && !cfg.firmware) {
 		pr_err("run: no kernel given (use -k/--kernel <file>)");
 		return LKVM_EXIT_ERROR;
 	}

@@ -62,18 +62,23 @@ static int open_kvm(struct kvm *kvm)
 {
 	int v;
 
-	kvm->sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	const char *dev = kvm->cfg.dev ? kvm->cfg.dev : "/dev/kvm";
+
+	kvm->sys_fd = open(dev, O_RDWR | O_CLOEXEC);
 	if (kvm->sys_fd < 0) {
-		if (errno == ENOENT)
+		if (errno == ENOENT && !kvm->cfg.dev)
 			pr_err("/dev/kvm does not exist: load the kvm module, or use a host with virtualization");
 		else
-			pr_err("cannot open /dev/kvm: %s", strerror(errno));
+			pr_err("cannot open %s: %s", dev, strerror(errno));
 		return -1;
 	}
 	v = ioctl(kvm->sys_fd, KVM_GET_API_VERSION, 0);
 	if (v != KVM_API_VERSION) {
-		pr_err("/dev/kvm speaks KVM API version %d, lkvm needs %d", v,
-		       KVM_API_VERSION);
+		if (v < 0)
+			pr_err("%s is not a KVM device: %s", dev, strerror(errno));
+		else
+			pr_err("%s speaks KVM API version %d, lkvm needs %d", dev, v,
+			       KVM_API_VERSION);
 		return -1;
 	}
 	kvm->vm_fd = ioctl(kvm->sys_fd, KVM_CREATE_VM, 0);
@@ -185,9 +190,14 @@ static int build_cmdline(struct kvm *kvm)
 {
 	const char *user = kvm->cfg.params ? kvm->cfg.params : "";
 
-	/* The arch defaults come first so that the user's words override them. */
+	/*
+	 * The arch defaults come first so that the user's words override them;
+	 * kvmtool's --nodefaults leaves the user's words alone (kvm-unit-tests
+	 * reads its arguments from there).
+	 */
 	kvm->cmdline[0] = '\0';
-	if (kvm__append_cmdline(kvm, kvm__arch_default_cmdline(kvm)))
+	if (!kvm->cfg.nodefaults &&
+	    kvm__append_cmdline(kvm, kvm__arch_default_cmdline(kvm)))
 		return -1;
 	return kvm__append_cmdline(kvm, user);
 }
@@ -272,7 +282,15 @@ static int check_input_file(const char *what, const char *path, bool kernel)
 	int fd;
 
 	if (stat(path, &st) < 0) {
-		pr_err("cannot open %s '%s': %s", what, path, strerror(errno));
+		/*
+		 * kvmtool's words for a missing kernel: kvm-unit-tests' runner
+		 * probes the VMM with a kernel that does not exist and takes
+		 * any other answer for a VMM that cannot run the test.
+		 */
+		if (kernel)
+			pr_err("Fatal: Unable to open kernel %s: %s", path, strerror(errno));
+		else
+			pr_err("cannot open %s '%s': %s", what, path, strerror(errno));
 		return -1;
 	}
 	if (S_ISDIR(st.st_mode)) {
@@ -312,8 +330,13 @@ int kvm_config_check(const struct kvm_config *cfg)
 
 	if (check_ram_size(cfg->ram_size))
 		return -1;
-	if (check_input_file("kernel", cfg->kernel_filename, true))
+	if (cfg->firmware) {
+		if (check_input_file("firmware", cfg->firmware, false))
+			return -1;
+	} else if (check_input_file("kernel", cfg->kernel_filename,
+				     !cfg->aarch32 /* a 32-bit kernel is any raw binary */)) {
 		return -1;
+	}
 	if (cfg->initrd_filename && check_input_file("initrd", cfg->initrd_filename, false))
 		return -1;
 	for (i = 0; i < cfg->nr_disks; i++) {

@@ -22,6 +22,9 @@ static const struct command commands[] = {
 	{ "resume", cmd_resume, "Resume a paused VM" },
 	{ "balloon", cmd_balloon, "Inflate or deflate a VM's balloon" },
 	{ "stat", cmd_stat, "Show a VM's memory and balloon statistics" },
+	/* kvmtool's commands that lkvm refuses with a pointer; not listed. */
+	{ "debug", cmd_debug, NULL },
+	{ "setup", cmd_setup, NULL },
 	{ "version", cmd_version, "Print lkvm's version" },
 	{ "help", cmd_help, "List the commands, or describe one" },
 };
@@ -44,11 +47,17 @@ int cmd_help(int argc, const char **argv)
 			    commands[i].fn != cmd_help)
 				return commands[i].fn(2, h);
 	}
+	/*
+	 * kvmtool's shape: kvm-unit-tests (scripts/arch-run.bash) tells a
+	 * kvmtool-compatible binary by "The most commonly used" in --help.
+	 */
 	printf("usage: lkvm <command> [<options>]\n\n"
-	       "A lightweight virtual machine monitor for KVM.\n\ncommands:\n");
+	       "A lightweight virtual machine monitor for KVM.\n\n"
+	       " The most commonly used lkvm commands are:\n");
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
-		printf("   %-10s %s\n", commands[i].name, commands[i].help);
-	printf("\nSee 'lkvm <command> --help' for the options of a command.\n");
+		if (commands[i].help)
+			printf("   %-10s %s\n", commands[i].name, commands[i].help);
+	printf("\n See 'lkvm help <command>' or 'lkvm <command> --help' for the options of a command.\n");
 	return 0;
 }
 

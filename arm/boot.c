@@ -24,23 +24,36 @@
 #define FDT_INITIAL_SIZE	(64 * 1024)
 #define RNG_SEED_LEN		64
 
+/*
+ * The kernel (an Image, or a raw binary as kvmtool loads it), a 32-bit
+ * kernel for --aarch32 (always raw, at kvmtool's 0x8000), or the
+ * --firmware binary.
+ */
 static int load_kernel(struct kvm *kvm, struct arm_kernel *k)
 {
 	struct arm_ram ram = {
 		.gpa = ARM_RAM_BASE, .size = kvm->ram_map_size, .host = kvm->ram,
 	};
+	const char *what = kvm->cfg.firmware ? "firmware" : "kernel";
 	struct load_file f;
 	const char *err = NULL;
 	int r;
 
-	if (load_open(&f, "kernel", kvm->cfg.kernel_filename))
+	if (load_open(&f, what, kvm->cfg.firmware ? kvm->cfg.firmware : kvm->cfg.kernel_filename))
 		return -1;
-	r = arm_kernel_load(f.fd, &ram, kvm->arch.mmfr0, k, &err);
+	if (kvm->cfg.firmware)
+		r = arm_firmware_load(f.fd, &ram, kvm->cfg.firmware_addr ?
+				      kvm->cfg.firmware_addr : ARM_RAM_BASE, k, &err);
+	else if (kvm->cfg.aarch32)
+		r = arm_firmware_load(f.fd, &ram, ARM_RAM_BASE + ARM_AARCH32_TEXT_OFFSET,
+				      k, &err);
+	else
+		r = arm_kernel_load(f.fd, &ram, kvm->arch.mmfr0, k, &err);
 	if (r) {
 		if (errno)
-			pr_err("kernel '%s' %s: %s", f.path, err, strerror(errno));
+			pr_err("%s '%s' %s: %s", what, f.path, err, strerror(errno));
 		else
-			pr_err("kernel '%s' %s", f.path, err);
+			pr_err("%s '%s' %s", what, f.path, err);
 	}
 	load_close(&f);
 	return r;
@@ -103,6 +116,7 @@ static int setup_fdt(struct kvm *kvm, u64 addr, u64 initrd, u64 initrd_size)
 		.pci = pci_root_bus(kvm) != NULL,
 		.bootargs = kvm->cmdline,
 		.initrd_start = initrd, .initrd_size = initrd_size,
+		.kaslr_seed = kvm->cfg.kaslr_seed,
 	};
 	size_t size = FDT_INITIAL_SIZE;
 	void *fdt = NULL;
@@ -149,14 +163,17 @@ static int arm_load(struct kvm *kvm)
 	struct initrd_range r;
 	struct arm_kernel k;
 
-	if (!kvm->cfg.kernel_filename) {
+	if (!kvm->cfg.kernel_filename && !kvm->cfg.firmware) {
 		pr_err("no kernel given (use -k/--kernel)");
 		return -1;
 	}
 	if (load_kernel(kvm, &k))
 		return -1;
-	/* Before the device tree, which carries the command line. */
-	if (arm_image_avoid_lpa2(&k.img, kvm->arch.mmfr0,
+	/*
+	 * Before the device tree, which carries the command line. Only for an
+	 * arm64 Linux Image: a raw binary's command line is the user's alone.
+	 */
+	if (!k.raw && arm_image_avoid_lpa2(&k.img, kvm->arch.mmfr0,
 				 kvm__check_cap(kvm, KVM_CAP_ARM_VM_IPA_SIZE)) &&
 	    !strstr(kvm->cmdline, "arm64.nolva")) {
 		pr_debug("guest CPU has LPA2 (ID_AA64MMFR0_EL1 0x%llx), KVM no 52-bit IPA: adding arm64.nolva",
@@ -169,8 +186,14 @@ static int arm_load(struct kvm *kvm)
 	 * kernel; the device tree in a 2 MiB block of its own.
 	 */
 	top = min(ram_end, ALIGN_DOWN(k.load, SZ_1G) + 32 * SZ_1G);
+	/* A 32-bit kernel reaches them through its lowmem, as kvmtool's 256 MiB. */
+	if (kvm->cfg.aarch32)
+		top = min(ram_end, ARM_RAM_BASE + ARM_AARCH32_LOWMEM);
 	fdt_addr = ALIGN_DOWN(top - ARM_FDT_MAX_SIZE, SZ_2M);
-	if (fdt_addr < ALIGN_UP(k.end, SZ_2M)) {
+	/* kvmtool puts the device tree right after firmware. */
+	if (kvm->cfg.firmware)
+		fdt_addr = ALIGN_UP(k.end, SZ_2M);
+	if (fdt_addr < ALIGN_UP(k.end, SZ_2M) || fdt_addr + ARM_FDT_MAX_SIZE > ram_end) {
 		pr_err("guest memory of %llu MiB is too small for the kernel (%llu MiB) and its device tree",
 		       (unsigned long long)kvm->ram_map_size >> 20,
 		       (unsigned long long)(k.end - ARM_RAM_BASE) >> 20);

@@ -89,14 +89,19 @@ int kvm_cpu__arch_init(struct kvm_cpu *cpu)
 int kvm_cpu__arch_setup_boot(struct kvm_cpu *cpu)
 {
 	struct kvm *kvm = cpu->kvm;
+	bool a32 = kvm->cfg.aarch32;
 
 	if (cpu->id != 0)
 		return 0;
-	/* The boot protocol: x0 = DTB, x1-x3 = 0, MMU off, DAIF masked. */
+	/*
+	 * The arm64 boot protocol: x0 = DTB, x1-x3 = 0, MMU off, DAIF masked.
+	 * The 32-bit one: r0 = 0, r1 = ~0 (no machine number: a device tree),
+	 * r2 = DTB.
+	 */
 	if (set_reg(cpu, CORE_REG(regs.pstate), arm_boot_pstate(&kvm->arch.vm)) < 0 ||
-	    set_reg(cpu, CORE_REG(regs.regs[0]), kvm->arch.dtb_addr) < 0 ||
-	    set_reg(cpu, CORE_REG(regs.regs[1]), 0) < 0 ||
-	    set_reg(cpu, CORE_REG(regs.regs[2]), 0) < 0 ||
+	    set_reg(cpu, CORE_REG(regs.regs[0]), a32 ? 0 : kvm->arch.dtb_addr) < 0 ||
+	    set_reg(cpu, CORE_REG(regs.regs[1]), a32 ? 0xffffffffULL : 0) < 0 ||
+	    set_reg(cpu, CORE_REG(regs.regs[2]), a32 ? kvm->arch.dtb_addr : 0) < 0 ||
 	    set_reg(cpu, CORE_REG(regs.regs[3]), 0) < 0 ||
 	    set_reg(cpu, CORE_REG(regs.pc), kvm->arch.boot_pc) < 0) {
 		pr_err("setting the boot state of vCPU 0 failed: %s", strerror(errno));

@@ -111,6 +111,8 @@ static void build_chosen(struct fw *w, const struct arm_fdt_info *info)
 	}
 	if (info->rng_seed_len)
 		prop(w, "rng-seed", info->rng_seed, info->rng_seed_len);
+	if (info->kaslr_seed)
+		prop_u64(w, "kaslr-seed", info->kaslr_seed);
 	end(w);
 
 	begin(w, "aliases");

@@ -75,6 +75,49 @@ int arm_image_parse(const u8 *hdr, size_t len, struct arm_image *img,
 	return 0;
 }
 
+int arm_raw_check(const u8 *hdr, size_t len, const char **err)
+{
+	static const u8 elf[4] = { 0x7f, 'E', 'L', 'F' };
+
+	if (len == 0) {
+		*err = "is empty";
+		return -1;
+	}
+	/* kvmtool reads a whole header before it decides, and so does lkvm. */
+	if (len < ARM_IMAGE_HDR_SIZE) {
+		*err = "is truncated: shorter than the 64-byte arm64 Image header";
+		return -1;
+	}
+	if (get_le32(hdr + ARM_IMAGE_MAGIC_OFF) == ARM_IMAGE_MAGIC) {
+		*err = "has an arm64 Image header: it is not a raw binary";
+		return -1;
+	}
+	/*
+	 * kvmtool would copy these to RAM and jump into them; lkvm names the
+	 * mistake instead, since no such file runs from its first byte.
+	 */
+	if (!memcmp(hdr, elf, sizeof(elf))) {
+		*err = "is an ELF file; lkvm boots an arm64 Image or a raw binary (objcopy -O binary makes one)";
+		return -1;
+	}
+	if (hdr[0] == 0x1f && hdr[1] == 0x8b) {
+		*err = "is gzip-compressed but holds no arm64 Image";
+		return -1;
+	}
+	if (get_le32(hdr + ARM_ZIMAGE_MAGIC_OFF) == ARM_ZIMAGE_MAGIC) {
+		*err = "is a 32-bit ARM zImage: boot it with --aarch32";
+		return -1;
+	}
+	if (hdr[0] == 'M' && hdr[1] == 'Z') {
+		if (!memcmp(hdr + 4, "zimg", 4))
+			*err = "is an EFI zboot image, which lkvm cannot boot (extract the Image from it)";
+		else
+			*err = "is a PE/EFI executable without an arm64 Image header (an x86 kernel?)";
+		return -1;
+	}
+	return 0;
+}
+
 int arm_image_check_page_size(const struct arm_image *img, u64 mmfr0,
 			      const char **err)
 {
@@ -246,8 +289,17 @@ int arm_kernel_load(int fd, const struct arm_ram *ram, u64 mmfr0,
 	n = src_read(&s, hdr, sizeof(hdr), err);
 	if (n < 0)
 		goto out;
-	if (arm_image_parse(hdr, n, &k->img, err) ||
-	    arm_image_check_page_size(&k->img, mmfr0, err)) {
+	if (!s.gzip && (n < (ssize_t)sizeof(hdr) ||
+			get_le32(hdr + ARM_IMAGE_MAGIC_OFF) != ARM_IMAGE_MAGIC)) {
+		/* No header: a raw binary, read up to the end of RAM. */
+		if (arm_raw_check(hdr, n, err)) {
+			errno = 0;
+			goto out;
+		}
+		k->raw = true;
+		k->img.text_offset = ARM_RAW_TEXT_OFFSET;
+	} else if (arm_image_parse(hdr, n, &k->img, err) ||
+		   arm_image_check_page_size(&k->img, mmfr0, err)) {
 		errno = 0;
 		goto out;
 	}
@@ -286,4 +338,51 @@ int arm_kernel_load(int fd, const struct arm_ram *ram, u64 mmfr0,
 out:
 	src_close(&s);
 	return ret;
+}
+
+int arm_firmware_load(int fd, const struct arm_ram *ram, u64 addr,
+		      struct arm_kernel *k, const char **err)
+{
+	u64 off = addr - ram->gpa, room;
+	struct src s;
+	ssize_t n;
+	u8 extra;
+
+	memset(k, 0, sizeof(*k));
+	errno = 0;
+	if (addr < ram->gpa || off >= ram->size) {
+		*err = "cannot be loaded there: the address is outside guest RAM";
+		return -1;
+	}
+	if (addr & 3) {
+		*err = "cannot be entered there: the address is not 4-byte aligned";
+		return -1;
+	}
+	/* Taken as it is: no header, no decompression. */
+	memset(&s, 0, sizeof(s));
+	s.fd = fd;
+	room = ram->size - off;
+	n = src_read(&s, ram->host + off, room, err);
+	if (n < 0)
+		return -1;
+	if (n == 0) {
+		*err = "is empty";
+		return -1;
+	}
+	if ((u64)n == room) {
+		ssize_t more = src_read(&s, &extra, 1, err);
+
+		if (more < 0)
+			return -1;
+		if (more) {
+			*err = "does not fit in guest memory at that address";
+			errno = 0;
+			return -1;
+		}
+	}
+	k->raw = true;
+	k->load = addr;
+	k->file_size = n;
+	k->end = addr + n;
+	return 0;
 }

@@ -4,6 +4,7 @@
  * the choice of GIC, guest RAM at 2 GiB, and SPE's memory locking and
  * finalisation.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,12 +25,45 @@ int arm_option_irqchip(const struct option *opt, const char *arg)
 {
 	enum arm_gic_type type;
 
+	if (!strcmp(arg, "gicv2m")) {
+		pr_err("run: --irqchip gicv2m: lkvm has no GICv2m MSI frame (use gicv3-its for MSIs)");
+		return -1;
+	}
 	if (arm_gic_parse(arg, &type)) {
 		pr_err("run: --irqchip '%s' is not supported (use: gicv2, gicv3, gicv3-its)",
 		       arg);
 		return -1;
 	}
 	*(const char **)opt->value = arg;
+	return 0;
+}
+
+/* kvmtool's --force-pci: the old spelling of --virtio-transport pci. */
+int arm_option_force_pci(const struct option *opt, const char *arg __unused)
+{
+	*(const char **)opt->value = "pci";
+	return 0;
+}
+
+/* kvmtool's arm64 options that mean nothing to lkvm, which never enables them. */
+int arm_option_accept(const struct option *opt __unused, const char *arg __unused)
+{
+	return 0;
+}
+
+/* --firmware-address, --kaslr-seed: a u64 (decimal or 0x hex). */
+int arm_option_u64(const struct option *opt, const char *arg)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 0);
+	if (errno || end == arg || *end || arg[0] == '-') {
+		pr_err("run: --%s expects a number, not '%s'", opt->long_name, arg);
+		return -1;
+	}
+	*(u64 *)opt->value = v;
 	return 0;
 }
 
@@ -44,6 +78,7 @@ int kvm__arch_init(struct kvm *kvm)
 	vm->e2h0 = kvm->cfg.e2h0;
 	vm->pmu = kvm->cfg.pmu;
 	vm->spe = kvm->cfg.spe;
+	vm->aarch32 = kvm->cfg.aarch32;
 	if (kvm->cfg.irqchip) {
 		arm_gic_parse(kvm->cfg.irqchip, &vm->gic);
 	} else if (arm_gic_probe(kvm->vm_fd, &vm->gic)) {
@@ -124,5 +159,9 @@ int kvm__arch_check_kernel(int fd __unused, const u8 *hdr, size_t len, u64 size 
 	/* A gzipped Image is checked as it is decompressed into guest RAM. */
 	if (len >= 2 && hdr[0] == 0x1f && hdr[1] == 0x8b)
 		return 0;
-	return arm_image_parse(hdr, len, &img, err);
+	if (len >= ARM_IMAGE_HDR_SIZE &&
+	    get_le32(hdr + ARM_IMAGE_MAGIC_OFF) == ARM_IMAGE_MAGIC)
+		return arm_image_parse(hdr, len, &img, err);
+	/* No header: kvmtool boots it as a raw binary, and so does lkvm. */
+	return arm_raw_check(hdr, len, err);
 }

@@ -108,6 +108,14 @@ int arm_vm_check_features(const struct arm_vm *vm)
 		pr_err("--spe: this host's KVM has no SPE support for guests (no KVM_CAP_ARM_SPE: needs a kernel with the KVM SPE RFC v3 patches)");
 		return -1;
 	}
+	if (vm->aarch32 && (vm->nested || vm->spe)) {
+		pr_err("--aarch32 cannot be combined with --nested or --spe (AArch64 features)");
+		return -1;
+	}
+	if (vm->aarch32 && !check_cap(vm->vm_fd, KVM_CAP_ARM_EL1_32BIT)) {
+		pr_err("--aarch32: this host's KVM cannot run a 32-bit EL1 (no KVM_CAP_ARM_EL1_32BIT)");
+		return -1;
+	}
 	if (vm->pmu && !check_cap(vm->vm_fd, KVM_CAP_ARM_PMU_V3)) {
 		pr_err("--pmu: this host's KVM has no PMUv3 for guests (no KVM_CAP_ARM_PMU_V3)");
 		return -1;
@@ -125,6 +133,8 @@ void arm_vcpu_features(const struct arm_vm *vm, unsigned int id,
 		features[0] |= 1U << KVM_ARM_VCPU_POWER_OFF;
 	if (vm->pmu)
 		features[0] |= 1U << KVM_ARM_VCPU_PMU_V3;
+	if (vm->aarch32)
+		features[0] |= 1U << KVM_ARM_VCPU_EL1_32BIT;
 	if (vm->nested) {
 		features[0] |= 1U << KVM_ARM_VCPU_HAS_EL2;
 		if (vm->e2h0)
@@ -137,6 +147,8 @@ void arm_vcpu_features(const struct arm_vm *vm, unsigned int id,
 
 u64 arm_boot_pstate(const struct arm_vm *vm)
 {
+	if (vm->aarch32)
+		return ARM_PSTATE_AA32_SVC | ARM_PSTATE_AA32_IF;
 	return ARM_PSTATE_DAIF | (vm->nested ? ARM_PSTATE_EL2H : ARM_PSTATE_EL1H);
 }
 

@@ -9,7 +9,7 @@
 
 static bool takes_arg(const struct option *o)
 {
-	return o->type != OPT_BOOL;
+	return o->type != OPT_BOOL && !(o->flags & OPT_NOARG);
 }
 
 static int set_value(const struct option *o, const char *arg, const char *cmd,
@@ -184,7 +184,7 @@ void usage_with_options(void *out, const char *usage, const struct option *opts)
 			fprintf(f, "\n%s\n", opts->help);
 			continue;
 		}
-		if (opts->flags & OPT_ALIAS)
+		if (opts->flags & (OPT_ALIAS | OPT_HIDDEN))
 			continue;
 		if (opts->short_name)
 			n += snprintf(lhs + n, sizeof(lhs) - n, "-%c%s", opts->short_name,

@@ -12,6 +12,18 @@
 #include "lkvm/util.h"
 
 bool lkvm_debug;
+enum lkvm_loglevel lkvm_loglevel = LKVM_LOG_INFO;
+
+int lkvm_parse_loglevel(const char *s)
+{
+	static const char *const names[] = { "error", "warning", "info", "debug" };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	return -1;
+}
 
 static void vmsg(const char *prefix, const char *fmt, va_list ap)
 {
@@ -27,19 +39,21 @@ static void vmsg(const char *prefix, const char *fmt, va_list ap)
 		return;
 }
 
-#define DEFINE_MSG(fn, prefix)				\
+#define DEFINE_MSG(fn, prefix, level)			\
 void fn(const char *fmt, ...)				\
 {							\
 	va_list ap;					\
 							\
+	if (lkvm_loglevel < (level) && !lkvm_debug)	\
+		return;					\
 	va_start(ap, fmt);				\
 	vmsg(prefix, fmt, ap);				\
 	va_end(ap);					\
 }
 
-DEFINE_MSG(pr_err, "")
-DEFINE_MSG(pr_warn, "warning: ")
-DEFINE_MSG(pr_info, "")
+DEFINE_MSG(pr_err, "", LKVM_LOG_ERROR)
+DEFINE_MSG(pr_warn, "warning: ", LKVM_LOG_WARNING)
+DEFINE_MSG(pr_info, "", LKVM_LOG_INFO)
 
 void die(const char *fmt, ...)
 {
@@ -229,4 +243,32 @@ int lkvm_thread_create(pthread_t *thread, void *(*fn)(void *), void *arg)
 	r = pthread_create(thread, &attr, fn, arg);
 	pthread_attr_destroy(&attr);
 	return r;
+}
+
+int parse_cpulist(const char *s, unsigned long *set, unsigned int nbits)
+{
+	const unsigned int bpl = 8 * sizeof(*set);
+
+	memset(set, 0, (nbits + bpl - 1) / bpl * sizeof(*set));
+	do {
+		unsigned long lo, hi, c;
+		char *end;
+
+		if (*s < '0' || *s > '9')
+			return -1;
+		errno = 0;
+		lo = hi = strtoul(s, &end, 10);
+		if (*end == '-') {
+			s = end + 1;
+			if (*s < '0' || *s > '9')
+				return -1;
+			hi = strtoul(s, &end, 10);
+		}
+		if (errno || lo > hi || hi >= nbits)
+			return -1;
+		for (c = lo; c <= hi; c++)
+			set[c / bpl] |= 1UL << (c % bpl);
+		s = end;
+	} while (*s++ == ',');
+	return s[-1] ? -1 : 0;
 }

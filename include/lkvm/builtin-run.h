@@ -20,4 +20,19 @@ int kvm_config_finish(struct kvm_config *cfg, const char *cmd);
 /* Create, run and tear down the VM; returns lkvm's exit status. */
 int kvm_run_config(const struct kvm_config *cfg);
 
+/*
+ * kvmtool-compat.c: kvmtool's run options that lkvm refuses, each with one
+ * line naming the lkvm way (hidden entries of the run table, OPTION_END()
+ * terminated), and the callback that refuses them.
+ */
+const struct option *kvmtool_refusals(void);
+int kvmtool_refuse(const struct option *opt, const char *arg);
+/* What --vsock says until lkvm has a virtio-vsock device. */
+#define LKVM_VSOCK_REFUSAL	"lkvm has no virtio-vsock device; give the guest a NIC " \
+				"with -n mode=tap"
+/* An arch's own refusals (kvm-arch.h), REFUSE() entries with a comma each. */
+#ifndef LKVM_ARCH_KVMTOOL_REFUSALS
+#define LKVM_ARCH_KVMTOOL_REFUSALS
+#endif
+
 #endif

@@ -15,5 +15,8 @@ int cmd_pause(int argc, const char **argv);
 int cmd_resume(int argc, const char **argv);
 int cmd_balloon(int argc, const char **argv);
 int cmd_stat(int argc, const char **argv);
+/* kvmtool's commands lkvm does not have: one line naming the lkvm way. */
+int cmd_debug(int argc, const char **argv);
+int cmd_setup(int argc, const char **argv);
 
 #endif

@@ -3,6 +3,7 @@
 #define LKVM_KVM_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #include "lkvm/9p.h"
@@ -60,6 +61,15 @@ struct kvm_config {
 	bool pmu;			/* PMUv3 */
 	bool e2h0;			/* --nested with HCR_EL2.E2H 0 */
 	const char *dump_dtb;		/* write the device tree here */
+	bool aarch32;			/* --aarch32: a 32-bit EL1 guest */
+	u64 firmware_addr;		/* --firmware-address; 0: RAM base */
+	u64 kaslr_seed;			/* --kaslr-seed; 0: none given */
+	/* kvmtool's options (kvmtool-compat.c lists those lkvm refuses) */
+	bool nodefaults;		/* only the user's command line, no defaults */
+	const char *firmware;		/* --firmware: booted instead of a kernel */
+	const char *dev;		/* --dev: the KVM device (default /dev/kvm) */
+	cpu_set_t *vcpu_affinity;	/* --vcpu-affinity: where vCPU threads run */
+	int loglevel;			/* --loglevel (enum lkvm_loglevel) */
 	bool debug;
 	bool boot_timings;		/* --boot-timings: where the boot's time went */
 };

@@ -30,6 +30,8 @@ enum opt_type {
 };
 
 #define OPT_ALIAS	(1U << 0)
+#define OPT_NOARG	(1U << 1)	/* an OPT_CALLBACK without a value: cb(opt, NULL) */
+#define OPT_HIDDEN	(1U << 2)	/* accepted, not listed in the help */
 
 struct option;
 typedef int (*opt_cb_t)(const struct option *opt, const char *arg);
@@ -62,6 +64,9 @@ struct option {
 #define OPTION_CALLBACK(s, l, v, a, h, f) \
 	{ .type = OPT_CALLBACK, .short_name = (s), .long_name = (l), .value = (v), \
 	  .argh = (a), .help = (h), .cb = (f) }
+#define OPTION_CALLBACK_NOARG(s, l, v, h, f) \
+	{ .type = OPT_CALLBACK, .short_name = (s), .long_name = (l), .value = (v), \
+	  .help = (h), .cb = (f), .flags = OPT_NOARG }
 #define OPTION_END()	{ .type = OPT_END }
 
 /* parse_options() results other than the count of remaining arguments. */

@@ -65,6 +65,15 @@ static inline void put_le(u8 *p, u64 v, unsigned int len)
 
 /* Messages: all go to stderr, prefixed with "lkvm: ". */
 extern bool lkvm_debug;
+/*
+ * kvmtool's --loglevel: errors are always printed, warnings down to
+ * LKVM_LOG_WARNING, information down to LKVM_LOG_INFO (the default), and
+ * pr_debug() only with lkvm_debug (--debug or --loglevel=debug).
+ */
+enum lkvm_loglevel { LKVM_LOG_ERROR, LKVM_LOG_WARNING, LKVM_LOG_INFO, LKVM_LOG_DEBUG };
+extern enum lkvm_loglevel lkvm_loglevel;
+/* "error", "warning", "info" or "debug"; -1 for anything else. */
+int lkvm_parse_loglevel(const char *s);
 void pr_err(const char *fmt, ...) __printf(1, 2);
 void pr_warn(const char *fmt, ...) __printf(1, 2);
 void pr_info(const char *fmt, ...) __printf(1, 2);
@@ -96,6 +105,13 @@ ssize_t write_full(int fd, const void *buf, size_t len);
  * units of @default_unit bytes. Returns 0 and the size in bytes, or -1.
  */
 int parse_size(const char *s, u64 default_unit, u64 *bytes);
+
+/*
+ * A CPU list as taskset and sysfs write it ("0-3,6,8-9") into @set, a
+ * bitmap of @nbits bits. Returns 0, or -1 for anything else (empty items,
+ * reversed ranges, CPUs at or beyond @nbits, trailing junk).
+ */
+int parse_cpulist(const char *s, unsigned long *set, unsigned int nbits);
 
 /* Monotonic time in nanoseconds. */
 u64 now_ns(void);

@@ -81,7 +81,8 @@ lkvm_arm64_build_l1_initrd() {
 	cp "$l2initrd" "$dir/l2/initrd.cpio"
 	install -m 755 "$lkvm" "$dir/bin/lkvm"
 	cp "$cases" "$dir/tests.sh"
-	[ -n "$overlay" ] && cp -a "$overlay/." "$dir/"
+	# An overlay file replaces a busybox applet link (not its target).
+	[ -n "$overlay" ] && cp -a --remove-destination "$overlay/." "$dir/"
 	lkvm_pack_cpio "$dir" "$out"
 	rc=$?
 	rm -rf "$dir"

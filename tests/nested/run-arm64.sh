@@ -23,13 +23,26 @@ REPO=$(cd "${1:-$HERE/../..}" && pwd) || exit 2
 . "$HERE/balloon.sh"
 # shellcheck source=tests/nested/kernel2.sh
 . "$HERE/kernel2.sh"
+# shellcheck source=tests/nested/kut.sh
+. "$HERE/kut.sh"
 
 # Cases per L1 machine. See case_cmd for what each runs, check_case for
 # what passes.
 # (kernel2.sh's cases boot Debian's 6.12 as L2 in the GICv3 L1.)
 K2_CASES=$(nested_k2_cases arm64)
-CASES_V3="boot-poweroff reboot pipe-fifo pipe-gzip pci nested-refused spe-refused gicv2-refused $K2_CASES"
+CASES_V3="boot-poweroff reboot pipe-fifo pipe-gzip pci nested-refused spe-refused gicv2-refused kvmtool-cli raw-boot firmware-boot aarch32-boot $K2_CASES"
 CASES_V2="gicv2-boot"
+# kut.sh adds kvm-unit-tests' cases (kut-*) to both once the tarball is
+# unpacked. LKVM_ARM64_CASES="case ..." runs only those (development).
+only_cases() {
+	local c out=
+	for c in "$@"; do
+		if [ -z "${LKVM_ARM64_CASES:-}" ] || printf ' %s ' "$LKVM_ARM64_CASES" | grep -q " $c "; then
+			out="$out $c"
+		fi
+	done
+	echo "$out"
+}
 CASES="$CASES_V3 $CASES_V2"
 L2_ARGS='-c 2 -m 512'
 L2_MODULES="virtio_mmio virtio_pci virtio_blk virtio-rng virtio_console virtio_balloon"
@@ -109,9 +122,31 @@ if [ ! -s "$KGZ" ]; then
 		all_cases FAIL "cannot gzip the kernel"
 fi
 
-# L1 extras: the gzipped Image.
-mkdir -p "$WORK/l1-overlay/l2"
+# L1 extras: the gzipped Image; the README's kvmtool table and its checker.
+mkdir -p "$WORK/l1-overlay/l2" "$WORK/l1-overlay/kvmtool-cli"
 cp "$KGZ" "$WORK/l1-overlay/l2/Image.gz" || all_cases FAIL "cannot stage Image.gz"
+cp "$REPO/README.md" "$REPO/tests/unit/test-cli.sh" "$WORK/l1-overlay/kvmtool-cli/" ||
+	all_cases FAIL "cannot stage the kvmtool table"
+
+# Two tiny raw binaries (no Image header), for kvmtool's raw and firmware
+# boots: each prints "OK" on the UART when the boot register (x0, or r2
+# for AArch32) points at a device tree ("NO" otherwise), then PSCI
+# SYSTEM_OFF. Hand-assembled: words in little-endian order.
+raw_words() {
+	local w
+	for w in "$@"; do
+		printf "\\x${w:6:2}\\x${w:4:2}\\x${w:2:2}\\x${w:0:2}"
+	done
+}
+# ldr w2,[x0]; w3 = 0xedfe0dd0 (the FDT magic as a LE word); x4 = UART;
+# "OK" if equal else "NO"; "\n"; w0 = 0x84000008; hvc #0; b .
+raw_words b9400002 5281ba03 72bdbfc3 d2a14004 528009e1 52800965 6b03005f 54000060 \
+	528009c1 528009e5 39000081 39000085 52800141 39000081 52800100 72b08000 \
+	d4000002 14000000 >"$WORK/l1-overlay/l2/raw64.bin"
+# The same in A32: ldr r3,[r2]; movw/movt r4; movw/movt r0 = UART; ...
+raw_words e5923000 e3004dd0 e34e4dfe e3000000 e3400a00 e3a0104f e3a0504b e1530004 \
+	13a0104e 13a0504f e5c01000 e5c05000 e3a0100a e5c01000 e3000008 e3480400 \
+	e1400070 eafffffe >"$WORK/l1-overlay/l2/raw32.bin"
 
 # The second kernel (kernel2.sh): its cases SKIP when it cannot be fetched.
 K2_SKIP=
@@ -121,6 +156,18 @@ case $? in
 2) K2_SKIP="cannot fetch a Debian 6.12 arm64 kernel (apt and cache both failed)" ;;
 *) all_cases FAIL "cannot build the second kernel's L2 initramfs" ;;
 esac
+
+# kvm-unit-tests: staged into L1's overlay, its cases added to the lists.
+nested_kut_prepare "$WORK"
+if [ -z "$NESTED_KUT_SKIP" ]; then
+	CASES_V3="$CASES_V3 $NESTED_KUT_V3"
+	CASES_V2="$CASES_V2 $NESTED_KUT_V2"
+fi
+# shellcheck disable=SC2086
+CASES_V3=$(only_cases $CASES_V3)
+# shellcheck disable=SC2086
+CASES_V2=$(only_cases $CASES_V2)
+CASES="$CASES_V3 $CASES_V2"
 
 # The command of each case, for the L1 case list (run_case evaluates it
 # behind "timeout -s KILL", so lkvm comes first or is wrapped itself: a
@@ -149,6 +196,12 @@ case_cmd() {
 	nested-refused) echo "\$LKVM run -k \$L2_KERNEL $L2_ARGS --nested" ;;
 	spe-refused) echo "\$LKVM run -k \$L2_KERNEL $L2_ARGS --spe" ;;
 	gicv2-refused) echo "\$LKVM run -k \$L2_KERNEL $L2_ARGS --irqchip gicv2" ;;
+	# kvmtool's raw binary, firmware and AArch32 boots.
+	raw-boot) echo "\$LKVM run -k /l2/raw64.bin -c 2 -m 128" ;;
+	firmware-boot) echo "\$LKVM run --firmware /l2/raw64.bin -c 1 -m 128" ;;
+	aarch32-boot) echo "\$LKVM run --aarch32 -k /l2/raw32.bin -c 1 -m 128" ;;
+	# The README's kvmtool table, the arm64 rows too, against lkvm-arm64.
+	kvmtool-cli) echo "sh /kvmtool-cli/test-cli.sh \$LKVM /kvmtool-cli/README.md arm64" ;;
 	# On a GICv2 host the default is a GICv2.
 	gicv2-boot) echo "$boot $L2_ARGS --rng -p $quiet" ;;
 	esac
@@ -164,9 +217,11 @@ write_cases() {
 	echo 'dd if=/dev/zero of=/tmp/disk-pci.img bs=1M count=8 2>/dev/null'
 	echo 'mkfifo /tmp/initrd.fifo && (cat $L2_INITRD >/tmp/initrd.fifo &)'
 	[ -z "$K2_SKIP" ] && nested_k2_preamble
+	[ -z "$NESTED_KUT_SKIP" ] && nested_kut_preamble
 	for c in "$@"; do
 		case "$c" in
 		kernel2-*) [ -z "$K2_SKIP" ] && nested_k2_case_lines arm64 "$c"; continue ;;
+		kut-*) echo "run_case $c '$(nested_kut_cmd "$c")'"; continue ;;
 		esac
 		echo "run_case $c '$(case_cmd "$c")'"
 	done
@@ -195,9 +250,9 @@ LOG3=$WORK/console-v3.log
 LOG2=$WORK/console-v2.log
 L1_V3=ok L1_V2=ok
 # shellcheck disable=SC2086
-run_l1 3 "$LOG3" $CASES_V3 || L1_V3=bad
+[ -z "${CASES_V3// /}" ] || run_l1 3 "$LOG3" $CASES_V3 || L1_V3=bad
 # shellcheck disable=SC2086
-run_l1 2 "$LOG2" $CASES_V2 || L1_V2=bad
+[ -z "${CASES_V2// /}" ] || run_l1 2 "$LOG2" $CASES_V2 || L1_V2=bad
 
 # --- verdicts --------------------------------------------------------------------------
 # Why a refusal case failed, or nothing: status 1 and exactly one lkvm line
@@ -223,12 +278,29 @@ check_case() {
 	fi
 	case "$c" in
 	kernel2-*) nested_k2_check arm64 "$c" "$out" "$status"; return ;;
+	kut-*) nested_kut_check "$c" "$out"; return ;;
 	esac
 	[ "$status" = 137 ] && { echo "timed out after ${LKVM_CASE_TIMEOUT}s (killed)"; return; }
 	case "$c" in
 	nested-refused) check_refusal "$out" "$status" KVM_CAP_ARM_EL2; return ;;
 	spe-refused) check_refusal "$out" "$status" KVM_CAP_ARM_SPE; return ;;
 	gicv2-refused) check_refusal "$out" "$status" GICv2; return ;;
+	raw-boot|firmware-boot|aarch32-boot)
+		if [ "$c" = aarch32-boot ] && [ "$status" = 1 ] &&
+			printf '%s\n' "$out" | grep -q '^lkvm: --aarch32: .*KVM_CAP_ARM_EL1_32BIT'; then
+			echo "SKIP: this host's KVM has no 32-bit EL1 (the refusal was one line, status 1)"
+			return
+		fi
+		printf '%s\n' "$out" | grep -qx 'OK' ||
+			{ echo "the binary did not find a device tree at its boot register: $(printf '%s\n' "$out" | head -n 3 | tr '\n' ' ')"; return; }
+		[ "$status" = 0 ] || echo "lkvm exit status $status after PSCI SYSTEM_OFF"
+		return ;;
+	kvmtool-cli)
+		v=$(printf '%s\n' "$out" | grep -c '^PASS: unit/cli/')
+		printf '%s\n' "$out" | grep -q '^FAIL: ' &&
+			{ echo "$(printf '%s\n' "$out" | grep -c '^FAIL: ') rows wrong: $(printf '%s\n' "$out" | grep -m1 '^FAIL: ')"; return; }
+		[ "$status" = 0 ] && [ "$v" -gt 40 ] || echo "status $status, $v rows checked"
+		return ;;
 	reboot) action=reboot ;;
 	esac
 	if printf '%s\n' "$out" | grep -q 'Kernel panic'; then
@@ -299,29 +371,36 @@ for c in $CASES; do
 		echo "SKIP: nested/arm64-$c: $K2_SKIP"
 		continue
 	fi
+	[ -z "$c" ] && continue
 	if [ "$bad" = bad ]; then
 		why="L1 did not come up with /dev/kvm"
 	else
 		why=$(check_case "$c" "$log")
 	fi
 	secs=$(lkvm_case_secs "$log" "$c")
-	if [ -z "$why" ]; then
-		echo "PASS: nested/arm64-$c"
-		echo "INFO: nested/arm64-$c: ${secs:-?}s" >&2
+	name=nested/arm64-$c
+	[ "${c#kut-}" != "$c" ] && name=nested/$c
+	if [ "${why#SKIP: }" != "$why" ]; then
+		echo "SKIP: $name: ${why#SKIP: }"
+		echo "INFO: $name: ${secs:-?}s" >&2
+	elif [ -z "$why" ]; then
+		echo "PASS: $name"
+		echo "INFO: $name: ${secs:-?}s" >&2
 		[ "${c#kernel2-}" != "$c" ] && echo "INFO: nested/arm64-$c: L2 kernel $LKVM_K2_KVER" >&2
 	else
 		FAILED=1
-		echo "FAIL: nested/arm64-$c: $why"
+		echo "FAIL: $name: $why"
 		{
-			echo "---- console of nested/arm64-$c (${secs:-?}s) ----"
+			echo "---- console of $name (${secs:-?}s) ----"
 			if grep -q "L1-BEGIN $c\$" "$log"; then
 				lkvm_case_output "$log" "$c" | tail -n 80
 			else
 				tail -n 40 "$log"
 			fi
-			echo "---- end of nested/arm64-$c ----"
+			echo "---- end of $name ----"
 		} >&2
 	fi
 done
+[ -n "$NESTED_KUT_SKIP" ] && echo "SKIP: nested/kut: $NESTED_KUT_SKIP"
 echo "INFO: arm64 nested tier took $(now)s" >&2
 exit "$FAILED"

@@ -156,6 +156,11 @@ static void test_rng_seed(void)
 	CHECK(build(&i) == 0);
 	p = getprop("/chosen", "rng-seed", &len);
 	CHECK(p && len == 8 && !memcmp(p, seed, 8));
+	CHECK(!has("/chosen", "kaslr-seed"));
+	/* kvmtool's --kaslr-seed: a u64 the kernel randomises its base with. */
+	i.kaslr_seed = 0x0123456789abcdefULL;
+	CHECK(build(&i) == 0);
+	CHECK_EQ(prop64("/chosen", "kaslr-seed"), 0x0123456789abcdefULL);
 }
 
 static void test_cpus_psci(void)

@@ -205,8 +205,9 @@ static struct arm_ram test_ram(void)
 	return r;
 }
 
-static int load_from_pipe(const u8 *buf, size_t len, u64 mmfr0, struct arm_kernel *k,
-			  const char **err)
+/* A kernel, or with @fw_addr set, --firmware for that address, from a pipe. */
+static int pipe_load(const u8 *buf, size_t len, u64 mmfr0, u64 fw_addr,
+		     struct arm_kernel *k, const char **err)
 {
 	struct arm_ram r = test_ram();
 	struct feeder f = { .buf = buf, .len = len, .chunk = 4093 };
@@ -217,11 +218,20 @@ static int load_from_pipe(const u8 *buf, size_t len, u64 mmfr0, struct arm_kerne
 		return -2;
 	f.fd = p[1];
 	pthread_create(&t, NULL, feed, &f);
-	ret = arm_kernel_load(p[0], &r, mmfr0, k, err);
+	if (fw_addr)
+		ret = arm_firmware_load(p[0], &r, fw_addr, k, err);
+	else
+		ret = arm_kernel_load(p[0], &r, mmfr0, k, err);
 	/* Unblock a writer we stopped reading from. */
 	close(p[0]);
 	pthread_join(t, NULL);
 	return ret;
+}
+
+static int load_from_pipe(const u8 *buf, size_t len, u64 mmfr0, struct arm_kernel *k,
+			  const char **err)
+{
+	return pipe_load(buf, len, mmfr0, 0, k, err);
 }
 
 static int load_from_file(const u8 *buf, size_t len, struct arm_kernel *k, const char **err)
@@ -373,6 +383,153 @@ static void test_load_refused(void)
 	CHECK(err && strstr(err, "empty"));
 }
 
+/* A raw binary: kvm-unit-tests' .flat files start with code, no header. */
+static void make_raw(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(kernel); i++)
+		kernel[i] = (u8)(i * 13 + 1);
+	/* A branch, as a .flat starts; nothing an Image or ELF would have. */
+	put_le32(kernel, 0x14000010);
+}
+
+static void test_raw_check(void)
+{
+	const char *err = NULL;
+	u8 buf[ARM_IMAGE_HDR_SIZE];
+
+	make_raw();
+	CHECK(arm_raw_check(kernel, sizeof(kernel), &err) == 0);
+	CHECK(arm_raw_check(kernel, ARM_IMAGE_HDR_SIZE, &err) == 0);
+	/* All zeros is a (useless) raw binary, as for kvmtool. */
+	memset(buf, 0, sizeof(buf));
+	CHECK(arm_raw_check(buf, sizeof(buf), &err) == 0);
+	CHECK(arm_raw_check(kernel, 0, &err) == -1 && strstr(err, "empty"));
+	CHECK(arm_raw_check(kernel, 63, &err) == -1 && strstr(err, "truncated"));
+	/* What is recognisably something else is named. */
+	memcpy(buf, "\x7f" "ELF", 4);
+	CHECK(arm_raw_check(buf, sizeof(buf), &err) == -1 && strstr(err, "ELF"));
+	memcpy(buf, "\x1f\x8b\x08\0", 4);
+	CHECK(arm_raw_check(buf, sizeof(buf), &err) == -1 && strstr(err, "gzip"));
+	memcpy(buf, "MZ\0\0", 4);
+	CHECK(arm_raw_check(buf, sizeof(buf), &err) == -1 && strstr(err, "PE/EFI"));
+	memcpy(buf, "MZ\0\0zimg", 8);
+	CHECK(arm_raw_check(buf, sizeof(buf), &err) == -1 && strstr(err, "zboot"));
+	memset(buf, 0, sizeof(buf));
+	put_le32(buf + ARM_ZIMAGE_MAGIC_OFF, ARM_ZIMAGE_MAGIC);
+	CHECK(arm_raw_check(buf, sizeof(buf), &err) == -1 && strstr(err, "--aarch32"));
+	/* An Image is not raw (arm_image_parse() judges it). */
+	make_kernel(0, SZ_1M, STD_FLAGS);
+	CHECK(arm_raw_check(kernel, sizeof(kernel), &err) == -1);
+}
+
+static void test_load_raw(void)
+{
+	struct arm_kernel k;
+	const char *err = NULL;
+
+	make_raw();
+	CHECK(load_from_file(kernel, sizeof(kernel), &k, &err) == 0);
+	CHECK(k.raw);
+	check_placed(&k, ARM_RAW_TEXT_OFFSET, 0);
+	CHECK(load_from_pipe(kernel, sizeof(kernel), MMFR0_ALL, &k, &err) == 0);
+	CHECK(k.raw);
+	check_placed(&k, ARM_RAW_TEXT_OFFSET, 0);
+	/* The page size check is the Image's: a raw binary has none. */
+	CHECK(load_from_pipe(kernel, sizeof(kernel), MMFR0_NO_4K, &k, &err) == 0);
+	/* A header's worth of bytes is enough. */
+	CHECK(load_from_pipe(kernel, ARM_IMAGE_HDR_SIZE, MMFR0_ALL, &k, &err) == 0);
+	CHECK_EQ(k.file_size, ARM_IMAGE_HDR_SIZE);
+	CHECK_EQ(k.end, RAM_GPA + ARM_RAW_TEXT_OFFSET + ARM_IMAGE_HDR_SIZE);
+}
+
+static void test_load_raw_hostile(void)
+{
+	static u8 big[RAM_SIZE + 4096];
+	struct arm_kernel k;
+	const char *err = NULL;
+	u8 elf[128] = { 0x7f, 'E', 'L', 'F' };
+
+	/* Larger than RAM above the text offset: refused, nothing beyond. */
+	memset(big, 0x5a, sizeof(big));
+	CHECK(load_from_pipe(big, RAM_SIZE - ARM_RAW_TEXT_OFFSET + 1, MMFR0_ALL, &k, &err) == -1);
+	CHECK(err && strstr(err, "does not fit"));
+	err = NULL;
+	CHECK(load_from_file(big, sizeof(big), &k, &err) == -1);
+	CHECK(err && strstr(err, "does not fit"));
+	/* Exactly filling RAM is fine. */
+	CHECK(load_from_pipe(big, RAM_SIZE - ARM_RAW_TEXT_OFFSET, MMFR0_ALL, &k, &err) == 0);
+	CHECK_EQ(k.end, RAM_GPA + RAM_SIZE);
+	err = NULL;
+	CHECK(load_from_pipe(elf, sizeof(elf), MMFR0_ALL, &k, &err) == -1);
+	CHECK(err && strstr(err, "ELF"));
+	/* A gzip stream holding no Image is not a raw binary either. */
+	make_raw();
+	{
+		z_stream zs = { 0 };
+		size_t n;
+
+		CHECK(deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8,
+				   Z_DEFAULT_STRATEGY) == Z_OK);
+		zs.next_in = kernel;
+		zs.avail_in = sizeof(kernel);
+		zs.next_out = gz;
+		zs.avail_out = sizeof(gz);
+		CHECK(deflate(&zs, Z_FINISH) == Z_STREAM_END);
+		n = zs.total_out;
+		deflateEnd(&zs);
+		err = NULL;
+		CHECK(load_from_pipe(gz, n, MMFR0_ALL, &k, &err) == -1);
+		CHECK(err && strstr(err, "not an arm64 Image"));
+	}
+}
+
+static int load_firmware(const u8 *buf, size_t len, u64 addr, struct arm_kernel *k,
+			 const char **err)
+{
+	return pipe_load(buf, len, 0, addr, k, err);
+}
+
+static void test_firmware(void)
+{
+	static u8 big[RAM_SIZE];
+	struct arm_kernel k;
+	const char *err = NULL;
+
+	/* Even an Image is taken as bytes, at the address given. */
+	make_kernel(0x80000, SZ_1M, STD_FLAGS);
+	CHECK(load_firmware(kernel, sizeof(kernel), RAM_GPA, &k, &err) == 0);
+	CHECK(k.raw);
+	CHECK_EQ(k.load, RAM_GPA);
+	CHECK_EQ(k.end, RAM_GPA + sizeof(kernel));
+	CHECK(memcmp(ram, kernel, sizeof(kernel)) == 0);
+	CHECK(ram[sizeof(kernel)] == 0xee);
+	CHECK(load_firmware(kernel, sizeof(kernel), RAM_GPA + SZ_2M, &k, &err) == 0);
+	CHECK(memcmp(ram + SZ_2M, kernel, sizeof(kernel)) == 0 && ram[SZ_2M - 1] == 0xee);
+	/* Hostile addresses and sizes. */
+	err = NULL;
+	CHECK(load_firmware(kernel, sizeof(kernel), RAM_GPA - 4, &k, &err) == -1);
+	CHECK(err && strstr(err, "outside guest RAM"));
+	err = NULL;
+	CHECK(load_firmware(kernel, sizeof(kernel), RAM_GPA + RAM_SIZE, &k, &err) == -1);
+	CHECK(err && strstr(err, "outside guest RAM"));
+	err = NULL;
+	CHECK(load_firmware(kernel, sizeof(kernel), ~0ULL - 3, &k, &err) == -1);
+	CHECK(err && strstr(err, "outside guest RAM"));
+	err = NULL;
+	CHECK(load_firmware(kernel, sizeof(kernel), RAM_GPA + 2, &k, &err) == -1);
+	CHECK(err && strstr(err, "aligned"));
+	err = NULL;
+	CHECK(load_firmware(kernel, 0, RAM_GPA, &k, &err) == -1);
+	CHECK(err && strstr(err, "empty"));
+	err = NULL;
+	CHECK(load_firmware(big, sizeof(big), RAM_GPA + 4096, &k, &err) == -1);
+	CHECK(err && strstr(err, "does not fit"));
+	CHECK(load_firmware(big, sizeof(big) - 4096, RAM_GPA + 4096, &k, &err) == 0);
+	CHECK_EQ(k.end, RAM_GPA + RAM_SIZE);
+}
+
 TEST_MAIN_BEGIN("arm-image")
 	/* The loader stops reading early on errors; the feeder must not die. */
 	signal(SIGPIPE, SIG_IGN);
@@ -390,5 +547,9 @@ TEST_MAIN_BEGIN("arm-image")
 	RUN(test_load_gzip);
 	RUN(test_load_gzip_corrupt);
 	RUN(test_load_refused);
+	RUN(test_raw_check);
+	RUN(test_load_raw);
+	RUN(test_load_raw_hostile);
+	RUN(test_firmware);
 	free(ram);
 TEST_MAIN_END()

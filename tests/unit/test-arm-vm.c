@@ -37,7 +37,7 @@ static struct call calls[256];
 static int ncalls, next_dev_fd;
 /* The fake host. */
 static bool host_v2, host_v3, host_its;
-static int cap_el2, cap_e2h0, cap_spe, cap_pmu;
+static int cap_el2, cap_e2h0, cap_spe, cap_pmu, cap_el1_32;
 static int fail_at = -1;	/* make call number N fail with EINVAL */
 static int rlimit_errno, mlock_errno;
 
@@ -48,7 +48,7 @@ static void reset(void)
 	next_dev_fd = FIRST_DEV_FD;
 	host_v2 = false;
 	host_v3 = host_its = true;
-	cap_el2 = cap_e2h0 = cap_spe = 0;
+	cap_el2 = cap_e2h0 = cap_spe = cap_el1_32 = 0;
 	cap_pmu = 1;
 	fail_at = -1;
 	rlimit_errno = mlock_errno = 0;
@@ -91,6 +91,8 @@ int arm_kvm_ioctl(int fd, unsigned long req, void *arg)
 			return cap_spe;
 		if (cap == KVM_CAP_ARM_PMU_V3)
 			return cap_pmu;
+		if (cap == KVM_CAP_ARM_EL1_32BIT)
+			return cap_el1_32;
 		return 0;
 	}
 	if (req == KVM_CREATE_DEVICE) {
@@ -275,6 +277,10 @@ static void test_boot_pstate(void)
 	CHECK_EQ(arm_boot_pstate(&vm), 0x3c5);
 	vm.nested = true;
 	CHECK_EQ(arm_boot_pstate(&vm), 0x3c9);
+	/* AArch32: SVC mode, IRQ and FIQ masked (kvmtool's and Linux's entry). */
+	vm.nested = false;
+	vm.aarch32 = true;
+	CHECK_EQ(arm_boot_pstate(&vm), 0xd3);
 }
 
 /* --- GIC choice -------------------------------------------------------------- */
@@ -383,6 +389,33 @@ static void test_spe_refused(void)
 	cap_spe = 1;
 	vm.nested = false;
 	CHECK(check_features(&vm) == 0);
+}
+
+static void test_aarch32(void)
+{
+	struct arm_vm vm = vm_cfg(ARM_GIC_V3, 2);
+	u32 f[ARM_VCPU_FEATURE_WORDS];
+
+	vm.aarch32 = true;
+	arm_vcpu_features(&vm, 1, f);
+	CHECK_EQ(f[0], 1U << KVM_ARM_VCPU_PSCI_0_2 | 1U << KVM_ARM_VCPU_POWER_OFF |
+		 1U << KVM_ARM_VCPU_EL1_32BIT);
+	/* A host without 32-bit EL1 (most arm64 server CPUs): one line. */
+	reset();
+	CHECK(check_features(&vm) == -1);
+	CHECK(asked_cap(KVM_CAP_ARM_EL1_32BIT));
+	CHECK(strstr(captured, "--aarch32") && strstr(captured, "KVM_CAP_ARM_EL1_32BIT"));
+	CHECK_EQ(lines(captured), 1);
+	reset();
+	cap_el1_32 = 1;
+	CHECK(check_features(&vm) == 0);
+	/* Not with AArch64-only features, whatever KVM offers. */
+	reset();
+	cap_el1_32 = cap_spe = 1;
+	vm.spe = true;
+	CHECK(check_features(&vm) == -1);
+	CHECK(strstr(captured, "--aarch32"));
+	CHECK_EQ(lines(captured), 1);
 }
 
 static void test_pmu_and_cpu_limits(void)
@@ -584,6 +617,7 @@ TEST_MAIN_BEGIN("arm-vm")
 	RUN(test_nested_refused_without_el2);
 	RUN(test_nested_needs_gicv3);
 	RUN(test_spe_refused);
+	RUN(test_aarch32);
 	RUN(test_pmu_and_cpu_limits);
 	RUN(test_gicv3_its_nested_order);
 	RUN(test_gicv3_no_maint_without_nested);

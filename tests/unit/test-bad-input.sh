@@ -65,7 +65,8 @@ for bin in lkvm lkvm-asan; do
 		continue
 	fi
 	check $bin no-kernel 'no kernel' run
-	check $bin missing-kernel "cannot open kernel.*No such file" run -k "$tmp/missing"
+	# kvmtool's words, which kvm-unit-tests' runner looks for (kvm.c).
+	check $bin missing-kernel "Unable to open kernel $tmp/missing: No such file" run -k "$tmp/missing"
 	check $bin empty-kernel 'is empty' run -k "$tmp/empty"
 	check $bin truncated-kernel 'truncated' run -k "$tmp/truncated"
 	check $bin elf-kernel 'not a' run -k "$tmp/elf"

@@ -2,6 +2,10 @@
 /* The option parser and size parsing. */
 #include <sys/wait.h>
 
+#include <fcntl.h>
+#include <sched.h>
+
+#include "lkvm/builtin-run.h"
 #include "lkvm/parse-options.h"
 #include "test.h"
 
@@ -18,6 +22,17 @@ static int cb(const struct option *opt, const char *arg)
 	return strcmp(arg, "bad") ? 0 : -1;
 }
 
+static int noarg_calls;
+static const char *noarg_seen = "unset";
+
+static int noarg_cb(const struct option *opt, const char *arg)
+{
+	(void)opt;
+	noarg_calls++;
+	noarg_seen = arg;
+	return 0;
+}
+
 static const struct option opts[] = {
 	OPTION_GROUP("g"),
 	OPTION_STRING('k', "kernel", &kernel, "<f>", "kernel"),
@@ -28,6 +43,9 @@ static const struct option opts[] = {
 	OPTION_CALLBACK(0, "thing", NULL, "<x>", "thing", cb),
 	{ .type = OPT_STRING, .long_name = "kern", .value = &kernel,
 	  .flags = OPT_ALIAS, .help = "alias" },
+	OPTION_CALLBACK_NOARG(0, "flag", NULL, "a callback without a value", noarg_cb),
+	{ .type = OPT_BOOL, .long_name = "secret", .value = &debug,
+	  .flags = OPT_HIDDEN, .help = "SECRET-HELP" },
 	OPTION_END(),
 };
 
@@ -87,6 +105,109 @@ static void test_errors(void)
 	CHECK_EQ(parse(2, cbbad), PARSE_OPT_ERROR);
 	CHECK_EQ(cb_calls, 1);
 	CHECK_EQ(parse(3, help), PARSE_OPT_HELP);
+}
+
+static void test_noarg_hidden(void)
+{
+	const char *a1[] = { "--flag", "rest" }, *a2[] = { "--flag=x" };
+	const char *a3[] = { "--secret" };
+	char buf[4096] = "";
+	FILE *f;
+
+	noarg_calls = 0;
+	CHECK_EQ(parse(2, a1), 1);	/* "rest" is not its value */
+	CHECK_EQ(noarg_calls, 1);
+	CHECK(noarg_seen == NULL);
+	CHECK_EQ(parse(1, a2), PARSE_OPT_ERROR);
+	CHECK_EQ(noarg_calls, 1);
+	CHECK_EQ(parse(1, a3), 0);
+	CHECK(debug);
+	/* Hidden options parse but are not in the help. */
+	f = fmemopen(buf, sizeof(buf) - 1, "w");
+	usage_with_options(f, "test", opts);
+	fclose(f);
+	CHECK(strstr(buf, "--flag") && !strstr(buf, "SECRET-HELP"));
+}
+
+static void test_loglevel(void)
+{
+	CHECK_EQ(lkvm_parse_loglevel("error"), LKVM_LOG_ERROR);
+	CHECK_EQ(lkvm_parse_loglevel("warning"), LKVM_LOG_WARNING);
+	CHECK_EQ(lkvm_parse_loglevel("info"), LKVM_LOG_INFO);
+	CHECK_EQ(lkvm_parse_loglevel("debug"), LKVM_LOG_DEBUG);
+	CHECK_EQ(lkvm_parse_loglevel(""), -1);
+	CHECK_EQ(lkvm_parse_loglevel("Warning"), -1);
+	CHECK_EQ(lkvm_parse_loglevel("warn"), -1);
+}
+
+/*
+ * Every kvmtool option lkvm refuses: one line naming the option, an error
+ * from the parser, whether given with a value or not, and no help entry.
+ */
+static void test_kvmtool_refusals(void)
+{
+	const struct option *r = kvmtool_refusals();
+	char out[512];
+	int p[2], n = 0, saved, nul;
+	ssize_t len;
+
+	for (; r->type != OPT_END; r++, n++) {
+		char spelled[64];
+		const char *a[2] = { spelled, "1" };
+		const struct option one[] = { *r, OPTION_END() };
+
+		CHECK(r->flags & OPT_HIDDEN);
+		CHECK(r->cb == kvmtool_refuse && r->value && r->long_name);
+		snprintf(spelled, sizeof(spelled), "--%s", r->long_name);
+		if (pipe(p))
+			return;
+		saved = dup(2);
+		dup2(p[1], 2);
+		CHECK_EQ(parse_options((r->flags & OPT_NOARG) ? 1 : 2, a, one, "run"),
+			 PARSE_OPT_ERROR);
+		dup2(saved, 2);
+		close(saved);
+		close(p[1]);
+		len = read(p[0], out, sizeof(out) - 1);
+		close(p[0]);
+		out[len > 0 ? len : 0] = '\0';
+		CHECK(len > 0 && strstr(out, spelled) && strchr(out, '\n') == out + len - 1);
+		/* A value glued on is refused too, never silently taken. */
+		snprintf(spelled, sizeof(spelled), "--%s=1", r->long_name);
+		saved = dup(2);
+		nul = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		dup2(nul, 2);
+		close(nul);
+		CHECK_EQ(parse_options(1, a, one, "run"), PARSE_OPT_ERROR);
+		dup2(saved, 2);
+		close(saved);
+	}
+	/* The framebuffers, debug tracing, VFIO, vsock...: all there. */
+	CHECK(n >= 15);
+}
+
+static void test_cpulist(void)
+{
+	unsigned long set[CPU_SETSIZE / (8 * sizeof(long))];
+
+	CHECK(parse_cpulist("0-3,6,8-9", set, CPU_SETSIZE) == 0);
+	CHECK_EQ(set[0], 0x34f);
+	CHECK(parse_cpulist("1023", set, CPU_SETSIZE) == 0);
+	CHECK_EQ(set[1023 / (8 * sizeof(long))], 1UL << (1023 % (8 * sizeof(long))));
+	CHECK_EQ(set[0], 0);
+	/* Hostile lists: one error each, nothing out of bounds. */
+	CHECK(parse_cpulist("", set, CPU_SETSIZE) == -1);
+	CHECK(parse_cpulist("1024", set, CPU_SETSIZE) == -1);
+	CHECK(parse_cpulist("0-1024", set, CPU_SETSIZE) == -1);
+	CHECK(parse_cpulist("3-1", set, CPU_SETSIZE) == -1);
+	CHECK(parse_cpulist("-1", set, CPU_SETSIZE) == -1);
+	CHECK(parse_cpulist("1,", set, CPU_SETSIZE) == -1);
+	CHECK(parse_cpulist(",1", set, CPU_SETSIZE) == -1);
+	CHECK(parse_cpulist("1-", set, CPU_SETSIZE) == -1);
+	CHECK(parse_cpulist("1x", set, CPU_SETSIZE) == -1);
+	CHECK(parse_cpulist("1 ", set, CPU_SETSIZE) == -1);
+	CHECK(parse_cpulist("99999999999999999999999", set, CPU_SETSIZE) == -1);
+	CHECK(parse_cpulist("0-18446744073709551616", set, CPU_SETSIZE) == -1);
 }
 
 static void test_parse_size(void)
@@ -154,4 +275,8 @@ TEST_MAIN_BEGIN("options")
 	RUN(test_errors);
 	RUN(test_parse_size);
 	RUN(test_list_options);
+	RUN(test_noarg_hidden);
+	RUN(test_loglevel);
+	RUN(test_cpulist);
+	RUN(test_kvmtool_refusals);
 TEST_MAIN_END()

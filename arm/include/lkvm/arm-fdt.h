@@ -27,6 +27,7 @@ struct arm_fdt_info {
 	u64 initrd_start, initrd_size;	/* size 0: no initrd */
 	const u8 *rng_seed;		/* optional /chosen/rng-seed */
 	size_t rng_seed_len;
+	u64 kaslr_seed;			/* /chosen/kaslr-seed when not 0 */
 };
 
 /* Phandles of the interrupt controllers. */

@@ -22,6 +22,18 @@
 #define ARM_IMAGE_FLAG_ANYWHERE	(1ULL << 3)
 /* Images from before Linux 3.17 leave image_size 0 and assume this. */
 #define ARM_IMAGE_OLD_TEXT_OFFSET	0x80000ULL
+/*
+ * A file without the Image header is a raw binary (kvm-unit-tests' .flat
+ * tests, bare-metal programs): like kvmtool, lkvm loads it at the default
+ * text offset and enters it at its first byte with the same contract.
+ */
+#define ARM_RAW_TEXT_OFFSET	ARM_IMAGE_OLD_TEXT_OFFSET
+/* A 32-bit kernel (zImage) goes 32 KiB into RAM; its data stays in 256 MiB. */
+#define ARM_AARCH32_TEXT_OFFSET	0x8000ULL
+#define ARM_AARCH32_LOWMEM	(256 * SZ_1M)
+/* A 32-bit zImage says what it is here (arch/arm/boot/compressed/head.S). */
+#define ARM_ZIMAGE_MAGIC_OFF	0x24
+#define ARM_ZIMAGE_MAGIC	0x016f2818U
 
 struct arm_image {
 	u64 text_offset;
@@ -37,6 +49,15 @@ struct arm_image {
  */
 int arm_image_parse(const u8 *hdr, size_t len, struct arm_image *img,
 		    const char **err);
+
+/*
+ * May a file whose first @len bytes are @hdr, and which has no Image
+ * header, be booted as a raw binary? Returns 0, or -1 with @err set when
+ * it is recognisably something else (empty, shorter than a header, ELF,
+ * PE/EFI, gzip) or when @hdr does have a header (arm_image_parse() judges
+ * those).
+ */
+int arm_raw_check(const u8 *hdr, size_t len, const char **err);
 
 /*
  * Can a guest CPU with this ID_AA64MMFR0_EL1 run the Image's page size?
@@ -83,6 +104,7 @@ struct arm_kernel {
 	u64 file_size;		/* bytes read (after decompression) */
 	u64 end;		/* first byte after the kernel, BSS included */
 	bool gzip;		/* the input was gzip-compressed */
+	bool raw;		/* no Image header: a raw binary */
 };
 
 /*
@@ -94,5 +116,14 @@ struct arm_kernel {
  */
 int arm_kernel_load(int fd, const struct arm_ram *ram, u64 mmfr0,
 		    struct arm_kernel *k, const char **err);
+
+/*
+ * kvmtool's --firmware: read all of @fd, uninterpreted, to guest address
+ * @addr (which must lie in @ram and be 4-byte aligned: it is the entry
+ * point). Sets k->load, k->file_size and k->end (k->raw is true). Returns
+ * 0, or -1 with @err set like arm_kernel_load().
+ */
+int arm_firmware_load(int fd, const struct arm_ram *ram, u64 addr,
+		      struct arm_kernel *k, const char **err);
 
 #endif

@@ -17,6 +17,9 @@
 #ifndef KVM_ARM_VCPU_POWER_OFF
 #define KVM_ARM_VCPU_POWER_OFF		0
 #endif
+#ifndef KVM_ARM_VCPU_EL1_32BIT
+#define KVM_ARM_VCPU_EL1_32BIT		1
+#endif
 #ifndef KVM_ARM_VCPU_PSCI_0_2
 #define KVM_ARM_VCPU_PSCI_0_2		2
 #endif

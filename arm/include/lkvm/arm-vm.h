@@ -35,6 +35,7 @@ struct arm_vm {
 	bool e2h0;			/* ... with KVM_ARM_VCPU_HAS_EL2_E2H0 */
 	bool pmu;			/* KVM_ARM_VCPU_PMU_V3 */
 	bool spe;			/* the SPE RFC's feature */
+	bool aarch32;			/* KVM_ARM_VCPU_EL1_32BIT */
 };
 
 #define ARM_VCPU_FEATURE_WORDS	7	/* struct kvm_vcpu_init.features */
@@ -43,6 +44,9 @@ struct arm_vm {
 #define ARM_PSTATE_DAIF		(0xfULL << 6)	/* D, A, I and F masked */
 #define ARM_PSTATE_EL1H		0x5ULL
 #define ARM_PSTATE_EL2H		0x9ULL
+/* An AArch32 guest starts in SVC mode with IRQs and FIQs masked. */
+#define ARM_PSTATE_AA32_SVC	0x13ULL
+#define ARM_PSTATE_AA32_IF	(0x3ULL << 6)
 
 /* The system boundary (arm/sys.c; a recorder in the unit test). */
 int arm_kvm_ioctl(int fd, unsigned long req, void *arg);
@@ -69,7 +73,10 @@ int arm_vm_check_features(const struct arm_vm *vm);
 /* The KVM_ARM_VCPU_INIT feature words of vCPU @id. */
 void arm_vcpu_features(const struct arm_vm *vm, unsigned int id,
 		       u32 features[ARM_VCPU_FEATURE_WORDS]);
-/* The boot vCPU's PSTATE: EL2h with --nested, EL1h otherwise; DAIF masked. */
+/*
+ * The boot vCPU's PSTATE: EL2h with --nested, EL1h otherwise, DAIF masked;
+ * AArch32 SVC with I and F masked for --aarch32.
+ */
 u64 arm_boot_pstate(const struct arm_vm *vm);
 
 /* Create the VGIC (and ITS) and place them (step 2). */

@@ -26,19 +26,49 @@
 /* --spe means something here. */
 #define LKVM_ARCH_HAS_SPE	1
 
+/* --firmware boots a raw binary. */
+#define LKVM_ARCH_HAS_FIRMWARE	1
+
 /* The arm64-only options of lkvm run (builtin-run.c). */
 struct option;
 int arm_option_irqchip(const struct option *opt, const char *arg);
+int arm_option_force_pci(const struct option *opt, const char *arg);
+int arm_option_accept(const struct option *opt, const char *arg);
+int arm_option_u64(const struct option *opt, const char *arg);
 #define LKVM_ARCH_RUN_OPTIONS(cfg)					\
 	OPTION_GROUP("arm64 options:"),					\
 	OPTION_CALLBACK(0, "irqchip", &(cfg).irqchip, "gicv2|gicv3|gicv3-its", \
 			"interrupt controller (default: the best this host offers)", \
 			arm_option_irqchip),				\
 	OPTION_BOOLEAN(0, "pmu", &(cfg).pmu, "give the guest a PMUv3"),	\
+	OPTION_BOOLEAN(0, "aarch32", &(cfg).aarch32,			\
+		       "a 32-bit (AArch32) guest kernel, loaded at RAM + 0x8000"), \
+	OPTION_CALLBACK(0, "firmware-address", &(cfg).firmware_addr, "<addr>", \
+			"where --firmware goes and starts (default: the start of RAM)", \
+			arm_option_u64),				\
+	OPTION_CALLBACK(0, "kaslr-seed", &(cfg).kaslr_seed, "<u64>",	\
+			"/chosen/kaslr-seed for the guest kernel",	\
+			arm_option_u64),				\
+	OPTION_CALLBACK_NOARG(0, "force-pci", &(cfg).virtio_transport,	\
+			      "the same as --virtio-transport pci",	\
+			      arm_option_force_pci),			\
+	OPTION_CALLBACK_NOARG(0, "disable-mte", NULL,			\
+			      "accepted for kvmtool: lkvm never gives guests MTE", \
+			      arm_option_accept),			\
+	OPTION_CALLBACK_NOARG(0, "no-pvtime", NULL,			\
+			      "accepted for kvmtool: lkvm never gives guests stolen time", \
+			      arm_option_accept),			\
 	OPTION_BOOLEAN(0, "e2h0", &(cfg).e2h0,				\
 		       "with --nested: a guest hypervisor with HCR_EL2.E2H 0 (nVHE)"), \
 	OPTION_STRING(0, "dump-dtb", &(cfg).dump_dtb, "<file>",		\
 		      "write the guest's device tree to <file>"),
+
+/* kvmtool's arm64 options lkvm refuses (kvmtool-compat.c). */
+#define LKVM_ARCH_KVMTOOL_REFUSALS					\
+	REFUSE("sve-max-vl", "lkvm gives guests no SVE (FP/SIMD only)"),	\
+	REFUSE("sve-vl", "lkvm gives guests no SVE (FP/SIMD only)"),	\
+	REFUSE("override-bad-firmware-cntfrq", "lkvm's device tree leaves the timer " \
+	       "frequency to CNTFRQ_EL0, which KVM sets"),
 
 /* MSIs carry an ITS device ID (arm/irq.c). */
 void arm_irq_set_its(bool its);

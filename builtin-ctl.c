@@ -40,20 +40,37 @@ static int parse_size_opt(const struct option *opt, const char *arg)
 static int parse_target(int argc, const char **argv, const char *cmd,
 			const char *usage, struct target *t, int extra)
 {
-	const struct option opts[] = {
+	/* --name and --all for every command; stat's and balloon's own after them. */
+	const struct option all_opts[] = {
 		OPTION_STRING('n', "name", &t->name, "<name>", "name of the VM (lkvm list)"),
 		OPTION_BOOLEAN('a', "all", &t->all, "every running VM"),
-		OPTION_BOOLEAN('m', "memory", &t->memory,
-			       "(stat) accepted for kvmtool: memory statistics are always shown"),
-		OPTION_CALLBACK('i', "inflate", &t->inflate, "<size>",
-				"(balloon) the same as 'inflate <size>'", parse_size_opt),
-		OPTION_CALLBACK('d', "deflate", &t->deflate, "<size>",
-				"(balloon) the same as 'deflate <size>'", parse_size_opt),
-		OPTION_BOOLEAN(0, "json", &t->json,
-			       "(stat) print one JSON object (fields: doc/control.md)"),
 		OPTION_END(),
 	};
+	const struct option stat_opts[] = {
+		OPTION_BOOLEAN('m', "memory", &t->memory,
+			       "accepted for kvmtool: memory statistics are always shown"),
+		OPTION_BOOLEAN(0, "json", &t->json,
+			       "print one JSON object (fields: doc/control.md)"),
+		OPTION_END(),
+	};
+	const struct option balloon_opts[] = {
+		OPTION_CALLBACK('i', "inflate", &t->inflate, "<size>",
+				"the same as 'inflate <size>'", parse_size_opt),
+		OPTION_CALLBACK('d', "deflate", &t->deflate, "<size>",
+				"the same as 'deflate <size>'", parse_size_opt),
+		OPTION_END(),
+	};
+	const struct option *own = !strcmp(cmd, "stat") ? stat_opts :
+				   !strcmp(cmd, "balloon") ? balloon_opts : NULL;
+	struct option opts[ARRAY_SIZE(all_opts) + 2];
+	size_t i, k = 0;
 	int n;
+
+	for (i = 0; i < ARRAY_SIZE(all_opts) - 1; i++)
+		opts[k++] = all_opts[i];
+	for (i = 0; own && own[i].type != OPT_END; i++)
+		opts[k++] = own[i];
+	opts[k] = all_opts[ARRAY_SIZE(all_opts) - 1];
 
 	n = parse_options(argc - 1, argv + 1, opts, cmd);
 
@@ -63,18 +80,6 @@ static int parse_target(int argc, const char **argv, const char *cmd,
 	}
 	if (n < 0)
 		return -1;
-	if (t->memory && strcmp(cmd, "stat")) {
-		pr_err("%s: -m/--memory belongs to lkvm stat", cmd);
-		return -1;
-	}
-	if (t->json && strcmp(cmd, "stat")) {
-		pr_err("%s: --json belongs to lkvm stat and lkvm list", cmd);
-		return -1;
-	}
-	if ((t->inflate || t->deflate) && strcmp(cmd, "balloon")) {
-		pr_err("%s: -i/-d belong to lkvm balloon", cmd);
-		return -1;
-	}
 	if (extra == -2)
 		extra = n == 1 ? 2 : (n > 2 ? 2 : 0);
 	if (n != extra) {

@@ -77,7 +77,8 @@ fi
 
 # Each command's options, both ways.
 while IFS=$'\t' read -r cmd _; do
-	case $cmd in help|version) continue ;; esac
+	# debug and setup (kvmtool's) refuse every argument: no options to list.
+	case $cmd in help|version|debug|setup) continue ;; esac
 	txt=$tmp/lkvm-$cmd.txt
 	[ -f "$txt" ] || continue	# reported above
 	if ! "$lkvm" "$cmd" --list-options >"$tmp/opts" 2>"$tmp/err"; then

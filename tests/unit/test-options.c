@@ -242,7 +242,9 @@ static void test_list_options(void)
 		"--cpus\t-c\t<n>\n"
 		"--debug\t-\t-\n"
 		"--thing\t-\t<x>\n"
-		"--kern\t-\t<arg>\n";
+		"--kern\t-\t<arg>\n"
+		"--flag\t-\t-\n"
+		"--secret\t-\t-\n";
 	const char *list[] = { "--list-options", "-k", "x" };
 	const char *late[] = { "-k", "x", "--list-options" };
 	char out[1024];

@@ -203,28 +203,9 @@ static unsigned int timer_ticks(void)
 	return n;
 }
 
-/* virtio-mmio (version 2) registers. */
-#define VM_MAGIC	0x000
-#define VM_VERSION	0x004
-#define VM_DEVICE_ID	0x008
-#define VM_DEV_FEAT	0x010
-#define VM_DEV_FEAT_SEL	0x014
-#define VM_DRV_FEAT	0x020
-#define VM_DRV_FEAT_SEL	0x024
-#define VM_QUEUE_SEL	0x030
-#define VM_QUEUE_MAX	0x034
-#define VM_QUEUE_NUM	0x038
-#define VM_QUEUE_READY	0x044
-#define VM_QUEUE_NOTIFY	0x050
-#define VM_INT_STATUS	0x060
-#define VM_INT_ACK	0x064
-#define VM_STATUS	0x070
-#define VM_DESC_LO	0x080
-#define VM_DESC_HI	0x084
-#define VM_DRIVER_LO	0x090
-#define VM_DRIVER_HI	0x094
-#define VM_DEVICE_LO	0x0a0
-#define VM_DEVICE_HI	0x0a4
+/* virtio-mmio (version 2) registers: the kernel's UAPI header (the cross
+ * compiler's sysroot has it), nothing else of libc. */
+#include <linux/virtio_mmio.h>
 
 #define QSIZE 8
 
@@ -257,31 +238,31 @@ static uint32_t virtio_rng(uint32_t *intid)
 	uint32_t id, st;
 	int spins;
 
-	if (r32(VIRTIO + VM_MAGIC) != 0x74726976 || r32(VIRTIO + VM_VERSION) != 2)
+	if (r32(VIRTIO + VIRTIO_MMIO_MAGIC_VALUE) != 0x74726976 || r32(VIRTIO + VIRTIO_MMIO_VERSION) != 2)
 		fail("no virtio-mmio version 2 device at 0x0b000000");
-	if (r32(VIRTIO + VM_DEVICE_ID) != 4)
+	if (r32(VIRTIO + VIRTIO_MMIO_DEVICE_ID) != 4)
 		fail("the first virtio-mmio device is not virtio-rng (run with --rng only)");
-	w32(VIRTIO + VM_STATUS, 0);
-	w32(VIRTIO + VM_STATUS, 1 | 2);			/* ACKNOWLEDGE, DRIVER */
-	w32(VIRTIO + VM_DEV_FEAT_SEL, 1);
-	if (!(r32(VIRTIO + VM_DEV_FEAT) & 1))
+	w32(VIRTIO + VIRTIO_MMIO_STATUS, 0);
+	w32(VIRTIO + VIRTIO_MMIO_STATUS, 1 | 2);			/* ACKNOWLEDGE, DRIVER */
+	w32(VIRTIO + VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	if (!(r32(VIRTIO + VIRTIO_MMIO_DEVICE_FEATURES) & 1))
 		fail("virtio-rng does not offer VERSION_1");
-	w32(VIRTIO + VM_DRV_FEAT_SEL, 1);
-	w32(VIRTIO + VM_DRV_FEAT, 1);			/* VIRTIO_F_VERSION_1 */
-	w32(VIRTIO + VM_DRV_FEAT_SEL, 0);
-	w32(VIRTIO + VM_DRV_FEAT, 0);
-	w32(VIRTIO + VM_STATUS, 1 | 2 | 8);		/* FEATURES_OK */
-	if (!(r32(VIRTIO + VM_STATUS) & 8))
+	w32(VIRTIO + VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	w32(VIRTIO + VIRTIO_MMIO_DRIVER_FEATURES, 1);			/* VIRTIO_F_VERSION_1 */
+	w32(VIRTIO + VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	w32(VIRTIO + VIRTIO_MMIO_DRIVER_FEATURES, 0);
+	w32(VIRTIO + VIRTIO_MMIO_STATUS, 1 | 2 | 8);		/* FEATURES_OK */
+	if (!(r32(VIRTIO + VIRTIO_MMIO_STATUS) & 8))
 		fail("virtio-rng refused the features");
-	w32(VIRTIO + VM_QUEUE_SEL, 0);
-	if (r32(VIRTIO + VM_QUEUE_MAX) < QSIZE)
+	w32(VIRTIO + VIRTIO_MMIO_QUEUE_SEL, 0);
+	if (r32(VIRTIO + VIRTIO_MMIO_QUEUE_NUM_MAX) < QSIZE)
 		fail("virtio-rng queue too small");
-	w32(VIRTIO + VM_QUEUE_NUM, QSIZE);
-	set_addr(VM_DESC_LO, desc);
-	set_addr(VM_DRIVER_LO, &avail);
-	set_addr(VM_DEVICE_LO, &used);
-	w32(VIRTIO + VM_QUEUE_READY, 1);
-	w32(VIRTIO + VM_STATUS, 1 | 2 | 8 | 4);		/* DRIVER_OK */
+	w32(VIRTIO + VIRTIO_MMIO_QUEUE_NUM, QSIZE);
+	set_addr(VIRTIO_MMIO_QUEUE_DESC_LOW, desc);
+	set_addr(VIRTIO_MMIO_QUEUE_AVAIL_LOW, &avail);
+	set_addr(VIRTIO_MMIO_QUEUE_USED_LOW, &used);
+	w32(VIRTIO + VIRTIO_MMIO_QUEUE_READY, 1);
+	w32(VIRTIO + VIRTIO_MMIO_STATUS, 1 | 2 | 8 | 4);		/* DRIVER_OK */
 
 	desc[0].addr = (unsigned long)rngbuf;
 	desc[0].len = sizeof(rngbuf);
@@ -290,7 +271,7 @@ static uint32_t virtio_rng(uint32_t *intid)
 	asm volatile("dsb sy" ::: "memory");
 	avail.idx = 1;
 	asm volatile("dsb sy" ::: "memory");
-	w32(VIRTIO + VM_QUEUE_NOTIFY, 0);
+	w32(VIRTIO + VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 
 	/* The completion must come with an interrupt. */
 	for (spins = 0; spins < 1000; spins++) {
@@ -298,8 +279,8 @@ static uint32_t virtio_rng(uint32_t *intid)
 		sysreg_w(ICC_EOIR1_EL1, id);
 		if (id < 32)
 			continue;
-		st = r32(VIRTIO + VM_INT_STATUS);
-		w32(VIRTIO + VM_INT_ACK, st);
+		st = r32(VIRTIO + VIRTIO_MMIO_INTERRUPT_STATUS);
+		w32(VIRTIO + VIRTIO_MMIO_INTERRUPT_ACK, st);
 		if ((st & 1) && *used_idx == 1) {
 			*intid = id;
 			if (used.ring[0].id != 0 || used.ring[0].len > sizeof(rngbuf))

@@ -8,7 +8,7 @@
 # run-x86.sh) named in nvtest.l3=A,B,... on the kernel command line (all
 # of them without it). Each L3 run is reported as
 #   L2-L3-BEGIN NAME
-#   L3| ...its console and lkvm's messages...
+#   ...its console and lkvm's messages...
 #   L2-L3-END NAME status=<lkvm's exit status> secs=<seconds>
 
 # The guest's hypervisor: arm64 kernels say where they started and how
@@ -37,10 +37,11 @@ while read -r name args; do
 	fi
 	echo "L2-L3-BEGIN $name"
 	t0=$(up)
-	# No pipe: the status must be lkvm's. The log is printed afterwards.
-	eval "/bin/lkvm run $args" </dev/null >/tmp/l3.log 2>&1
+	# Straight to the console, no pipe: the status must be lkvm's, and
+	# whatever L3 printed must show even if L2 never gets further.
+	eval "/bin/lkvm run $args" </dev/null 2>&1
 	s=$?
 	t1=$(up)
-	sed 's/^/L3| /' /tmp/l3.log
+	echo
 	echo "L2-L3-END $name status=$s secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
 done </l3/cases

@@ -30,10 +30,10 @@ nested_nv_l3_status() {
 	printf '%s\n' "$1" | sed -n "s/^L2-L3-END $2 status=\([0-9]*\).*/\1/p" | tail -n 1
 }
 
-# The console of L3 case NAME (without the L3| prefix).
+# The console of L3 case NAME.
 nested_nv_l3_out() {
 	printf '%s\n' "$1" | awk -v n="$2" '$0 == "L2-L3-BEGIN " n { on = 1; next }
-		index($0, "L2-L3-END " n " ") == 1 { on = 0 } on { sub(/^L3\| /, ""); print }'
+		index($0, "L2-L3-END " n " ") == 1 { on = 0 } on'
 }
 
 # Why L3 case NAME went wrong, or nothing: it must have ended with status

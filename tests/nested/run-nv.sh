@@ -18,13 +18,17 @@
 #   nv-l2new    L2 = the L1 kernel (7.2), --nested: EL2, VHE; L3 powers off
 #   nv-smp      L2 with 2 vCPUs (CPU_ON over smc), powers off
 #   nv-spe-refused  --nested --spe in L1: one line, status 1
-#   nv-linux    (heavy) L3 = Debian 6.1 with quiet, inside a VHE L2
+#   nv-linux    L3 = Debian 6.1 with quiet, inside a VHE L2
+# The default set is nv-vhe, nv-nvhe and nv-spe-refused; nv-l2new, nv-smp
+# and nv-linux are the heavy set (NV_CASES=all). Not in tests/run yet: the
+# emulated stack still hangs at times (tests/nested/README.md).
 #
 # Usage: tests/nested/run-nv.sh [LKVM_REPO]
 #   NV_CASES="nv-vhe ..."  the cases to run (default: all but the heavy
 #                          ones; NV_CASES=all adds them)
 #   LKVM_QEMU              default 10 here (QEMU 7.2 emulates no FEAT_NV2)
-#   NV_CASE_TIMEOUT        seconds for one L2 run (default 300)
+#   NV_CASE_TIMEOUT        seconds for one L2 run (default 300; nv-nvhe:
+#                          NV_NVHE_TIMEOUT, 420; nv-linux: NV_LINUX_TIMEOUT, 900)
 #   NV_L1_APPEND           more words for L1's command line (loglevel=7)
 # stdout: one "PASS|FAIL|SKIP: nested/arm64-<case>[: why]" line per case.
 # stderr: progress, timings, and the console of failing cases.
@@ -41,16 +45,21 @@ REPO=$(cd "${1:-$HERE/../..}" && pwd) || exit 2
 . "$HERE/nv.sh"
 
 LKVM_QEMU=${LKVM_QEMU:-10}
-NV_CI_CASES="nv-vhe nv-nvhe nv-l2new nv-spe-refused"
-NV_HEAVY_CASES="nv-linux"
+# The default set; the heavy one adds what costs more, or was slow or hung
+# in the runs here (see tests/nested/README.md).
+NV_CI_CASES="nv-vhe nv-nvhe nv-spe-refused"
+NV_HEAVY_CASES="nv-l2new nv-smp nv-linux"
 case "${NV_CASES:-}" in
 '') CASES=$NV_CI_CASES ;;
 all) CASES="$NV_CI_CASES $NV_HEAVY_CASES" ;;
 *) CASES=$NV_CASES ;;
 esac
-# An L2 at EL2 boots in about a minute under TCG; L3 runs add to that.
+# An L2 at EL2 (VHE) reaches /init in about 10 s of its uptime, a minute
+# of wall time with its L3 runs; an nVHE L2 (--e2h0) took 150 s to /init.
 # (lib.sh's LKVM_CASE_TIMEOUT is sized for L2s at EL1.)
 LKVM_CASE_TIMEOUT=${NV_CASE_TIMEOUT:-300}
+NV_NVHE_TIMEOUT=${NV_NVHE_TIMEOUT:-420}
+NV_LINUX_TIMEOUT=${NV_LINUX_TIMEOUT:-900}
 CROSS=${CROSS_COMPILE:-aarch64-linux-gnu-}
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-nested-nv.XXXXXX") || exit 2
@@ -104,13 +113,14 @@ lkvm_qemu aarch64 || all_cases SKIP "no QEMU (LKVM_QEMU=$LKVM_QEMU)"
 lkvm_build_l2_initrd "$WORK/l3-linux.cpio" --modules "virtio_mmio virtio-rng" ||
 	all_cases FAIL "cannot build the L3 initramfs"
 
-# The L3 cases L2 knows (nv-l2.sh runs those named by nvtest.l3=).
+# The L3 cases L2 knows (nv-l2.sh runs those named by nvtest.l3=). Each
+# has a --timeout: a hung L3 then shows where its vCPU was (status 124).
 cat >"$WORK/l3-cases" <<'EOF2'
-test-poweroff -k /l3/test-arm64.Image -c 1 -m 64 --rng -p l3test.action=poweroff
-test-reboot -k /l3/test-arm64.Image -c 1 -m 64 --rng -p l3test.action=reboot
+test-poweroff -k /l3/test-arm64.Image -c 1 -m 64 --rng --timeout 60 -p l3test.action=poweroff
+test-reboot -k /l3/test-arm64.Image -c 1 -m 64 --rng --timeout 60 -p l3test.action=reboot
 test-timeout -k /l3/test-arm64.Image -c 1 -m 64 --rng --timeout 8 -p l3test.action=hang
 nested-refused -k /l3/test-arm64.Image -c 1 -m 64 --nested
-linux -k /l3/Image -i /l3/initrd.cpio -c 1 -m 256 --rng -p "quiet lkvmtest.action=poweroff"
+linux -k /l3/Image -i /l3/initrd.cpio -c 1 -m 256 --rng --timeout 600 -p "quiet lkvmtest.action=poweroff"
 EOF2
 # L3 Linux only where a case needs it (it adds 30 MB to every L2 boot).
 L3_FILES=$TEST_IMAGE
@@ -148,21 +158,32 @@ case_cmd() {
 	esac
 }
 
+case_timeout() {
+	case "$1" in
+	nv-nvhe) echo "$NV_NVHE_TIMEOUT" ;;
+	nv-linux) echo "$NV_LINUX_TIMEOUT" ;;
+	*) echo "$LKVM_CASE_TIMEOUT" ;;
+	esac
+}
+
 {
-	echo "LKVM_CASE_TIMEOUT=$LKVM_CASE_TIMEOUT"
 	for c in $CASES; do
 		cmd=$(case_cmd "$c") || all_cases FAIL "unknown case $c (NV_CASES)"
+		echo "LKVM_CASE_TIMEOUT=$(case_timeout "$c")"
 		echo "run_case $c '$cmd'"
 	done
 } >"$WORK/cases.sh"
 
 # --- run ------------------------------------------------------------------------
 LOG=$WORK/console.log
-n=$(echo "$CASES" | wc -w)
+total=120
+for c in $CASES; do
+	total=$((total + $(case_timeout "$c") + 10))
+done
 lkvm_arm64_build_l1_initrd "$WORK/l1.cpio" "$LKVM_BIN" "$WORK/l2.cpio" "$WORK/cases.sh" \
 	"$WORK/l1-overlay" || all_cases FAIL "cannot build the L1 initramfs"
-echo "INFO: [$(now)s] booting arm64 L1 (Linux $LKVM_L1_KVER, kvm-arm.mode=nested) with $n case(s)" >&2
-lkvm_arm64_run_l1 "$WORK/l1.cpio" "$LOG" $((120 + n * (LKVM_CASE_TIMEOUT + 10))) 3 \
+echo "INFO: [$(now)s] booting arm64 L1 (Linux $LKVM_L1_KVER, kvm-arm.mode=nested) with $(echo "$CASES" | wc -w) case(s)" >&2
+lkvm_arm64_run_l1 "$WORK/l1.cpio" "$LOG" "$total" 3 \
 	"kvm-arm.mode=nested ${NV_L1_APPEND:-}"
 qrc=$?
 up=$(sed -n 's/^L1-INIT-REACHED uptime=//p' "$LOG")

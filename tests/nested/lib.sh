@@ -820,7 +820,7 @@ lkvm_in_l1() {
 -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
 		lkvm_l1_cmd "$work/l1.cpio" "${LKVM_IN_L1_TIMEOUT:-3600}" "${LKVM_IN_L1_APPEND:-}" ||
 		{ kill "$catpid"; rm -rf "$work"; return 255; }
-	lkvm_info "in-l1: $(qemu-system-x86_64 --version | head -n 1), L1 kernel $LKVM_L1_KVER"
+	lkvm_info "in-l1: $("${LKVM_QEMU_CMD[0]}" --version | head -n 1), L1 kernel $LKVM_L1_KVER"
 	# A shell loop, not awk: mawk reads a pipe in blocks, not lines.
 	while IFS= read -r line || [ -n "$line" ]; do
 		case "$line" in

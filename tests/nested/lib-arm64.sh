@@ -95,13 +95,12 @@ lkvm_arm64_build_l1_initrd() {
 lkvm_arm64_run_l1() {
 	local initrd=$1 log=$2 tmo=$3 gic=$4 extra=${5:-} fd=${LKVM_STREAM_FD:-}
 	local -a cmd
-	command -v qemu-system-aarch64 >/dev/null ||
-		{ lkvm_err "qemu-system-aarch64 not installed (apt-get install qemu-system-arm)"; return 127; }
+	lkvm_qemu aarch64 || return $?
 	[ -z "$fd" ] && [ "${LKVM_VERBOSE:-0}" = 1 ] && fd=2
 	# virtualization=on boots L1 at EL2, so its KVM works; pauth-impdef=on
 	# spares TCG the architected (slow) pointer authentication.
 	# shellcheck disable=SC2054 # commas belong to QEMU option values
-	cmd=(timeout -s KILL "$tmo" qemu-system-aarch64
+	cmd=(timeout -s KILL "$tmo" "${LKVM_QEMU_CMD[@]}"
 		-M "virt,virtualization=on,gic-version=$gic"
 		-cpu max,pauth-impdef=on -accel tcg,thread=multi -smp 2 -m 2048
 		-kernel "$LKVM_L1_VMLINUZ" -initrd "$initrd"

@@ -27,6 +27,8 @@
 #   LKVM_MODE          force "direct" or "nested" instead of probing
 #   LKVM_CASE_TIMEOUT  seconds allowed for one lkvm run (default 90)
 #   LKVM_VERBOSE=1     stream guest consoles to stderr while running
+#   LKVM_QEMU          the QEMU that boots L1: system (default), 10 (from
+#                      bookworm-backports, fetched) or a directory
 
 LKVM_CACHE=${LKVM_CACHE:-${HOME:-/tmp}/.cache/lkvm}
 LKVM_CASE_TIMEOUT=${LKVM_CASE_TIMEOUT:-90}
@@ -117,13 +119,14 @@ lkvm_find_deb() {
 	return 1
 }
 
-# Download (if needed) and unpack one package into DIR. The host's own
-# architecture keeps its .debs in debs/, a foreign one (arm64 on an amd64
-# host, after dpkg --add-architecture) in debs-<arch>/.
-# $1 package  $2 version  $3 destination directory  [$4 Debian arch]
-lkvm_fetch_unpack() {
-	local pkg=$1 ver=$2 dest=$3 darch=${4:-} debdir spec deb log
-	[ -f "$dest/.complete" ] && return 0
+# Print the cached .deb of PKG=VER, downloading it first if needed. The
+# host's own architecture keeps its .debs in debs/, a foreign one (arm64 on
+# an amd64 host) in debs-<arch>/. With LKVM_APT_SUITE set, apt looks in that
+# suite of this machine's Debian archive (lkvm_suite_apt) instead of the
+# system's sources.
+# $1 package  $2 version  [$3 Debian arch]
+lkvm_download_deb() {
+	local pkg=$1 ver=$2 darch=${3:-} debdir spec deb log
 	debdir=$LKVM_CACHE/debs
 	spec=$pkg
 	if [ -n "$darch" ] && [ "$darch" != "$(dpkg --print-architecture 2>/dev/null)" ]; then
@@ -134,9 +137,9 @@ lkvm_fetch_unpack() {
 	# apt-get names the file pkg_ver_arch.deb with ':' in the version escaped.
 	deb=$(lkvm_find_deb "$debdir" "$pkg" "$ver")
 	if [ -z "$deb" ]; then
-		lkvm_info "downloading $spec=$ver into $debdir"
+		lkvm_info "downloading $spec=$ver${LKVM_APT_SUITE:+ ($LKVM_APT_SUITE)} into $debdir"
 		log=$(mktemp)
-		if ! (cd "$debdir" && apt-get download "$spec=$ver") >"$log" 2>&1; then
+		if ! (cd "$debdir" && lkvm_apt apt-get download "$spec=$ver") >"$log" 2>&1; then
 			cat "$log" >&2
 			rm -f "$log"
 			lkvm_err "apt-get download $spec=$ver failed"
@@ -146,12 +149,136 @@ lkvm_fetch_unpack() {
 		deb=$(lkvm_find_deb "$debdir" "$pkg" "$ver")
 		[ -n "$deb" ] || { lkvm_err "downloaded $spec but cannot find its .deb"; return 1; }
 	fi
+	echo "$deb"
+}
+
+# Download (if needed) and unpack packages into one directory, DEST, marked
+# complete only when all of them are in.
+# $1 destination  $2 Debian arch ("" for the host's)  $3... package=version
+lkvm_fetch_unpack_all() {
+	local dest=$1 darch=$2 pv deb
+	shift 2
+	[ -f "$dest/.complete" ] && return 0
 	rm -rf "$dest.tmp"
 	mkdir -p "$dest.tmp"
-	dpkg-deb -x "$deb" "$dest.tmp" || { lkvm_err "dpkg-deb -x $deb failed"; return 1; }
+	for pv in "$@"; do
+		deb=$(lkvm_download_deb "${pv%%=*}" "${pv#*=}" "$darch") || return 1
+		dpkg-deb -x "$deb" "$dest.tmp" || { lkvm_err "dpkg-deb -x $deb failed"; return 1; }
+	done
 	rm -rf "$dest"
 	mv "$dest.tmp" "$dest"
-	echo "$pkg $ver" >"$dest/.complete"
+	printf '%s\n' "$@" | sed 's/=/ /' >"$dest/.complete"
+}
+
+# Download (if needed) and unpack one package into DIR.
+# $1 package  $2 version  $3 destination directory  [$4 Debian arch]
+lkvm_fetch_unpack() {
+	lkvm_fetch_unpack_all "$3" "${4:-}" "$1=$2"
+}
+
+# ---------------------------------------------------------------------------
+# Other suites of this machine's Debian archive (bookworm-backports, sid)
+# ---------------------------------------------------------------------------
+# The system's apt sources are never changed: each suite gets a private apt
+# configuration under $LKVM_CACHE/apt/<suite> (its own sources.list, package
+# lists and an empty dpkg status), whose one entry reuses the address of the
+# machine's own Debian entry. Packages from there are only downloaded and
+# unpacked, never installed.
+
+# The archive address of this machine's Debian entry: the first deb source
+# (one-line or deb822 format) serving the release's own suite.
+lkvm_archive_uri() {
+	local codename
+	codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+	[ -n "$codename" ] || { lkvm_err "no VERSION_CODENAME in /etc/os-release"; return 1; }
+	{
+		# One-line entries: deb [options] URI SUITE COMPONENTS...
+		cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+			sed 's/\[[^]]*\]//' |
+			awk -v s="$codename" '$1 == "deb" && $3 == s { print $2 }'
+		# deb822 stanzas, separated by blank lines.
+		cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
+			awk -v s="$codename" '
+			function flush() {
+				if (types ~ /(^| )deb( |$)/ && (" " suites " ") ~ (" " s " ") && uri != "")
+					print uri
+				types = suites = uri = ""
+			}
+			/^[ \t]*$/ { flush(); next }
+			/^Types:/ { sub(/^Types:[ \t]*/, ""); types = $0 }
+			/^Suites:/ { sub(/^Suites:[ \t]*/, ""); suites = $0 }
+			/^URIs:/ { uri = $2 }
+			END { flush() }'
+	} | head -n 1 | grep . ||
+		{ lkvm_err "no apt source for Debian $codename in /etc/apt"; return 1; }
+}
+
+# The private apt directory of SUITE, set up (and its lists refreshed when
+# older than a day or missing).
+# $1 suite
+lkvm_suite_dir() {
+	local suite=$1 dir uri entry
+	dir=$LKVM_CACHE/apt/$suite
+	uri=$(lkvm_archive_uri) || return 1
+	entry="deb [arch=amd64,arm64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri $suite main"
+	mkdir -p "$dir/lists/partial" "$dir/archives/partial" "$dir/empty" || return 1
+	[ -f "$dir/status" ] || : >"$dir/status"
+	if [ "$(cat "$dir/sources.list" 2>/dev/null)" != "$entry" ]; then
+		echo "$entry" >"$dir/sources.list"
+		rm -f "$dir/lists/"*Packages*
+	fi
+	if ! ls "$dir/lists/"*Packages* >/dev/null 2>&1 ||
+		[ -n "$(find "$dir/lists" -maxdepth 1 -name '*Packages*' -mmin +1440)" ]; then
+		lkvm_info "apt-get update of $suite (private configuration in $dir)"
+		LKVM_APT_SUITE=$suite LKVM_APT_DIR=$dir lkvm_apt apt-get update -qq >&2 ||
+			lkvm_warn "apt-get update of $suite failed (using what is cached)"
+	fi
+	echo "$dir"
+}
+
+# Run an apt tool (apt-get, apt-cache) on the system's sources, or, with
+# LKVM_APT_SUITE (and LKVM_APT_DIR from lkvm_suite_dir) set, on that suite
+# alone through its private configuration. Knows amd64 and arm64 packages
+# without dpkg --add-architecture.
+lkvm_apt() {
+	local tool=$1 dir
+	shift
+	if [ -z "${LKVM_APT_SUITE:-}" ]; then
+		"$tool" "$@"
+		return
+	fi
+	dir=${LKVM_APT_DIR:-$LKVM_CACHE/apt/$LKVM_APT_SUITE}
+	mkdir -p "$dir/empty"
+	# Empty parts directories: none of the system's sources or pins apply.
+	# The files are the cache owner's, so no download sandbox user.
+	"$tool" -o Dir::Etc::SourceList="$dir/sources.list" \
+		-o Dir::Etc::SourceParts="$dir/empty" -o Dir::Etc::PreferencesParts="$dir/empty" \
+		-o Dir::Etc::Preferences="$dir/empty/none" -o APT::Sandbox::User="$(id -un)" \
+		-o Dir::State::Lists="$dir/lists" -o Dir::State::status="$dir/status" \
+		-o Dir::Cache="$dir" -o Dir::Cache::archives="$dir/archives" \
+		-o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= \
+		-o APT::Architecture="$(dpkg --print-architecture)" \
+		-o APT::Architectures::=amd64 -o APT::Architectures::=arm64 \
+		-o Acquire::Languages=none "$@"
+}
+
+# Download and unpack PKG=VERSION... from SUITE into DEST (see
+# lkvm_fetch_unpack_all), under the cache lock. Offline, what is cached.
+# $1 suite  $2 destination  $3 Debian arch  $4... package=version
+lkvm_suite_fetch() {
+	local suite=$1 dest=$2 darch=$3 dir rc
+	shift 3
+	mkdir -p "$LKVM_CACHE" || return 1
+	exec {lkvm_lockfd}>"$LKVM_CACHE/.lock"
+	flock "$lkvm_lockfd"
+	rc=0
+	if [ ! -f "$dest/.complete" ]; then
+		dir=$(lkvm_suite_dir "$suite") &&
+			LKVM_APT_SUITE=$suite LKVM_APT_DIR=$dir lkvm_fetch_unpack_all "$dest" "$darch" "$@"
+		rc=$?
+	fi
+	flock -u "$lkvm_lockfd"; exec {lkvm_lockfd}>&-
+	return $rc
 }
 
 # Fetch and unpack one Debian kernel package, generate its modules.dep, and
@@ -205,6 +332,111 @@ lkvm_fetch_kernel() {
 	printf -v "${prefix}_KVER" '%s' "$kver"
 	printf -v "${prefix}_VMLINUZ" '%s' "$kdir/boot/vmlinuz-$kver"
 	lkvm_info "kernel $kver ($(sed 's/ /=/' "$kdir/.complete"))"
+}
+
+# Linux from sid, pinned by version: the first kernel with KVM_CAP_ARM_EL2
+# (arm64 nested virtualization, Linux 6.16+) that Debian's archive serves.
+# Debian names the packages after the release (linux-binary-<abi>-<flavour>:
+# the image at usr/lib/modules/<release>/vmlinuz; linux-modules-<abi>-<flavour>).
+LKVM_SID_KERNEL_ABI=${LKVM_SID_KERNEL_ABI:-7.2.13+deb14}
+LKVM_SID_KERNEL_VERSION=${LKVM_SID_KERNEL_VERSION:-7.2.13-1}
+
+# Fetch the pinned sid kernel of a Debian arch (and flavour: default the
+# plain one, e.g. "cloud-arm64" for another) and set <PREFIX>_KROOT,
+# <PREFIX>_KVER, <PREFIX>_VMLINUZ like lkvm_fetch_kernel.
+# $1 PREFIX  $2 Debian arch  [$3 flavour]
+lkvm_fetch_sid_kernel() {
+	local prefix=$1 darch=$2 flav=${3:-$2} name ver kdir kver
+	name=$LKVM_SID_KERNEL_ABI-$flav
+	ver=$LKVM_SID_KERNEL_VERSION
+	kdir=$LKVM_CACHE/$darch/linux-binary-${name}_$ver
+	lkvm_suite_fetch sid "$kdir" "$darch" "linux-binary-$name=$ver" "linux-modules-$name=$ver" ||
+		{ lkvm_err "cannot fetch linux-binary-$name=$ver from sid"; return 1; }
+	kver=$(ls "$kdir/usr/lib/modules" 2>/dev/null | head -n 1)
+	[ -n "$kver" ] && [ -f "$kdir/usr/lib/modules/$kver/vmlinuz" ] ||
+		{ lkvm_err "no usr/lib/modules/*/vmlinuz in $kdir"; return 1; }
+	# The rest of this file looks for lib/modules and boot/vmlinuz-<release>
+	# (Debian 12's layout): give the merged-/usr tree those names.
+	[ -e "$kdir/lib" ] || ln -s usr/lib "$kdir/lib"
+	mkdir -p "$kdir/boot"
+	ln -sfn "../usr/lib/modules/$kver/vmlinuz" "$kdir/boot/vmlinuz-$kver"
+	if [ ! -s "$kdir/lib/modules/$kver/modules.dep" ] && ! depmod -b "$kdir" "$kver"; then
+		lkvm_err "depmod -b $kdir $kver failed"
+		return 1
+	fi
+	printf -v "${prefix}_KROOT" '%s' "$kdir"
+	printf -v "${prefix}_KVER" '%s' "$kver"
+	printf -v "${prefix}_VMLINUZ" '%s' "$kdir/boot/vmlinuz-$kver"
+	lkvm_info "kernel $kver (sid: linux-binary-$name=$ver)"
+}
+
+# ---------------------------------------------------------------------------
+# Which QEMU boots L1
+# ---------------------------------------------------------------------------
+# LKVM_QEMU selects it for every L1 boot (lkvm_run_l1, lkvm_arm64_run_l1):
+#   unset or "system"  the installed qemu-system-* (Debian 12: QEMU 7.2)
+#   10                 QEMU 10 from bookworm-backports, pinned, unpacked in
+#                      the cache (not installed), run with -L for its data
+#   a directory        qemu-system-* binaries there (e.g. a QEMU build)
+LKVM_QEMU10_VERSION=${LKVM_QEMU10_VERSION:-1:10.0.2+ds-2+deb13u1~bpo12+1}
+# QEMU 10's x86 machines want a SeaBIOS newer than bookworm's 1.16.2.
+LKVM_QEMU10_SEABIOS=${LKVM_QEMU10_SEABIOS:-1.16.3-2~bpo12+1}
+
+# Fetch QEMU 10 (both system emulators) into the cache; prints its root.
+lkvm_fetch_qemu10() {
+	local ver=$LKVM_QEMU10_VERSION dest missing
+	dest=$LKVM_CACHE/amd64/qemu_${ver//:/_}
+	lkvm_suite_fetch bookworm-backports "$dest" "" \
+		"qemu-system-x86=$ver" "qemu-system-arm=$ver" \
+		"qemu-system-common=$ver" "qemu-system-data=$ver" \
+		"seabios=$LKVM_QEMU10_SEABIOS" >&2 || return 1
+	# The backport is built against Debian 12's libraries; say so at once if
+	# this machine lacks one (they come with Debian 12's own QEMU).
+	missing=$(ldd "$dest/usr/bin/qemu-system-x86_64" "$dest/usr/bin/qemu-system-aarch64" 2>&1 |
+		awk '/not found/ { print $1 }' | sort -u | tr '\n' ' ')
+	[ -z "$missing" ] ||
+		{ lkvm_err "QEMU 10 needs libraries this machine lacks: $missing(apt-get install qemu-system-x86 qemu-system-arm)"; return 1; }
+	echo "$dest"
+}
+
+# Set LKVM_QEMU_CMD (an array: binary and arguments) for qemu-system-$1,
+# as LKVM_QEMU says, and print its version once on stderr.
+# $1 QEMU target: x86_64 or aarch64
+lkvm_qemu() {
+	local target=$1 bin root
+	LKVM_QEMU_CMD=()
+	case "${LKVM_QEMU:-system}" in
+	system)
+		bin=$(command -v "qemu-system-$target") ||
+			{ lkvm_err "qemu-system-$target not installed (scripts/install-deps.sh)"; return 127; }
+		LKVM_QEMU_CMD=("$bin")
+		;;
+	10)
+		root=$(lkvm_fetch_qemu10) || return 1
+		# Firmware and option ROMs from the unpacked data, not the
+		# installed QEMU's (which belong to another version).
+		LKVM_QEMU_CMD=("$root/usr/bin/qemu-system-$target" -L "$root/usr/share/qemu"
+			-L "$root/usr/share/seabios")
+		;;
+	/*)
+		[ -x "${LKVM_QEMU%/}/qemu-system-$target" ] ||
+			{ lkvm_err "LKVM_QEMU=$LKVM_QEMU has no qemu-system-$target"; return 1; }
+		LKVM_QEMU_CMD=("${LKVM_QEMU%/}/qemu-system-$target")
+		;;
+	*)
+		lkvm_err "LKVM_QEMU=$LKVM_QEMU: want system, 10 or a directory"
+		return 1
+		;;
+	esac
+	if [ "${LKVM_QEMU_SAID:-}" != "$target ${LKVM_QEMU_CMD[0]}" ]; then
+		LKVM_QEMU_SAID="$target ${LKVM_QEMU_CMD[0]}"
+		lkvm_info "L1 QEMU: $("${LKVM_QEMU_CMD[@]}" -version | head -n 1) (${LKVM_QEMU_CMD[0]})"
+	fi
+}
+
+# The QEMU major version of LKVM_QEMU_CMD (after lkvm_qemu).
+lkvm_qemu_major() {
+	"${LKVM_QEMU_CMD[0]}" -version | sed -n '1s/.*version \([0-9]*\)\..*/\1/p'
 }
 
 # Fetch busybox-static for a Debian arch; sets LKVM_BUSYBOX.
@@ -529,10 +761,9 @@ lkvm_l1_kernel() {
 # $1 L1 initrd  $2 timeout (s)  [$3 extra kernel cmdline words]
 lkvm_l1_cmd() {
 	local initrd=$1 tmo=$2 extra=${3:-}
-	command -v qemu-system-x86_64 >/dev/null ||
-		{ lkvm_err "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"; return 127; }
+	lkvm_qemu x86_64 || return $?
 	# shellcheck disable=SC2054 # commas belong to QEMU option values
-	LKVM_L1_CMD=(timeout -s KILL "$tmo" qemu-system-x86_64
+	LKVM_L1_CMD=(timeout -s KILL "$tmo" "${LKVM_QEMU_CMD[@]}"
 		-accel tcg,thread=multi -smp 2 -cpu max -m "${LKVM_L1_MEM:-3072}"
 		-kernel "$(lkvm_l1_kernel)" -initrd "$initrd"
 		-append "console=ttyS0 quiet panic=-1 mitigations=off $extra"
@@ -606,7 +837,7 @@ lkvm_in_l1() {
 -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
 		lkvm_l1_cmd "$work/l1.cpio" "${LKVM_IN_L1_TIMEOUT:-3600}" "${LKVM_IN_L1_APPEND:-}" ||
 		{ kill "$catpid"; rm -rf "$work"; return 255; }
-	lkvm_info "in-l1: $(qemu-system-x86_64 --version | head -n 1), L1 kernel $LKVM_L1_KVER"
+	lkvm_info "in-l1: $("${LKVM_QEMU_CMD[0]}" --version | head -n 1), L1 kernel $LKVM_L1_KVER"
 	# A shell loop, not awk: mawk reads a pipe in blocks, not lines.
 	while IFS= read -r line || [ -n "$line" ]; do
 		case "$line" in

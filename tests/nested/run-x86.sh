@@ -24,13 +24,16 @@ REPO=$(cd "${1:-$HERE/../..}" && pwd) || exit 2
 . "$HERE/sandbox.sh"
 # shellcheck source=tests/nested/kernel2.sh
 . "$HERE/kernel2.sh"
+# shellcheck source=tests/nested/nv.sh
+. "$HERE/nv.sh"
 
 K2_CASES=$(nested_k2_cases amd64)
 # pvh-*: the same kernel as an ELF vmlinux (unpacked from the bzImage)
 # booted through its PVH entry, with --boot-timings; and lkvm sandbox on it.
 PVH_CASES="pvh-poweroff pvh-reboot pvh-sandbox"
 ALL_CASES="boot-poweroff reboot nested-svm balloon $PVH_CASES $NESTED_SANDBOX_CASES $K2_CASES"
-CASES=${LKVM_NESTED_CASES:-$ALL_CASES}
+# LKVM_NESTED_CASES="a b" (or NESTED_X86_CASES) runs only those.
+CASES=${LKVM_NESTED_CASES:-${NESTED_X86_CASES:-$ALL_CASES}}
 for c in $CASES; do
 	case " $ALL_CASES " in
 	*" $c "*) ;;
@@ -101,6 +104,9 @@ lkvm_fetch_guest x86_64 || all_cases SKIP "cannot fetch the Debian guest kernel 
 lkvm_build_l2_initrd "$WORK/l2.cpio" || all_cases FAIL "cannot build the L2 initramfs"
 nested_balloon_prepare "$WORK" || all_cases FAIL "cannot build the balloon case's L2 initramfs"
 nested_sandbox_prepare "$WORK" || all_cases FAIL "cannot prepare the sandbox and net cases"
+# nested-svm's L2 runs lkvm itself (nv.sh).
+nested_nv_x86_prepare "$WORK" "$REPO" "$WORK/l2.cpio" ||
+	all_cases FAIL "cannot build nested-svm's L2 initramfs"
 # The second kernel (kernel2.sh): its cases SKIP when it cannot be fetched.
 K2_SKIP=
 if selected kernel2-; then
@@ -133,8 +139,9 @@ fi
 		kernel2-*) [ -z "$K2_SKIP" ] && nested_k2_case_lines amd64 "$c"; continue ;;
 		boot-poweroff) action=poweroff ;;
 		reboot) action=reboot ;;
-		# L1's KVM (kvm-amd nested=1) offers SVM: --nested hands it on.
-		nested-svm) echo "run_case $c '\$LKVM run -k \$L2_KERNEL -i \$L2_INITRD $L2_ARGS --nested -p \"lkvmtest.action=poweroff quiet\"'"; continue ;;
+		# L1's KVM (kvm-amd nested=1) offers SVM: --nested hands it on,
+		# and L2 runs L3 guests with it.
+		nested-svm) nested_nv_x86_case_lines "$LKVM_CASE_TIMEOUT"; continue ;;
 		balloon) nested_balloon_case_lines balloon; continue ;;
 		pvh-poweroff|pvh-reboot)
 			echo "run_case $c '\$LKVM run -k $PVH_VMLINUX -i \$L2_INITRD $L2_ARGS --boot-timings -p \"lkvmtest.action=${c#pvh-} quiet\"'"
@@ -162,7 +169,7 @@ if [ "$LKVM_MODE" = nested ]; then
 	for attempt in 1 2; do
 		echo "INFO: [$(now)s] booting L1 (QEMU TCG) with $ncases case(s)" >&2
 		lkvm_run_l1 "$WORK/l1.cpio" "$LOG" \
-			$((60 + ncases * (LKVM_CASE_TIMEOUT + 10) + NESTED_BALLOON_TIMEOUT))
+			$((60 + ncases * (LKVM_CASE_TIMEOUT + 10) + NESTED_BALLOON_TIMEOUT + NESTED_NV_X86_TIMEOUT))
 		qrc=$?
 		echo "INFO: [$(now)s] L1 finished (qemu status $qrc)" >&2
 		# Killed by its timeout with cases unfinished. Seen once in CI: the
@@ -264,6 +271,8 @@ check_case() {
 	virt=$(lkvm_l2_value "$out" VIRT)
 	if [ "$c" = nested-svm ]; then
 		[ -n "$virt" ] || { echo "--nested: the guest's CPUs have neither svm nor vmx"; return; }
+		nested_nv_x86_check "$out"
+		return
 	elif [ -n "$virt" ]; then
 		echo "the guest sees '$virt' without --nested"
 		return
@@ -303,6 +312,8 @@ for c in $CASES; do
 		[ "${c#kernel2-}" != "$c" ] && echo "INFO: nested/$c: L2 kernel $LKVM_K2_KVER" >&2
 		[ "${c#pvh-}" != "$c" ] &&
 			lkvm_case_output "$LOG" "$c" | grep '^lkvm: boot-timings:' | sed "s|^|INFO: nested/$c: |" >&2
+		[ "$c" = nested-svm ] &&
+			echo "INFO: nested/nested-svm: L2 /init at $(lkvm_l2_value "$(lkvm_case_output "$LOG" "$c")" UPTIME)s; L3: $(nested_nv_l3_times "$(lkvm_case_output "$LOG" "$c")")" >&2
 	else
 		FAILED=1
 		echo "FAIL: nested/$c: $why"

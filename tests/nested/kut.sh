@@ -71,6 +71,13 @@ nested_kut_cfg_cases() {
 # the kut- prefix), or NESTED_KUT_SKIP with the reason.
 nested_kut_prepare() {
 	local work=$1 ov=$1/l1-overlay src=$1/kut-src bash libc core n g d
+	# Opt-in for now: the suite adds about 10 minutes to the tier, its
+	# micro-bench case outlasts L1's 90 s per case and pmu-event-
+	# introspection fails here as it does with kvmtool (see README).
+	if [ "${LKVM_KUT:-0}" != 1 ]; then
+		echo "INFO: kvm-unit-tests not run (LKVM_KUT=1 runs them)" >&2
+		return 0
+	fi
 	if [ ! -f "$NESTED_KUT_TARBALL" ]; then
 		NESTED_KUT_SKIP="no kvm-unit-tests build at $NESTED_KUT_TARBALL (set LKVM_KUT_TARBALL)"
 		return 0

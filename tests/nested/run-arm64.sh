@@ -217,7 +217,7 @@ write_cases() {
 	echo 'dd if=/dev/zero of=/tmp/disk-pci.img bs=1M count=8 2>/dev/null'
 	echo 'mkfifo /tmp/initrd.fifo && (cat $L2_INITRD >/tmp/initrd.fifo &)'
 	[ -z "$K2_SKIP" ] && nested_k2_preamble
-	[ -z "$NESTED_KUT_SKIP" ] && nested_kut_preamble
+	[ -z "$NESTED_KUT_SKIP" ] && [ -n "$NESTED_KUT_V3$NESTED_KUT_V2" ] && nested_kut_preamble
 	for c in "$@"; do
 		case "$c" in
 		kernel2-*) [ -z "$K2_SKIP" ] && nested_k2_case_lines arm64 "$c"; continue ;;

@@ -802,7 +802,7 @@ lkvm_run_l1() {
 # (LKVM_L1_MEM): the guest tier boots a 4 GiB guest, and lkvm refuses more
 # guest memory than its host has.
 lkvm_in_l1() {
-	local work dir st rc v catpid outpid i line
+	local work dir st rc v catpid qpid idle i line
 	local -a env_words=()
 	lkvm_fetch_guest x86_64 || return 255
 	work=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-in-l1.XXXXXX") || return 255
@@ -838,21 +838,39 @@ lkvm_in_l1() {
 		lkvm_l1_cmd "$work/l1.cpio" "${LKVM_IN_L1_TIMEOUT:-3600}" "${LKVM_IN_L1_APPEND:-}" ||
 		{ kill "$catpid"; rm -rf "$work"; return 255; }
 	lkvm_info "in-l1: $("${LKVM_QEMU_CMD[0]}" --version | head -n 1), L1 kernel $LKVM_L1_KVER"
-	# A shell loop, not awk: mawk reads a pipe in blocks, not lines.
-	while IFS= read -r line || [ -n "$line" ]; do
+	"${LKVM_L1_CMD[@]}" </dev/null >"$work/qemu.err" 2>&1 &
+	qpid=$!
+	# Once QEMU is gone, open and close the FIFO: a reader still waiting
+	# in open() (QEMU never opened it) then reads EOF.
+	(while kill -0 "$qpid" 2>/dev/null; do sleep 1; done; : <>"$work/out") &
+	# A shell loop, not awk: mawk reads a pipe in blocks, not lines. An L1
+	# whose command prints nothing for LKVM_IN_L1_IDLE seconds (default 300;
+	# 0: no limit) is taken for hung and stopped: seen under TCG, both of
+	# L1's CPUs in a soft lockup.
+	idle=${LKVM_IN_L1_IDLE:-300}
+	while :; do
+		if [ "$idle" -gt 0 ]; then
+			IFS= read -r -t "$idle" line
+		else
+			IFS= read -r line
+		fi
+		rc=$?
+		if [ "$rc" -gt 128 ]; then
+			lkvm_err "in-l1: no output from L1 for ${idle}s: stopping it"
+			kill "$qpid" 2>/dev/null
+			break
+		fi
+		[ "$rc" = 0 ] || [ -n "$line" ] || break
 		case "$line" in
 		IN-L1-EXIT=*) echo "${line#IN-L1-EXIT=}" >"$work/status" ;;
 		*) printf '%s\n' "$line" ;;
 		esac
-	done <"$work/out" &
-	outpid=$!
-	"${LKVM_L1_CMD[@]}" </dev/null >"$work/qemu.err" 2>&1
+		[ "$rc" = 0 ] || break
+	done <"$work/out"
+	wait "$qpid"
 	rc=$?
-	# A QEMU that never opened the FIFO leaves its reader in open().
-	: <>"$work/out"
-	wait "$outpid"
-	# The reader ends when QEMU closes the FIFO; one QEMU never opened is
-	# still waiting in open().
+	# The console reader ends when QEMU closes that FIFO; one QEMU never
+	# opened is still waiting in open().
 	for i in 1 2 3 4 5 6 7 8 9 10; do
 		kill -0 "$catpid" 2>/dev/null || break
 		sleep 0.2

@@ -90,7 +90,7 @@ P9_OBJS := $(addprefix fs/,9p-server.o 9p-qid.o 9p-fid.o 9p-path.o 9p-attr.o 9p-
 	   9p-dir.o 9p-lock.o 9p-xattr.o beneath.o)
 # virtio-9p and its server, virtio-net on tap, --console-log
 CORE_OBJS += virtio/9p.o $(P9_OBJS) net/options.o util/console-log.o \
-	     virtio/net.o net/tap.o
+	     virtio/net.o net/tap.o net/passt.o net/backend.o
 # lkvm sandbox: initramfs writer, module order, exit register, embedded init
 CORE_OBJS += sandbox/cpio.o sandbox/modules.o sandbox/init-blob.o hw/sandbox-exit.o
 OBJS := main.o builtin-run.o builtin-ctl.o kvmtool-compat.o $(CORE_OBJS) $(ARCH_OBJS)

@@ -193,9 +193,11 @@ struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extr
 		{ .type = OPT_CALLBACK, .long_name = "virtio-9p", .value = cfg,
 		  .argh = "<hostdir>,<tag>[,ro][,security=restricted|passthrough]", .help = "the same as --9p",
 		  .cb = add_9p, .flags = OPT_ALIAS },
-		OPTION_CALLBACK('n', "network", cfg, "mode=tap|none[,...]",
+		OPTION_CALLBACK('n', "network", cfg, "mode=tap|user|none[,...]",
 				"a virtio-net NIC on a tap: [,tapif=<if>][,script=<path>]"
-				"[,mac=<mac>][,queues=<n>] (repeatable; no NIC by default)",
+				"[,mac=<mac>][,queues=<n>][,vhost=on|off], or user-mode through "
+				"passt: [,hostfwd=tcp:<hostport>:<guestport>]...[,socket=<path>] "
+				"(repeatable; no NIC by default)",
 				add_network),
 		OPTION_BOOLEAN(0, "rng", &cfg->rng, "add a virtio-rng device"),
 		OPTION_BOOLEAN(0, "balloon", &cfg->balloon,

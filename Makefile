@@ -170,6 +170,7 @@ tests/unit/test-options: .asan/kvmtool-compat.o
 tests/unit/test-9p: $(addprefix .asan/,$(P9_OBJS))
 tests/unit/test-virtio-net: tests/unit/fake-virtio.h .asan/virtio/net.o .asan/virtio/9p.o \
 			    $(addprefix .asan/,$(P9_OBJS))
+tests/unit/test-net-passt: .asan/net/passt.o
 tests/unit/test-sandbox: .asan/sandbox/cpio.o .asan/sandbox/modules.o
 # arm64's VM logic is host-independent; its tests run on any build host.
 .asan/arm/%.o tests/unit/test-arm-%: CFLAGS += -Iarm/include

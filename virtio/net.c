@@ -39,6 +39,7 @@
 #include "lkvm/init.h"
 #include "lkvm/kvm.h"
 #include "lkvm/net.h"
+#include "lkvm/vhost.h"
 #include "lkvm/virtio.h"
 
 #define NET_QUEUE_SIZE		256
@@ -61,6 +62,8 @@ struct net_dev {
 	struct virtio_net_config config;
 	struct net_backend be;
 	bool be_dead;		/* the backend went away: link down */
+	bool use_vhost;		/* tap data queues served by vhost-net */
+	struct vhost_net vhost;
 	int pairs;		/* queue pairs offered */
 	int active_pairs;	/* enabled by the driver (MQ) */
 	int poll_fd;		/* epoll over the tap fds */
@@ -199,7 +202,7 @@ static void rx_process(struct net_dev *n, int pair)
 	bool pushed = false;
 
 	if (!n->running || (n->vdev.status & VIRTIO_CONFIG_S_NEEDS_RESET) ||
-	    pair >= n->active_pairs || !vq->ready) {
+	    pair >= n->active_pairs || !vq->ready || n->vhost.running) {
 		rx_poll(n, pair, false);
 		return;
 	}
@@ -349,8 +352,8 @@ static void net_notify(struct virtio_device *vdev, struct virt_queue *vq)
 
 	if ((int)vq->index == ctrl_queue(n))
 		ctrl_process(n, vq);
-	else if (vq->index >= 2 * driver_pairs(n))
-		return;		/* not a queue in this driver's layout */
+	else if (vq->index >= 2 * driver_pairs(n) || n->vhost.running)
+		return;		/* not in this driver's layout, or the kernel's */
 	else if (vq->index & 1)
 		tx_process(n, vq);
 	else
@@ -382,6 +385,8 @@ static int net_activate(struct virtio_device *vdev)
 	n->active_pairs = 1;
 	n->be.ops->set_queues(&n->be, 1);
 	n->be.ops->set_offloads(&n->be, tun_offloads(vdev->guest_features));
+	if (n->use_vhost)
+		return vhost_net_start(&n->vhost, vdev, n->be.fds, driver_pairs(n));
 	rx_poll(n, 0, true);
 	return 0;
 }
@@ -391,6 +396,8 @@ static void net_reset(struct virtio_device *vdev)
 	struct net_dev *n = vdev->priv;
 	int i;
 
+	if (n->vhost.running)
+		vhost_net_stop(&n->vhost, vdev, -1);
 	n->running = false;
 	n->active_pairs = 1;
 	for (i = 0; i < n->pairs; i++) {
@@ -408,7 +415,12 @@ static void net_queue_stop(struct virtio_device *vdev, struct virt_queue *vq)
 	struct net_dev *n = vdev->priv;
 	unsigned int pair = vq->index / 2;
 
-	if (!(vq->index & 1) && pair < (unsigned int)n->pairs) {
+	if (pair >= (unsigned int)n->pairs || (int)vq->index == ctrl_queue(n))
+		return;
+	/* The kernel lets go of the whole pair; it stays lkvm's until reset. */
+	if (n->vhost.running)
+		vhost_net_stop(&n->vhost, vdev, pair);
+	if (!(vq->index & 1)) {
 		n->rx[pair].nr = 0;
 		n->rx[pair].len = n->rx[pair].done = 0;
 	}
@@ -448,6 +460,7 @@ static void net_free(struct net_dev *n)
 
 	if (n->poll_fd >= 0)
 		close(n->poll_fd);
+	vhost_net_close(&n->vhost);
 	if (n->be.ops)
 		n->be.ops->close(&n->be);
 	for (i = 0; i < LKVM_NET_MAX_QUEUES; i++)
@@ -463,11 +476,21 @@ static int net_init_one(struct kvm *kvm, int idx)
 	u64 f;
 
 	n->poll_fd = -1;
+	vhost_net_open(&n->vhost, 0, false);	/* nothing open yet */
 	if (net_backend_open(&n->be, nc, min(want, LKVM_NET_MAX_QUEUES))) {
 		net_free(n);
 		return -1;
 	}
 	n->pairs = n->be.nr_fds;
+	/* vhost-net serves taps: wanted, or by default when it opens. */
+	if (n->be.is_tap && nc->vhost != NET_VHOST_OFF) {
+		if (!vhost_net_open(&n->vhost, n->pairs, nc->vhost == NET_VHOST_ON))
+			n->use_vhost = true;
+		else if (nc->vhost == NET_VHOST_ON) {
+			net_free(n);
+			return -1;
+		}
+	}
 	n->active_pairs = 1;
 	n->poll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (n->poll_fd < 0) {
@@ -508,6 +531,9 @@ static int net_init_one(struct kvm *kvm, int idx)
 		f |= (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6);
 	if (n->be.offloads & TUN_F_TSO_ECN)
 		f |= 1ULL << VIRTIO_NET_F_GUEST_ECN;
+	/* Merging receive buffers is the kernel's business under vhost. */
+	if (n->use_vhost && !(vhost_net_features(&n->vhost) & (1ULL << VIRTIO_NET_F_MRG_RXBUF)))
+		f &= ~(1ULL << VIRTIO_NET_F_MRG_RXBUF);
 
 	n->vdev.ops = &net_ops;
 	n->vdev.priv = n;
@@ -523,10 +549,12 @@ static int net_init_one(struct kvm *kvm, int idx)
 	}
 	if (virtio_worker_add_fd(&n->vdev, n->poll_fd, net_tap_event, NULL) < 0)
 		return -1;
-	pr_debug("network: %s (%02x:%02x:%02x:%02x:%02x:%02x, %d queue pair%s)",
+	if (n->use_vhost && vhost_net_attach(&n->vhost, &n->vdev) < 0)
+		return -1;
+	pr_debug("network: %s (%02x:%02x:%02x:%02x:%02x:%02x, %d queue pair%s%s)",
 		n->be.name, n->config.mac[0], n->config.mac[1], n->config.mac[2],
 		n->config.mac[3], n->config.mac[4], n->config.mac[5], n->pairs,
-		n->pairs > 1 ? "s" : "");
+		n->pairs > 1 ? "s" : "", n->use_vhost ? ", vhost-net" : "");
 	n->next = net_devs;
 	net_devs = n;
 	return 0;

@@ -174,6 +174,8 @@ tests/unit/test-virtio-net: tests/unit/fake-virtio.h .asan/virtio/net.o .asan/vi
 			    $(addprefix .asan/,$(P9_OBJS)) .asan/virtio/vhost.o \
 			    .asan/virtio/vhost-net.o .asan/virtio/vhost-sys.o
 tests/unit/test-net-passt: .asan/net/passt.o
+tests/unit/test-vhost: tests/unit/fake-virtio.h .asan/virtio/net.o .asan/virtio/vhost.o \
+		       .asan/virtio/vhost-net.o .asan/virtio/vsock.o
 tests/unit/test-sandbox: .asan/sandbox/cpio.o .asan/sandbox/modules.o
 # arm64's VM logic is host-independent; its tests run on any build host.
 .asan/arm/%.o tests/unit/test-arm-%: CFLAGS += -Iarm/include

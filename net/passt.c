@@ -13,6 +13,9 @@
  * virtio-net header, no partial checksums, no GSO, so the NIC offers no
  * offloads in this mode and the header is dropped or zeroed here.
  *
+ * The guest's addresses are fixed, as QEMU's user-mode network has them
+ * (include/lkvm/net.h), so scripts and the sandbox know them in advance.
+ *
  * Readiness: passt writes its pid file (-P) once it is set up, so lkvm
  * hands it the write end of a pipe as that file and waits for the line;
  * end of file instead means passt gave up, and the last line it printed
@@ -338,7 +341,7 @@ int passt_open(struct net_backend *b, const struct net_config *nc)
 {
 	int sv[2], pidp[2] = { -1, -1 }, errp[2] = { -1, -1 }, i, argc = 0;
 	char fdarg[16], pidarg[32], fwd[NET_MAX_FWDS][32], why[256], line[32];
-	const char *argv[16 + 2 * NET_MAX_FWDS];
+	const char *argv[24 + 2 * NET_MAX_FWDS];
 	struct pollfd pfd;
 	struct passt *p;
 	ssize_t r;
@@ -368,6 +371,20 @@ int passt_open(struct net_backend *b, const struct net_config *nc)
 	argv[argc++] = fdarg;
 	argv[argc++] = "--pid";
 	argv[argc++] = pidarg;
+	/*
+	 * QEMU's user-mode addresses, the same on every host (passt would copy
+	 * the host's): the gateway is the host's loopback, 10.0.2.3 its DNS.
+	 */
+	argv[argc++] = "--address";
+	argv[argc++] = NET_USER_GUEST;
+	argv[argc++] = "--netmask";
+	argv[argc++] = NET_USER_PREFIX;
+	argv[argc++] = "--gateway";
+	argv[argc++] = NET_USER_GATEWAY;
+	argv[argc++] = "--dns";
+	argv[argc++] = NET_USER_DNS;
+	argv[argc++] = "--dns-forward";
+	argv[argc++] = NET_USER_DNS;
 	for (i = 0; i < nc->nr_fwds; i++) {
 		snprintf(fwd[i], sizeof(fwd[i]), "%u:%u", nc->fwds[i].host_port,
 			 nc->fwds[i].guest_port);

@@ -104,6 +104,11 @@ int tap_open(struct net_backend *b, const char *ifname, int queues, const char *
  * each preceded by its length, 32 bits big-endian.
  */
 int passt_open(struct net_backend *b, const struct net_config *nc);
+/* What passt hands the guest by DHCP; the gateway is the host's loopback. */
+#define NET_USER_GUEST		"10.0.2.15"
+#define NET_USER_PREFIX		"24"
+#define NET_USER_GATEWAY	"10.0.2.2"
+#define NET_USER_DNS		"10.0.2.3"
 /* The same over an already connected stream socket @fd (taken over). */
 int passt_attach(struct net_backend *b, int fd);
 /* Where is passt? NULL (after one line naming the package) when it is not installed. */

@@ -362,7 +362,7 @@ int passt_open(struct net_backend *b, const struct net_config *nc)
 	fchmod(pidp[1], 0622);
 
 	snprintf(fdarg, sizeof(fdarg), "%d", sv[1]);
-	snprintf(pidarg, sizeof(pidarg), "/dev/fd/%d", pidp[1]);
+	snprintf(pidarg, sizeof(pidarg), "/proc/self/fd/%d", pidp[1]);
 	argv[argc++] = nc->passt;
 	argv[argc++] = "--foreground";
 	argv[argc++] = "--quiet";

@@ -170,11 +170,11 @@ tests/unit/test-control: .asan/util/ctl-proto.o .asan/util/json.o .asan/builtin-
 tests/unit/test-control-server: .asan/control.o .asan/util/ctl-proto.o .asan/util/json.o
 tests/unit/test-options: .asan/kvmtool-compat.o
 tests/unit/test-9p: $(addprefix .asan/,$(P9_OBJS))
-tests/unit/test-virtio-net: tests/unit/fake-virtio.h .asan/virtio/net.o .asan/virtio/9p.o \
+tests/unit/test-virtio-net: tests/unit/fake-virtio.h tests/unit/fake-net.h .asan/virtio/net.o .asan/virtio/9p.o \
 			    $(addprefix .asan/,$(P9_OBJS)) .asan/virtio/vhost.o \
 			    .asan/virtio/vhost-net.o .asan/virtio/vhost-sys.o
 tests/unit/test-net-passt: .asan/net/passt.o
-tests/unit/test-vhost: tests/unit/fake-virtio.h .asan/virtio/net.o .asan/virtio/vhost.o \
+tests/unit/test-vhost: tests/unit/fake-virtio.h tests/unit/fake-net.h .asan/virtio/net.o .asan/virtio/vhost.o \
 		       .asan/virtio/vhost-net.o .asan/virtio/vsock.o
 tests/unit/test-sandbox: .asan/sandbox/cpio.o .asan/sandbox/modules.o
 # arm64's VM logic is host-independent; its tests run on any build host.

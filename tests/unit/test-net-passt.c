@@ -81,43 +81,6 @@ static void fill(u8 *p, size_t n, unsigned int seed)
 		p[i] = (u8)(i * 7 + seed);
 }
 
-/* stderr into a file while @fn runs; returns what was written. */
-static char captured[1024];
-static int capture_fd = -1, saved_err = -1;
-
-static void capture_begin(void)
-{
-	char path[] = "/tmp/lkvm-test-passt-XXXXXX";
-
-	fflush(stderr);
-	capture_fd = mkstemp(path);
-	unlink(path);
-	saved_err = dup(2);
-	dup2(capture_fd, 2);
-}
-
-static const char *capture_end(void)
-{
-	ssize_t r;
-
-	fflush(stderr);
-	dup2(saved_err, 2);
-	close(saved_err);
-	r = pread(capture_fd, captured, sizeof(captured) - 1, 0);
-	captured[r > 0 ? r : 0] = '\0';
-	close(capture_fd);
-	return captured;
-}
-
-static int count_lines(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
-
 static void test_passt_rx(void)
 {
 	u8 frame[1500];
@@ -193,13 +156,13 @@ static void test_passt_rx_hostile(void)
 	CHECK_EQ(be.ops->recv(&be, 0, buf), 0);
 	close(peer);
 	peer = -1;
-	capture_begin();
+	test_capture_begin();
 	r = be.ops->recv(&be, 0, buf);
 	CHECK_EQ(be.ops->recv(&be, 0, buf), -1);
-	capture_end();
+	test_capture_end();
 	CHECK_EQ(r, -1);
-	CHECK_EQ(count_lines(captured), 1);
-	CHECK(strstr(captured, "network is down"));
+	CHECK_EQ(test_lines(test_captured), 1);
+	CHECK(strstr(test_captured, "network is down"));
 	teardown();
 	free(junk);
 }
@@ -238,12 +201,12 @@ static void test_passt_tx(void)
 	close(peer);
 	peer = -1;
 	iov[1] = (struct iovec){ frame, sizeof(frame) };
-	capture_begin();
+	test_capture_begin();
 	be.ops->send(&be, 0, iov, 2);
 	be.ops->send(&be, 0, iov, 2);
 	CHECK_EQ(be.ops->recv(&be, 0, buf), -1);
-	capture_end();
-	CHECK_EQ(count_lines(captured), 1);
+	test_capture_end();
+	CHECK_EQ(test_lines(test_captured), 1);
 	teardown();
 }
 
@@ -276,10 +239,10 @@ static void test_passt_start(void)
 
 	/* Not installed: one line naming the package. */
 	setenv("PATH", fakedir, 1);
-	capture_begin();
+	test_capture_begin();
 	CHECK(passt_find() == NULL);
-	s = capture_end();
-	CHECK_EQ(count_lines(s), 1);
+	s = test_capture_end();
+	CHECK_EQ(test_lines(s), 1);
 	CHECK(strstr(s, "Debian package: passt"));
 
 	/*
@@ -321,11 +284,11 @@ static void test_passt_start(void)
 	/* Fails to start: lkvm says so in one line, with passt's last one. */
 	fake_passt("echo 'Template interface: none' >&2\n"
 		   "echo 'External interface not usable' >&2\nexit 1");
-	capture_begin();
+	test_capture_begin();
 	r = passt_open(&be, &nc);
-	s = capture_end();
+	s = test_capture_end();
 	CHECK_EQ(r, -1);
-	CHECK_EQ(count_lines(s), 1);
+	CHECK_EQ(test_lines(s), 1);
 	CHECK(strstr(s, "passt failed to start: External interface not usable"));
 
 	/* A forwarded port in use: one line, passt not even started. */
@@ -338,11 +301,11 @@ static void test_passt_start(void)
 		getsockname(l, (struct sockaddr *)&sa, &sl);
 		nc.fwds[0].host_port = ntohs(sa.sin_port);
 		fake_passt("exit 9");
-		capture_begin();
+		test_capture_begin();
 		r = passt_open(&be, &nc);
-		s = capture_end();
+		s = test_capture_end();
 		CHECK_EQ(r, -1);
-		CHECK_EQ(count_lines(s), 1);
+		CHECK_EQ(test_lines(s), 1);
 		CHECK(strstr(s, "is in use"));
 		close(l);
 	}
@@ -350,11 +313,11 @@ static void test_passt_start(void)
 	/* socket= naming nothing. */
 	nc.nr_fwds = 0;
 	nc.socket = "/nonexistent/passt.socket";
-	capture_begin();
+	test_capture_begin();
 	r = passt_open(&be, &nc);
-	s = capture_end();
+	s = test_capture_end();
 	CHECK_EQ(r, -1);
-	CHECK_EQ(count_lines(s), 1);
+	CHECK_EQ(test_lines(s), 1);
 
 	if (old)
 		setenv("PATH", old, 1);

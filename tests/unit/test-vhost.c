@@ -24,6 +24,7 @@
 #include "lkvm/vhost.h"
 #include "test.h"
 #include "fake-virtio.h"
+#include "fake-net.h"
 
 #define B(x)		(1ULL << (x))
 
@@ -151,105 +152,6 @@ static int count(unsigned long req)
 	return n;
 }
 
-/* --- a tap, replaced --------------------------------------------------------- */
-
-static int tap_peer = -1, tap_fd = -1;
-
-static ssize_t stub_recv(struct net_backend *t, int q, u8 *buf)
-{
-	ssize_t got = read(t->fds[q], buf, NET_VNET_HDR_LEN + NET_MAX_FRAME);
-
-	return got < NET_VNET_HDR_LEN ? 0 : got;
-}
-
-static void stub_send(struct net_backend *t, int q, const struct iovec *iov, unsigned int n)
-{
-	ssize_t r = writev(t->fds[q], iov, n);
-
-	(void)r;
-}
-
-static int stub_nop(struct net_backend *t __unused, unsigned int x __unused)
-{
-	return 0;
-}
-
-static int stub_queues(struct net_backend *t __unused, int x __unused)
-{
-	return 0;
-}
-
-static void stub_close(struct net_backend *t)
-{
-	close(t->fds[0]);
-	t->nr_fds = 0;
-}
-
-static const struct net_backend_ops stub_ops = {
-	.recv = stub_recv,
-	.send = stub_send,
-	.set_offloads = stub_nop,
-	.set_queues = stub_queues,
-	.close = stub_close,
-};
-
-int net_backend_open(struct net_backend *t, const struct net_config *nc __unused,
-		     int queues __unused)
-{
-	int sv[2];
-
-	memset(t, 0, sizeof(*t));
-	t->ops = &stub_ops;
-	strcpy(t->name, "stub0");
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return -1;
-	fcntl(sv[0], F_SETFL, O_NONBLOCK);
-	fcntl(sv[1], F_SETFL, O_NONBLOCK);
-	t->fds[t->nr_fds++] = tap_fd = sv[0];
-	tap_peer = sv[1];
-	t->tx_offloads = true;
-	t->is_tap = true;
-	return 0;
-}
-
-/* --- stderr, captured -------------------------------------------------------- */
-
-static char captured[1024];
-static int capture_fd = -1, saved_err = -1;
-
-static void capture_begin(void)
-{
-	char path[] = "/tmp/lkvm-test-vhost-XXXXXX";
-
-	fflush(stderr);
-	capture_fd = mkstemp(path);
-	unlink(path);
-	saved_err = dup(2);
-	dup2(capture_fd, 2);
-}
-
-static const char *capture_end(void)
-{
-	ssize_t r;
-
-	fflush(stderr);
-	dup2(saved_err, 2);
-	close(saved_err);
-	r = pread(capture_fd, captured, sizeof(captured) - 1, 0);
-	captured[r > 0 ? r : 0] = '\0';
-	close(capture_fd);
-	return captured;
-}
-
-static int lines(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
-
 /* Bring the VM's devices up with @cfg; -1 if INIT_VIRTIO failed. */
 static int devices_up(void)
 {
@@ -352,9 +254,9 @@ static void test_vhost_net(void)
 	check_vring(net, 1, 1, first, 1);
 	CHECK_EQ(count(VHOST_SET_VRING_NUM), 2);	/* not the control queue */
 	c = find(VHOST_NET_SET_BACKEND, 0);
-	CHECK(c && c->index == 0 && c->val == (u64)tap_fd);
+	CHECK(c && c->index == 0 && c->val == (u64)own[0]);
 	c = find(VHOST_NET_SET_BACKEND, 1);
-	CHECK(c && c->index == 1 && c->val == (u64)tap_fd);
+	CHECK(c && c->index == 1 && c->val == (u64)own[0]);
 	CHECK(pos(find(VHOST_SET_VRING_CALL, 1)) < pos(find(VHOST_NET_SET_BACKEND, 0)));
 
 	/* A transmit kick is the kernel's: lkvm neither takes the chain nor sends it. */
@@ -366,7 +268,7 @@ static void test_vhost_net(void)
 		fv_add(&q[1], &s, 1);
 		virtio_queue_kick(net, 1);
 		CHECK(!fv_wait(&q[1], 1));
-		CHECK(recv(tap_peer, junk, sizeof(junk), MSG_DONTWAIT) < 0);
+		CHECK(recv(peer[0], junk, sizeof(junk), MSG_DONTWAIT) < 0);
 	}
 	/* The control queue is still lkvm's. */
 	{
@@ -374,14 +276,13 @@ static void test_vhost_net(void)
 		u8 *p = fv_gp(cmd);
 		struct fv_seg s[2] = { { cmd, 10, false }, { ack, 1, true } };
 
-		/* (The stub tap has no receive offloads to set: an error reply.) */
 		p[0] = VIRTIO_NET_CTRL_GUEST_OFFLOADS;
 		p[1] = VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET;
 		*(u8 *)fv_gp(ack) = 0xff;
 		fv_add(&q[2], s, 2);
 		CHECK(fv_kick_wait(&q[2], 1));
 		CHECK_EQ(fv_used(&q[2], 0)->len, 1);
-		CHECK_EQ(*(u8 *)fv_gp(ack), VIRTIO_NET_ERR);
+		CHECK_EQ(*(u8 *)fv_gp(ack), VIRTIO_NET_OK);
 	}
 	/* A call from the kernel raises the queue's interrupt. */
 	c = find(VHOST_SET_VRING_CALL, 0);
@@ -407,16 +308,16 @@ static void test_vhost_net(void)
 	reset_rec();
 	fail_req = VHOST_SET_VRING_ADDR;
 	fail_errno = EFAULT;
-	capture_begin();
+	test_capture_begin();
 	fv_driver_up(net, feat, q, 3, 0);
-	capture_end();
+	test_capture_end();
 	CHECK(virtio_get_status(net) & VIRTIO_CONFIG_S_NEEDS_RESET);
 	CHECK_EQ(count(VHOST_NET_SET_BACKEND), 2);	/* only the detaching ones */
 	c = find(VHOST_NET_SET_BACKEND, 0);
 	CHECK(c && (s64)c->val == -1);
 	fail_req = 0;
 	devices_down();
-	close(tap_peer);
+	close(peer[0]);
 }
 
 static void test_vhost_net_refusals(void)
@@ -428,22 +329,22 @@ static void test_vhost_net_refusals(void)
 	open_errno = ENOENT;
 	fv_kvm.cfg.nets[0] = (struct net_config){ .queues = 1, .vhost = NET_VHOST_ON };
 	fv_kvm.cfg.nr_nets = 1;
-	capture_begin();
+	test_capture_begin();
 	CHECK(devices_up() < 0);
-	s = capture_end();
-	CHECK_EQ(lines(s), 1);
+	s = test_capture_end();
+	CHECK_EQ(test_lines(s), 1);
 	CHECK(strstr(s, "/dev/vhost-net") && strstr(s, "modprobe vhost_net"));
 	devices_down();
-	close(tap_peer);
+	close(peer[0]);
 
 	/* By default, without it: quietly without vhost, lkvm serves the queues. */
 	reset_rec();
 	fv_kvm.cfg.nets[0] = (struct net_config){ .queues = 1 };
 	fv_kvm.cfg.nr_nets = 1;
-	capture_begin();
+	test_capture_begin();
 	CHECK_EQ(devices_up(), 0);
-	s = capture_end();
-	CHECK_EQ(lines(s), 0);
+	s = test_capture_end();
+	CHECK_EQ(test_lines(s), 0);
 	CHECK_EQ(ncalls, 0);
 	if (fv_find(VIRTIO_ID_NET)) {
 		struct virtio_device *net = fv_find(VIRTIO_ID_NET);
@@ -456,7 +357,7 @@ static void test_vhost_net_refusals(void)
 		CHECK(fv_kick_wait(&q[1], 1));
 	}
 	devices_down();
-	close(tap_peer);
+	close(peer[0]);
 
 	/* vhost=off never opens it. */
 	open_errno = 0;
@@ -466,7 +367,7 @@ static void test_vhost_net_refusals(void)
 	CHECK_EQ(devices_up(), 0);
 	CHECK_EQ(nopened, 0);
 	devices_down();
-	close(tap_peer);
+	close(peer[0]);
 }
 
 /* --- vhost-vsock ------------------------------------------------------------- */
@@ -519,10 +420,10 @@ static void test_vhost_vsock(void)
 	fail_req = VHOST_VSOCK_SET_GUEST_CID;
 	fail_errno = EADDRINUSE;
 	fv_kvm.cfg.vsock_cid = 3;
-	capture_begin();
+	test_capture_begin();
 	CHECK(devices_up() < 0);
-	s = capture_end();
-	CHECK_EQ(lines(s), 1);
+	s = test_capture_end();
+	CHECK_EQ(test_lines(s), 1);
 	CHECK(strstr(s, "CID 3") && strstr(s, "in use"));
 	devices_down();
 
@@ -530,10 +431,10 @@ static void test_vhost_vsock(void)
 	reset_rec();
 	open_errno = EACCES;
 	fv_kvm.cfg.vsock_cid = 3;
-	capture_begin();
+	test_capture_begin();
 	CHECK(devices_up() < 0);
-	s = capture_end();
-	CHECK_EQ(lines(s), 1);
+	s = test_capture_end();
+	CHECK_EQ(test_lines(s), 1);
 	CHECK(strstr(s, "/dev/vhost-vsock"));
 	devices_down();
 	open_errno = 0;
@@ -541,6 +442,7 @@ static void test_vhost_vsock(void)
 
 TEST_MAIN_BEGIN("test-vhost")
 	fv_setup();
+	fake_net_is_tap = true;
 	RUN(test_vhost_net);
 	RUN(test_vhost_net_refusals);
 	RUN(test_vhost_vsock);

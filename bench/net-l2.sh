@@ -23,6 +23,8 @@ if [ "$mode" = user ]; then
 #!/bin/sh
 [ "$1" = bound ] && ifconfig "$interface" "$ip" netmask "$subnet" up &&
 	route add default gw "$router" dev "$interface"
+# passt's MTU (65520), as a DHCP client that honours it would set it.
+[ "$1" = bound ] && [ -n "$mtu" ] && ip link set dev "$interface" mtu "$mtu"
 exit 0
 EOS
 	chmod 755 /tmp/dhcp.sh

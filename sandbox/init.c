@@ -346,6 +346,9 @@ static void net_up(void)
 		say("%s: cannot set its address: %s", ifname, strerror(errno));
 	sin->sin_addr.s_addr = htonl(prefix ? ~0U << (32 - prefix) : 0);
 	ioctl(s, SIOCSIFNETMASK, &ifr);
+	/* passt's own MTU (what its DHCP would say): fewer, larger frames. */
+	ifr.ifr_mtu = 65520;
+	ioctl(s, SIOCSIFMTU, &ifr);
 	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
 		ifr.ifr_flags |= IFF_UP;
 		ioctl(s, SIOCSIFFLAGS, &ifr);

@@ -417,7 +417,7 @@ static void net_queue_stop(struct virtio_device *vdev, struct virt_queue *vq)
 
 	if (pair >= (unsigned int)n->pairs || (int)vq->index == ctrl_queue(n))
 		return;
-	/* The kernel lets go of the whole pair; it stays lkvm's until reset. */
+	/* The kernel lets go of the whole pair, which stays stopped until a reset. */
 	if (n->vhost.running)
 		vhost_net_stop(&n->vhost, vdev, pair);
 	if (!(vq->index & 1)) {

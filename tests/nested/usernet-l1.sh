@@ -88,7 +88,7 @@ if [ "$case" = usernet ]; then
 	done
 	echo "USERNET-FWD=$(cat "$t/fwd" 2>/dev/null)"
 	if [ -n "$ok" ]; then
-		for i in $(seq 1 30); do
+		for _ in $(seq 1 30); do
 			echo hello-from-host | as_user "$nettool" vsock-connect 5 1234 2>/dev/null && break
 			sleep 1
 		done

@@ -44,7 +44,7 @@ for i in $(seq 1 30); do
 	sleep 1
 done
 [ -n "$ok" ] || echo "USERNET-VSOCK-OUT-FAIL=could not connect to the host's port 1235"
-for i in $(seq 1 60); do
+for _ in $(seq 1 60); do
 	[ -s /tmp/vsock-in ] && break
 	sleep 1
 done

@@ -78,7 +78,7 @@ if [ "$case" = usernet ]; then
 		-p "quiet lkvmtest.usernet" >"$t/console" 2>&1 &
 	vm=$!
 	ok=
-	for i in $(seq 1 120); do
+	for _ in $(seq 1 120); do
 		if wget -q -O "$t/fwd" http://127.0.0.1:18080/guest.txt 2>/dev/null; then
 			ok=1
 			break

@@ -39,7 +39,7 @@ httpd -p 80 -h /tmp/www
 
 /lkvmtest.d/nettool vsock-listen 1234 >/tmp/vsock-in &
 ok=
-for i in $(seq 1 30); do
+for _ in $(seq 1 30); do
 	echo hello-from-guest | /lkvmtest.d/nettool vsock-connect 2 1235 2>/dev/null && { ok=1; break; }
 	sleep 1
 done

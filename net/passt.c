@@ -402,6 +402,7 @@ int passt_open(struct net_backend *b, const struct net_config *nc)
 	if (!pid) {
 		/* Only async-signal-safe calls until exec: other threads exist. */
 		int null = open("/dev/null", O_RDONLY);
+		sigset_t none;
 
 		if (null >= 0)
 			dup2(null, 0);
@@ -409,7 +410,10 @@ int passt_open(struct net_backend *b, const struct net_config *nc)
 		dup2(errp[1], 2);
 		fcntl(sv[1], F_SETFD, 0);
 		fcntl(pidp[1], F_SETFD, 0);
+		/* lkvm ignores SIGPIPE; neither that nor a blocked signal is passt's. */
 		signal(SIGPIPE, SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}

@@ -166,6 +166,8 @@ static int add_modules(struct cpio *c, const struct kvm_config *cfg, const char 
 		want[n++] = "virtio_net";
 	if (cfg->rng)
 		want[n++] = "virtio_rng";
+	if (cfg->vsock_cid)
+		want[n++] = "vmw_vsock_virtio_transport";
 	want[n] = NULL;
 
 	nr = add_module_set(c, moddir, want, false, NULL, 0, &mods, &seq);
@@ -245,6 +247,7 @@ int cmd_sandbox(int argc, const char **argv)
 {
 	static struct kvm_config cfg;
 	static const char *scratch, *moddir;
+	static bool net;
 	static char kernel[PATH_MAX], release[256], tmpdir[PATH_MAX], initrd[64];
 	static char moddir_buf[PATH_MAX];
 	static char params[4096], cwd[PATH_MAX];
@@ -255,6 +258,9 @@ int cmd_sandbox(int argc, const char **argv)
 			      "of a new temporary one removed at exit"),
 		OPTION_STRING(0, "modules", &moddir, "<dir>",
 			      "the kernel's modules and modules.dep (default /lib/modules/<release>)"),
+		OPTION_BOOLEAN(0, "net", &net,
+			       "a user-mode network for the command (passt; the same as "
+			       "-n mode=user, configured by the init)"),
 		OPTION_END(),
 	};
 	struct strbuf conf = { 0 };
@@ -293,6 +299,15 @@ int cmd_sandbox(int argc, const char **argv)
 		snprintf(release, sizeof(release), "%s", u.release);
 	} else if (kernel_release(cfg.kernel_filename, release, sizeof(release))) {
 		release[0] = '\0';
+	}
+	/* --net: the first NIC, so that it is the guest's eth0. */
+	if (net) {
+		if (cfg.nr_nets) {
+			pr_err("sandbox: --net adds its own NIC; leave out -n/--network");
+			return LKVM_EXIT_ERROR;
+		}
+		if (virtio_net_parse(&cfg, "mode=user"))
+			return LKVM_EXIT_ERROR;
 	}
 	if (kvm_config_finish(&cfg, "sandbox"))
 		return LKVM_EXIT_ERROR;
@@ -353,6 +368,10 @@ int cmd_sandbox(int argc, const char **argv)
 		kv(&conf, "console", "/dev/hvc0");
 	kv(&conf, "stdin", isatty(STDIN_FILENO) ? "tty" : "null");
 	kv(&conf, "hostname", cfg.name);
+	if (net) {
+		kv(&conf, "net", "eth0 " NET_USER_GUEST "/" NET_USER_PREFIX " " NET_USER_GATEWAY);
+		kv(&conf, "dns", NET_USER_DNS);
+	}
 	if (getcwd(cwd, sizeof(cwd))) {
 		kv(&conf, "cwd", cwd);
 		/*

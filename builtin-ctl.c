@@ -81,7 +81,7 @@ static int parse_target(int argc, const char **argv, const char *cmd,
 	if (n < 0)
 		return -1;
 	if (extra == -2)
-		extra = n == 1 ? 2 : (n > 2 ? 2 : 0);
+		extra = n ? 2 : 0;
 	if (n != extra) {
 		if (n > extra)
 			pr_err("%s: unexpected argument '%s' (see 'lkvm %s --help')", cmd,

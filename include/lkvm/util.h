@@ -2,6 +2,7 @@
 #ifndef LKVM_UTIL_H
 #define LKVM_UTIL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -98,5 +99,11 @@ int parse_size(const char *s, u64 default_unit, u64 *bytes);
 
 /* Monotonic time in nanoseconds. */
 u64 now_ns(void);
+
+/*
+ * Name a thread for ps -L, top -H and gdb ("vcpu0", "virtio-blk", ...):
+ * cut to the kernel's 15 characters.
+ */
+void thread_set_name(pthread_t t, const char *fmt, ...) __printf(2, 3);
 
 #endif

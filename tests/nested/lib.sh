@@ -764,7 +764,7 @@ lkvm_l1_cmd() {
 	lkvm_qemu x86_64 || return $?
 	# shellcheck disable=SC2054 # commas belong to QEMU option values
 	LKVM_L1_CMD=(timeout -s KILL "$tmo" "${LKVM_QEMU_CMD[@]}"
-		-accel tcg,thread=multi -smp 2 -cpu max -m "${LKVM_L1_MEM:-3072}"
+		-accel "tcg,thread=${LKVM_L1_TCG_THREAD:-multi}" -smp 2 -cpu max -m "${LKVM_L1_MEM:-3072}"
 		-kernel "$(lkvm_l1_kernel)" -initrd "$initrd"
 		-append "console=ttyS0 quiet panic=-1 mitigations=off $extra"
 		-display none -no-reboot -nodefaults -no-user-config
@@ -831,6 +831,7 @@ lkvm_in_l1() {
 	cat "$work/console" >&2 &
 	catpid=$!
 	LKVM_L1_SERIAL=file:$work/console LKVM_L1_MEM=${LKVM_L1_MEM:-6144} \
+	LKVM_L1_TCG_THREAD=${LKVM_L1_TCG_THREAD:-single} \
 	LKVM_L1_QEMU_ARGS="${LKVM_L1_QEMU_ARGS:-} \
 -chardev file,id=out,path=$work/out -device virtio-serial-pci,id=vser \
 -device virtserialport,bus=vser.0,chardev=out,name=in-l1.out \

@@ -843,7 +843,7 @@ lkvm_in_l1() {
 	qpid=$!
 	# Once QEMU is gone, open and close the FIFO: a reader still waiting
 	# in open() (QEMU never opened it) then reads EOF.
-	(while kill -0 "$qpid" 2>/dev/null; do sleep 1; done; : <>"$work/out") &
+	(while kill -0 "$qpid" 2>/dev/null; do sleep 1; done; : <>"$work/out") 2>/dev/null &
 	# A shell loop, not awk: mawk reads a pipe in blocks, not lines. An L1
 	# whose command prints nothing for LKVM_IN_L1_IDLE seconds (default 300;
 	# 0: no limit) is taken for hung and stopped: seen under TCG, both of

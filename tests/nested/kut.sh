@@ -26,7 +26,20 @@
 # including a SKIP the runner made of an lkvm error, is a FAIL.
 
 NESTED_KUT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-NESTED_KUT_TARBALL=${LKVM_KUT_TARBALL:-$REPO/../shared/peer/kvm-unit-tests-arm64.tar.gz}
+# The peer build: LKVM_KUT_TARBALL, else shared/peer/ beside the repository
+# or beside one of its parent directories (a worktree or a CI clone may sit
+# deeper than the checkout the machine was set up with).
+nested_kut_find_tarball() {
+	local d=$REPO
+	while :; do
+		d=$(dirname "$d")
+		[ -f "$d/shared/peer/kvm-unit-tests-arm64.tar.gz" ] &&
+			{ echo "$d/shared/peer/kvm-unit-tests-arm64.tar.gz"; return; }
+		[ "$d" = / ] && break
+	done
+	echo "$REPO/../shared/peer/kvm-unit-tests-arm64.tar.gz"
+}
+NESTED_KUT_TARBALL=${LKVM_KUT_TARBALL:-$(nested_kut_find_tarball)}
 NESTED_KUT_SKIP=
 # What every tests/run runs (the whole suite adds about 10 minutes to the
 # tier): one or two cases for each part of the machine lkvm gives the suite

@@ -30,11 +30,6 @@
 #define CAP_START		0x40	/* first byte after the type 0 header */
 #define CAP_WALK_MAX		48	/* (256 - 64) / 4: more means a loop */
 
-static bool overlaps(u32 off, u32 len, u32 start, u32 n)
-{
-	return off < start + n && start < off + len;
-}
-
 static bool valid_len(u32 len)
 {
 	return len == 1 || len == 2 || len == 4;
@@ -265,7 +260,7 @@ static void dev_cfg_access(struct pci_device *dev, u32 off, u8 *data, u32 len,
 		 * STATUS.INTERRUPT is the function's request, whether or not
 		 * COMMAND.INTX_DISABLE keeps it off the line (PCI 3.0, 6.2.3).
 		 */
-		if (overlaps(off, len, PCI_STATUS, 1) &&
+		if (pci_cfg_overlaps(off, len, PCI_STATUS, 1) &&
 		    __atomic_load_n(&dev->intx_level, __ATOMIC_RELAXED))
 			data[PCI_STATUS - off] |= PCI_STATUS_INTERRUPT;
 		return;
@@ -276,15 +271,15 @@ static void dev_cfg_access(struct pci_device *dev, u32 off, u8 *data, u32 len,
 		if (m)
 			dev->cfg[off + i] = (dev->cfg[off + i] & ~m) | (data[i] & m);
 	}
-	if (overlaps(off, len, PCI_COMMAND, 2)) {
+	if (pci_cfg_overlaps(off, len, PCI_COMMAND, 2)) {
 		pthread_mutex_lock(&dev->bus->irq_lock);
 		dev->intx_disabled = pci_cfg_get(dev, PCI_COMMAND, 2) &
 				     PCI_COMMAND_INTX_DISABLE;
 		intx_update(dev);
 		pthread_mutex_unlock(&dev->bus->irq_lock);
 	}
-	if (overlaps(off, len, PCI_COMMAND, 2) ||
-	    overlaps(off, len, PCI_BASE_ADDRESS_0, 4 * PCI_NR_BARS))
+	if (pci_cfg_overlaps(off, len, PCI_COMMAND, 2) ||
+	    pci_cfg_overlaps(off, len, PCI_BASE_ADDRESS_0, 4 * PCI_NR_BARS))
 		update_bars(dev);
 	if (dev->cfg_write)
 		dev->cfg_write(dev, off, len);

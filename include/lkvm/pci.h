@@ -138,6 +138,12 @@ static inline void pci_cfg_set(struct pci_device *dev, u32 off, u32 v, u32 len)
 		put_le(dev->cfg + off, v, len);
 }
 
+/* Does a config access of @len bytes at @off touch [@start, @start + @n)? */
+static inline bool pci_cfg_overlaps(u32 off, u32 len, u32 start, u32 n)
+{
+	return off < start + n && start < off + len;
+}
+
 static inline void pci_wmask_set(struct pci_device *dev, u32 off, u32 v, u32 len)
 {
 	if (off + len <= PCI_CFG_SIZE)

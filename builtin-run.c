@@ -13,6 +13,7 @@
 #include "lkvm/builtin.h"
 #include "lkvm/builtin-run.h"
 #include "lkvm/control.h"
+#include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
 #include "lkvm/parse-options.h"
 #include "lkvm/term.h"
@@ -324,11 +325,14 @@ int kvm_run_config(const struct kvm_config *cfg)
 	if (kvm_config_check(cfg))
 		return LKVM_EXIT_ERROR;
 	kvm.cfg = *cfg;
-	if (kvm__init(&kvm)) {
-		kvm__exit(&kvm);
-		return LKVM_EXIT_ERROR;
-	}
-	ret = kvm__run(&kvm);
+	/* The layers from the top: vCPUs (kvm-cpu.c), the VM (kvm.c), devices. */
+	if (kvm__init(&kvm) || kvm_cpu__init_all(&kvm) || kvm__init_devices(&kvm) ||
+	    kvm_cpu__boot_all(&kvm))
+		ret = LKVM_EXIT_ERROR;
+	else
+		ret = kvm_cpu__run_all(&kvm);
+	kvm__exit_devices(&kvm);
+	kvm_cpu__exit_all(&kvm);
 	kvm__exit(&kvm);
 	if (cfg->boot_timings)
 		print_boot_timings(&kvm);

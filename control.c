@@ -348,7 +348,7 @@ int ctl_server_start(struct kvm *kvm)
 		return -1;
 	}
 
-	/* The thread takes no signals: kvm__run's signalfd gets them all. */
+	/* The thread takes no signals: kvm__catch_signals()' signalfd gets them all. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	r = lkvm_thread_create(&srv.thread, ctl_thread, kvm);

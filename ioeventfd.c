@@ -41,9 +41,8 @@ int ioeventfd_add(struct kvm *kvm, struct ioevent *ev)
 	 * no KVM has one, so reads are always served from the exit path.
 	 */
 	ev->in_kernel = false;
-	if (!(ev->flags & IOEVENTFD_READ) &&
-	    kvm__vm_check_cap(kvm, KVM_CAP_IOEVENTFD) &&
-	    (ev->len || kvm__vm_check_cap(kvm, KVM_CAP_IOEVENTFD_ANY_LENGTH)))
+	if (!(ev->flags & IOEVENTFD_READ) && kvm->caps.ioeventfd &&
+	    (ev->len || kvm->caps.ioeventfd_any_length))
 		ev->in_kernel = kvm_assign(kvm, ev, false);
 	if (!ev->in_kernel)
 		pr_debug("ioeventfd at 0x%llx served from userspace",

@@ -10,7 +10,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "lkvm/kvm.h"
 #include "lkvm/term.h"
 
 static term_input_fn input_fn;
@@ -22,6 +21,10 @@ static volatile sig_atomic_t termios_saved;
 static pthread_t input_thread;
 static bool input_running;
 static int wake_pipe[2] = { -1, -1 };
+static atomic_bool stopping;
+/* What Ctrl-A x does: the caller of term_start() decides. */
+static void (*quit_fn)(void *ctx);
+static void *quit_ctx;
 
 void term_set_input(term_input_fn fn, void *ctx)
 {
@@ -94,9 +97,9 @@ static void set_raw(void)
 }
 
 /* Deliver @len bytes, waiting while the device's buffer is full. */
-static void deliver(struct kvm *kvm, const u8 *buf, size_t len)
+static void deliver(const u8 *buf, size_t len)
 {
-	while (len && !atomic_load(&kvm->stopping)) {
+	while (len && !atomic_load(&stopping)) {
 		size_t n = 0;
 
 		pthread_mutex_lock(&input_lock);
@@ -112,9 +115,8 @@ static void deliver(struct kvm *kvm, const u8 *buf, size_t len)
 	}
 }
 
-static void *input_loop(void *arg)
+static void *input_loop(void *arg __unused)
 {
-	struct kvm *kvm = arg;
 	bool escape = false;
 	u8 buf[256], out[512];
 
@@ -144,7 +146,7 @@ static void *input_loop(void *arg)
 			if (escape) {
 				escape = false;
 				if (c == 'x' || c == 'X') {
-					kvm__request_stop(kvm, LKVM_EXIT_OK, NULL);
+					quit_fn(quit_ctx);
 					return NULL;
 				}
 				if (c != TERM_ESCAPE_CHAR)
@@ -156,22 +158,26 @@ static void *input_loop(void *arg)
 			}
 			out[n_out++] = c;
 		}
-		deliver(kvm, out, n_out);
+		deliver(out, n_out);
 	}
 	return NULL;
 }
 
-void term_start(struct kvm *kvm)
+void term_start(void (*quit)(void *ctx), void *ctx)
 {
+	quit_fn = quit;
+	quit_ctx = ctx;
+	atomic_store(&stopping, false);
 	set_raw();
 	if (pipe(wake_pipe) < 0)
 		return;
-	if (lkvm_thread_create(&input_thread, input_loop, kvm) == 0)
+	if (lkvm_thread_create(&input_thread, input_loop, NULL) == 0)
 		input_running = true;
 }
 
-void term_stop(struct kvm *kvm __unused)
+void term_stop(void)
 {
+	atomic_store(&stopping, true);
 	if (input_running) {
 		if (write(wake_pipe[1], "", 1) < 0)
 			pthread_cancel(input_thread);

@@ -10,6 +10,7 @@
 #include "lkvm/guest-mem.h"
 #include "lkvm/iobus.h"
 #include "lkvm/net.h"
+#include "lkvm/pause.h"
 #include "lkvm/util.h"
 #include "lkvm/kvm-arch.h"
 
@@ -90,13 +91,23 @@ struct kvm {
 	struct iobus pio_bus;
 	struct iobus mmio_bus;
 
+	/* KVM_CHECK_EXTENSION answers the layers below the VM need. */
+	struct {
+		bool ioeventfd, ioeventfd_any_length, irqfd_resample;
+	} caps;
+
+	/* The vCPUs: created, run and kicked by the vCPU layer (kvm-cpu.c). */
 	int nrcpus;
 	struct kvm_cpu **cpus;
+	/* Registered by kvm-cpu.c: make every vCPU leave KVM_RUN soon. */
+	void (*kick_vcpus)(struct kvm *kvm);
+	struct kvm_pause pause;		/* pause.c */
 
 	/* Stopping: the first request wins and sets the exit status. */
 	atomic_bool stopping;
 	int exit_code;
 	int stop_fd;			/* eventfd, wakes the main thread */
+	int signal_fd;			/* SIGINT, SIGTERM, ... (kvm__catch_signals) */
 
 	/* KVM's GSI routing table, kept here and sent whole (irq.c). */
 	struct kvm_irq_routing *irq_routing;
@@ -111,10 +122,20 @@ struct kvm {
 	struct kvm_arch arch;
 };
 
-/* Create the VM described by @cfg: /dev/kvm checks, memory, devices, loaders. */
+/*
+ * The VM's life, driven from above (builtin-run.c, with kvm-cpu.c's vCPUs
+ * created between kvm__init() and kvm__init_devices()):
+ * kvm__init() creates the VM described by @cfg: /dev/kvm checks, memory,
+ * the interrupt controller. kvm__init_devices() runs the init stages
+ * (devices, firmware tables, loaders).
+ */
 int kvm__init(struct kvm *kvm);
-/* Run the vCPUs until the guest stops; returns lkvm's exit status. */
-int kvm__run(struct kvm *kvm);
+int kvm__init_devices(struct kvm *kvm);
+/* Block the stop signals (before any thread that must not take them starts). */
+int kvm__catch_signals(struct kvm *kvm);
+/* Wait until a stop is requested (signal, --timeout, ...); the exit status. */
+int kvm__wait(struct kvm *kvm);
+void kvm__exit_devices(struct kvm *kvm);
 void kvm__exit(struct kvm *kvm);
 
 /*

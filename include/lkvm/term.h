@@ -26,7 +26,12 @@ void term_write(const void *buf, size_t len);
 u64 term_first_output_ns(void);
 /* Also write the console to @fd (-1: stop). */
 void term_set_log(int fd);
-void term_start(struct kvm *kvm);
-void term_stop(struct kvm *kvm);
+/*
+ * Start reading stdin (raw mode when it is a terminal); Ctrl-A x calls
+ * @quit(@ctx): the caller decides what quitting means, the terminal knows
+ * nothing of the VM.
+ */
+void term_start(void (*quit)(void *ctx), void *ctx);
+void term_stop(void);
 
 #endif

@@ -313,7 +313,7 @@ static void print_boot_timings(const struct kvm *kvm)
 {
 	timing("exec", lkvm_start_ns());
 	timing("first KVM_RUN", kvm->first_run_ns);
-	timing("first console byte", term_first_output_ns());
+	timing("first console byte", term_first_output_ns(&kvm->term));
 	timing("exit", now_ns());
 }
 

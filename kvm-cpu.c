@@ -325,7 +325,7 @@ int kvm_cpu__run_all(struct kvm *kvm)
 			break;
 		}
 	}
-	term_start(term_quit, kvm);
+	term_start(&kvm->term, term_quit, kvm);
 
 	kvm__wait(kvm);
 
@@ -337,7 +337,7 @@ int kvm_cpu__run_all(struct kvm *kvm)
 	if (kvm->exit_code == LKVM_EXIT_TIMEOUT)
 		for (i = 0; i < kvm->nrcpus; i++)
 			kvm_cpu__show_position(kvm->cpus[i]);
-	term_stop();
+	term_stop(&kvm->term);
 	return kvm->exit_code;
 }
 

@@ -363,6 +363,8 @@ int kvm__init(struct kvm *kvm)
 	}
 	pthread_mutex_init(&kvm->irq_lock, NULL);
 	kvm__pause_init(kvm);
+	term_init(&kvm->term);
+	ioeventfd_init(&kvm->ioevents);
 	iobus_init(&kvm->pio_bus, "pio");
 	iobus_init(&kvm->mmio_bus, "mmio");
 

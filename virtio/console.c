@@ -179,7 +179,7 @@ static void console_tx(struct console_dev *con, struct virt_queue *vq)
 
 			for (i = 0; i < con->elem.nr_out && left; i++) {
 				n = min(con->elem.iov[i].iov_len, left);
-				term_write(con->elem.iov[i].iov_base, n);
+				term_write(&con->vdev.kvm->term, con->elem.iov[i].iov_base, n);
 				left -= n;
 			}
 			virtq_push(vq, &con->elem, 0);
@@ -281,15 +281,15 @@ static int virtio_console_init(struct kvm *kvm)
 	    virtio_worker_add_fd(&con->vdev, con->timer_fd, console_input_event, NULL) < 0)
 		return -1;
 	console_dev = con;
-	term_set_input(console_input, con);
+	term_set_input(&kvm->term, console_input, con);
 	return 0;
 }
 
-static void virtio_console_exit(struct kvm *kvm __unused)
+static void virtio_console_exit(struct kvm *kvm)
 {
 	if (!console_dev)
 		return;
-	term_set_input(NULL, NULL);
+	term_set_input(&kvm->term, NULL, NULL);
 	virtio_device_unregister(&console_dev->vdev);
 	close(console_dev->in_fd);
 	close(console_dev->timer_fd);

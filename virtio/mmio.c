@@ -59,15 +59,13 @@ struct mmio_dev {
 	struct mmio_dev *next;
 };
 
-static struct mmio_dev *devices;
-static u64 next_base = VIRTIO_MMIO_START;
-
-void virtio_mmio_for_each(void (*fn)(const struct virtio_mmio_info *info, void *ctx),
+void virtio_mmio_for_each(struct kvm *kvm,
+			  void (*fn)(const struct virtio_mmio_info *info, void *ctx),
 			  void *ctx)
 {
 	struct mmio_dev *m;
 
-	for (m = devices; m; m = m->next)
+	for (m = kvm->virtio_mmio_devs; m; m = m->next)
 		fn(&m->info, ctx);
 }
 
@@ -574,21 +572,23 @@ static int setup_wired_irq(struct mmio_dev *m)
 static int mmio_attach(struct kvm *kvm, struct virtio_device *vdev)
 {
 	struct mmio_dev *m = xzalloc(sizeof(*m)), **p;
+	/* Addresses are never reused: a detached device's stays a hole. */
+	u64 base = VIRTIO_MMIO_START + (u64)kvm->virtio_mmio_made * VIRTIO_MMIO_SIZE;
 	unsigned int i;
 
-	if (next_base + VIRTIO_MMIO_SIZE > VIRTIO_MMIO_END) {
+	if (base + VIRTIO_MMIO_SIZE > VIRTIO_MMIO_END) {
 		pr_err("virtio-mmio: too many devices");
 		free(m);
 		return -1;
 	}
 	m->vdev = vdev;
 	m->kvm = kvm;
-	m->info.base = next_base;
+	m->info.base = base;
 	m->info.size = VIRTIO_MMIO_SIZE;
 	m->info.device_id = vdev->ops->device_id;
 	m->info.msi = kvm->cfg.virtio_mmio_msi;
 	m->info.msi_devid = VIRTIO_MMIO_MSI_DEVID_BASE +
-			    (next_base - VIRTIO_MMIO_START) / VIRTIO_MMIO_SIZE;
+			    kvm->virtio_mmio_made;
 	vdev->transport = m;
 	vdev->tops = &mmio_ops;
 
@@ -613,8 +613,8 @@ static int mmio_attach(struct kvm *kvm, struct virtio_device *vdev)
 	};
 	if (iobus_register(&kvm->mmio_bus, &m->io))
 		return -1;
-	next_base += VIRTIO_MMIO_SIZE;
-	for (p = &devices; *p; p = &(*p)->next)
+	kvm->virtio_mmio_made++;
+	for (p = &kvm->virtio_mmio_devs; *p; p = &(*p)->next)
 		;
 	*p = m;		/* keep creation order: it is the guest's probe order */
 	return 0;
@@ -641,7 +641,7 @@ static void mmio_detach(struct virtio_device *vdev)
 		close(m->irqfd);
 		close(m->resamplefd);
 	}
-	for (p = &devices; *p; p = &(*p)->next) {
+	for (p = &m->kvm->virtio_mmio_devs; *p; p = &(*p)->next) {
 		if (*p == m) {
 			*p = m->next;
 			break;

@@ -9,8 +9,10 @@
 #include "lkvm/9p.h"
 #include "lkvm/guest-mem.h"
 #include "lkvm/iobus.h"
+#include "lkvm/ioeventfd.h"
 #include "lkvm/net.h"
 #include "lkvm/pause.h"
+#include "lkvm/term.h"
 #include "lkvm/util.h"
 #include "lkvm/kvm-arch.h"
 
@@ -76,6 +78,9 @@ struct kvm_config {
 };
 
 struct kvm_cpu;
+struct mmio_dev;
+struct ctl_server;
+struct init_item;
 
 struct kvm {
 	struct kvm_config cfg;
@@ -102,6 +107,8 @@ struct kvm {
 	/* Registered by kvm-cpu.c: make every vCPU leave KVM_RUN soon. */
 	void (*kick_vcpus)(struct kvm *kvm);
 	struct kvm_pause pause;		/* pause.c */
+	struct term term;		/* the console on the host terminal */
+	struct ctl_server *ctl;		/* the control socket (control.c) */
 
 	/* Stopping: the first request wins and sets the exit status. */
 	atomic_bool stopping;
@@ -113,11 +120,18 @@ struct kvm {
 	struct kvm_irq_routing *irq_routing;
 	unsigned int next_gsi;		/* first free GSI for MSI routes */
 	unsigned int next_line_irq;	/* next wired interrupt to hand out */
-	struct ioevent *ioevents;	/* registered ioeventfds (ioeventfd.c) */
+	struct ioevent_list ioevents;	/* registered ioeventfds (ioeventfd.c) */
+	/* virtio-mmio devices in creation order, and how many were ever made. */
+	struct mmio_dev *virtio_mmio_devs;
+	unsigned int virtio_mmio_made;
 	pthread_mutex_t irq_lock;
 
 	char cmdline[4096];		/* the guest's full command line */
 	_Atomic u64 first_run_ns;	/* first KVM_RUN of any vCPU (--boot-timings) */
+
+	/* Init items that ran and have an exit, in order (util/init.c). */
+	struct init_item *init_done[64];
+	unsigned int nr_init_done;
 
 	struct kvm_arch arch;
 };

@@ -173,7 +173,7 @@ static void dev_up(bool msi, bool shared)
 	vdev.config_len = sizeof(td_config);
 	vdev.queue_max_size = 64;
 	CHECK(virtio_device_register(&kvm, &vdev) == 0);
-	virtio_mmio_for_each(note_base, NULL);
+	virtio_mmio_for_each(&kvm, note_base, NULL);
 }
 
 static void dev_down(void)

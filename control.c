@@ -362,6 +362,7 @@ int ctl_server_start(struct kvm *kvm)
 		pr_err("cannot start the control thread: %s", strerror(r));
 		return -1;
 	}
+	thread_set_name(srv->thread, "ctl");
 	srv->running = true;
 	pr_debug("control: listening on %s", srv->path);
 	return 0;

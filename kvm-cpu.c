@@ -259,6 +259,7 @@ int kvm_cpu__start(struct kvm_cpu *cpu)
 		pr_err("cannot start vCPU %u thread: %s", cpu->id, strerror(r));
 		return -1;
 	}
+	thread_set_name(cpu->thread, "vcpu%u", cpu->id);
 	cpu->thread_started = true;
 	return 0;
 }

@@ -169,8 +169,10 @@ void term_start(struct term *t, void (*quit)(void *ctx), void *ctx)
 	set_raw();
 	if (pipe(t->wake_pipe) < 0)
 		return;
-	if (lkvm_thread_create(&t->input_thread, input_loop, t) == 0)
+	if (lkvm_thread_create(&t->input_thread, input_loop, t) == 0) {
+		thread_set_name(t->input_thread, "term");
 		t->input_running = true;
+	}
 }
 
 void term_stop(struct term *t)

@@ -272,3 +272,14 @@ int parse_cpulist(const char *s, unsigned long *set, unsigned int nbits)
 	} while (*s++ == ',');
 	return s[-1] ? -1 : 0;
 }
+
+void thread_set_name(pthread_t t, const char *fmt, ...)
+{
+	char name[16];		/* TASK_COMM_LEN */
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	pthread_setname_np(t, name);
+}

@@ -180,6 +180,7 @@ int virtio_device_register(struct kvm *kvm, struct virtio_device *vdev)
 		pr_err("virtio-%s: cannot start its worker thread", vdev->ops->name);
 		return -1;
 	}
+	thread_set_name(vdev->worker, "virtio-%s", vdev->ops->name);
 	vdev->worker_running = true;
 	return 0;
 }

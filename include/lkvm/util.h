@@ -2,6 +2,7 @@
 #ifndef LKVM_UTIL_H
 #define LKVM_UTIL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -128,5 +129,11 @@ int lkvm_thread_create(pthread_t *thread, void *(*fn)(void *), void *arg);
 
 /* now_ns() when lkvm started (its first constructor, just after exec). */
 u64 lkvm_start_ns(void);
+
+/*
+ * Name a thread for ps -L, top -H and gdb ("vcpu0", "virtio-blk", ...):
+ * cut to the kernel's 15 characters.
+ */
+void thread_set_name(pthread_t t, const char *fmt, ...) __printf(2, 3);
 
 #endif

@@ -301,7 +301,12 @@ static const u64 base_features = 1ULL << VIRTIO_F_VERSION_1;
 
 static void test_mmio_driver(void)
 {
+	char name[16];
+
 	dev_up(false, false);
+	/* The worker is named after its device, for ps -L and top -H. */
+	CHECK(pthread_getname_np(vdev.worker, name, sizeof(name)) == 0 &&
+	      !strcmp(name, "virtio-test"));
 	CHECK_EQ(rd32(VIRTIO_MMIO_MAGIC_VALUE), VIRTIO_MMIO_MAGIC);
 	CHECK_EQ(rd32(VIRTIO_MMIO_VERSION), 2);
 	CHECK_EQ(rd32(VIRTIO_MMIO_DEVICE_ID), 4);

@@ -79,7 +79,7 @@ LDLIBS += -lfdt -laio -lz
 
 CORE_OBJS := hw/pvpanic.o kvm.o kvm-cpu.o iobus.o guest-mem.o irq.o ioeventfd.o \
 	     virtio/core.o virtio/virtqueue.o virtio/mmio.o virtio/pci.o hw/pci.o \
-	     virtio/transport.o \
+	     virtio/transport.o hw/pci-root.o \
 	     virtio/blk.o virtio/rng.o virtio/console.o disk/raw.o \
 	     disk/qcow2.o disk/qcow2-open.o disk/qcow2-meta.o \
 	     util/util.o util/iov.o util/parse-options.o util/init.o util/load.o util/term.o \

@@ -299,6 +299,24 @@ int kvm_config_finish(struct kvm_config *cfg, const char *cmd)
 	return 0;
 }
 
+int kvm_run_parse(struct kvm_config *cfg, const struct option *extra, int argc,
+		  const char **argv, const char *cmd, const char *usage,
+		  const char *epilogue)
+{
+	struct option *opts;
+	int n;
+
+	kvm_config_defaults(cfg);
+	opts = kvm_run_options(cfg, extra);
+	n = parse_options(argc - 1, argv + 1, opts, cmd);
+	if (n == PARSE_OPT_HELP) {
+		usage_with_options(stdout, usage, opts);
+		fputs(epilogue, stdout);
+	}
+	free(opts);
+	return n < 0 && n != PARSE_OPT_HELP ? -1 : n;
+}
+
 static void timing(const char *what, u64 t)
 {
 	if (t)
@@ -343,19 +361,11 @@ int cmd_run(int argc, const char **argv)
 {
 	/* Static: option strings the callbacks copy live as long as the run. */
 	static struct kvm_config cfg;
-	struct option *opts;
 	int n;
 
-	kvm_config_defaults(&cfg);
-	opts = kvm_run_options(&cfg, NULL);
-	n = parse_options(argc - 1, argv + 1, opts, "run");
-	if (n == PARSE_OPT_HELP) {
-		usage_with_options(stdout, run_usage, opts);
-		fputs(run_epilogue, stdout);
-		free(opts);
+	n = kvm_run_parse(&cfg, NULL, argc, argv, "run", run_usage, run_epilogue);
+	if (n == PARSE_OPT_HELP)
 		return 0;
-	}
-	free(opts);
 	if (n < 0)
 		return LKVM_EXIT_ERROR;
 	/* kvmtool accepts the kernel as a plain argument too. */

@@ -262,19 +262,12 @@ static int parse_args(struct sandbox *sb, int argc, const char **argv)
 			      "the kernel's modules and modules.dep (default /lib/modules/<release>)"),
 		OPTION_END(),
 	};
-	struct option *opts;
 	int n;
 
-	kvm_config_defaults(&sb->cfg);
-	opts = kvm_run_options(&sb->cfg, extra);
-	n = parse_options(argc - 1, argv + 1, opts, "sandbox");
-	if (n == PARSE_OPT_HELP) {
-		usage_with_options(stdout, sandbox_usage, opts);
-		fputs(sandbox_epilogue, stdout);
-		free(opts);
+	n = kvm_run_parse(&sb->cfg, extra, argc, argv, "sandbox", sandbox_usage,
+			  sandbox_epilogue);
+	if (n == PARSE_OPT_HELP)
 		return 0;
-	}
-	free(opts);
 	if (n < 0)
 		return -1;
 	if (n == 0) {

@@ -191,15 +191,20 @@ int kvm__append_cmdline(struct kvm *kvm, const char *s)
 static int build_cmdline(struct kvm *kvm)
 {
 	const char *user = kvm->cfg.params ? kvm->cfg.params : "";
+	const char *def = ARCH_CMDLINE_SERIAL;
 
+	/* A user who picks a console picks all of them. */
+	if (strstr(user, "console="))
+		def = "";
+	else if (kvm->cfg.console && !strcmp(kvm->cfg.console, "virtio"))
+		def = ARCH_CMDLINE_VIRTIO;
 	/*
 	 * The arch defaults come first so that the user's words override them;
 	 * kvmtool's --nodefaults leaves the user's words alone (kvm-unit-tests
 	 * reads its arguments from there).
 	 */
 	kvm->cmdline[0] = '\0';
-	if (!kvm->cfg.nodefaults &&
-	    kvm__append_cmdline(kvm, kvm__arch_default_cmdline(kvm)))
+	if (!kvm->cfg.nodefaults && kvm__append_cmdline(kvm, def))
 		return -1;
 	return kvm__append_cmdline(kvm, user);
 }

@@ -106,12 +106,17 @@ char *xstrdup(const char *s)
 	return p;
 }
 
-ssize_t read_full(int fd, void *buf, size_t len)
+/*
+ * Read until @len bytes, EOF or an error, retrying on EINTR: at @off with
+ * pread(), or from the file position when @off is negative.
+ */
+static ssize_t read_all(int fd, void *buf, size_t len, off_t off)
 {
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = read(fd, (char *)buf + done, len - done);
+		ssize_t n = off < 0 ? read(fd, (char *)buf + done, len - done) :
+				      pread(fd, (char *)buf + done, len - done, off + done);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -125,23 +130,18 @@ ssize_t read_full(int fd, void *buf, size_t len)
 	return done;
 }
 
+ssize_t read_full(int fd, void *buf, size_t len)
+{
+	return read_all(fd, buf, len, -1);
+}
+
 ssize_t pread_full(int fd, void *buf, size_t len, off_t off)
 {
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, off + done);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		done += n;
+	if (off < 0) {
+		errno = EINVAL;
+		return -1;
 	}
-	return done;
+	return read_all(fd, buf, len, off);
 }
 
 ssize_t write_full(int fd, const void *buf, size_t len)

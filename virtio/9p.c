@@ -35,10 +35,7 @@ struct p9_dev {
 	u8 *config;		/* virtio_9p_config: tag_len, tag */
 	u8 *req, *resp;
 	struct virtq_elem elem;
-	struct p9_dev *next;
 };
-
-static struct p9_dev *p9_devs;
 
 /* Serve one chain; returns the bytes written into its writable part. */
 static u32 p9_serve(struct p9_dev *p)
@@ -229,20 +226,17 @@ static int virtio_9p_init(struct kvm *kvm)
 			 sh->tag, sh->readonly ? " (read-only)" : "",
 			 sh->security == P9_SECURITY_PASSTHROUGH ? "passthrough" : "restricted",
 			 max_open);
-		p->next = p9_devs;
-		p9_devs = p;
 	}
 	return 0;
 }
 
-static void virtio_9p_exit(struct kvm *kvm __unused)
+static void p9_release(struct virtio_device *vdev)
 {
-	while (p9_devs) {
-		struct p9_dev *p = p9_devs;
+	p9_free(vdev->priv);
+}
 
-		p9_devs = p->next;
-		virtio_device_unregister(&p->vdev);
-		p9_free(p);
-	}
+static void virtio_9p_exit(struct kvm *kvm)
+{
+	virtio_devices_exit(kvm, &p9_ops, p9_release);
 }
 virtio_dev_init(virtio_9p_init, virtio_9p_exit);

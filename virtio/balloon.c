@@ -479,12 +479,15 @@ static int virtio_balloon_init(struct kvm *kvm)
 	return 0;
 }
 
-static void virtio_balloon_exit(struct kvm *kvm __unused)
+static void balloon_release(struct virtio_device *vdev)
 {
-	if (balloon_dev) {
-		virtio_device_unregister(&balloon_dev->vdev);
-		free(balloon_dev);
+	if (balloon_dev == vdev->priv)
 		balloon_dev = NULL;
-	}
+	free(vdev->priv);
+}
+
+static void virtio_balloon_exit(struct kvm *kvm)
+{
+	virtio_devices_exit(kvm, &balloon_ops, balloon_release);
 }
 virtio_dev_init(virtio_balloon_init, virtio_balloon_exit);

@@ -73,9 +73,6 @@ struct blk_dev {
 	struct virtq_elem push_elem;
 };
 
-static struct blk_dev *blk_devs[LKVM_MAX_DISKS];
-static unsigned int nr_blk_devs;
-
 static struct blk_req *req_alloc(struct blk_dev *blk, unsigned int segs)
 {
 	struct blk_req *req;
@@ -551,7 +548,6 @@ static int blk_create(struct kvm *kvm, int idx)
 	 */
 	if (virtio_device_register(kvm, &blk->vdev) < 0)
 		return -1;
-	blk_devs[nr_blk_devs++] = blk;
 	if (disk_event_fd(blk->disk) >= 0 &&
 	    virtio_worker_add_fd(&blk->vdev, disk_event_fd(blk->disk),
 				 blk_aio_event, NULL) < 0)
@@ -572,14 +568,14 @@ static int virtio_blk_init(struct kvm *kvm)
 	return 0;
 }
 
-static void virtio_blk_exit(struct kvm *kvm __unused)
+/* Waits for in-flight requests, so the image is consistent. */
+static void blk_release(struct virtio_device *vdev)
 {
-	while (nr_blk_devs) {
-		struct blk_dev *blk = blk_devs[--nr_blk_devs];
+	blk_free(vdev->priv);
+}
 
-		virtio_device_unregister(&blk->vdev);
-		/* Waits for in-flight requests, so the image is consistent. */
-		blk_free(blk);
-	}
+static void virtio_blk_exit(struct kvm *kvm)
+{
+	virtio_devices_exit(kvm, &blk_ops, blk_release);
 }
 virtio_dev_init(virtio_blk_init, virtio_blk_exit);

@@ -182,16 +182,40 @@ int virtio_device_register(struct kvm *kvm, struct virtio_device *vdev)
 	}
 	thread_set_name(vdev->worker, "virtio-%s", vdev->ops->name);
 	vdev->worker_running = true;
+	vdev->vm_next = kvm->virtio_devs;
+	kvm->virtio_devs = vdev;
 	return 0;
+}
+
+void virtio_devices_exit(struct kvm *kvm, const struct virtio_device_ops *ops,
+			 void (*release)(struct virtio_device *vdev))
+{
+	struct virtio_device *vdev;
+
+	for (;;) {
+		for (vdev = kvm->virtio_devs; vdev && vdev->ops != ops; vdev = vdev->vm_next)
+			;
+		if (!vdev)
+			return;
+		virtio_device_unregister(vdev);
+		release(vdev);
+	}
 }
 
 void virtio_device_unregister(struct virtio_device *vdev)
 {
 	struct worker_fd *w, *next;
+	struct virtio_device **p;
 	unsigned int i;
 
 	if (!vdev->kvm)
 		return;		/* never registered */
+	for (p = &vdev->kvm->virtio_devs; *p; p = &(*p)->vm_next) {
+		if (*p == vdev) {
+			*p = vdev->vm_next;
+			break;
+		}
+	}
 	if (vdev->worker_running) {
 		eventfd_write(vdev->wake_fd, 1);
 		pthread_join(vdev->worker, NULL);

@@ -66,10 +66,7 @@ struct net_dev {
 	bool running;		/* DRIVER_OK, until reset */
 	struct net_rx rx[LKVM_NET_MAX_QUEUES];
 	struct virtq_elem elem;
-	struct net_dev *next;
 };
-
-static struct net_dev *net_devs;
 
 /*
  * The queue layout the driver negotiated (virtio 1.x, 5.1.2): its pairs,
@@ -497,8 +494,6 @@ static int net_init_one(struct kvm *kvm, int idx)
 		n->tap.ifname, n->config.mac[0], n->config.mac[1], n->config.mac[2],
 		n->config.mac[3], n->config.mac[4], n->config.mac[5], n->pairs,
 		n->pairs > 1 ? "s" : "");
-	n->next = net_devs;
-	net_devs = n;
 	return 0;
 }
 
@@ -512,14 +507,13 @@ static int virtio_net_init(struct kvm *kvm)
 	return 0;
 }
 
-static void virtio_net_exit(struct kvm *kvm __unused)
+static void net_release(struct virtio_device *vdev)
 {
-	while (net_devs) {
-		struct net_dev *n = net_devs;
+	net_free(vdev->priv);
+}
 
-		net_devs = n->next;
-		virtio_device_unregister(&n->vdev);
-		net_free(n);
-	}
+static void virtio_net_exit(struct kvm *kvm)
+{
+	virtio_devices_exit(kvm, &net_ops, net_release);
 }
 virtio_dev_init(virtio_net_init, virtio_net_exit);

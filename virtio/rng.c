@@ -24,7 +24,6 @@ struct rng_dev {
 	struct virtq_elem elem;
 };
 
-static struct rng_dev *rng_dev;
 
 /* Fill the writable part of @elem; returns the number of bytes written. */
 static u32 rng_fill(const struct virtq_elem *elem)
@@ -97,16 +96,16 @@ static int virtio_rng_init(struct kvm *kvm)
 	/* No device features and no config space. */
 	if (virtio_device_register(kvm, &rng->vdev) < 0)
 		return -1;
-	rng_dev = rng;
 	return 0;
 }
 
-static void virtio_rng_exit(struct kvm *kvm __unused)
+static void rng_release(struct virtio_device *vdev)
 {
-	if (rng_dev) {
-		virtio_device_unregister(&rng_dev->vdev);
-		free(rng_dev);
-		rng_dev = NULL;
-	}
+	free(vdev->priv);
+}
+
+static void virtio_rng_exit(struct kvm *kvm)
+{
+	virtio_devices_exit(kvm, &rng_ops, rng_release);
 }
 virtio_dev_init(virtio_rng_init, virtio_rng_exit);

@@ -80,6 +80,8 @@ struct kvm_config {
 struct kvm_cpu;
 struct mmio_dev;
 struct ctl_server;
+struct pci_root;
+struct virtio_device;
 struct init_item;
 
 struct kvm {
@@ -109,6 +111,8 @@ struct kvm {
 	struct kvm_pause pause;		/* pause.c */
 	struct term term;		/* the console on the host terminal */
 	struct ctl_server *ctl;		/* the control socket (control.c) */
+	struct pci_root *pci_root;	/* PCI bus 0, if any (hw/pci-root.c) */
+	struct virtio_device *virtio_devs;	/* registered, newest first (virtio/core.c) */
 
 	/* Stopping: the first request wins and sets the exit status. */
 	atomic_bool stopping;
@@ -203,8 +207,6 @@ int kvm__arch_create_irqchip(struct kvm *kvm);
  */
 #define KVM_KERNEL_PROBE_LEN	4096
 int kvm__arch_check_kernel(int fd, const u8 *hdr, size_t len, u64 size, const char **err);
-/* The default kernel command line for this arch and console. */
-const char *kvm__arch_default_cmdline(struct kvm *kvm);
 void kvm__arch_exit(struct kvm *kvm);
 
 #endif

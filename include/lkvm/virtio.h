@@ -156,6 +156,8 @@ struct virtio_device {
 	int wake_fd;
 	bool worker_running;
 	void *worker_fds;		/* the core's list of watched fds */
+
+	struct virtio_device *vm_next;	/* kvm->virtio_devs, newest first */
 };
 
 /*
@@ -186,6 +188,13 @@ void virtio_queue_kick(struct virtio_device *vdev, unsigned int idx);
  * allocated; devices call it from their exit function.
  */
 void virtio_device_unregister(struct virtio_device *vdev);
+
+/*
+ * A device type's exit function: unregister every registered device of
+ * @ops, newest first, then hand each to @release to free its own state.
+ */
+void virtio_devices_exit(struct kvm *kvm, const struct virtio_device_ops *ops,
+			 void (*release)(struct virtio_device *vdev));
 
 /* For devices: report completions and failures. */
 void virtio_queue_signal(struct virtio_device *vdev, struct virt_queue *vq);

@@ -180,6 +180,11 @@ static void p9_free(struct p9_dev *p)
 	free(p);
 }
 
+static void p9_release(struct virtio_device *vdev)
+{
+	p9_free(vdev->priv);
+}
+
 static int virtio_9p_init(struct kvm *kvm)
 {
 	unsigned int max_open;
@@ -230,13 +235,4 @@ static int virtio_9p_init(struct kvm *kvm)
 	return 0;
 }
 
-static void p9_release(struct virtio_device *vdev)
-{
-	p9_free(vdev->priv);
-}
-
-static void virtio_9p_exit(struct kvm *kvm)
-{
-	virtio_devices_exit(kvm, &p9_ops, p9_release);
-}
-virtio_dev_init(virtio_9p_init, virtio_9p_exit);
+virtio_dev_type_init(virtio_9p_init, p9_ops, p9_release);

@@ -442,6 +442,13 @@ int balloon_adjust(struct kvm *kvm, bool inflate, u64 bytes, char *err,
 	return 0;
 }
 
+static void balloon_release(struct virtio_device *vdev)
+{
+	if (balloon_dev == vdev->priv)
+		balloon_dev = NULL;
+	free(vdev->priv);
+}
+
 static int virtio_balloon_init(struct kvm *kvm)
 {
 	struct balloon_dev *b;
@@ -479,15 +486,4 @@ static int virtio_balloon_init(struct kvm *kvm)
 	return 0;
 }
 
-static void balloon_release(struct virtio_device *vdev)
-{
-	if (balloon_dev == vdev->priv)
-		balloon_dev = NULL;
-	free(vdev->priv);
-}
-
-static void virtio_balloon_exit(struct kvm *kvm)
-{
-	virtio_devices_exit(kvm, &balloon_ops, balloon_release);
-}
-virtio_dev_init(virtio_balloon_init, virtio_balloon_exit);
+virtio_dev_type_init(virtio_balloon_init, balloon_ops, balloon_release);

@@ -506,6 +506,12 @@ static void blk_free(struct blk_dev *blk)
 	free(blk);
 }
 
+/* Waits for in-flight requests, so the image is consistent. */
+static void blk_release(struct virtio_device *vdev)
+{
+	blk_free(vdev->priv);
+}
+
 static int blk_create(struct kvm *kvm, int idx)
 {
 	const struct disk_config *dc = &kvm->cfg.disks[idx];
@@ -568,14 +574,4 @@ static int virtio_blk_init(struct kvm *kvm)
 	return 0;
 }
 
-/* Waits for in-flight requests, so the image is consistent. */
-static void blk_release(struct virtio_device *vdev)
-{
-	blk_free(vdev->priv);
-}
-
-static void virtio_blk_exit(struct kvm *kvm)
-{
-	virtio_devices_exit(kvm, &blk_ops, blk_release);
-}
-virtio_dev_init(virtio_blk_init, virtio_blk_exit);
+virtio_dev_type_init(virtio_blk_init, blk_ops, blk_release);

@@ -424,6 +424,11 @@ static void net_free(struct net_dev *n)
 	free(n);
 }
 
+static void net_release(struct virtio_device *vdev)
+{
+	net_free(vdev->priv);
+}
+
 static int net_init_one(struct kvm *kvm, int idx)
 {
 	const struct net_config *nc = &kvm->cfg.nets[idx];
@@ -507,13 +512,4 @@ static int virtio_net_init(struct kvm *kvm)
 	return 0;
 }
 
-static void net_release(struct virtio_device *vdev)
-{
-	net_free(vdev->priv);
-}
-
-static void virtio_net_exit(struct kvm *kvm)
-{
-	virtio_devices_exit(kvm, &net_ops, net_release);
-}
-virtio_dev_init(virtio_net_init, virtio_net_exit);
+virtio_dev_type_init(virtio_net_init, net_ops, net_release);

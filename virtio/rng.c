@@ -83,6 +83,11 @@ static const struct virtio_device_ops rng_ops = {
 	.notify = rng_notify,
 };
 
+static void rng_release(struct virtio_device *vdev)
+{
+	free(vdev->priv);
+}
+
 static int virtio_rng_init(struct kvm *kvm)
 {
 	struct rng_dev *rng;
@@ -99,13 +104,4 @@ static int virtio_rng_init(struct kvm *kvm)
 	return 0;
 }
 
-static void rng_release(struct virtio_device *vdev)
-{
-	free(vdev->priv);
-}
-
-static void virtio_rng_exit(struct kvm *kvm)
-{
-	virtio_devices_exit(kvm, &rng_ops, rng_release);
-}
-virtio_dev_init(virtio_rng_init, virtio_rng_exit);
+virtio_dev_type_init(virtio_rng_init, rng_ops, rng_release);

@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 
 #include "lkvm/guest-mem.h"
+#include "lkvm/init.h"
 #include "lkvm/iov.h"
 #include "lkvm/util.h"
 
@@ -190,11 +191,23 @@ void virtio_queue_kick(struct virtio_device *vdev, unsigned int idx);
 void virtio_device_unregister(struct virtio_device *vdev);
 
 /*
- * A device type's exit function: unregister every registered device of
- * @ops, newest first, then hand each to @release to free its own state.
+ * Unregister every registered device of @ops, newest first, then hand
+ * each to @release to free its own state.
  */
 void virtio_devices_exit(struct kvm *kvm, const struct virtio_device_ops *ops,
 			 void (*release)(struct virtio_device *vdev));
+
+/*
+ * A virtio device type: @fn creates its devices at the INIT_VIRTIO stage;
+ * at teardown virtio_devices_exit() removes those of @ops and @release
+ * frees each.
+ */
+#define virtio_dev_type_init(fn, ops, release)				\
+	static void fn##_exit(struct kvm *kvm)				\
+	{								\
+		virtio_devices_exit(kvm, &(ops), release);		\
+	}								\
+	virtio_dev_init(fn, fn##_exit)
 
 /* For devices: report completions and failures. */
 void virtio_queue_signal(struct virtio_device *vdev, struct virt_queue *vq);

@@ -166,34 +166,25 @@ out:
 		virtio_queue_signal(&con->vdev, vq);
 }
 
+/* One transmit chain: at most CONSOLE_TX_MAX bytes of it reach the terminal. */
+static u32 console_tx_one(struct virtio_device *vdev, struct virt_queue *vq __unused,
+			  struct virtq_elem *elem)
+{
+	size_t left = CONSOLE_TX_MAX, n;
+	unsigned int i;
+
+	for (i = 0; i < elem->nr_out && left; i++) {
+		n = min(elem->iov[i].iov_len, left);
+		term_write(&vdev->kvm->term, elem->iov[i].iov_base, n);
+		left -= n;
+	}
+	return 0;
+}
+
 static void console_tx(struct console_dev *con, struct virt_queue *vq)
 {
-	bool pushed = false;
-	unsigned int i;
-	int r;
-
-	for (;;) {
-		virtq_disable_notify(vq);
-		while ((r = virtq_pop(vq, &con->vdev.kvm->mem, &con->elem)) == 1) {
-			size_t left = CONSOLE_TX_MAX, n;
-
-			for (i = 0; i < con->elem.nr_out && left; i++) {
-				n = min(con->elem.iov[i].iov_len, left);
-				term_write(&con->vdev.kvm->term, con->elem.iov[i].iov_base, n);
-				left -= n;
-			}
-			virtq_push(vq, &con->elem, 0);
-			pushed = true;
-		}
-		if (r < 0) {
-			virtio_device_broken(&con->vdev, "malformed transmit chain");
-			break;
-		}
-		if (!virtq_enable_notify(vq))
-			break;
-	}
-	if (pushed)
-		virtio_queue_signal(&con->vdev, vq);
+	virtio_queue_serve(&con->vdev, vq, &con->elem, console_tx_one,
+			   "malformed transmit chain");
 }
 
 static void console_notify(struct virtio_device *vdev, struct virt_queue *vq)

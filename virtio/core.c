@@ -428,3 +428,26 @@ void virtio_device_broken(struct virtio_device *vdev, const char *why)
 	if (notify)
 		vdev->tops->signal_config(vdev);
 }
+
+void virtio_queue_serve(struct virtio_device *vdev, struct virt_queue *vq,
+			struct virtq_elem *elem, virtio_serve_fn serve, const char *broken)
+{
+	bool pushed = false;
+	int r;
+
+	for (;;) {
+		virtq_disable_notify(vq);
+		while ((r = virtq_pop(vq, &vdev->kvm->mem, elem)) == 1) {
+			virtq_push(vq, elem, serve(vdev, vq, elem));
+			pushed = true;
+		}
+		if (r < 0) {
+			virtio_device_broken(vdev, broken);
+			break;
+		}
+		if (!virtq_enable_notify(vq))
+			break;
+	}
+	if (pushed)
+		virtio_queue_signal(vdev, vq);
+}

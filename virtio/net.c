@@ -214,32 +214,24 @@ out:
 		virtio_queue_signal(&n->vdev, vq);
 }
 
+/* One frame to the tap of the queue's pair. */
+static u32 tx_one(struct virtio_device *vdev, struct virt_queue *vq,
+		  struct virtq_elem *elem)
+{
+	struct net_dev *n = vdev->priv;
+	int pair = vq->index / 2, fd = n->tap.fds[pair < n->tap.nr_fds ? pair : 0];
+
+	/* Header and frame, however the driver laid them out. */
+	if (elem->out_bytes > NET_VNET_HDR_LEN &&
+	    elem->out_bytes <= NET_VNET_HDR_LEN + NET_MAX_FRAME &&
+	    writev(fd, elem->iov, elem->nr_out) < 0)
+		pr_debug("virtio-net: tap write: %s", strerror(errno));
+	return 0;
+}
+
 static void tx_process(struct net_dev *n, struct virt_queue *vq)
 {
-	int pair = vq->index / 2, fd = n->tap.fds[pair < n->tap.nr_fds ? pair : 0];
-	bool pushed = false;
-	int r;
-
-	for (;;) {
-		virtq_disable_notify(vq);
-		while ((r = virtq_pop(vq, &n->vdev.kvm->mem, &n->elem)) == 1) {
-			/* Header and frame, however the driver laid them out. */
-			if (n->elem.out_bytes > NET_VNET_HDR_LEN &&
-			    n->elem.out_bytes <= NET_VNET_HDR_LEN + NET_MAX_FRAME &&
-			    writev(fd, n->elem.iov, n->elem.nr_out) < 0)
-				pr_debug("virtio-net: tap write: %s", strerror(errno));
-			virtq_push(vq, &n->elem, 0);
-			pushed = true;
-		}
-		if (r < 0) {
-			virtio_device_broken(&n->vdev, "malformed transmit chain");
-			return;
-		}
-		if (!virtq_enable_notify(vq))
-			break;
-	}
-	if (pushed)
-		virtio_queue_signal(&n->vdev, vq);
+	virtio_queue_serve(&n->vdev, vq, &n->elem, tx_one, "malformed transmit chain");
 }
 
 /* TUN_F_* for a set of VIRTIO_NET_F_GUEST_* bits. */

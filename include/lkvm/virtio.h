@@ -209,6 +209,17 @@ void virtio_devices_exit(struct kvm *kvm, const struct virtio_device_ops *ops,
 	}								\
 	virtio_dev_init(fn, fn##_exit)
 
+/*
+ * For devices whose every request completes at once: take each chain
+ * available on @vq into @elem and give it to @serve, which returns the
+ * bytes it wrote into it; return them as used and signal once. A broken
+ * ring marks the device NEEDS_RESET, saying @broken.
+ */
+typedef u32 (*virtio_serve_fn)(struct virtio_device *vdev, struct virt_queue *vq,
+			       struct virtq_elem *elem);
+void virtio_queue_serve(struct virtio_device *vdev, struct virt_queue *vq,
+			struct virtq_elem *elem, virtio_serve_fn serve, const char *broken);
+
 /* For devices: report completions and failures. */
 void virtio_queue_signal(struct virtio_device *vdev, struct virt_queue *vq);
 void virtio_config_changed(struct virtio_device *vdev);

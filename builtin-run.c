@@ -103,12 +103,9 @@ static int add_disk(const struct option *opt, const char *arg)
 	char *copy, *tok, *save = NULL;
 	struct stat st;
 
-	if (cfg->nr_disks == LKVM_MAX_DISKS) {
-		pr_err("at most %d disks", LKVM_MAX_DISKS);
+	d = opt_next_item(cfg->disks, sizeof(*d), cfg->nr_disks, LKVM_MAX_DISKS, "disks");
+	if (!d)
 		return -1;
-	}
-	d = &cfg->disks[cfg->nr_disks];
-	memset(d, 0, sizeof(*d));
 	copy = xstrdup(arg);		/* lives as long as the config */
 	d->path = strtok_r(copy, ",", &save);
 	if (!d->path || !*d->path) {

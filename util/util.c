@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Messages, allocation and I/O helpers shared by every part of lkvm. */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -163,6 +164,7 @@ ssize_t write_full(int fd, const void *buf, size_t len)
 
 int parse_size(const char *s, u64 default_unit, u64 *bytes)
 {
+	static const char suffixes[] = "kmgt";
 	unsigned long long v;
 	u64 unit = default_unit;
 	char *end;
@@ -173,33 +175,20 @@ int parse_size(const char *s, u64 default_unit, u64 *bytes)
 	v = strtoull(s, &end, 0);
 	if (errno)
 		return -1;
-	switch (*end) {
-	case '\0':
-		break;
-	case 'k': case 'K':
-		unit = SZ_1K;
+	if (*end) {
+		/* K, M, G, T: powers of 1024 */
+		const char *sfx = strchr(suffixes, tolower((unsigned char)*end));
+
+		if (!sfx)
+			return -1;
+		unit = 1ULL << (10 * (sfx - suffixes + 1));
 		end++;
-		break;
-	case 'm': case 'M':
-		unit = SZ_1M;
-		end++;
-		break;
-	case 'g': case 'G':
-		unit = SZ_1G;
-		end++;
-		break;
-	case 't': case 'T':
-		unit = SZ_1G * 1024;
-		end++;
-		break;
-	default:
-		return -1;
+		/* Accept an optional "B"/"iB" as in "512MiB" or "2GB". */
+		if (end[0] == 'i' && end[1] == 'B')
+			end += 2;
+		else if (end[0] == 'B')
+			end++;
 	}
-	/* Accept an optional "B"/"iB" as in "512MiB" or "2GB". */
-	if (end[0] == 'i' && end[1] == 'B')
-		end += 2;
-	else if (end[0] == 'B')
-		end++;
 	if (*end)
 		return -1;
 	if (unit && v > UINT64_MAX / unit)

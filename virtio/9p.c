@@ -23,6 +23,7 @@
 #include "lkvm/9p.h"
 #include "lkvm/init.h"
 #include "lkvm/kvm.h"
+#include "lkvm/parse-options.h"
 #include "lkvm/virtio.h"
 
 #define P9_QUEUE_SIZE	128
@@ -93,12 +94,10 @@ int virtio_9p_parse(struct kvm_config *cfg, const char *arg)
 	char *copy, *tok, *save = NULL;
 	int i;
 
-	if (cfg->nr_9p == LKVM_MAX_9P) {
-		pr_err("at most %d --9p shares", LKVM_MAX_9P);
+	sh = opt_next_item(cfg->shares_9p, sizeof(*sh), cfg->nr_9p, LKVM_MAX_9P,
+			   "--9p shares");
+	if (!sh)
 		return -1;
-	}
-	sh = &cfg->shares_9p[cfg->nr_9p];
-	memset(sh, 0, sizeof(*sh));
 	copy = xstrdup(arg);		/* lives as long as the config */
 	sh->dir = strtok_r(copy, ",", &save);
 	sh->tag = strtok_r(NULL, ",", &save);

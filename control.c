@@ -377,16 +377,11 @@ void ctl_server_stop(struct kvm *kvm)
 	if (srv->running) {
 		eventfd_write(srv->wake_fd, 1);
 		pthread_join(srv->thread, NULL);
-		srv->running = false;
 	}
-	if (srv->bound) {
+	if (srv->bound)
 		unlink(srv->path);
-		srv->bound = false;
-	}
-	if (srv->lfd >= 0)
-		close(srv->lfd);
-	if (srv->wake_fd >= 0)
-		close(srv->wake_fd);
+	close_fd(&srv->lfd);
+	close_fd(&srv->wake_fd);
 	free(srv);
 	kvm->ctl = NULL;
 }

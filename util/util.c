@@ -162,6 +162,13 @@ ssize_t write_full(int fd, const void *buf, size_t len)
 	return done;
 }
 
+void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 int parse_size(const char *s, u64 default_unit, u64 *bytes)
 {
 	static const char suffixes[] = "kmgt";

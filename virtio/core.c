@@ -230,15 +230,11 @@ void virtio_device_unregister(struct virtio_device *vdev)
 	}
 	vdev->worker_fds = NULL;
 	for (i = 0; vdev->vqs && i < vdev->nr_queues; i++)
-		if (vdev->vqs[i].kick_fd >= 0)
-			close(vdev->vqs[i].kick_fd);
+		close_fd(&vdev->vqs[i].kick_fd);
 	free(vdev->vqs);
 	vdev->vqs = NULL;
-	if (vdev->epoll_fd >= 0)
-		close(vdev->epoll_fd);
-	if (vdev->wake_fd >= 0)
-		close(vdev->wake_fd);
-	vdev->epoll_fd = vdev->wake_fd = -1;
+	close_fd(&vdev->epoll_fd);
+	close_fd(&vdev->wake_fd);
 	vdev->kvm = NULL;
 }
 

@@ -100,6 +100,8 @@ char *xstrdup(const char *s);
 ssize_t read_full(int fd, void *buf, size_t len);
 ssize_t pread_full(int fd, void *buf, size_t len, off_t off);
 ssize_t write_full(int fd, const void *buf, size_t len);
+/* Close *@fd unless it is negative, and make it -1. */
+void close_fd(int *fd);
 
 /*
  * Parse a size such as "512", "512M", "2G", "65536K". Plain numbers are in

@@ -567,14 +567,11 @@ int pci_msix_init(struct pci_msix *m, struct pci_device *dev, u16 nr,
 	cap = pci_cap_add(dev, PCI_CAP_ID_MSIX, PCI_CAP_MSIX_SIZEOF);
 	if (!cap)
 		return -1;
-	memset(m, 0, sizeof(*m));
-	m->dev = dev;
-	m->cap = cap;
-	m->nr = nr;
-	m->ops = ops;
-	m->ctx = ctx;
-	m->table = xzalloc(pci_msix_table_size(nr));
-	m->pba = xzalloc(pci_msix_pba_size(nr));
+	*m = (struct pci_msix){
+		.dev = dev, .cap = cap, .nr = nr, .ops = ops, .ctx = ctx,
+		.table = xzalloc(pci_msix_table_size(nr)),
+		.pba = xzalloc(pci_msix_pba_size(nr)),
+	};
 	/* Every vector starts masked (PCI 3.0, 6.8.2.9). */
 	for (v = 0; v < nr; v++)
 		msix_entry(m, v)[PCI_MSIX_ENTRY_VECTOR_CTRL] = PCI_MSIX_ENTRY_CTRL_MASKBIT;

@@ -64,6 +64,25 @@ static inline void put_le(u8 *p, u64 v, unsigned int len)
 		p[i] = v >> (8 * i);
 }
 
+/* A big-endian value of @len (0 to 8) bytes (qcow2's on-disk fields). */
+static inline u64 get_be(const u8 *p, unsigned int len)
+{
+	u64 v = 0;
+	unsigned int i;
+
+	for (i = 0; i < len; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static inline void put_be(u8 *p, u64 v, unsigned int len)
+{
+	while (len--) {
+		p[len] = v;
+		v >>= 8;
+	}
+}
+
 /* Messages: all go to stderr, prefixed with "lkvm: ". */
 extern bool lkvm_debug;
 /*

@@ -249,18 +249,19 @@ int kvm_cpu__start(struct kvm_cpu *cpu)
 		handler_installed = true;
 	}
 	r = lkvm_thread_create(&cpu->thread, vcpu_thread, cpu);
-	if (!r && cpu->kvm->cfg.vcpu_affinity &&
+	if (r) {
+		pr_err("cannot start vCPU %u thread: %s", cpu->id, strerror(r));
+		return -1;
+	}
+	/* Started: joined by kvm_cpu__run_all() whatever happens next. */
+	cpu->thread_started = true;
+	thread_set_name(cpu->thread, "vcpu%u", cpu->id);
+	if (cpu->kvm->cfg.vcpu_affinity &&
 	    pthread_setaffinity_np(cpu->thread, sizeof(cpu_set_t),
 				   cpu->kvm->cfg.vcpu_affinity) == EINVAL) {
 		pr_err("--vcpu-affinity: lkvm may run on none of those CPUs");
 		return -1;
 	}
-	if (r) {
-		pr_err("cannot start vCPU %u thread: %s", cpu->id, strerror(r));
-		return -1;
-	}
-	thread_set_name(cpu->thread, "vcpu%u", cpu->id);
-	cpu->thread_started = true;
 	return 0;
 }
 

@@ -66,6 +66,11 @@ static void serve(struct p9_server *s, const u8 *m, size_t len)
 		__builtin_trap();
 }
 
+static void remove_top(void)
+{
+	nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
 	struct p9_server_opts opts = { .max_open = 16 };
@@ -79,6 +84,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			abort();
 		snprintf(share, sizeof(share), "%s/share", top);
 		snprintf(outside, sizeof(outside), "%s/outside", top);
+		atexit(remove_top);
 	}
 	if (!size)
 		return 0;

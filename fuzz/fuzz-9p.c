@@ -79,9 +79,13 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	struct stat st;
 
 	if (!top[0]) {
-		strcpy(top, "/tmp/lkvm-fuzz-9p-XXXXXX");
-		if (!mkdtemp(top))
-			abort();
+		/* tmpfs where there is one: the inputs create, write and fsync. */
+		strcpy(top, "/dev/shm/lkvm-fuzz-9p-XXXXXX");
+		if (!mkdtemp(top)) {
+			strcpy(top, "/tmp/lkvm-fuzz-9p-XXXXXX");
+			if (!mkdtemp(top))
+				abort();
+		}
 		snprintf(share, sizeof(share), "%s/share", top);
 		snprintf(outside, sizeof(outside), "%s/outside", top);
 		atexit(remove_top);

@@ -226,6 +226,8 @@ struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extr
 		OPTION_CALLBACK(0, "loglevel", &cfg->loglevel, "error|warning|info|debug",
 				"what lkvm prints besides errors (debug: as --debug)",
 				set_loglevel),
+		OPTION_BOOLEAN(0, "no-seccomp", &cfg->no_seccomp,
+			       "no system call filters on lkvm's threads (for debugging)"),
 		OPTION_CALLBACK_NOARG(0, "no-dhcp", NULL,
 				      "accepted for kvmtool: lkvm never configures DHCP",
 				      accept_no_dhcp),

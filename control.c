@@ -8,6 +8,7 @@
  * slow request gets an error reply and the VM carries on.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -32,13 +33,13 @@
 
 static struct {
 	struct kvm *kvm;
-	int lfd, wake_fd;
+	int lfd, wake_fd, statm_fd;
 	pthread_t thread;
 	bool running;
 	bool bound;
 	char path[CTL_PATH_MAX];
 	char name[CTL_NAME_MAX + 1];
-} srv = { .lfd = -1, .wake_fd = -1 };
+} srv = { .lfd = -1, .wake_fd = -1, .statm_fd = -1 };
 
 /* Replies are built in a fixed buffer; what doesn't fit is cut off. */
 struct reply {
@@ -60,18 +61,23 @@ static void __printf(2, 3) rprintf(struct reply *r, const char *fmt, ...)
 		r->used = min(r->used + n, r->len - 1);
 }
 
+/* /proc/self/statm is opened at start: the control thread opens no files. */
 static u64 vmm_rss_bytes(void)
 {
 	unsigned long long size, resident;
 	long psz = sysconf(_SC_PAGESIZE);
-	FILE *f = fopen("/proc/self/statm", "re");
-	int n;
+	char buf[128];
+	ssize_t n;
 
-	if (!f)
+	if (srv.statm_fd < 0)
 		return 0;
-	n = fscanf(f, "%llu %llu", &size, &resident);
-	fclose(f);
-	return n == 2 && psz > 0 ? resident * (u64)psz : 0;
+	n = pread(srv.statm_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (sscanf(buf, "%llu %llu", &size, &resident) != 2 || psz <= 0)
+		return 0;
+	return resident * (u64)psz;
 }
 
 static void reply_state(struct kvm *kvm, struct reply *r)
@@ -246,6 +252,7 @@ static void *ctl_thread(void *arg)
 		{ .fd = srv.wake_fd, .events = POLLIN },
 	};
 
+	thread_filter_enter(kvm, "control", "control");
 	for (;;) {
 		int fd;
 
@@ -326,6 +333,7 @@ int ctl_server_start(struct kvm *kvm)
 	if (ctl_make_sock_dir() || claim_path(srv.path, srv.name))
 		return -1;
 
+	srv.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 	srv.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	srv.wake_fd = eventfd(0, EFD_CLOEXEC);
 	if (srv.lfd < 0 || srv.wake_fd < 0) {
@@ -377,7 +385,9 @@ void ctl_server_stop(struct kvm *kvm __unused)
 		close(srv.lfd);
 	if (srv.wake_fd >= 0)
 		close(srv.wake_fd);
-	srv.lfd = srv.wake_fd = -1;
+	if (srv.statm_fd >= 0)
+		close(srv.statm_fd);
+	srv.lfd = srv.wake_fd = srv.statm_fd = -1;
 }
 
 static int control_init(struct kvm *kvm)

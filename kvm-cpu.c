@@ -180,8 +180,11 @@ static void *vcpu_thread(void *arg)
 {
 	struct kvm_cpu *cpu = arg;
 	struct kvm *kvm = cpu->kvm;
+	char name[16];
 	sigset_t set;
 
+	snprintf(name, sizeof(name), "vcpu%u", cpu->id);
+	thread_filter_enter(kvm, "vcpu", name);
 	sigemptyset(&set);
 	sigaddset(&set, SIG_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);

@@ -358,6 +358,9 @@ int kvm__init(struct kvm *kvm)
 	int i;
 
 	kvm->sys_fd = kvm->vm_fd = -1;
+	/* Before any thread: those started during set-up wait for its end. */
+	if (thread_filter_prepare(kvm))
+		return -1;
 	kvm->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (kvm->stop_fd < 0) {
 		pr_err("eventfd: %s", strerror(errno));
@@ -433,6 +436,8 @@ int kvm__run(struct kvm *kvm)
 	if (kvm->cfg.timeout > 0)
 		deadline = now_ns() + (u64)kvm->cfg.timeout * 1000000000ULL;
 
+	/* Set-up is over: every thread takes its filter before the guest runs. */
+	thread_filter_setup_done(kvm);
 	for (i = 0; i < kvm->nrcpus; i++) {
 		if (kvm_cpu__start(kvm->cpus[i])) {
 			kvm__request_stop(kvm, LKVM_EXIT_ERROR, NULL);
@@ -440,6 +445,9 @@ int kvm__run(struct kvm *kvm)
 		}
 	}
 	term_start(kvm);
+	/* Last, once every thread exists: no thread inherits the main list. */
+	if (thread_filter_main(kvm))
+		kvm__request_stop(kvm, LKVM_EXIT_ERROR, NULL);
 
 	pfd[0] = (struct pollfd){ .fd = kvm->stop_fd, .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
@@ -483,6 +491,8 @@ void kvm__exit(struct kvm *kvm)
 {
 	int i;
 
+	/* Threads still waiting for the end of set-up may now just exit. */
+	thread_filter_release(kvm);
 	init_run_exits(kvm);
 	for (i = 0; kvm->cpus && i < kvm->nrcpus; i++)
 		if (kvm->cpus[i])

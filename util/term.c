@@ -67,6 +67,11 @@ static void restore_termios(void)
 	}
 }
 
+void term_emergency_restore(void)
+{
+	restore_termios();
+}
+
 static void fatal_signal(int sig)
 {
 	/* Never leave the user's terminal raw, even when lkvm crashes. */
@@ -118,6 +123,7 @@ static void *input_loop(void *arg)
 	bool escape = false;
 	u8 buf[256], out[512];
 
+	thread_filter_enter(kvm, "console-input", "console input");
 	for (;;) {
 		struct pollfd pfd[2] = {
 			{ .fd = STDIN_FILENO, .events = POLLIN },

@@ -10,6 +10,7 @@
 #include "lkvm/guest-mem.h"
 #include "lkvm/iobus.h"
 #include "lkvm/net.h"
+#include "lkvm/seccomp.h"
 #include "lkvm/util.h"
 #include "lkvm/kvm-arch.h"
 
@@ -72,6 +73,7 @@ struct kvm_config {
 	int loglevel;			/* --loglevel (enum lkvm_loglevel) */
 	bool debug;
 	bool boot_timings;		/* --boot-timings: where the boot's time went */
+	bool no_seccomp;		/* --no-seccomp: no system call filters */
 };
 
 struct kvm_cpu;
@@ -107,6 +109,8 @@ struct kvm {
 
 	char cmdline[4096];		/* the guest's full command line */
 	_Atomic u64 first_run_ns;	/* first KVM_RUN of any vCPU (--boot-timings) */
+
+	struct kvm_seccomp seccomp;	/* thread filters (seccomp.c) */
 
 	struct kvm_arch arch;
 };

@@ -27,6 +27,8 @@ u64 term_first_output_ns(void);
 /* Also write the console to @fd (-1: stop). */
 void term_set_log(int fd);
 void term_start(struct kvm *kvm);
+/* Put the terminal back from a signal handler (async-signal-safe). */
+void term_emergency_restore(void);
 void term_stop(struct kvm *kvm);
 
 #endif

@@ -87,7 +87,7 @@ CORE_OBJS := hw/pvpanic.o kvm.o kvm-cpu.o iobus.o guest-mem.o irq.o ioeventfd.o 
 	     util/util.o util/iov.o util/parse-options.o util/init.o util/load.o util/term.o \
 	     hw/serial.o
 # seccomp filters per thread class
-CORE_OBJS += seccomp.o
+CORE_OBJS += seccomp.o privs.o
 # virtio-balloon and the control channel of running VMs (lkvm list/stop/...)
 CORE_OBJS += virtio/balloon.o mem-discard.o pause.o control.o util/ctl-proto.o util/json.o
 # The 9P2000.L server (one concept per file, see fs/9p-internal.h)

@@ -15,6 +15,7 @@
 #include "lkvm/control.h"
 #include "lkvm/kvm.h"
 #include "lkvm/parse-options.h"
+#include "lkvm/privs.h"
 #include "lkvm/term.h"
 
 /* Arch defaults and arch-only options (kvm-arch.h); x86 has none. */
@@ -184,6 +185,8 @@ struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extr
 		OPTION_CALLBACK(0, "vcpu-affinity", &cfg->vcpu_affinity, "<cpulist>",
 				"run the vCPU threads on these host CPUs only (e.g. 0-3,6)",
 				set_vcpu_affinity),
+		OPTION_STRING(0, "user", &cfg->user, "<user>[:<group>]",
+			      "a root-started lkvm becomes this user once the VM is set up"),
 		OPTION_GROUP("Devices:"),
 		OPTION_CALLBACK('d', "disk", cfg, "<path>[,ro][,direct]",
 				"add a virtio-blk disk backed by a raw or qcow2 image (repeatable)",
@@ -228,6 +231,8 @@ struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extr
 				set_loglevel),
 		OPTION_BOOLEAN(0, "no-seccomp", &cfg->no_seccomp,
 			       "no system call filters on lkvm's threads (for debugging)"),
+		OPTION_BOOLEAN(0, "coredump", &cfg->coredump,
+			       "let lkvm dump core on a crash, guest memory included"),
 		OPTION_CALLBACK_NOARG(0, "no-dhcp", NULL,
 				      "accepted for kvmtool: lkvm never configures DHCP",
 				      accept_no_dhcp),
@@ -293,6 +298,8 @@ int kvm_config_finish(struct kvm_config *cfg, const char *cmd)
 		       cmd, cfg->name, CTL_NAME_MAX);
 		return -1;
 	}
+	if (privs_parse_user(cfg, cmd))
+		return -1;
 	if (cfg->loglevel == LKVM_LOG_DEBUG)
 		cfg->debug = true;
 	lkvm_debug = cfg->debug;

@@ -23,6 +23,7 @@
 #include "lkvm/kvm-compat.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
+#include "lkvm/privs.h"
 #include "lkvm/term.h"
 
 /* Capabilities every architecture relies on. */
@@ -167,6 +168,7 @@ static int setup_ram(struct kvm *kvm)
 	}
 	madvise(kvm->ram, size, MADV_HUGEPAGE);
 	madvise(kvm->ram, size, MADV_DONTFORK);
+	privs_guard_ram(kvm, kvm->ram, size);
 	return kvm__arch_setup_ram(kvm);
 }
 
@@ -358,6 +360,7 @@ int kvm__init(struct kvm *kvm)
 	int i;
 
 	kvm->sys_fd = kvm->vm_fd = -1;
+	privs_no_core(kvm);
 	/* Before any thread: those started during set-up wait for its end. */
 	if (thread_filter_prepare(kvm))
 		return -1;
@@ -436,7 +439,14 @@ int kvm__run(struct kvm *kvm)
 	if (kvm->cfg.timeout > 0)
 		deadline = now_ns() + (u64)kvm->cfg.timeout * 1000000000ULL;
 
-	/* Set-up is over: every thread takes its filter before the guest runs. */
+	/*
+	 * Set-up is over: lkvm becomes --user (every thread, glibc sees to
+	 * that), then every thread takes its filter before the guest runs.
+	 */
+	if (privs_drop(kvm)) {
+		close(sfd);
+		return LKVM_EXIT_ERROR;
+	}
 	thread_filter_setup_done(kvm);
 	for (i = 0; i < kvm->nrcpus; i++) {
 		if (kvm_cpu__start(kvm->cpus[i])) {

@@ -74,6 +74,9 @@ struct kvm_config {
 	bool debug;
 	bool boot_timings;		/* --boot-timings: where the boot's time went */
 	bool no_seccomp;		/* --no-seccomp: no system call filters */
+	const char *user;		/* --user USER[:GROUP]: run as, after set-up */
+	u32 run_uid, run_gid;		/* ... resolved (privs.c) */
+	bool coredump;			/* --coredump: core dumps with guest RAM */
 };
 
 struct kvm_cpu;

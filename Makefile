@@ -160,7 +160,7 @@ UNIT_LIB_OBJS := $(addprefix .asan/,iobus.o guest-mem.o util/util.o util/iov.o \
 		 util/parse-options.o x86/bzimage.o x86/elf.o x86/aml.o x86/cpuid.o virtio/virtqueue.o \
 		 virtio/core.o virtio/blk.o virtio/rng.o disk/raw.o util/init.o \
 		 disk/qcow2.o disk/qcow2-open.o disk/qcow2-meta.o \
-		 hw/pci.o)
+		 hw/pci.o seccomp.o)
 tests/unit/%: tests/unit/%.c tests/unit/test.h $(UNIT_LIB_OBJS)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/unit $(LDFLAGS) -o $@ $< \
 		$(filter %.o,$^) $(LDLIBS)
@@ -170,9 +170,9 @@ tests/unit/test-mmio: .asan/virtio/mmio.o
 tests/unit/test-console: .asan/virtio/console.o
 tests/unit/test-balloon: .asan/virtio/balloon.o .asan/mem-discard.o
 tests/unit/test-control: .asan/util/ctl-proto.o .asan/util/json.o .asan/builtin-ctl.o
-tests/unit/test-control-server: .asan/control.o .asan/util/ctl-proto.o .asan/util/json.o
+tests/unit/test-control-server: .asan/control.o .asan/util/ctl-proto.o .asan/util/json.o \
+				.asan/builtin-ctl.o
 tests/unit/test-options: .asan/kvmtool-compat.o
-tests/unit/test-seccomp: .asan/seccomp.o
 tests/unit/test-9p: $(addprefix .asan/,$(P9_OBJS))
 tests/unit/test-virtio-net: tests/unit/fake-virtio.h .asan/virtio/net.o .asan/virtio/9p.o \
 			    $(addprefix .asan/,$(P9_OBJS))

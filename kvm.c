@@ -361,6 +361,7 @@ int kvm__init(struct kvm *kvm)
 
 	kvm->sys_fd = kvm->vm_fd = -1;
 	privs_no_core(kvm);
+	thread_filter_set_exit_hook(term_emergency_restore);
 	/* Before any thread: those started during set-up wait for its end. */
 	if (thread_filter_prepare(kvm))
 		return -1;

@@ -8,8 +8,8 @@
  * work needs; anything else is a bug or an exploit, and ends lkvm.
  *
  * A violation traps (SCMP_ACT_TRAP) rather than killing the process
- * outright: the SIGSYS handler below, which uses only write(2), tcsetattr
- * and _exit, prints one line naming the thread and the system call, puts
+ * outright: the SIGSYS handler below, which uses only write(2), the exit
+ * hook (tcsetattr: the terminal back to cooked mode) and _exit, prints one line naming the thread and the system call, puts
  * the terminal back and exits with status 1. SCMP_ACT_KILL_PROCESS would
  * end lkvm with a bare status 159 and, at best, an audit record. The
  * handler cannot be taken away by a compromised thread: rt_sigaction is in
@@ -36,9 +36,9 @@
 
 #include "lkvm/kvm.h"
 #include "lkvm/seccomp.h"
-#include "lkvm/term.h"
 
-enum { SECCOMP_SETUP, SECCOMP_FILTER, SECCOMP_RELEASED };
+/* A struct kvm never prepared (unit tests) neither waits nor filters. */
+enum { SECCOMP_RELEASED, SECCOMP_SETUP, SECCOMP_FILTER };
 
 /*
  * Signal-handler state, hence process-wide rather than in struct kvm: the
@@ -48,6 +48,7 @@ enum { SECCOMP_SETUP, SECCOMP_FILTER, SECCOMP_RELEASED };
 #define NR_SYSCALL_NAMES	512
 static const char *syscall_names[NR_SYSCALL_NAMES];
 static __thread char thread_name[32];
+static void (*exit_hook)(void);	/* puts the terminal back */
 
 /* Every thread: the C library, locks, time, its own signals, exit. */
 static const char *const common_calls[] = {
@@ -248,7 +249,8 @@ static void sigsys_handler(int sig __unused, siginfo_t *si, void *uc __unused)
 	n = put(msg, n, sizeof(msg), "); stopping (--no-seccomp turns the filters off)\n");
 	if (write(STDERR_FILENO, msg, n) < 0)
 		n = 0;
-	term_emergency_restore();
+	if (exit_hook)
+		exit_hook();
 	_exit(LKVM_EXIT_ERROR);
 }
 
@@ -374,6 +376,11 @@ int thread_filter_install(const char *kind, const char *name)
 	return 0;
 }
 
+void thread_filter_set_exit_hook(void (*fn)(void))
+{
+	exit_hook = fn;
+}
+
 int thread_filter_prepare(struct kvm *kvm)
 {
 	struct kvm_seccomp *s = &kvm->seccomp;
@@ -421,8 +428,11 @@ void thread_filter_enter(struct kvm *kvm, const char *kind, const char *name)
 	filter = s->state == SECCOMP_FILTER;
 	pthread_mutex_unlock(&s->lock);
 	/* A thread that cannot be filtered must not serve the guest. */
-	if (filter && thread_filter_install(kind, name))
-		kvm__request_stop(kvm, LKVM_EXIT_ERROR, NULL);
+	if (filter && thread_filter_install(kind, name)) {
+		if (exit_hook)
+			exit_hook();
+		_exit(LKVM_EXIT_ERROR);
+	}
 }
 
 int thread_filter_main(struct kvm *kvm)

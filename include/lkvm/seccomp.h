@@ -34,6 +34,8 @@ int thread_filter_prepare(struct kvm *kvm);
 void thread_filter_enter(struct kvm *kvm, const char *kind, const char *name);
 /* Set-up is done: release the waiting threads into their filters. */
 void thread_filter_setup_done(struct kvm *kvm);
+/* Run by a violation before lkvm exits (async-signal-safe: the terminal). */
+void thread_filter_set_exit_hook(void (*fn)(void));
 /* Teardown: release waiting threads without filters (they only exit). */
 void thread_filter_release(struct kvm *kvm);
 /* The main thread, after it has started every thread: its own filter. */

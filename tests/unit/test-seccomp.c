@@ -18,17 +18,6 @@
 #include "test.h"
 #include "lkvm/kvm.h"
 #include "lkvm/seccomp.h"
-#include "lkvm/term.h"
-
-/* The VM side seccomp.c calls on a failure; not reached here. */
-void kvm__request_stop(struct kvm *kvm __unused, int exit_code __unused,
-		       const char *fmt __unused, ...)
-{
-}
-
-void term_emergency_restore(void)
-{
-}
 
 static char child_err[1024];
 

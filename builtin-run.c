@@ -153,6 +153,7 @@ void kvm_config_defaults(struct kvm_config *cfg)
 	cfg->console = "serial";
 	cfg->virtio_transport = LKVM_ARCH_DEFAULT_TRANSPORT;
 	cfg->loglevel = LKVM_LOG_INFO;
+	cfg->console_log_max = LKVM_CONSOLE_LOG_MAX;
 }
 
 struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extra)
@@ -176,6 +177,9 @@ struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extr
 				"guest console: ttyS0 (default) or virtio hvc0", check_console),
 		OPTION_STRING(0, "console-log", &cfg->console_log, "<file>",
 			      "also write the guest console to <file>"),
+		OPTION_SIZE(0, "console-log-max", &cfg->console_log_max, "<size>",
+			    "stop --console-log at this size, in MiB unless suffixed K/M/G "
+			    "(default 64; 0: no limit)", SZ_1M),
 		OPTION_STRING('f', "firmware", &cfg->firmware, "<file>",
 			      "boot this raw binary instead of a kernel (arm64)"),
 		OPTION_BOOLEAN(0, "nodefaults", &cfg->nodefaults,

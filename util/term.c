@@ -31,12 +31,36 @@ void term_set_input(term_input_fn fn, void *ctx)
 	pthread_mutex_unlock(&input_lock);
 }
 
-/* --console-log: a copy of everything the guest writes (util/console-log.c). */
+/*
+ * --console-log: a copy of everything the guest writes (util/console-log.c),
+ * up to --console-log-max bytes (0: no limit): a guest printing in a loop
+ * must not fill the host's disk. Past the limit one line says so.
+ */
 static int log_fd = -1;
+static u64 log_max;
+static _Atomic u64 log_used;
 
-void term_set_log(int fd)
+void term_set_log(int fd, u64 max_bytes)
 {
 	log_fd = fd;
+	log_max = max_bytes;
+	log_used = 0;
+}
+
+static void log_write(const void *buf, size_t len)
+{
+	static const char full[] = "\n[lkvm: --console-log-max reached; the rest of the console is not logged]\n";
+	u64 before = atomic_fetch_add(&log_used, len);
+
+	if (log_max && before + len > log_max) {
+		if (before >= log_max)
+			return;		/* the line was written already */
+		len = log_max - before;
+	}
+	if (write_full(log_fd, buf, len) < 0)
+		pr_debug("console log write failed: %s", strerror(errno));
+	if (log_max && before + len >= log_max && write_full(log_fd, full, sizeof(full) - 1) < 0)
+		pr_debug("console log write failed: %s", strerror(errno));
 }
 
 /* When the guest first wrote to its console (--boot-timings); 0: not yet. */
@@ -55,8 +79,8 @@ void term_write(const void *buf, size_t len)
 		atomic_compare_exchange_strong(&first_output_ns, &none, now_ns());
 	if (write_full(STDOUT_FILENO, buf, len) < 0 && errno != EPIPE)
 		pr_debug("console write failed: %s", strerror(errno));
-	if (log_fd >= 0 && write_full(log_fd, buf, len) < 0)
-		pr_debug("console log write failed: %s", strerror(errno));
+	if (log_fd >= 0)
+		log_write(buf, len);
 }
 
 static void restore_termios(void)

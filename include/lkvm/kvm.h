@@ -24,6 +24,7 @@
 #define LKVM_MIN_RAM		(4 * SZ_1M)
 
 #define LKVM_MAX_DISKS		16
+#define LKVM_CONSOLE_LOG_MAX	(64 * SZ_1M)	/* --console-log-max default */
 
 struct disk_config {
 	const char *path;
@@ -47,6 +48,7 @@ struct kvm_config {
 	struct net_config nets[LKVM_MAX_NETS];	/* -n/--network mode=tap */
 	int nr_nets;
 	const char *console_log;	/* --console-log: console copied here */
+	u64 console_log_max;		/* --console-log-max: bytes, 0 = no limit */
 	bool sandbox;			/* lkvm sandbox: the exit-status port */
 	bool balloon;			/* --balloon: virtio-balloon */
 	bool balloon_no_reporting;	/* ... without free page reporting */

@@ -25,7 +25,7 @@ void term_write(const void *buf, size_t len);
 /* now_ns() of the guest's first console byte, 0 when it wrote none. */
 u64 term_first_output_ns(void);
 /* Also write the console to @fd (-1: stop). */
-void term_set_log(int fd);
+void term_set_log(int fd, u64 max_bytes);
 void term_start(struct kvm *kvm);
 /* Put the terminal back from a signal handler (async-signal-safe). */
 void term_emergency_restore(void);

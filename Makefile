@@ -97,7 +97,8 @@ P9_OBJS := $(addprefix fs/,9p-server.o 9p-qid.o 9p-fid.o 9p-path.o 9p-attr.o 9p-
 CORE_OBJS += virtio/9p.o $(P9_OBJS) net/options.o util/console-log.o \
 	     virtio/net.o net/tap.o
 # lkvm sandbox: initramfs writer, module order, exit register, embedded init
-CORE_OBJS += sandbox/cpio.o sandbox/modules.o sandbox/init-blob.o hw/sandbox-exit.o
+CORE_OBJS += sandbox/cpio.o sandbox/modules.o sandbox/scratch.o sandbox/init-blob.o \
+	     hw/sandbox-exit.o
 OBJS := main.o builtin-run.o builtin-ctl.o kvmtool-compat.o $(CORE_OBJS) $(ARCH_OBJS)
 OBJS += builtin-sandbox.o
 DEPFILES := $(OBJS:.o=.d)
@@ -178,7 +179,7 @@ tests/unit/test-console-log: .asan/util/term.o .asan/util/console-log.o
 tests/unit/test-9p: $(addprefix .asan/,$(P9_OBJS))
 tests/unit/test-virtio-net: tests/unit/fake-virtio.h .asan/virtio/net.o .asan/virtio/9p.o \
 			    $(addprefix .asan/,$(P9_OBJS))
-tests/unit/test-sandbox: .asan/sandbox/cpio.o .asan/sandbox/modules.o
+tests/unit/test-sandbox: .asan/sandbox/cpio.o .asan/sandbox/modules.o .asan/sandbox/scratch.o
 # arm64's VM logic is host-independent; its tests run on any build host.
 .asan/arm/%.o tests/unit/test-arm-%: CFLAGS += -Iarm/include
 tests/unit/test-arm-image: .asan/arm/image.o

@@ -18,7 +18,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,24 +226,12 @@ fail:
 	return -1;
 }
 
-static int rm_entry(const char *path, const struct stat *st __unused, int flag __unused,
-		    struct FTW *ftw __unused)
-{
-	if (remove(path) < 0)
-		pr_debug("sandbox: cannot remove %s: %s", path, strerror(errno));
-	return 0;
-}
-
-/* rm -rf without following symlinks or leaving the scratch's filesystem. */
-static void remove_tree(const char *dir)
-{
-	nftw(dir, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-}
-
 int cmd_sandbox(int argc, const char **argv)
 {
 	static struct kvm_config cfg;
 	static const char *scratch, *moddir;
+	static u64 scratch_size = SANDBOX_SCRATCH_SIZE;
+	bool scratch_mounted = false;
 	static char kernel[PATH_MAX], release[256], tmpdir[PATH_MAX], initrd[64];
 	static char moddir_buf[PATH_MAX];
 	static char params[4096], cwd[PATH_MAX];
@@ -253,6 +240,9 @@ int cmd_sandbox(int argc, const char **argv)
 		OPTION_STRING(0, "scratch", &scratch, "<dir>",
 			      "the guest's writable /tmp: this host directory (kept), instead "
 			      "of a new temporary one removed at exit"),
+		OPTION_SIZE(0, "scratch-size", &scratch_size, "<size>",
+			    "the temporary /tmp's size when lkvm runs as root (a tmpfs), in MiB "
+			    "unless suffixed K/M/G (default 1G; 0: no limit)", SZ_1M),
 		OPTION_STRING(0, "modules", &moddir, "<dir>",
 			      "the kernel's modules and modules.dep (default /lib/modules/<release>)"),
 		OPTION_END(),
@@ -305,12 +295,13 @@ int cmd_sandbox(int argc, const char **argv)
 
 	/* The scratch directory: the guest's /tmp. */
 	if (!scratch) {
-		const char *t = getenv("TMPDIR");
-
-		snprintf(tmpdir, sizeof(tmpdir), "%s/lkvm-sandbox.XXXXXX", t && *t ? t : "/tmp");
-		if (!mkdtemp(tmpdir)) {
-			pr_err("sandbox: cannot create a scratch directory in %s: %s",
-			       t && *t ? t : "/tmp", strerror(errno));
+		if (scratch_create(tmpdir, sizeof(tmpdir), scratch_size, &scratch_mounted))
+			return LKVM_EXIT_ERROR;
+		/* --user: the guest's /tmp is the user's to write. */
+		if (cfg.user && chown(tmpdir, cfg.run_uid, cfg.run_gid) < 0) {
+			pr_err("sandbox: cannot give %s to --user %s: %s", tmpdir, cfg.user,
+			       strerror(errno));
+			scratch_remove(tmpdir, scratch_mounted);
 			return LKVM_EXIT_ERROR;
 		}
 		scratch = tmpdir;
@@ -444,6 +435,6 @@ int cmd_sandbox(int argc, const char **argv)
 out:
 	free(conf.buf);
 	if (scratch == tmpdir)
-		remove_tree(tmpdir);
+		scratch_remove(tmpdir, scratch_mounted);
 	return ret;
 }

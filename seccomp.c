@@ -134,7 +134,7 @@ static const char *const main_calls[] = {
 	"read", "unlink", "unlinkat", "rmdir", "open", "openat", "getdents64",
 	"lseek", "pread64", "pwrite64", "pwritev", "fdatasync", "fsync",
 	"ftruncate", "fallocate", "fcntl", "flock", "io_destroy", "io_getevents",
-	"epoll_ctl", "wait4", "kill", "fchmod", "fchmodat", "rt_sigaction",
+	"epoll_ctl", "wait4", "kill", "fchmod", "fchmodat", "rt_sigaction", "umount2",
 	NULL,
 };
 

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -27,39 +28,75 @@
 #include "lkvm/kvm.h"
 #include "lkvm/privs.h"
 
-/* A name or a number; -1 when it is neither. */
-static int lookup_id(const char *s, bool group, u32 *id, u32 *primary_gid)
+/*
+ * USER and GROUP come from /etc/passwd and /etc/group, read directly (no
+ * NSS: lkvm-static must not need glibc's shared libraries), or are numbers.
+ */
+static bool passwd_entry(const char *name, u32 uid, bool by_name, u32 *id, u32 *gid)
 {
-	char *end;
-	unsigned long v;
+	FILE *f = fopen("/etc/passwd", "re");
+	struct passwd *pw;
+	bool found = false;
 
-	if (group) {
-		struct group *gr = getgrnam(s);
-
-		if (gr) {
-			*id = gr->gr_gid;
-			return 0;
-		}
-	} else {
-		struct passwd *pw = getpwnam(s);
-
-		if (pw) {
+	while (f && (pw = fgetpwent(f))) {
+		if (by_name ? !strcmp(pw->pw_name, name) : pw->pw_uid == uid) {
 			*id = pw->pw_uid;
-			*primary_gid = pw->pw_gid;
-			return 0;
+			*gid = pw->pw_gid;
+			found = true;
+			break;
 		}
 	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static bool group_entry(const char *name, u32 *id)
+{
+	FILE *f = fopen("/etc/group", "re");
+	struct group *gr;
+	bool found = false;
+
+	while (f && (gr = fgetgrent(f))) {
+		if (!strcmp(gr->gr_name, name)) {
+			*id = gr->gr_gid;
+			found = true;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static int parse_number(const char *s, u32 *id)
+{
+	unsigned long v;
+	char *end;
+
 	errno = 0;
 	v = strtoul(s, &end, 10);
 	if (!*s || *end || errno || v >= (u32)-1)
 		return -1;
 	*id = v;
-	if (!group) {
-		struct passwd *pw = getpwuid(v);
-
-		*primary_gid = pw ? pw->pw_gid : v;
-	}
 	return 0;
+}
+
+/* A user name or number: its uid and primary gid (the uid without an entry). */
+static int lookup_user(const char *s, u32 *uid, u32 *gid)
+{
+	if (passwd_entry(s, 0, true, uid, gid))
+		return 0;
+	if (parse_number(s, uid))
+		return -1;
+	if (!passwd_entry(NULL, *uid, false, uid, gid))
+		*gid = *uid;
+	return 0;
+}
+
+static int lookup_group(const char *s, u32 *gid)
+{
+	return group_entry(s, gid) ? 0 : parse_number(s, gid);
 }
 
 int privs_parse_user(struct kvm_config *cfg, const char *cmd)
@@ -78,12 +115,12 @@ int privs_parse_user(struct kvm_config *cfg, const char *cmd)
 	group = strchr(user, ':');
 	if (group)
 		*group++ = '\0';
-	if (lookup_id(user, false, &cfg->run_uid, &gid)) {
+	if (lookup_user(user, &cfg->run_uid, &gid)) {
 		pr_err("%s: --user '%s': no such user", cmd, user);
 		free(user);
 		return -1;
 	}
-	if (group && lookup_id(group, true, &gid, NULL)) {
+	if (group && lookup_group(group, &gid)) {
 		pr_err("%s: --user '%s': no such group '%s'", cmd, cfg->user, group);
 		free(user);
 		return -1;

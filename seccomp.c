@@ -40,6 +40,8 @@
 /* A struct kvm never prepared (unit tests) neither waits nor filters. */
 enum { SECCOMP_RELEASED, SECCOMP_SETUP, SECCOMP_FILTER };
 
+#define NR_FCHMODAT2	452	/* the same on x86_64 and arm64 */
+
 /*
  * Signal-handler state, hence process-wide rather than in struct kvm: the
  * calling thread's name, and the system call names, resolved before any
@@ -56,7 +58,8 @@ static const char *const common_calls[] = {
 	"rt_sigreturn", "rt_sigprocmask", "exit", "exit_group", "brk", "munmap",
 	"mremap", "madvise", "getpid", "gettid", "tgkill", "clock_gettime",
 	"clock_nanosleep", "nanosleep", "gettimeofday", "sched_yield", "poll",
-	"ppoll", "fstat", "newfstatat", "getrandom",
+	"ppoll", "fstat", "newfstatat", "getrandom", "getuid", "geteuid", "getgid",
+	"getegid",
 	NULL,
 };
 
@@ -80,7 +83,9 @@ static const unsigned long vcpu_ioctls[] = {
 };
 static const char *const vcpu_calls[] = {
 	/* virtio-blk's reset waits for its requests in flight */
-	"io_getevents", "io_submit", "io_cancel", "fdatasync", "epoll_ctl",
+	"io_getevents", "io_pgetevents", "io_submit", "io_cancel", "fdatasync", "epoll_ctl",
+	/* an MSI-X or MMIO MSI vector gets its irqfd when the driver sets it */
+	"eventfd2", "timerfd_settime",
 	NULL,
 };
 
@@ -88,7 +93,7 @@ static const char *const vcpu_calls[] = {
 static const char *const blk_calls[] = {
 	"epoll_wait", "epoll_pwait", "epoll_ctl", "pread64", "pwrite64", "preadv",
 	"pwritev", "preadv2", "pwritev2", "fdatasync", "fsync", "fallocate",
-	"ftruncate", "lseek", "io_submit", "io_getevents", "io_cancel",
+	"ftruncate", "lseek", "io_submit", "io_getevents", "io_pgetevents", "io_cancel",
 	NULL,
 };
 
@@ -114,9 +119,12 @@ static const char *const p9_calls[] = {
 	NULL,
 };
 
-/* Any other virtio device: its queues and its interrupt. */
+/*
+ * Any other virtio device: its queues and its interrupt; the console's
+ * settle timer, the balloon's discards (madvise, or a hole in a file).
+ */
 static const char *const device_calls[] = {
-	"epoll_wait", "epoll_pwait", "epoll_ctl", NULL,
+	"epoll_wait", "epoll_pwait", "epoll_ctl", "timerfd_settime", "fallocate", NULL,
 };
 
 /* The control socket: one client at a time (control.c). */
@@ -133,7 +141,7 @@ static const char *const control_calls[] = {
 static const char *const main_calls[] = {
 	"read", "unlink", "unlinkat", "rmdir", "open", "openat", "getdents64",
 	"lseek", "pread64", "pwrite64", "pwritev", "fdatasync", "fsync",
-	"ftruncate", "fallocate", "fcntl", "flock", "io_destroy", "io_getevents",
+	"ftruncate", "fallocate", "fcntl", "flock", "io_destroy", "io_getevents", "io_pgetevents",
 	"epoll_ctl", "wait4", "kill", "fchmod", "fchmodat", "rt_sigaction", "umount2",
 	NULL,
 };
@@ -281,6 +289,10 @@ static int allow_names(scmp_filter_ctx ctx, const char *const *names)
 
 	for (; *names; names++) {
 		nr = seccomp_syscall_resolve_name(*names);
+		if (nr == __NR_SCMP_ERROR) {
+			pr_err("seccomp: '%s' is no system call libseccomp knows", *names);
+			return -1;
+		}
 		if (nr < 0)
 			continue;	/* not a system call of this architecture */
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0) < 0)
@@ -348,6 +360,10 @@ static int build(scmp_filter_ctx ctx, const struct seccomp_class *c)
 	for (r = c->ioctls; r && *r; r++)
 		if (allow_ioctl(ctx, *r))
 			return -1;
+	/* fchmodat2 (Linux 6.6, fs/9p-attr.c) is newer than some libseccomp. */
+	if (!strcmp(c->kind, "9p") &&
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, NR_FCHMODAT2, 0) < 0)
+		return -1;
 	/* virtio-console reads the terminal's size. */
 	if (!strcmp(c->kind, "device") && allow_ioctl(ctx, TIOCGWINSZ))
 		return -1;

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "test.h"
@@ -144,6 +145,9 @@ static void p9_work(void)
 
 	if (fd < 0 || fstatat(fd, "tmp", &st, AT_SYMLINK_NOFOLLOW) < 0)
 		_exit(7);
+	/* fchmodat2 (452): a failure (no such file, or an older kernel), not a trap */
+	if (syscall(452, fd, "no-such-file", 0600, 0) != -1)
+		_exit(10);
 	close(fd);
 }
 

@@ -75,7 +75,7 @@ static const unsigned long irq_ioctls[] = {
  */
 static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, KVM_GET_MP_STATE, KVM_GET_ONE_REG,
-#ifdef KVM_GET_LAPIC
+#ifdef __x86_64__
 	KVM_GET_LAPIC,
 #endif
 	KVM_IOEVENTFD, KVM_IRQ_LINE, KVM_SIGNAL_MSI, KVM_IRQFD, KVM_SET_GSI_ROUTING,

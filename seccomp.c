@@ -154,7 +154,7 @@ static const char *const main_calls[] = {
 static const char *const sanitizer_calls[] = {
 	"readlink", "readlinkat", "getdents", "getdents64", "clone",
 	"ptrace", "wait4", "prctl", "sigaltstack", "rt_sigaction", "kill",
-	"getppid", "sched_getaffinity", "pipe2", "lseek", "pread64",
+	"getppid", "sched_getaffinity", "pipe2", "lseek", "pread64", "fcntl",
 	NULL,
 };
 
@@ -341,8 +341,9 @@ static int build(scmp_filter_ctx ctx, const struct seccomp_class *c)
 	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) < 0 ||
 	    allow_names(ctx, common_calls) || allow_names(ctx, c->calls))
 		return -1;
+	/* ... and whether stderr is a terminal (TCGETS), for colours */
 	if (LKVM_SANITIZER && (allow_names(ctx, sanitizer_calls) ||
-			       allow_read_only_open(ctx, c->calls)))
+			       allow_read_only_open(ctx, c->calls) || allow_ioctl(ctx, TCGETS)))
 		return -1;
 	/* Code is mapped at start only: no executable mapping afterwards. */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,

@@ -8,12 +8,12 @@
  * work needs; anything else is a bug or an exploit, and ends lkvm.
  *
  * A violation traps (SCMP_ACT_TRAP) rather than killing the process
- * outright: the SIGSYS handler below, which uses only write(2), the exit
- * hook (tcsetattr: the terminal back to cooked mode) and _exit, prints one line naming the thread and the system call, puts
- * the terminal back and exits with status 1. SCMP_ACT_KILL_PROCESS would
- * end lkvm with a bare status 159 and, at best, an audit record. The
- * handler cannot be taken away by a compromised thread: rt_sigaction is in
- * no list after set-up (except the sanitizer build's, see below), and a
+ * outright: the SIGSYS handler below prints one line naming the thread and
+ * the system call with write(2), puts the terminal back (the exit hook:
+ * tcsetattr) and exits with status 1. SCMP_ACT_KILL_PROCESS would end
+ * lkvm with a bare status 159 and, at best, an audit record. The handler
+ * cannot be taken away by a thread that handles guest input: rt_sigaction
+ * is only in the main thread's list (and the sanitizer build's), and a
  * blocked SIGSYS still kills the process (the kernel forces it).
  *
  * mmap and mprotect are allowed without PROT_EXEC only: lkvm never maps
@@ -129,7 +129,7 @@ static const char *const device_calls[] = {
 
 /* The control socket: one client at a time (control.c). */
 static const char *const control_calls[] = {
-	"accept4", "recvfrom", "sendto", "getsockopt", "pread64", "fcntl",
+	"accept4", "recvfrom", "sendto", "getsockopt", "pread64",
 	NULL,
 };
 

@@ -49,7 +49,8 @@ void term_set_log(int fd, u64 max_bytes)
 
 static void log_write(const void *buf, size_t len)
 {
-	static const char full[] = "\n[lkvm: --console-log-max reached; the rest of the console is not logged]\n";
+	static const char full[] =
+		"\n[lkvm: --console-log-max reached; the rest of the console is not logged]\n";
 	u64 before = atomic_fetch_add(&log_used, len);
 
 	if (log_max && before + len > log_max) {

@@ -162,14 +162,15 @@ fi
 stop_vm
 finish
 
-# guest RAM: the 64 MiB mapping; "dd" or "no-dd" from its VmFlags
+# guest RAM: the mapping of exactly 64 MiB (lkvm-asan's shadow is far
+# larger); "dd" or "no-dd" from its VmFlags
 ram_dd() {
 	local line range big=0
 	while IFS= read -r line; do
 		case $line in
 		[0-9a-f]*-[0-9a-f]*" "*)
 			range=${line%% *}
-			big=$(( (0x${range#*-} - 0x${range%-*}) >= 64 * 1048576 )) ;;
+			big=$(( (0x${range#*-} - 0x${range%-*}) == 64 * 1048576 )) ;;
 		VmFlags:*)
 			if [ "$big" = 1 ]; then
 				case "$line " in *" dd "*) echo dd ;; *) echo no-dd ;; esac

@@ -6,7 +6,8 @@
  * on the new directory, in a mount namespace of its own (so no other
  * process sees the mount, and it goes away with lkvm, however lkvm ends).
  * The guest then gets ENOSPC past the limit instead of filling the host's
- * disk. Without root there is no mount, and no limit.
+ * disk. Without root (or without CAP_SYS_ADMIN, with a warning) there is
+ * no mount, and no limit.
  *
  * Removal: whatever the guest left, including directories it made
  * unreadable (chmod 000), which rm -rf as a non-root user cannot enter:
@@ -48,13 +49,13 @@ int scratch_create(char *dir, size_t len, u64 max_bytes, bool *mounted)
 	 * unshare refuses a multi-threaded process.
 	 */
 	snprintf(opts, sizeof(opts), "size=%llu,mode=0700", (unsigned long long)max_bytes);
+	/* Root without CAP_SYS_ADMIN (a container): say so, go on unlimited. */
 	if (unshare(CLONE_NEWNS) < 0 ||
 	    mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
 	    mount("lkvm-scratch", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) {
-		pr_err("sandbox: cannot limit the scratch directory to %llu bytes (tmpfs): %s",
-		       (unsigned long long)max_bytes, strerror(errno));
-		rmdir(dir);
-		return -1;
+		pr_warn("sandbox: the scratch directory has no size limit (tmpfs: %s)",
+			strerror(errno));
+		return 0;
 	}
 	*mounted = true;
 	return 0;

@@ -58,9 +58,8 @@ static const char *const common_calls[] = {
 	"rt_sigreturn", "rt_sigprocmask", "exit", "exit_group", "brk", "munmap",
 	"mremap", "madvise", "getpid", "gettid", "tgkill", "clock_gettime",
 	"clock_nanosleep", "nanosleep", "gettimeofday", "sched_yield", "poll",
-	"ppoll", "fstat", "newfstatat", "getrandom", "getuid", "geteuid", "getgid", "time",
-	"rseq",
-	"getegid",
+	"ppoll", "fstat", "newfstatat", "getrandom", "getuid", "geteuid", "getgid",
+	"getegid", "time", "rseq",
 	NULL,
 };
 

@@ -61,14 +61,18 @@ begin() {
 	nbad=0
 }
 
-# start ARGS...: lkvm runs a spinning guest in the background ($pid)
+# start ARGS...: lkvm runs a spinning guest in the background ($pid); its
+# stdin a FIFO held open on fd 3, so the console input thread stays too
 start() {
 	out=$tmp/$name.out
 	err=$tmp/$name.err
+	rm -f "$tmp/in.fifo"
+	mkfifo "$tmp/in.fifo"
 	"$lkvm" run -k "$kernel" -m 64 --name "$name" "$@" \
 		-p "lkvmtest.action=spin lkvmtest.spin=100000000000" \
-		</dev/null >"$out" 2>"$err" &
+		<"$tmp/in.fifo" >"$out" 2>"$err" &
 	pid=$!
+	exec 3>"$tmp/in.fifo"
 }
 
 # running: the guest spins, every thread exists (the control socket answers)
@@ -99,6 +103,7 @@ stop_vm() {
 	fi
 	wait "$pid"
 	rc=$?
+	exec 3>&-
 	[ "$rc" = 0 ] || bad "exit status $rc, expected 0"
 	if grep -q 'seccomp:' "$err"; then
 		bad "$(grep -m1 'seccomp:' "$err")"

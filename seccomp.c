@@ -183,9 +183,9 @@ static const struct seccomp_class classes[] = {
 	{ "9p", p9_calls, irq_ioctls },
 	{ "control", control_calls, irq_ioctls },
 	{ "console-input", device_calls, irq_ioctls },
-	/* rng, console, balloon and any device without a list of its own */
-	{ "device", device_calls, irq_ioctls },
 	/* passt's and virtiofsd's helper threads: their lists go here */
+	/* last: rng, console, balloon and any device without a list of its own */
+	{ "device", device_calls, irq_ioctls },
 };
 
 static const struct seccomp_class *find_class(const char *kind)

@@ -82,6 +82,7 @@ LDLIBS += -lfdt -laio -lz -lseccomp
 
 CORE_OBJS := hw/pvpanic.o kvm.o kvm-cpu.o iobus.o guest-mem.o irq.o ioeventfd.o \
 	     virtio/core.o virtio/virtqueue.o virtio/mmio.o virtio/pci.o hw/pci.o \
+	     virtio/transport.o hw/pci-root.o \
 	     virtio/blk.o virtio/rng.o virtio/console.o disk/raw.o \
 	     disk/qcow2.o disk/qcow2-open.o disk/qcow2-meta.o \
 	     util/util.o util/iov.o util/parse-options.o util/init.o util/load.o util/term.o \
@@ -166,8 +167,8 @@ tests/unit/%: tests/unit/%.c tests/unit/test.h $(UNIT_LIB_OBJS)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/unit $(LDFLAGS) -o $@ $< \
 		$(filter %.o,$^) $(LDLIBS)
 # A test that needs more of lkvm lists it here (and stubs what that needs).
-tests/unit/test-pci: .asan/virtio/pci.o
-tests/unit/test-mmio: .asan/virtio/mmio.o
+tests/unit/test-pci: .asan/virtio/pci.o .asan/virtio/transport.o
+tests/unit/test-mmio: .asan/virtio/mmio.o .asan/virtio/transport.o
 tests/unit/test-console: .asan/virtio/console.o
 tests/unit/test-balloon: .asan/virtio/balloon.o .asan/mem-discard.o
 tests/unit/test-control: .asan/util/ctl-proto.o .asan/util/json.o .asan/builtin-ctl.o

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -32,15 +33,16 @@
 #define CTL_ACCEPT_RETRY_MS	100	/* after accept4 ran out of descriptors */
 #define CTL_MAX_CLIENTS		16	/* served at once */
 
-static struct {
-	struct kvm *kvm;
+/* One VM's server (kvm->ctl). */
+struct ctl_server {
 	int lfd, wake_fd, statm_fd, lock_fd;
 	pthread_t thread;
 	bool running;
 	bool bound;
 	char path[CTL_PATH_MAX];
 	char name[CTL_NAME_MAX + 1];
-} srv = { .lfd = -1, .wake_fd = -1, .statm_fd = -1, .lock_fd = -1 };
+	char reply[CTL_REPLY_MAX];	/* only the server's thread builds replies */
+};
 
 /* Replies are built in a fixed buffer; what doesn't fit is cut off. */
 struct reply {
@@ -63,16 +65,16 @@ static void __printf(2, 3) rprintf(struct reply *r, const char *fmt, ...)
 }
 
 /* /proc/self/statm is opened at start: the control thread opens no files. */
-static u64 vmm_rss_bytes(void)
+static u64 vmm_rss_bytes(const struct ctl_server *srv)
 {
 	unsigned long long size, resident;
 	long psz = sysconf(_SC_PAGESIZE);
 	char buf[128];
 	ssize_t n;
 
-	if (srv.statm_fd < 0)
+	if (!srv || srv->statm_fd < 0)
 		return 0;
-	n = pread(srv.statm_fd, buf, sizeof(buf) - 1, 0);
+	n = pread(srv->statm_fd, buf, sizeof(buf) - 1, 0);
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
@@ -83,7 +85,7 @@ static u64 vmm_rss_bytes(void)
 
 static void reply_state(struct kvm *kvm, struct reply *r)
 {
-	rprintf(r, "name %s\n", srv.name);
+	rprintf(r, "name %s\n", kvm->ctl ? kvm->ctl->name : "");
 	rprintf(r, "pid %d\n", (int)getpid());
 	rprintf(r, "state %s\n", atomic_load(&kvm->stopping) ? "stopping" :
 		kvm__is_paused(kvm) ? "paused" : "running");
@@ -96,7 +98,7 @@ static void reply_stat(struct kvm *kvm, struct reply *r)
 	int refresh = kvm__is_paused(kvm) ? 0 : CTL_STATS_REFRESH_MS;
 
 	reply_state(kvm, r);
-	rprintf(r, "rss_bytes %llu\n", (unsigned long long)vmm_rss_bytes());
+	rprintf(r, "rss_bytes %llu\n", (unsigned long long)vmm_rss_bytes(kvm->ctl));
 	rprintf(r, "guest_ram_bytes %llu\n", (unsigned long long)kvm->cfg.ram_size);
 	if (balloon_get_info(kvm, &bi, refresh)) {
 		rprintf(r, "balloon absent\n");
@@ -227,7 +229,7 @@ static void client_error(struct ctl_client *c, const char *err)
 
 static void client_read(struct kvm *kvm, struct ctl_client *c)
 {
-	static char reply[CTL_REPLY_MAX];
+	char *reply = kvm->ctl->reply;
 	bool eof = false;
 	char err[128];
 	int st;
@@ -250,7 +252,7 @@ static void client_read(struct kvm *kvm, struct ctl_client *c)
 	if (st < 0) {
 		client_error(c, err);
 	} else if (st > 0) {
-		ctl_handle_request(kvm, c->buf, c->got, reply, sizeof(reply));
+		ctl_handle_request(kvm, c->buf, c->got, reply, CTL_REPLY_MAX);
 		reply_and_close(c, reply);
 	}
 }
@@ -269,7 +271,7 @@ static void client_accept(struct ctl_client *c, int fd)
 }
 
 /* Accept one connection into a free slot; false when out of descriptors. */
-static bool accept_one(struct ctl_client *clients)
+static bool accept_one(struct ctl_server *srv, struct ctl_client *clients)
 {
 	int fd, i;
 
@@ -277,7 +279,7 @@ static bool accept_one(struct ctl_client *clients)
 		;
 	if (i == CTL_MAX_CLIENTS)
 		return true;
-	fd = accept4(srv.lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return !(errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 			 errno == ENOMEM);	/* else: the client gave up */
@@ -288,27 +290,28 @@ static bool accept_one(struct ctl_client *clients)
 static void *ctl_thread(void *arg)
 {
 	struct kvm *kvm = arg;
+	struct ctl_server *srv = kvm->ctl;
 	struct ctl_client clients[CTL_MAX_CLIENTS];
 	struct pollfd pfd[2 + CTL_MAX_CLIENTS];
 	int idx[2 + CTL_MAX_CLIENTS];
 	bool starved = false;
 	int i;
 
-	thread_filter_enter(kvm, "control", "control");
+	thread_filter_enter(&kvm->seccomp, "control", "control");
 	for (i = 0; i < CTL_MAX_CLIENTS; i++)
 		clients[i].fd = -1;
 	for (;;) {
 		int n = 0, wait_ms = -1;
 		u64 now = now_ns();
 
-		pfd[n++] = (struct pollfd){ .fd = srv.wake_fd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = srv->wake_fd, .events = POLLIN };
 		/*
 		 * Out of descriptors or memory, a connection stays queued and
 		 * poll() reports it again at once: wait (for stop, a client
 		 * or the retry) instead of spinning.
 		 */
 		if (!starved)
-			pfd[n++] = (struct pollfd){ .fd = srv.lfd, .events = POLLIN };
+			pfd[n++] = (struct pollfd){ .fd = srv->lfd, .events = POLLIN };
 		else
 			wait_ms = CTL_ACCEPT_RETRY_MS;
 		for (i = 0; i < CTL_MAX_CLIENTS; i++) {
@@ -344,8 +347,8 @@ static void *ctl_thread(void *arg)
 		for (i = 1; i < n; i++) {
 			if (!pfd[i].revents)
 				continue;
-			if (pfd[i].fd == srv.lfd)
-				starved = !accept_one(clients);
+			if (pfd[i].fd == srv->lfd)
+				starved = !accept_one(srv, clients);
 			else
 				client_read(kvm, &clients[idx[i]]);
 		}
@@ -361,13 +364,13 @@ static void *ctl_thread(void *arg)
  * error; a socket nobody listens on is what a dead VM left behind, and is
  * removed (only while holding the name lock, see ctl_lock_name()).
  */
-static int claim_path(const char *path, const char *name)
+static int claim_path(struct ctl_server *srv, const char *path, const char *name)
 {
 	struct stat st;
 	int fd;
 
-	srv.lock_fd = ctl_lock_name(name);
-	if (srv.lock_fd < 0) {
+	srv->lock_fd = ctl_lock_name(name);
+	if (srv->lock_fd < 0) {
 		if (errno == EWOULDBLOCK)
 			pr_err("a VM named '%s' is already running (%s); pick another --name",
 			       name, path);
@@ -403,25 +406,27 @@ int ctl_server_start(struct kvm *kvm)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	sigset_t all, old;
 	mode_t mask;
+	struct ctl_server *srv = xzalloc(sizeof(*srv));
 	int r;
 
-	srv.kvm = kvm;
+	srv->lfd = srv->wake_fd = srv->statm_fd = srv->lock_fd = -1;
+	kvm->ctl = srv;
 	if (kvm->cfg.name)
-		snprintf(srv.name, sizeof(srv.name), "%s", kvm->cfg.name);
+		snprintf(srv->name, sizeof(srv->name), "%s", kvm->cfg.name);
 	else
-		snprintf(srv.name, sizeof(srv.name), "guest-%d", (int)getpid());
-	if (ctl_sock_path(srv.name, srv.path, sizeof(srv.path))) {
+		snprintf(srv->name, sizeof(srv->name), "guest-%d", (int)getpid());
+	if (ctl_sock_path(srv->name, srv->path, sizeof(srv->path))) {
 		pr_err("--name '%s': use 1-%d letters, digits, '.', '_' or '-' (the control socket's name)",
-		       srv.name, CTL_NAME_MAX);
+		       srv->name, CTL_NAME_MAX);
 		return -1;
 	}
-	if (ctl_make_sock_dir() || claim_path(srv.path, srv.name))
+	if (ctl_make_sock_dir() || claim_path(srv, srv->path, srv->name))
 		return -1;
 
-	srv.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-	srv.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	srv.wake_fd = eventfd(0, EFD_CLOEXEC);
-	if (srv.lfd < 0 || srv.wake_fd < 0) {
+	srv->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	srv->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	srv->wake_fd = eventfd(0, EFD_CLOEXEC);
+	if (srv->lfd < 0 || srv->wake_fd < 0) {
 		pr_err("control socket: %s", strerror(errno));
 		return -1;
 	}
@@ -431,62 +436,61 @@ int ctl_server_start(struct kvm *kvm)
 	 * connections while the VM is alive.
 	 */
 	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%.*s/.%d.tmp",
-		     (int)(strrchr(srv.path, '/') - srv.path), srv.path,
+		     (int)(strrchr(srv->path, '/') - srv->path), srv->path,
 		     (int)getpid()) >= (int)sizeof(sa.sun_path)) {
-		pr_err("control socket %s: the directory's name is too long", srv.path);
+		pr_err("control socket %s: the directory's name is too long", srv->path);
 		return -1;
 	}
 	unlink(sa.sun_path);
 	/* Never visible with looser permissions than 0600, even briefly. */
 	mask = umask(0177);
-	r = bind(srv.lfd, (struct sockaddr *)&sa, sizeof(sa));
+	r = bind(srv->lfd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(mask);
 	if (r < 0) {
 		pr_err("cannot bind %s: %s", sa.sun_path, strerror(errno));
 		return -1;
 	}
-	if (chmod(sa.sun_path, 0600) < 0 || listen(srv.lfd, 16) < 0 ||
-	    rename(sa.sun_path, srv.path) < 0) {
-		pr_err("control socket %s: %s", srv.path, strerror(errno));
+	if (chmod(sa.sun_path, 0600) < 0 || listen(srv->lfd, 16) < 0 ||
+	    rename(sa.sun_path, srv->path) < 0) {
+		pr_err("control socket %s: %s", srv->path, strerror(errno));
 		unlink(sa.sun_path);
 		return -1;
 	}
-	srv.bound = true;
+	srv->bound = true;
 
 	/* The thread takes no signals: kvm__run's signalfd gets them all. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = lkvm_thread_create(&srv.thread, ctl_thread, kvm);
+	r = lkvm_thread_create(&srv->thread, ctl_thread, kvm);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r) {
 		pr_err("cannot start the control thread: %s", strerror(r));
 		return -1;
 	}
-	srv.running = true;
-	pr_debug("control: listening on %s", srv.path);
+	thread_set_name(srv->thread, "ctl");
+	srv->running = true;
+	pr_debug("control: listening on %s", srv->path);
 	return 0;
 }
 
-void ctl_server_stop(struct kvm *kvm __unused)
+void ctl_server_stop(struct kvm *kvm)
 {
-	if (srv.running) {
-		eventfd_write(srv.wake_fd, 1);
-		pthread_join(srv.thread, NULL);
-		srv.running = false;
+	struct ctl_server *srv = kvm->ctl;
+
+	if (!srv)
+		return;
+	if (srv->running) {
+		eventfd_write(srv->wake_fd, 1);
+		pthread_join(srv->thread, NULL);
 	}
-	if (srv.bound) {
-		unlink(srv.path);
-		srv.bound = false;
-	}
-	ctl_unlock_name(srv.name, srv.lock_fd);
-	srv.lock_fd = -1;
-	if (srv.lfd >= 0)
-		close(srv.lfd);
-	if (srv.wake_fd >= 0)
-		close(srv.wake_fd);
-	if (srv.statm_fd >= 0)
-		close(srv.statm_fd);
-	srv.lfd = srv.wake_fd = srv.statm_fd = -1;
+	if (srv->bound)
+		unlink(srv->path);
+	ctl_unlock_name(srv->name, srv->lock_fd);
+	close_fd(&srv->lfd);
+	close_fd(&srv->wake_fd);
+	close_fd(&srv->statm_fd);
+	free(srv);
+	kvm->ctl = NULL;
 }
 
 static int control_init(struct kvm *kvm)

@@ -73,9 +73,6 @@ struct blk_dev {
 	struct virtq_elem push_elem;
 };
 
-static struct blk_dev *blk_devs[LKVM_MAX_DISKS];
-static unsigned int nr_blk_devs;
-
 static struct blk_req *req_alloc(struct blk_dev *blk, unsigned int segs)
 {
 	struct blk_req *req;
@@ -509,6 +506,12 @@ static void blk_free(struct blk_dev *blk)
 	free(blk);
 }
 
+/* Waits for in-flight requests, so the image is consistent. */
+static void blk_release(struct virtio_device *vdev)
+{
+	blk_free(vdev->priv);
+}
+
 static int blk_create(struct kvm *kvm, int idx)
 {
 	const struct disk_config *dc = &kvm->cfg.disks[idx];
@@ -551,7 +554,6 @@ static int blk_create(struct kvm *kvm, int idx)
 	 */
 	if (virtio_device_register(kvm, &blk->vdev) < 0)
 		return -1;
-	blk_devs[nr_blk_devs++] = blk;
 	if (disk_event_fd(blk->disk) >= 0 &&
 	    virtio_worker_add_fd(&blk->vdev, disk_event_fd(blk->disk),
 				 blk_aio_event, NULL) < 0)
@@ -572,14 +574,4 @@ static int virtio_blk_init(struct kvm *kvm)
 	return 0;
 }
 
-static void virtio_blk_exit(struct kvm *kvm __unused)
-{
-	while (nr_blk_devs) {
-		struct blk_dev *blk = blk_devs[--nr_blk_devs];
-
-		virtio_device_unregister(&blk->vdev);
-		/* Waits for in-flight requests, so the image is consistent. */
-		blk_free(blk);
-	}
-}
-virtio_dev_init(virtio_blk_init, virtio_blk_exit);
+virtio_dev_type_init(virtio_blk_init, blk_ops, blk_release);

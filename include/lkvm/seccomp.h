@@ -30,8 +30,8 @@ struct kvm_seccomp {
 
 /* In struct kvm; before any thread is created (kvm__init). */
 int thread_filter_prepare(struct kvm *kvm);
-/* First call of every VM thread; names it in violation messages. */
-void thread_filter_enter(struct kvm *kvm, const char *kind, const char *name);
+/* First call of every VM thread (@s: its VM's); names it in violation messages. */
+void thread_filter_enter(struct kvm_seccomp *s, const char *kind, const char *name);
 /* Set-up is done: release the waiting threads into their filters. */
 void thread_filter_setup_done(struct kvm *kvm);
 /* Run by a violation before lkvm exits (async-signal-safe: the terminal). */

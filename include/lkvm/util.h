@@ -2,6 +2,7 @@
 #ifndef LKVM_UTIL_H
 #define LKVM_UTIL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -99,6 +100,8 @@ char *xstrdup(const char *s);
 ssize_t read_full(int fd, void *buf, size_t len);
 ssize_t pread_full(int fd, void *buf, size_t len, off_t off);
 ssize_t write_full(int fd, const void *buf, size_t len);
+/* Close *@fd unless it is negative, and make it -1. */
+void close_fd(int *fd);
 
 /*
  * Parse a size such as "512", "512M", "2G", "65536K". Plain numbers are in
@@ -128,5 +131,11 @@ int lkvm_thread_create(pthread_t *thread, void *(*fn)(void *), void *arg);
 
 /* now_ns() when lkvm started (its first constructor, just after exec). */
 u64 lkvm_start_ns(void);
+
+/*
+ * Name a thread for ps -L, top -H and gdb ("vcpu0", "virtio-blk", ...):
+ * cut to the kernel's 15 characters.
+ */
+void thread_set_name(pthread_t t, const char *fmt, ...) __printf(2, 3);
 
 #endif

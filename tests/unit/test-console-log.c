@@ -29,6 +29,7 @@ static long long logged(u64 max, int total, char *tail, size_t tail_len)
 	int i, devnull, saved, fd;
 
 	memset(line, 'x', sizeof(line));
+	term_init(&vm.term);
 	vm.cfg.console_log = path;
 	vm.cfg.console_log_max = max;
 	if (init_run_stage(&vm, INIT_DEV))
@@ -39,7 +40,7 @@ static long long logged(u64 max, int total, char *tail, size_t tail_len)
 	devnull = open("/dev/null", O_WRONLY);
 	dup2(devnull, STDOUT_FILENO);
 	for (i = 0; i < total; i += sizeof(line))
-		term_write(line, sizeof(line));
+		term_write(&vm.term, line, sizeof(line));
 	dup2(saved, STDOUT_FILENO);
 	close(saved);
 	close(devnull);

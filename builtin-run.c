@@ -16,6 +16,7 @@
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
 #include "lkvm/parse-options.h"
+#include "lkvm/privs.h"
 #include "lkvm/term.h"
 
 /* Arch defaults and arch-only options (kvm-arch.h); x86 has none. */
@@ -150,6 +151,7 @@ void kvm_config_defaults(struct kvm_config *cfg)
 	cfg->console = "serial";
 	cfg->virtio_transport = LKVM_ARCH_DEFAULT_TRANSPORT;
 	cfg->loglevel = LKVM_LOG_INFO;
+	cfg->console_log_max = LKVM_CONSOLE_LOG_MAX;
 }
 
 struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extra)
@@ -173,6 +175,9 @@ struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extr
 				"guest console: ttyS0 (default) or virtio hvc0", check_console),
 		OPTION_STRING(0, "console-log", &cfg->console_log, "<file>",
 			      "also write the guest console to <file>"),
+		OPTION_SIZE(0, "console-log-max", &cfg->console_log_max, "<size>",
+			    "stop --console-log at this size, in MiB unless suffixed K/M/G "
+			    "(default 64; 0: no limit)", SZ_1M),
 		OPTION_STRING('f', "firmware", &cfg->firmware, "<file>",
 			      "boot this raw binary instead of a kernel (arm64)"),
 		OPTION_BOOLEAN(0, "nodefaults", &cfg->nodefaults,
@@ -182,6 +187,8 @@ struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extr
 		OPTION_CALLBACK(0, "vcpu-affinity", &cfg->vcpu_affinity, "<cpulist>",
 				"run the vCPU threads on these host CPUs only (e.g. 0-3,6)",
 				set_vcpu_affinity),
+		OPTION_STRING(0, "user", &cfg->user, "<user>[:<group>]",
+			      "a root-started lkvm becomes this user once the VM is set up"),
 		OPTION_GROUP("Devices:"),
 		OPTION_CALLBACK('d', "disk", cfg, "<path>[,ro][,direct]",
 				"add a virtio-blk disk backed by a raw or qcow2 image (repeatable)",
@@ -224,6 +231,10 @@ struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extr
 		OPTION_CALLBACK(0, "loglevel", &cfg->loglevel, "error|warning|info|debug",
 				"what lkvm prints besides errors (debug: as --debug)",
 				set_loglevel),
+		OPTION_BOOLEAN(0, "no-seccomp", &cfg->no_seccomp,
+			       "no system call filters on lkvm's threads (for debugging)"),
+		OPTION_BOOLEAN(0, "coredump", &cfg->coredump,
+			       "let lkvm dump core on a crash, guest memory included"),
 		OPTION_CALLBACK_NOARG(0, "no-dhcp", NULL,
 				      "accepted for kvmtool: lkvm never configures DHCP",
 				      accept_no_dhcp),
@@ -289,6 +300,8 @@ int kvm_config_finish(struct kvm_config *cfg, const char *cmd)
 		       cmd, cfg->name, CTL_NAME_MAX);
 		return -1;
 	}
+	if (privs_parse_user(cfg, cmd))
+		return -1;
 	if (cfg->loglevel == LKVM_LOG_DEBUG)
 		cfg->debug = true;
 	lkvm_debug = cfg->debug;

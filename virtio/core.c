@@ -5,6 +5,7 @@
  * thread that services a device's queues.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -57,7 +58,10 @@ static void *worker_thread(void *arg)
 {
 	struct virtio_device *vdev = arg;
 	struct epoll_event ev[16];
+	char name[32];
 
+	snprintf(name, sizeof(name), "virtio-%s worker", vdev->ops->name);
+	thread_filter_enter(&vdev->kvm->seccomp, vdev->ops->name, name);
 	for (;;) {
 		int n = epoll_wait(vdev->epoll_fd, ev, ARRAY_SIZE(ev), -1), i;
 

@@ -37,11 +37,12 @@ printf '\267\000' | dd of="$tmp/arm64.elf" bs=1 seek=18 conv=notrunc status=none
 } >"$tmp/i386.elf"
 
 rc=0
+runner=()	# what runs the binary (check_unprivileged)
 # check BIN NAME PATTERN ARGS...: exit 1, one stderr line matching PATTERN.
 check() {
 	local bin=$1 name=$2 pat=$3 st lines
 	shift 3
-	"./$bin" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
+	"${runner[@]}" "./$bin" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
 	st=$?
 	lines=$(wc -l <"$tmp/err")
 	if [ "$st" != 1 ]; then
@@ -92,5 +93,17 @@ for bin in lkvm lkvm-asan; do
 	check $bin 9p-mapped "security=mapped: not supported" run -k $good --9p "$tmp/dir,t,security=mapped"
 	check $bin 9p-bad-flag "unknown --9p flag" run -k $good --9p "$tmp/dir,t,secure"
 	check $bin unknown-command "not an lkvm command" frobnicate
+	check $bin console-log-max-words "console-log-max expects a size" run -k $good --console-log-max abc
+	check $bin scratch-size-words "scratch-size expects a size" sandbox -k $good --scratch-size x -- true
+	check $bin user-unknown "no such user" run -k $good --user no-such-user-here
+	check $bin group-unknown "no such group" run -k $good --user 0:no-such-group-here
+	# --user needs root: as root, check it from an unprivileged child.
+	if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+		runner=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+		check $bin user-not-root "only an lkvm started as root" run -k $good --user 0
+		runner=()
+	elif [ "$(id -u)" != 0 ]; then
+		check $bin user-not-root "only an lkvm started as root" run -k $good --user 0
+	fi
 done
 exit $rc

@@ -166,6 +166,11 @@ fi
 			echo "run_case $c '\$LKVM sandbox -k $PVH_VMLINUX $m --boot-timings -- sh -c \"echo PVH-SANDBOX-\\\$(uname -r); exit 6\"'"
 			continue
 			;;
+		usernet|sandbox-user)
+			echo "_lkvm_tmo=\$LKVM_CASE_TIMEOUT; LKVM_CASE_TIMEOUT=$NESTED_USERNET_TIMEOUT"
+			echo "run_case $c '$(nested_sandbox_cmd "$c")'"
+			echo "LKVM_CASE_TIMEOUT=\$_lkvm_tmo"
+			continue ;;
 		sandbox|sandbox-*|net) echo "run_case $c '$(nested_sandbox_cmd "$c")'"; continue ;;
 		esac
 		echo "run_case $c '\$LKVM run -k \$L2_KERNEL -i \$L2_INITRD $L2_ARGS -p \"lkvmtest.action=$action quiet\"'"
@@ -182,7 +187,8 @@ if [ "$LKVM_MODE" = nested ]; then
 	for attempt in 1 2; do
 		echo "INFO: [$(now)s] booting L1 (QEMU TCG) with $ncases case(s)" >&2
 		lkvm_run_l1 "$WORK/l1.cpio" "$LOG" \
-			$((60 + ncases * (LKVM_CASE_TIMEOUT + 10) + NESTED_BALLOON_TIMEOUT + NESTED_NV_X86_TIMEOUT))
+			$((60 + ncases * (LKVM_CASE_TIMEOUT + 10) + NESTED_BALLOON_TIMEOUT + \
+			   NESTED_NV_X86_TIMEOUT + 2 * NESTED_USERNET_TIMEOUT))
 		qrc=$?
 		echo "INFO: [$(now)s] L1 finished (qemu status $qrc)" >&2
 		# Killed by its timeout with cases unfinished. Seen once in CI: the
@@ -227,7 +233,7 @@ check_case() {
 		return
 	fi
 	case "$c" in
-	sandbox|sandbox-*|net)		# sandbox.sh
+	sandbox|sandbox-*|net|usernet)	# sandbox.sh
 		nested_sandbox_check "$c" "$out" "$status"
 		return
 		;;

@@ -19,7 +19,6 @@
 # Needs: passt, qemu-system-x86_64, and what tests/nested needs.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-REPO=$PWD
 # shellcheck source=tests/nested/lib.sh
 . tests/nested/lib.sh
 # shellcheck source=tests/nested/sandbox.sh
@@ -29,14 +28,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-bench-net.XXXXXX") || exit 1
 # shellcheck disable=SC2153 # LKVM_KEEP comes from the environment, as in the tier
 trap '[ "${LKVM_KEEP:-0}" = 1 ] && echo "bench: work files in $WORK" >&2 || rm -rf "$WORK"' EXIT
 
-make -s lkvm >&2 || exit 1
-lkvm_detect_mode "$REPO/lkvm"
-if [ "$LKVM_MODE" = nested ]; then
-	make -s lkvm-static >&2 || exit 1
-	LKVM_BIN=$REPO/lkvm-static
-else
-	LKVM_BIN=$REPO/lkvm
-fi
+lkvm_bench_build || exit 1
 lkvm_fetch_guest x86_64 || exit 1
 lkvm_build_l2_initrd "$WORK/l2.cpio" || exit 1
 

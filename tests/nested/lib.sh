@@ -714,6 +714,19 @@ lkvm_detect_mode() {
 	fi
 }
 
+# Build what the benches boot: make lkvm, decide the mode, and set LKVM_BIN
+# (lkvm-static in nested mode: L1 has no shared libraries). Run in REPO.
+lkvm_bench_build() {
+	make -s lkvm >&2 || return 1
+	lkvm_detect_mode "$PWD/lkvm"
+	if [ "$LKVM_MODE" = nested ]; then
+		make -s lkvm-static >&2 || return 1
+		LKVM_BIN=$PWD/lkvm-static
+	else
+		LKVM_BIN=$PWD/lkvm
+	fi
+}
+
 # Unpack the ELF vmlinux from a bzImage into OUT (kept when already there):
 # Debian's bzImage carries it as an xz stream (magic FD 37 7A 58 5A 00),
 # with the PVH entry note. Fails when there is no such stream.

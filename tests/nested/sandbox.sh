@@ -152,14 +152,12 @@ nested_sandbox_cmd() {
 		# finds its modules from the release in the bzImage.
 		extra="-k /boot/vmlinuz-$LKVM_KVER"
 	fi
-	case "$c" in
 	# shellcheck disable=SC2016 # expanded by the case runner
+	case "$c" in
 	sandbox-user)
 		printf 'sh ${L2_INITRD%%/*}/usernet-l1.sh sandbox-user $LKVM ${L2_INITRD%%/*}/nettool %s' "$extra"
 		return ;;
-	# shellcheck disable=SC2016 # expanded by the case runner
 	sandbox-initrd) extra='${L2_INITRD%/*}/net.cpio '"$extra" ;;
-	# shellcheck disable=SC2016
 	sandbox-disk) extra='${L2_INITRD%/*}/root.ext4 '"$extra" ;;
 	esac
 	# shellcheck disable=SC2016 # expanded by the case runner

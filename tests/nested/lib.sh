@@ -636,7 +636,11 @@ lkvm_build_l2_initrd() {
 	lkvm_stage_modules "$LKVM_KROOT" "$LKVM_KVER" "$dir/lib/modules" $mods ||
 		{ rm -rf "$dir"; return 1; }
 	install -m 755 "$LKVM_NESTED_LIB_DIR/l2-init.sh" "$dir/init"
-	[ -n "$overlay" ] && cp -a "$overlay/." "$dir/"
+	if [ -n "$overlay" ] && ! cp -a "$overlay/." "$dir/"; then
+		lkvm_err "cannot copy $overlay over the L1 root"
+		rm -rf "$dir"
+		return 1
+	fi
 	lkvm_pack_cpio "$dir" "$out"
 	local rc=$?
 	rm -rf "$dir"
@@ -663,7 +667,11 @@ lkvm_build_l1_initrd() {
 		install -m 755 "$lkvm" "$dir/bin/lkvm"
 	fi
 	cp "$cases" "$dir/tests.sh"
-	[ -n "$overlay" ] && cp -a "$overlay/." "$dir/"
+	if [ -n "$overlay" ] && ! cp -a "$overlay/." "$dir/"; then
+		lkvm_err "cannot copy $overlay over the L1 root"
+		rm -rf "$dir"
+		return 1
+	fi
 	lkvm_pack_cpio "$dir" "$out"
 	local rc=$?
 	rm -rf "$dir"

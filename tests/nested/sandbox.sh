@@ -44,11 +44,12 @@ NESTED_SANDBOX_MODULES="virtio_pci virtio_mmio 9pnet_virtio 9p virtio_console vi
 NESTED_USERNET_TIMEOUT=200
 
 # nested_usernet_passt OVERLAY: this host's passt and the libraries it
-# loads, for L1 (a busybox root with no shared libraries of its own).
+# loads, for L1 (a busybox root with no shared libraries of its own; its
+# /usr/bin is a link to /bin, so passt goes there).
 nested_usernet_passt() {
 	local ov=$1 p lib
 	p=$(command -v passt) || { lkvm_err "passt is not installed (Debian package: passt)"; return 1; }
-	mkdir -p "$ov/usr/bin" && cp "$p" "$ov/usr/bin/passt" || return 1
+	mkdir -p "$ov/bin" && cp "$p" "$ov/bin/passt" || return 1
 	for lib in $(ldd "$p" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*ld-linux/ { print $1 }'); do
 		mkdir -p "$ov$(dirname "$lib")" && cp -L "$lib" "$ov$lib" || return 1
 	done

@@ -37,8 +37,6 @@ struct vsock_dev {
 	bool running;
 };
 
-static struct vsock_dev *vsock_dev;
-
 static void vsock_notify(struct virtio_device *vdev __unused, struct virt_queue *vq __unused)
 {
 	/* Event queue buffers wait for an event that never comes (see above). */
@@ -107,13 +105,15 @@ static const struct virtio_device_ops vsock_ops = {
 
 static void vsock_free(struct vsock_dev *v)
 {
-	int i;
-
 	vhost_close(&v->vh);
-	for (i = 0; i < 2; i++)
-		if (v->call_fds[i] >= 0)
-			close(v->call_fds[i]);
+	close_fd(&v->call_fds[0]);
+	close_fd(&v->call_fds[1]);
 	free(v);
+}
+
+static void vsock_release(struct virtio_device *vdev)
+{
+	vsock_free(vdev->priv);
 }
 
 static int virtio_vsock_init(struct kvm *kvm)
@@ -153,7 +153,6 @@ static int virtio_vsock_init(struct kvm *kvm)
 		vsock_free(v);
 		return -1;
 	}
-	vsock_dev = v;
 	for (i = 0; i < 2; i++) {
 		v->call_fds[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (v->call_fds[i] < 0 ||
@@ -166,12 +165,4 @@ static int virtio_vsock_init(struct kvm *kvm)
 	return 0;
 }
 
-static void virtio_vsock_exit(struct kvm *kvm __unused)
-{
-	if (vsock_dev) {
-		virtio_device_unregister(&vsock_dev->vdev);
-		vsock_free(vsock_dev);
-		vsock_dev = NULL;
-	}
-}
-virtio_dev_init(virtio_vsock_init, virtio_vsock_exit);
+virtio_dev_type_init(virtio_vsock_init, vsock_ops, vsock_release);

@@ -39,7 +39,7 @@
 NESTED_SANDBOX_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NESTED_SANDBOX_CASES="sandbox sandbox-timeout sandbox-initrd sandbox-disk net usernet sandbox-user"
 # Everything lkvm sandbox may ask for, and what the net cases load in L1.
-NESTED_SANDBOX_MODULES="virtio_pci virtio_mmio 9pnet_virtio 9p virtio_console virtio_blk virtio_net virtio_rng ext4 crc32c_generic vmw_vsock_virtio_transport tun bridge vhost_net vhost_vsock"
+NESTED_SANDBOX_MODULES="virtio_pci virtio_mmio 9pnet_virtio 9p virtio_console virtio_blk virtio_net virtio_rng ext4 crc32c_generic vmw_vsock_virtio_transport tun bridge dummy vhost_net vhost_vsock"
 # The user-mode network cases boot and wait on both sides: their own timeout.
 NESTED_USERNET_TIMEOUT=200
 

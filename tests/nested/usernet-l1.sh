@@ -35,9 +35,12 @@ for m in vhost_vsock vhost_net; do
 done
 [ -c /dev/vhost-vsock ] && chmod 666 /dev/vhost-vsock
 # passt copies nothing here (fixed addresses) but wants an interface with a
-# default route, as any networked host has.
+# default route, as any networked host has, and one that is up with a
+# carrier: a dummy, not a bridge without ports (passt: "External interface
+# not usable").
 if ! ip route | grep -q '^default'; then
-	ip link add name lkvmup type bridge 2>/dev/null
+	modprobe dummy 2>/dev/null
+	ip link add name lkvmup type dummy 2>/dev/null
 	ip addr add 192.0.2.1/24 dev lkvmup
 	ip link set lkvmup up
 	ip route add default via 192.0.2.254 dev lkvmup onlink 2>/dev/null ||

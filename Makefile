@@ -94,9 +94,11 @@ CORE_OBJS += virtio/balloon.o mem-discard.o pause.o control.o util/ctl-proto.o u
 # The 9P2000.L server (one concept per file, see fs/9p-internal.h)
 P9_OBJS := $(addprefix fs/,9p-server.o 9p-qid.o 9p-fid.o 9p-path.o 9p-attr.o 9p-file.o \
 	   9p-dir.o 9p-lock.o 9p-xattr.o beneath.o)
-# virtio-9p and its server, virtio-net on tap, --console-log
+# virtio-9p and its server, virtio-net on tap or passt, --console-log
 CORE_OBJS += virtio/9p.o $(P9_OBJS) net/options.o util/console-log.o \
-	     virtio/net.o net/tap.o
+	     virtio/net.o net/tap.o net/passt.o net/backend.o
+# vhost: vhost-net for taps, virtio-vsock on vhost-vsock
+CORE_OBJS += virtio/vhost.o virtio/vhost-sys.o virtio/vhost-net.o virtio/vsock.o
 # lkvm sandbox: initramfs writer, module order, exit register, embedded init
 CORE_OBJS += sandbox/cpio.o sandbox/modules.o sandbox/scratch.o sandbox/init-blob.o \
 	     hw/sandbox-exit.o
@@ -178,8 +180,12 @@ tests/unit/test-options: .asan/kvmtool-compat.o
 tests/unit/test-pvpanic: .asan/hw/pvpanic.o
 tests/unit/test-console-log: .asan/util/term.o .asan/util/console-log.o
 tests/unit/test-9p: $(addprefix .asan/,$(P9_OBJS))
-tests/unit/test-virtio-net: tests/unit/fake-virtio.h .asan/virtio/net.o .asan/virtio/9p.o \
-			    $(addprefix .asan/,$(P9_OBJS))
+tests/unit/test-virtio-net: tests/unit/fake-virtio.h tests/unit/fake-net.h .asan/virtio/net.o .asan/virtio/9p.o \
+			    $(addprefix .asan/,$(P9_OBJS)) .asan/virtio/vhost.o \
+			    .asan/virtio/vhost-net.o .asan/virtio/vhost-sys.o
+tests/unit/test-net-passt: .asan/net/passt.o
+tests/unit/test-vhost: tests/unit/fake-virtio.h tests/unit/fake-net.h .asan/virtio/net.o .asan/virtio/vhost.o \
+		       .asan/virtio/vhost-net.o .asan/virtio/vsock.o
 tests/unit/test-sandbox: .asan/sandbox/cpio.o .asan/sandbox/modules.o .asan/sandbox/scratch.o
 # arm64's VM logic is host-independent; its tests run on any build host.
 .asan/arm/%.o tests/unit/test-arm-%: CFLAGS += -Iarm/include

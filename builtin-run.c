@@ -4,6 +4,7 @@
  * The option table is shared with lkvm sandbox (builtin-sandbox.c), which
  * adds its own options after these.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,23 @@ static int add_network(const struct option *opt, const char *arg)
 	return virtio_net_parse(opt->value, arg);
 }
 
+static int set_vsock(const struct option *opt, const char *arg)
+{
+	u64 *cid = opt->value;
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 0);
+	/* 0-2 are the hypervisor's, the loopback's and the host's; -1U is "any". */
+	if (!*arg || *end || errno || v < 3 || v >= 0xffffffffULL || *arg == '-') {
+		pr_err("--vsock: '%s' is not a guest CID (3 to 4294967294)", arg);
+		return -1;
+	}
+	*cid = v;
+	return 0;
+}
+
 void kvm_config_defaults(struct kvm_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -198,10 +216,15 @@ struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extr
 		{ .type = OPT_CALLBACK, .long_name = "virtio-9p", .value = cfg,
 		  .argh = "<hostdir>,<tag>[,ro][,security=restricted|passthrough]", .help = "the same as --9p",
 		  .cb = add_9p, .flags = OPT_ALIAS },
-		OPTION_CALLBACK('n', "network", cfg, "mode=tap|none[,...]",
+		OPTION_CALLBACK('n', "network", cfg, "mode=tap|user|none[,...]",
 				"a virtio-net NIC on a tap: [,tapif=<if>][,script=<path>]"
-				"[,mac=<mac>][,queues=<n>] (repeatable; no NIC by default)",
+				"[,mac=<mac>][,queues=<n>][,vhost=on|off], or user-mode through "
+				"passt: [,hostfwd=tcp:<hostport>:<guestport>]...[,socket=<path>] "
+				"(repeatable; no NIC by default)",
 				add_network),
+		OPTION_CALLBACK(0, "vsock", &cfg->vsock_cid, "<cid>",
+				"a virtio-vsock with guest CID <cid>, through /dev/vhost-vsock",
+				set_vsock),
 		OPTION_BOOLEAN(0, "rng", &cfg->rng, "add a virtio-rng device"),
 		OPTION_BOOLEAN(0, "balloon", &cfg->balloon,
 			       "add a virtio-balloon (statistics, free page reporting)"),

@@ -165,6 +165,8 @@ static int add_modules(struct cpio *c, const struct kvm_config *cfg, const char 
 		want[n++] = "virtio_net";
 	if (cfg->rng)
 		want[n++] = "virtio_rng";
+	if (cfg->vsock_cid)
+		want[n++] = "vmw_vsock_virtio_transport";
 	want[n] = NULL;
 
 	nr = add_module_set(c, moddir, want, false, NULL, 0, &mods, &seq);
@@ -232,6 +234,7 @@ struct sandbox {
 	const char *scratch, *moddir, *rootfs;
 	u64 scratch_size;		/* --scratch-size */
 	bool scratch_mounted;		/* the temporary one is a tmpfs */
+	bool net;			/* --net: a user-mode network */
 	char kernel[PATH_MAX], release[256], tmpdir[PATH_MAX], initrd[64];
 	char moddir_buf[PATH_MAX], params[4096], cwd[PATH_MAX];
 	struct strbuf conf;		/* the init's instructions */
@@ -250,6 +253,9 @@ static int parse_args(struct sandbox *sb, int argc, const char **argv)
 			    "unless suffixed K/M/G (default 1G; 0: no limit)", SZ_1M),
 		OPTION_STRING(0, "modules", &sb->moddir, "<dir>",
 			      "the kernel's modules and modules.dep (default /lib/modules/<release>)"),
+		OPTION_BOOLEAN(0, "net", &sb->net,
+			       "a user-mode network for the command (passt; the same as "
+			       "-n mode=user, configured by the init)"),
 		OPTION_END(),
 	};
 	int n;
@@ -264,6 +270,15 @@ static int parse_args(struct sandbox *sb, int argc, const char **argv)
 	if (n == 0) {
 		pr_err("sandbox: no command given (lkvm sandbox [<options>] -- <command> [<args>])");
 		return -1;
+	}
+	/* --net: the first NIC, so that it is the guest's eth0. */
+	if (sb->net) {
+		if (sb->cfg.nr_nets) {
+			pr_err("sandbox: --net adds its own NIC; leave out -n/--network");
+			return -1;
+		}
+		if (virtio_net_parse(&sb->cfg, "mode=user"))
+			return -1;
 	}
 	return n;
 }
@@ -426,6 +441,10 @@ static int build_conf(struct sandbox *sb, const char **cmd, int n)
 		kv(&sb->conf, "console", "/dev/hvc0");
 	kv(&sb->conf, "stdin", isatty(STDIN_FILENO) ? "tty" : "null");
 	kv(&sb->conf, "hostname", sb->cfg.name);
+	if (sb->net) {
+		kv(&sb->conf, "net", "eth0 " NET_USER_GUEST "/" NET_USER_PREFIX " " NET_USER_GATEWAY);
+		kv(&sb->conf, "dns", NET_USER_DNS);
+	}
 	if (add_cwd(sb))
 		return -1;
 	add_env(sb);

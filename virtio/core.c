@@ -380,6 +380,21 @@ void virtio_queue_enable(struct virtio_device *vdev, unsigned int idx, bool on)
 	pthread_mutex_unlock(&vdev->lock);
 }
 
+void virtio_queue_handover(struct virtio_device *vdev, unsigned int idx, bool away)
+{
+	struct worker_fd *w;
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	for (w = vdev->worker_fds; w; w = w->next)
+		if (w->vq && w->vq->index == idx)
+			break;
+	if (!w)
+		return;
+	ev.data.ptr = w;
+	/* Adding what is there, or deleting what isn't, changes nothing. */
+	epoll_ctl(vdev->epoll_fd, away ? EPOLL_CTL_DEL : EPOLL_CTL_ADD, w->fd, &ev);
+}
+
 void virtio_queue_kick(struct virtio_device *vdev, unsigned int idx)
 {
 	if (idx < vdev->nr_queues)

@@ -50,6 +50,7 @@ struct kvm_config {
 	int nr_9p;
 	struct net_config nets[LKVM_MAX_NETS];	/* -n/--network mode=tap */
 	int nr_nets;
+	u64 vsock_cid;			/* --vsock: the guest's CID, 0 = no vsock */
 	const char *console_log;	/* --console-log: console copied here */
 	u64 console_log_max;		/* --console-log-max: bytes, 0 = no limit */
 	bool sandbox;			/* lkvm sandbox: the exit-status port */

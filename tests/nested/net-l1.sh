@@ -20,9 +20,13 @@ br=lkvmbr$$
 t=/tmp/lkvm-net.$$
 mkdir -p "$t"
 
-for m in tun bridge; do
+for m in tun bridge vhost_net; do
 	modprobe "$m" 2>/dev/null
 done
+# The data queues in the kernel when it has vhost-net (lkvm's default too).
+vhost=
+[ -c /dev/vhost-net ] && vhost=,vhost=on
+echo "NET-VHOST=${vhost:+on}"
 [ -c /dev/net/tun ] || { mkdir -p /dev/net; mknod /dev/net/tun c 10 200; }
 ip link add name "$br" type bridge 2>/dev/null || brctl addbr "$br" ||
 	{ echo "NET-FAIL=cannot create bridge $br"; exit 1; }
@@ -46,7 +50,7 @@ nc -l -p 5001 <"$t/send" >/dev/null &
 tx=$!
 
 timeout -s TERM 170 "$lkvm" run -k "$kernel" -i "$initrd" -m 256 -c 2 --name net$$ \
-	-n "mode=tap,tapif=lkvmt$$,script=$t/ifup,mac=02:00:00:00:00:0b" \
+	-n "mode=tap,tapif=lkvmt$$,script=$t/ifup,mac=02:00:00:00:00:0b$vhost" \
 	-p "quiet lkvmtest.ip=10.0.2.2 lkvmtest.host=10.0.2.1"
 rc=$?
 echo

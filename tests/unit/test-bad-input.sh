@@ -42,7 +42,11 @@ runner=()	# what runs the binary (check_unprivileged)
 check() {
 	local bin=$1 name=$2 pat=$3 st lines
 	shift 3
-	"${runner[@]}" "./$bin" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
+	if [ "$1" = env ]; then		# env VAR=... ./BIN ARGS...
+		"${runner[@]}" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
+	else
+		"${runner[@]}" "./$bin" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
+	fi
 	st=$?
 	lines=$(wc -l <"$tmp/err")
 	if [ "$st" != 1 ]; then
@@ -105,5 +109,14 @@ for bin in lkvm lkvm-asan; do
 	elif [ "$(id -u)" != 0 ]; then
 		check $bin user-not-root "only an lkvm started as root" run -k $good --user 0
 	fi
+	check $bin net-unknown-mode "not supported" run -k $good -n mode=slirp
+	check $bin net-no-passt "Debian package: passt" env PATH="$tmp/dir" "./$bin" run -k $good -n mode=user
+	check $bin net-bad-hostfwd "hostfwd wants" run -k $good -n mode=user,hostfwd=tcp:80
+	check $bin net-hostfwd-port0 "hostfwd wants" run -k $good -n mode=user,hostfwd=tcp:0:80
+	check $bin net-hostfwd-on-tap "mode=user" run -k $good -n mode=tap,hostfwd=tcp:8080:80
+	check $bin net-vhost-on-user "mode=tap" run -k $good -n mode=user,vhost=on
+	check $bin net-bad-vhost "on or off" run -k $good -n mode=tap,vhost=maybe
+	check $bin vsock-cid-2 "not a guest CID" run -k $good --vsock 2
+	check $bin vsock-cid-junk "not a guest CID" run -k $good --vsock 3x
 done
 exit $rc

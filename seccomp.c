@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <linux/if_tun.h>
+#include <linux/vhost.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <termios.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "lkvm/kvm.h"
@@ -63,9 +65,14 @@ static const char *const common_calls[] = {
 	NULL,
 };
 
-/* The interrupts a device raises (irq.c): lines, MSIs and their routes. */
+/*
+ * The interrupts a device raises (irq.c): lines, MSIs and their routes;
+ * and its doorbells: a worker that serves a queue the driver moved to its
+ * own notify address (the virtio-mmio notify extension) registers that
+ * address's ioeventfd (virtio/transport.c).
+ */
 static const unsigned long irq_ioctls[] = {
-	KVM_IRQ_LINE, KVM_SIGNAL_MSI, KVM_IRQFD, KVM_SET_GSI_ROUTING, 0,
+	KVM_IRQ_LINE, KVM_SIGNAL_MSI, KVM_IRQFD, KVM_SET_GSI_ROUTING, KVM_IOEVENTFD, 0,
 };
 
 /*
@@ -79,7 +86,15 @@ static const unsigned long vcpu_ioctls[] = {
 	KVM_GET_LAPIC,
 #endif
 	KVM_IOEVENTFD, KVM_IRQ_LINE, KVM_SIGNAL_MSI, KVM_IRQFD, KVM_SET_GSI_ROUTING,
-	TUNSETOFFLOAD, TUNSETQUEUE, 0,
+	TUNSETOFFLOAD, TUNSETQUEUE,
+	/*
+	 * vhost-net and vhost-vsock: the driver's DRIVER_OK, a reset or a
+	 * queue's set-up hands the rings to the kernel (virtio/vhost.c).
+	 */
+	VHOST_GET_FEATURES, VHOST_SET_FEATURES, VHOST_SET_OWNER, VHOST_SET_MEM_TABLE,
+	VHOST_SET_VRING_NUM, VHOST_SET_VRING_ADDR, VHOST_SET_VRING_BASE,
+	VHOST_GET_VRING_BASE, VHOST_SET_VRING_KICK, VHOST_SET_VRING_CALL,
+	VHOST_NET_SET_BACKEND, VHOST_VSOCK_SET_GUEST_CID, VHOST_VSOCK_SET_RUNNING, 0,
 };
 static const char *const vcpu_calls[] = {
 	/* virtio-blk's reset waits for its requests in flight */
@@ -97,9 +112,13 @@ static const char *const blk_calls[] = {
 	NULL,
 };
 
-/* virtio-net on a tap: frames are read(2)/write(2)n; offloads change. */
+/*
+ * virtio-net: on a tap, frames are read(2)/write(2)n and offloads change;
+ * through passt, they go over its socket (recv, sendmsg), and a passt that
+ * died is reaped (wait4) to say so.
+ */
 static const char *const net_calls[] = {
-	"epoll_wait", "epoll_pwait", "epoll_ctl", NULL,
+	"epoll_wait", "epoll_pwait", "epoll_ctl", "recvfrom", "sendmsg", "wait4", NULL,
 };
 static const unsigned long net_ioctls[] = {
 	KVM_IRQ_LINE, KVM_SIGNAL_MSI, KVM_IRQFD, KVM_SET_GSI_ROUTING,
@@ -239,7 +258,37 @@ static size_t put_num(char *buf, size_t at, size_t size, long v)
 	return at;
 }
 
-static void sigsys_handler(int sig __unused, siginfo_t *si, void *uc __unused)
+static size_t put_hex(char *buf, size_t at, size_t size, unsigned long v)
+{
+	char d[16];
+	int n = 0;
+
+	at = put(buf, at, size, "0x");
+	do {
+		d[n++] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v && n < (int)sizeof(d));
+	while (n && at + 1 < size)
+		buf[at++] = d[--n];
+	return at;
+}
+
+/* The second argument of the trapped call: the request of an ioctl. */
+static unsigned long trapped_arg1(void *uc)
+{
+	const ucontext_t *u = uc;
+
+#if defined(__x86_64__)
+	return u->uc_mcontext.gregs[REG_RSI];
+#elif defined(__aarch64__)
+	return u->uc_mcontext.regs[1];
+#else
+	(void)u;
+	return 0;
+#endif
+}
+
+static void sigsys_handler(int sig __unused, siginfo_t *si, void *uc)
 {
 	int nr = si->si_syscall;
 	char msg[200];
@@ -254,6 +303,11 @@ static void sigsys_handler(int sig __unused, siginfo_t *si, void *uc __unused)
 		n = put(msg, n, sizeof(msg), "?");
 	n = put(msg, n, sizeof(msg), " (");
 	n = put_num(msg, n, sizeof(msg), nr);
+	if (nr == SCMP_SYS(ioctl)) {
+		/* Which request: the one line must say what to allow. */
+		n = put(msg, n, sizeof(msg), ", request ");
+		n = put_hex(msg, n, sizeof(msg), trapped_arg1(uc));
+	}
 	n = put(msg, n, sizeof(msg), "); stopping (--no-seccomp turns the filters off)\n");
 	if (write(STDERR_FILENO, msg, n) < 0)
 		n = 0;

@@ -192,8 +192,7 @@ if running; then
 	grep -q '^Max core file size *0 *0 ' "/proc/$pid/limits" || bad "core limit is not 0"
 fi
 stop_vm
-finish
-start harden-core --rng --coredump
+start --rng --coredump
 if running; then
 	[ "$(ram_dd)" = no-dd ] || bad "--coredump: guest RAM flags: $(ram_dd)"
 	grep -q '^Max core file size *0 *0 ' "/proc/$pid/limits" && bad "--coredump: core limit is 0"

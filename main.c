@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* lkvm: dispatch "lkvm <command>" to builtin-<command>.c. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -72,6 +73,14 @@ int main(int argc, const char **argv)
 	 * hangs up) must not kill a running guest: writes get EPIPE instead.
 	 */
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * One malloc arena for every thread. glibc gives a thread that
+	 * allocates its own mmap'd heap, and the first time such a heap
+	 * shrinks it opens /proc/sys/vm/overcommit_memory: a vCPU's filter
+	 * (seccomp.c) rightly forbids that open. lkvm's threads allocate
+	 * little, so one arena also keeps the footprint small.
+	 */
+	mallopt(M_ARENA_MAX, 1);
 	/*
 	 * Nothing lkvm runs (tap scripts, passt) gains privileges by exec,
 	 * and the thread filters (seccomp.c) need no CAP_SYS_ADMIN.

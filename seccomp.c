@@ -135,6 +135,8 @@ static const char *const p9_calls[] = {
 	"fcntl", "getxattr", "lgetxattr", "fgetxattr", "setxattr", "lsetxattr",
 	"fsetxattr", "listxattr", "llistxattr", "flistxattr", "removexattr",
 	"lremovexattr", "fremovexattr", "getrlimit", "prlimit64",
+	/* a mode change through /proc/self/fd/N (fs/9p-attr.c) */
+	"chmod",
 	NULL,
 };
 
@@ -143,7 +145,9 @@ static const char *const p9_calls[] = {
  * settle timer, the balloon's discards (madvise, or a hole in a file).
  */
 static const char *const device_calls[] = {
-	"epoll_wait", "epoll_pwait", "epoll_ctl", "timerfd_settime", "fallocate", NULL,
+	"epoll_wait", "epoll_pwait", "epoll_ctl", "timerfd_settime", "fallocate",
+	/* glibc's qsort() asks for the machine's memory size (the balloon's pages) */
+	"sysinfo", NULL,
 };
 
 /* The control socket: one client at a time (control.c). */
@@ -307,6 +311,10 @@ static void sigsys_handler(int sig __unused, siginfo_t *si, void *uc)
 		/* Which request: the one line must say what to allow. */
 		n = put(msg, n, sizeof(msg), ", request ");
 		n = put_hex(msg, n, sizeof(msg), trapped_arg1(uc));
+	} else if (nr == SCMP_SYS(openat) && trapped_arg1(uc)) {
+		/* Which file: our own memory, the call never ran. */
+		n = put(msg, n, sizeof(msg), ", ");
+		n = put(msg, n, sizeof(msg), (const char *)trapped_arg1(uc));
 	}
 	n = put(msg, n, sizeof(msg), "); stopping (--no-seccomp turns the filters off)\n");
 	if (write(STDERR_FILENO, msg, n) < 0)

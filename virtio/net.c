@@ -475,14 +475,17 @@ static int net_init_one(struct kvm *kvm, int idx)
 		return -1;
 	}
 	n->pairs = n->be.nr_fds;
-	/* vhost-net serves taps: wanted, or by default when it opens. */
-	if (n->be.is_tap && nc->vhost != NET_VHOST_OFF) {
-		if (!vhost_net_open(&n->vhost, n->pairs, nc->vhost == NET_VHOST_ON))
-			n->use_vhost = true;
-		else if (nc->vhost == NET_VHOST_ON) {
+	/*
+	 * vhost-net serves taps only when asked (vhost=on): in one nested
+	 * test run of three the guest died of a double fault while it
+	 * received through vhost-net, cause not yet known (README).
+	 */
+	if (n->be.is_tap && nc->vhost == NET_VHOST_ON) {
+		if (vhost_net_open(&n->vhost, n->pairs, true)) {
 			net_free(n);
 			return -1;
 		}
+		n->use_vhost = true;
 	}
 	n->active_pairs = 1;
 	n->poll_fd = epoll_create1(EPOLL_CLOEXEC);

@@ -6,7 +6,7 @@
 # that script= attaches to it. The guest (net-l2.sh) pings this side, sends
 # it 4 MiB over TCP and receives 4 MiB back; this side prints what it got.
 # Exits with lkvm's status.
-# Usage: net-l1.sh LKVM KERNEL NET_INITRD
+# Usage: net-l1.sh LKVM KERNEL NET_INITRD [vhost]
 #
 # One guest talks to where lkvm runs rather than two guests to each other:
 # with two L2 guests booting at once in L1 (QEMU TCG), one of them sometimes
@@ -27,7 +27,7 @@ done
 # in the kernel's vhost-net (not in every run yet: one L2 of three died of
 # a double fault receiving through it; README, Networking).
 vhost=
-[ "${LKVM_NET_VHOST:-0}" = 1 ] && [ -c /dev/vhost-net ] && vhost=,vhost=on
+[ "${4:-}" = vhost ] && [ -c /dev/vhost-net ] && vhost=,vhost=on
 echo "NET-VHOST=${vhost:+on}"
 [ -c /dev/net/tun ] || { mkdir -p /dev/net; mknod /dev/net/tun c 10 200; }
 ip link add name "$br" type bridge 2>/dev/null || brctl addbr "$br" ||

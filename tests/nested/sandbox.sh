@@ -138,7 +138,8 @@ nested_sandbox_cmd() {
 	local c=$1 extra=
 	if [ "$c" = net ]; then
 		# shellcheck disable=SC2016 # expanded by the case runner
-		printf '%s' "LKVM_NET_VHOST=${LKVM_NET_VHOST:-0} "'sh ${L2_INITRD%/*}/net-l1.sh $LKVM $L2_KERNEL ${L2_INITRD%/*}/net.cpio'
+		printf '%s' 'sh ${L2_INITRD%/*}/net-l1.sh $LKVM $L2_KERNEL ${L2_INITRD%/*}/net.cpio'
+		[ "${LKVM_NET_VHOST:-0}" = 1 ] && printf ' vhost'
 		return
 	fi
 	if [ "$c" = usernet ]; then

@@ -469,7 +469,7 @@ static int net_init_one(struct kvm *kvm, int idx)
 	u64 f;
 
 	n->poll_fd = -1;
-	vhost_net_open(&n->vhost, 0, false);	/* nothing open yet */
+	vhost_net_open(&n->vhost, 0);	/* nothing open yet */
 	if (net_backend_open(&n->be, nc, min(want, LKVM_NET_MAX_QUEUES))) {
 		net_free(n);
 		return -1;
@@ -481,7 +481,7 @@ static int net_init_one(struct kvm *kvm, int idx)
 	 * received through vhost-net, cause not yet known (README).
 	 */
 	if (n->be.is_tap && nc->vhost == NET_VHOST_ON) {
-		if (vhost_net_open(&n->vhost, n->pairs, true)) {
+		if (vhost_net_open(&n->vhost, n->pairs)) {
 			net_free(n);
 			return -1;
 		}

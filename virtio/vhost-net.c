@@ -21,7 +21,7 @@
 
 #define VHOST_NET_DEV	"/dev/vhost-net"
 
-int vhost_net_open(struct vhost_net *vn, int pairs, bool required)
+int vhost_net_open(struct vhost_net *vn, int pairs)
 {
 	int i;
 
@@ -34,16 +34,14 @@ int vhost_net_open(struct vhost_net *vn, int pairs, bool required)
 		pairs = VHOST_NET_MAX_PAIRS;
 	for (i = 0; i < pairs; i++) {
 		if (vhost_open(&vn->vh[i], VHOST_NET_DEV) < 0) {
-			if (required)
-				pr_err("network: vhost=on: cannot use " VHOST_NET_DEV ": %s%s",
-				       strerror(errno), errno == ENOENT ?
-				       " (modprobe vhost_net)" : "");
+			pr_err("network: vhost=on: cannot use " VHOST_NET_DEV ": %s%s",
+			       strerror(errno), errno == ENOENT ?
+			       " (modprobe vhost_net)" : "");
 			goto fail;
 		}
 		/* Modern rings only, as the rest of lkvm. */
 		if (!(vn->vh[i].features & (1ULL << VIRTIO_F_VERSION_1))) {
-			if (required)
-				pr_err("network: vhost=on: this kernel's vhost-net has no VERSION_1");
+			pr_err("network: vhost=on: this kernel's vhost-net has no VERSION_1");
 			goto fail;
 		}
 		vn->pairs++;

@@ -53,10 +53,10 @@ struct vhost_net {
 };
 
 /*
- * Open it for @pairs pairs. Returns 0, or -1: with @required after one
- * line, else quietly (the caller goes on without vhost).
+ * Open it for @pairs pairs (vhost=on; 0 pairs only initializes @vn).
+ * Returns 0, or -1 after one line saying why.
  */
-int vhost_net_open(struct vhost_net *vn, int pairs, bool required);
+int vhost_net_open(struct vhost_net *vn, int pairs);
 /* The virtio features the kernel can serve (ring and merge-buffer bits). */
 u64 vhost_net_features(const struct vhost_net *vn);
 /* Once the device is registered: its call eventfds go to the worker. */

@@ -21,6 +21,14 @@
  * end of file instead means passt gave up, and the last line it printed
  * (its stderr is another pipe) says why. Port forwards are checked here
  * first: passt only warns about a port it cannot bind.
+ *
+ * Sending never waits on passt alone. passt finishes a frame it could only
+ * partly write to lkvm with blocking writes, and reads nothing meanwhile;
+ * an lkvm blocked sending to it (the guest's ACKs during a download, say)
+ * would never read what passt is writing: both stuck. So while a send has
+ * to wait, what passt sends is read and dropped (whole frames: the stream
+ * stays in step; TCP sends them again), which lets passt get back to
+ * reading.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,7 +49,8 @@
 #include "lkvm/virtio.h"
 
 #define PASST_START_TIMEOUT_MS	10000
-#define PASST_SEND_TIMEOUT_S	2	/* a stuck passt: give up, don't hang */
+#define PASST_SEND_TIMEOUT_MS	2000	/* passt took nothing and sent nothing */
+#define PASST_DRAIN_FRAMES	64	/* frames dropped per wait, then poll again */
 #define ETH_MIN_HDR		14
 
 struct passt {
@@ -54,6 +63,8 @@ struct passt {
 	u32 len, got;
 	bool skip;		/* too long or too short: read and dropped */
 	struct iovec txv[VIRTQ_MAX_SEGS + 1];
+	u8 *drain;		/* where frames dropped during a send go */
+	unsigned long dropped;	/* frames from passt dropped that way */
 };
 
 const char *passt_find(void)
@@ -164,6 +175,61 @@ static ssize_t passt_recv(struct net_backend *b, int q __unused, u8 *buf)
 	}
 }
 
+/*
+ * Read and drop what passt has sent, while a send waits: false once passt
+ * is gone. A frame left half read goes too: its start is not in the
+ * receive path's buffer.
+ */
+static bool passt_drain(struct net_backend *b)
+{
+	struct passt *p = b->priv;
+	ssize_t r = 0;
+	int i;
+
+	if (!p->drain)
+		p->drain = xmalloc(NET_VNET_HDR_LEN + NET_MAX_FRAME);
+	for (i = 0; i < PASST_DRAIN_FRAMES; i++) {
+		r = passt_recv(b, 0, p->drain);
+		if (r <= 0)
+			break;
+		p->dropped++;
+	}
+	if (r < 0)
+		return false;
+	if (p->have_len == 4 && p->got)
+		p->skip = true;
+	return true;
+}
+
+/*
+ * Wait until passt can take more: true, or false when it is gone or has
+ * neither read nor written for PASST_SEND_TIMEOUT_MS.
+ */
+static bool passt_wait_writable(struct net_backend *b)
+{
+	struct pollfd pfd = { .fd = b->fds[0], .events = POLLIN | POLLOUT };
+	int r;
+
+	for (;;) {
+		r = poll(&pfd, 1, PASST_SEND_TIMEOUT_MS);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			passt_gone(b, r ? strerror(errno) : "it stopped reading");
+			return false;
+		}
+		if (pfd.revents & POLLOUT)
+			return true;
+		if (pfd.revents & POLLIN) {
+			if (!passt_drain(b))
+				return false;
+			continue;
+		}
+		passt_gone(b, "it hung up");
+		return false;
+	}
+}
+
 static void passt_send(struct net_backend *b, int q __unused, const struct iovec *iov,
 		       unsigned int n)
 {
@@ -197,12 +263,17 @@ static void passt_send(struct net_backend *b, int q __unused, const struct iovec
 	msg.msg_iovlen = nv;
 	/* All of it or nothing more: a partial frame would desynchronise the stream. */
 	while (msg.msg_iovlen) {
-		ssize_t r = sendmsg(b->fds[0], &msg, MSG_NOSIGNAL);
+		ssize_t r = sendmsg(b->fds[0], &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (!passt_wait_writable(b))
+				return;
+			continue;
+		}
 		if (r < 0) {
-			passt_gone(b, errno == EAGAIN ? "it stopped reading" : strerror(errno));
+			passt_gone(b, strerror(errno));
 			return;
 		}
 		while (msg.msg_iovlen && (size_t)r >= msg.msg_iov->iov_len) {
@@ -245,6 +316,9 @@ static void passt_close(struct net_backend *b)
 	}
 	if (p->err_fd >= 0)
 		close(p->err_fd);
+	if (p->dropped)
+		pr_debug("network: passt: %lu frames dropped while sends waited", p->dropped);
+	free(p->drain);
 	free(p);
 	b->priv = NULL;
 }
@@ -265,7 +339,6 @@ static const struct net_backend_ops passt_ops = {
 
 int passt_attach(struct net_backend *b, int fd)
 {
-	struct timeval tv = { .tv_sec = PASST_SEND_TIMEOUT_S };
 	struct passt *p = xzalloc(sizeof(*p));
 
 	memset(b, 0, sizeof(*b));
@@ -273,9 +346,8 @@ int passt_attach(struct net_backend *b, int fd)
 	b->priv = p;
 	snprintf(b->name, sizeof(b->name), "passt");
 	p->err_fd = -1;
-	/* Blocking sends (with a time limit), non-blocking receives. */
+	/* Every call says MSG_DONTWAIT; sends wait in poll (passt_wait_writable). */
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	b->fds[b->nr_fds++] = fd;
 	return 0;
 }

@@ -5,7 +5,8 @@
  * big-endian lengths, frames split across reads, headers split across
  * iovecs, hostile lengths (huge, zero, shorter than an Ethernet header:
  * read and dropped, never written past the buffer, the stream stays in
- * step), passt going away (one message, then -1), and starting passt:
+ * step), passt going away (one message, then -1), a send waiting on a
+ * passt that is itself blocked writing to lkvm (no deadlock), and starting passt:
  * readiness through the pid file, a passt that fails (its last line in
  * lkvm's one), a missing passt, a busy forwarded port, a socket= that
  * doesn't exist.
@@ -16,6 +17,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "lkvm/net.h"
 #include "test.h"
@@ -207,6 +209,97 @@ static void test_passt_tx(void)
 	CHECK_EQ(be.ops->recv(&be, 0, buf), -1);
 	test_capture_end();
 	CHECK_EQ(test_lines(test_captured), 1);
+	teardown();
+}
+
+/*
+ * passt finishing a frame with blocking writes while lkvm's send waits on a
+ * full socket: lkvm must read (and drop) meanwhile, or both wait for ever.
+ * The child plays passt: 1 MiB of frames written blocking, then it reads
+ * until lkvm's marker frame and answers with one frame of its own.
+ */
+#define FILLER		1000
+#define MARKER		333
+
+static void fake_passt_writer(void)
+{
+	u8 f[4 + FILLER], m[MARKER], lenb[4];
+	size_t off, len;
+	int i;
+
+	fcntl(peer, F_SETFL, 0);	/* blocking, as passt's remainder writes */
+	fill(f + 4, FILLER, 11);
+	f[0] = 0; f[1] = 0; f[2] = FILLER >> 8; f[3] = FILLER & 0xff;
+	for (i = 0; i < 1024; i++)
+		for (off = 0; off < sizeof(f); off += len)
+			if ((len = write(peer, f + off, sizeof(f) - off)) <= 0 || len > sizeof(f))
+				_exit(2);
+	/* Now read lkvm's frames, in step, until the marker. */
+	for (;;) {
+		if (recv(peer, lenb, 4, MSG_WAITALL) != 4)
+			_exit(3);
+		len = (size_t)lenb[0] << 24 | lenb[1] << 16 | lenb[2] << 8 | lenb[3];
+		if (len > sizeof(f) || recv(peer, f, len, MSG_WAITALL) != (ssize_t)len)
+			_exit(4);
+		if (len == MARKER)
+			break;
+	}
+	fill(m, MARKER, 12);
+	if (memcmp(f, m, MARKER))
+		_exit(5);
+	fill(m, 60, 13);
+	lenb[0] = 0; lenb[1] = 0; lenb[2] = 0; lenb[3] = 60;
+	if (write(peer, lenb, 4) != 4 || write(peer, m, 60) != 60)
+		_exit(6);
+	_exit(0);
+}
+
+static void test_passt_tx_both_full(void)
+{
+	u8 hdr[NET_VNET_HDR_LEN] = { 0 }, frame[FILLER], want[60];
+	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { frame, FILLER } };
+	int st, i;
+	ssize_t r;
+	pid_t pid;
+
+	setup();
+	/* lkvm's way out full: frames passt has not read yet. */
+	fill(frame, FILLER, 12);
+	for (i = 0;; i++) {
+		u8 f[4 + FILLER] = { 0, 0, FILLER >> 8, FILLER & 0xff };
+
+		memcpy(f + 4, frame, FILLER);
+		r = send(be.fds[0], f, sizeof(f), MSG_DONTWAIT);
+		if (r < 0)
+			break;
+		CHECK_EQ(r, sizeof(f));
+	}
+	CHECK(i > 0 && errno == EAGAIN);
+	pid = fork();
+	if (!pid)
+		fake_passt_writer();
+	usleep(100 * 1000);	/* it is blocked in its writes by now */
+	iov[1].iov_len = MARKER;
+	test_capture_begin();
+	be.ops->send(&be, 0, iov, 2);
+	test_capture_end();
+	CHECK_EQ(test_captured[0], '\0');	/* not "lost passt" */
+	if (test_captured[0])
+		kill(pid, SIGKILL);	/* still blocked in its writes */
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* What was not dropped is read in step, up to passt's answer. */
+	fill(want, sizeof(want), 13);
+	for (i = 0; i < 2000; i++) {
+		r = be.ops->recv(&be, 0, buf);
+		CHECK(r >= 0);
+		if (r == NET_VNET_HDR_LEN + sizeof(want))
+			break;
+		if (r)
+			CHECK_EQ(r, NET_VNET_HDR_LEN + FILLER);
+	}
+	CHECK_EQ(r, NET_VNET_HDR_LEN + sizeof(want));
+	CHECK(!memcmp(buf + NET_VNET_HDR_LEN, want, sizeof(want)));
 	teardown();
 }
 
@@ -449,6 +542,7 @@ TEST_MAIN_BEGIN("test-net-passt")
 	RUN(test_passt_rx);
 	RUN(test_passt_rx_hostile);
 	RUN(test_passt_tx);
+	RUN(test_passt_tx_both_full);
 	RUN(test_passt_start);
 	{
 		const char *why = passt_real_skip();

@@ -9,6 +9,22 @@
 
 export PATH=/bin HOME=/root TERM=${TERM:-linux}
 
+# Move the root onto a tmpfs first, then run this script again from there.
+# The initramfs root (rootfs) can never be pivot_root'ed away from, and
+# passt, which the user-mode network cases start, sandboxes itself with
+# pivot_root: it "Failed to sandbox process" on rootfs. switch_root frees
+# rootfs's copy as it moves, so the files are held in memory once.
+if [ "$$" = 1 ] && [ ! -e /.l1-on-tmpfs ]; then
+	mkdir -p /newroot
+	mount -t tmpfs -o mode=755,size=90% tmpfs /newroot
+	for f in /* /.[!.]*; do
+		[ -e "$f" ] || [ -L "$f" ] || continue
+		[ "$f" = /newroot ] || cp -a "$f" /newroot/
+	done
+	: >/newroot/.l1-on-tmpfs
+	exec switch_root /newroot /init "$@"
+fi
+
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 exec </dev/console >/dev/console 2>&1
 mount -t proc proc /proc
@@ -20,6 +36,9 @@ mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
+
+# 127.0.0.1 for the servers the cases start on L1's loopback.
+ip link set lo up
 
 echo "L1-INIT-REACHED uptime=$(uptime_s)"
 

@@ -25,8 +25,10 @@ t=/var/tmp/lkvm-usernet.$$
 	{ echo "USERNET-FAIL=runs only in nested mode's L1 (it changes /dev/kvm's mode)"; exit 1; }
 mkdir -p "$t/www" "$t/home" "$t/share" "$t/scratch"
 chown -R "$uid:$uid" "$t"
-listener=
+listener= vm=
 as_user() { HOME=$t/home "$nettool" asuser "$uid" "$uid" "$@"; }
+# (Background servers are started without the function: the pid of "as_user
+# CMD &" is a subshell's, and killing it leaves CMD running.)
 
 # What a kvm-group user has on a Debian host.
 chmod 666 /dev/kvm
@@ -50,14 +52,16 @@ fi
 dd if=/dev/urandom of="$t/www/blob" bs=1024 count=4096 2>/dev/null
 chown "$uid:$uid" "$t/www/blob"
 echo "USERNET-HOST-BLOB-MD5=$(md5sum <"$t/www/blob" | cut -d' ' -f1)"
-as_user httpd -f -p 127.0.0.1:8080 -h "$t/www" &
+HOME=$t/home "$nettool" asuser "$uid" "$uid" httpd -f -p 127.0.0.1:8080 -h "$t/www" &
 httpd=$!
 
 cleanup() {
-	kill "$httpd" $listener 2>/dev/null
+	kill "$httpd" $listener $vm 2>/dev/null
 	wait 2>/dev/null
 	rm -rf "$t"
 }
+# Stopped by the case's timeout: no server may outlive the case into the next.
+trap 'cleanup; exit 143' TERM
 
 # expect_error NAME PATTERN CMD...: one line with PATTERN on stderr, status 1.
 expect_error() {
@@ -74,7 +78,7 @@ expect_error() {
 
 if [ "$case" = usernet ]; then
 	kernel=$1 initrd=$2
-	as_user "$nettool" vsock-listen 1235 >"$t/vsock-in" &
+	HOME=$t/home "$nettool" asuser "$uid" "$uid" "$nettool" vsock-listen 1235 >"$t/vsock-in" &
 	listener=$!
 	as_user timeout -s TERM 140 "$lkvm" run -k "$kernel" -i "$initrd" -m 256 --name un$$ \
 		-n mode=user,hostfwd=tcp:18080:80 --vsock 5 \
@@ -82,7 +86,9 @@ if [ "$case" = usernet ]; then
 	vm=$!
 	ok=
 	for _ in $(seq 1 120); do
-		if wget -q -O "$t/fwd" http://127.0.0.1:18080/guest.txt 2>/dev/null; then
+		# (passt accepts for the guest before its server is up: a
+		# time limit, or the first try waits for ever.)
+		if wget -q -T 5 -O "$t/fwd" http://127.0.0.1:18080/guest.txt 2>/dev/null; then
 			ok=1
 			break
 		fi

@@ -18,7 +18,7 @@ case "$1" in
 bound|renew)
 	ifconfig "$interface" "$ip" netmask "$subnet" up
 	route add default gw "$router" dev "$interface"
-	echo "USERNET-DHCP=$ip $router"
+	echo "USERNET-DHCP=$ip $router" >/tmp/dhcp.lease
 	;;
 esac
 EOS
@@ -26,9 +26,11 @@ chmod 755 /tmp/dhcp.sh
 ip link set lo up
 ip link set eth0 up
 udhcpc -i eth0 -n -q -t 10 -s /tmp/dhcp.sh >/dev/null 2>&1 || fail "no DHCP lease"
+# (The script's output went where udhcpc's did.)
+cat /tmp/dhcp.lease
 
 gw=$(route -n | awk '$1 == "0.0.0.0" { print $2 }')
-wget -q -O /tmp/blob "http://$gw:8080/blob" || fail "wget http://$gw:8080/blob"
+wget -q -T 60 -O /tmp/blob "http://$gw:8080/blob" || fail "wget http://$gw:8080/blob"
 echo "USERNET-BLOB-BYTES=$(wc -c </tmp/blob)"
 echo "USERNET-BLOB-MD5=$(md5sum </tmp/blob | cut -d' ' -f1)"
 rm -f /tmp/blob

@@ -4,16 +4,16 @@
 # bench/net.sh where lkvm runs (L1, or this host in direct mode): one lkvm
 # guest (bench/net-l2.sh) per mode, one after the other: -n mode=user
 # (passt), -n mode=tap,vhost=off, -n mode=tap,vhost=on. This side sinks and
-# sources 16 MiB with nc and serves a small page with busybox httpd; prints
-# BENCH-* lines per mode.
-# Usage: net-l1.sh LKVM KERNEL INITRD
+# sources MB MiB with nc and serves a small page with busybox httpd for the
+# guest's REQS requests; prints BENCH-* lines per mode.
+# Usage: net-l1.sh LKVM KERNEL INITRD MB REQS
 
-lkvm=$1 kernel=$2 initrd=$3
+lkvm=$1 kernel=$2 initrd=$3 mb=$4 reqs=$5
 t=/tmp/lkvm-netbench.$$
 br=lkvmnb$$
 mkdir -p "$t/www"
 head -c 1024 /dev/urandom >"$t/www/small"
-dd if=/dev/urandom of="$t/send" bs=1024 count=16384 2>/dev/null
+dd if=/dev/urandom of="$t/send" bs=1024 count=$((mb * 1024)) 2>/dev/null
 echo "BENCH-HOST-SENT-MD5=$(md5sum <"$t/send" | cut -d' ' -f1)"
 
 for m in tun bridge vhost_net; do modprobe "$m" 2>/dev/null; done
@@ -34,15 +34,15 @@ for mode in user tap vhost; do
 	vhost) net="mode=tap,script=$t/ifup,vhost=on" guest=tap ;;
 	esac
 	mkfifo "$t/hold.$mode"
-	sleep 400 >"$t/hold.$mode" &
+	sleep 300 >"$t/hold.$mode" &
 	holder=$!
 	nc -l -p 5000 <"$t/hold.$mode" >"$t/recv" &
 	rx=$!
 	nc -l -p 5001 <"$t/send" >/dev/null &
 	tx=$!
 	echo "BENCH-MODE=$mode"
-	timeout -s TERM 400 "$lkvm" run -k "$kernel" -i "$initrd" -m 256 -c 1 --name nb$$ \
-		-n "$net" -p "quiet lkvmtest.bench=$guest" 2>&1 |
+	timeout -s TERM 280 "$lkvm" run -k "$kernel" -i "$initrd" -m 256 -c 1 --name nb$$ \
+		-n "$net" -p "quiet lkvmtest.bench=$guest lkvmtest.mb=$mb lkvmtest.reqs=$reqs" 2>&1 |
 		grep -E '^(BENCH|lkvm)' | sed "s/^BENCH-/BENCH-$mode-/"
 	kill "$holder" "$rx" "$tx" 2>/dev/null
 	wait "$holder" "$rx" "$tx" 2>/dev/null

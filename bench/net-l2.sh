@@ -4,13 +4,18 @@
 # Guest side of bench/net.sh (installed as /lkvmtest.d/netbench.sh). From the
 # kernel command line: lkvmtest.bench=user|tap (user: an address by DHCP from
 # passt, the host at the gateway; tap: 10.0.2.15 on L1's bridge, the host at
-# 10.0.2.1). Sends 16 MiB to the host (port 5000), receives 16 MiB (port
-# 5001), both with checksums, then makes 100 HTTP requests to the host's
-# port 8080 one after the other. Times come from /proc/uptime.
+# 10.0.2.1); lkvmtest.mb=MB and lkvmtest.reqs=N. Sends MB MiB to the host
+# (port 5000), receives MB MiB (port 5001), both with checksums, then makes
+# N HTTP requests to the host's port 8080 one after the other. Times come
+# from /proc/uptime.
 
-mode=
+mode= mb=8 reqs=50
 for w in $(cat /proc/cmdline); do
-	case "$w" in lkvmtest.bench=*) mode=${w#*=} ;; esac
+	case "$w" in
+	lkvmtest.bench=*) mode=${w#*=} ;;
+	lkvmtest.mb=*) mb=${w#*=} ;;
+	lkvmtest.reqs=*) reqs=${w#*=} ;;
+	esac
 done
 [ -n "$mode" ] || exit 0
 fail() { echo "BENCH-FAIL=$*"; exit 0; }
@@ -36,7 +41,7 @@ else
 	for i in $(seq 1 30); do ping -c 1 -W 1 "$host" >/dev/null 2>&1 && break; done
 fi
 
-dd if=/dev/urandom of=/tmp/send bs=1024 count=16384 2>/dev/null
+dd if=/dev/urandom of=/tmp/send bs=1024 count=$((mb * 1024)) 2>/dev/null
 echo "BENCH-SENT-MD5=$(md5sum </tmp/send | cut -d' ' -f1)"
 t0=$(now)
 nc "$host" 5000 </tmp/send || fail "nc to $host:5000"
@@ -49,7 +54,7 @@ echo "BENCH-RECV-BYTES=$(wc -c </tmp/recv)"
 rm -f /tmp/recv
 i=0
 t3=$(now)
-while [ $i -lt 100 ]; do
+while [ $i -lt "$reqs" ]; do
 	wget -q -O /dev/null "http://$host:8080/small" || fail "request $i"
 	i=$((i + 1))
 done

@@ -4,10 +4,12 @@
 # Guest<->host network throughput and request rate of lkvm's three network
 # setups, in one run: -n mode=user (passt), -n mode=tap,vhost=off (lkvm
 # moves the frames) and -n mode=tap,vhost=on (the kernel's vhost-net does).
-# A Debian 6.1 guest with busybox sends 16 MiB to the host and receives 16
-# MiB from it over TCP (checksums compared), then makes 100 HTTP requests
-# one after the other (busybox wget against busybox httpd). Ratios first:
-# targets user >= 0.5x tap, vhost >= 1x tap.
+# A Debian 6.1 guest with busybox sends BENCH_NET_MB (default 8) MiB to the
+# host and receives as much from it over TCP (checksums compared), then
+# makes BENCH_NET_REQS (default 50) HTTP requests one after the other
+# (busybox wget against busybox httpd). Ratios first: targets user >= 0.5x
+# tap, vhost >= 1x tap. With the defaults the whole run takes about 5
+# minutes under nested TCG.
 #
 # It boots the VMs the way the nested tier does: inside a QEMU TCG L1 where
 # this host's /dev/kvm is software (lkvm-static, passt with its libraries
@@ -15,9 +17,14 @@
 # forces one). The guest runs under nested KVM either way; under TCG the
 # absolute figures are small and only the ratios mean much.
 #
-# Usage: bench/net.sh
+# Usage: [BENCH_NET_MB=N] [BENCH_NET_REQS=N] bench/net.sh
 # Needs: passt, qemu-system-x86_64, and what tests/nested needs.
 set -u
+MB=${BENCH_NET_MB:-8}
+REQS=${BENCH_NET_REQS:-50}
+case "$MB.$REQS" in
+*[!0-9.]*|.*|*.) echo "bench: BENCH_NET_MB and BENCH_NET_REQS must be whole numbers" >&2; exit 1 ;;
+esac
 cd "$(dirname "$0")/.." || exit 1
 # shellcheck source=tests/nested/lib.sh
 . tests/nested/lib.sh
@@ -46,9 +53,9 @@ if [ "$LKVM_MODE" = nested ]; then
 		exit 1
 fi
 {
-	echo "LKVM_CASE_TIMEOUT=1300"
+	echo "LKVM_CASE_TIMEOUT=900"
 	# shellcheck disable=SC2016 # expanded by the case runner
-	echo 'run_case netbench '\''sh ${L2_INITRD%/*}/net-l1.sh $LKVM $L2_KERNEL ${L2_INITRD%/*}/netbench.cpio'\'
+	echo 'run_case netbench '\''sh ${L2_INITRD%/*}/net-l1.sh $LKVM $L2_KERNEL ${L2_INITRD%/*}/netbench.cpio '"$MB $REQS"\'
 } >"$WORK/cases.sh"
 
 LOG=$WORK/console.log
@@ -56,7 +63,7 @@ echo "bench: three guests, one per network setup ($LKVM_MODE); this takes a whil
 if [ "$LKVM_MODE" = nested ]; then
 	lkvm_build_l1_initrd "$WORK/l1.cpio" "$LKVM_BIN" "$WORK/l2.cpio" "$WORK/cases.sh" "$ov" ||
 		exit 1
-	lkvm_run_l1 "$WORK/l1.cpio" "$LOG" 1400
+	lkvm_run_l1 "$WORK/l1.cpio" "$LOG" 1000
 else
 	cp "$ov/l2/"* "$(dirname "$WORK/l2.cpio")/"
 	lkvm_run_direct "$WORK/cases.sh" "$LOG" "$LKVM_BIN" "$WORK/l2.cpio"
@@ -75,9 +82,9 @@ for m in user tap vhost; do
 		continue
 	fi
 	read -r t0 t1 t2 t3 t4 <<<"$times"
-	tx[$m]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", 134.217728 / (b - a) }')
-	rx[$m]=$(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.1f", 134.217728 / (b - a) }')
-	rps[$m]=$(awk -v a="$t3" -v b="$t4" 'BEGIN { printf "%.1f", 100 / (b - a) }')
+	tx[$m]=$(awk -v a="$t0" -v b="$t1" -v mb="$MB" 'BEGIN { printf "%.1f", mb * 8.388608 / (b - a) }')
+	rx[$m]=$(awk -v a="$t1" -v b="$t2" -v mb="$MB" 'BEGIN { printf "%.1f", mb * 8.388608 / (b - a) }')
+	rps[$m]=$(awk -v a="$t3" -v b="$t4" -v n="$REQS" 'BEGIN { printf "%.1f", n / (b - a) }')
 	ok[$m]=yes
 	[ "$(val "$m-SENT-MD5")" = "$(val "$m-HOST-RECV-MD5")" ] || ok[$m]="NO (guest to host)"
 	[ "$(val "$m-RECV-MD5")" = "$hostmd5" ] || ok[$m]="NO (host to guest)"
@@ -89,7 +96,7 @@ printf '  %-22s %10s %10s %10s\n' "user (passt) / tap" "$(ratio "${tx[user]:-}" 
 	"$(ratio "${rx[user]:-}" "${rx[tap]:-}")" "$(ratio "${rps[user]:-}" "${rps[tap]:-}")"
 printf '  %-22s %10s %10s %10s\n' "tap+vhost / tap" "$(ratio "${tx[vhost]:-}" "${tx[tap]:-}")" \
 	"$(ratio "${rx[vhost]:-}" "${rx[tap]:-}")" "$(ratio "${rps[vhost]:-}" "${rps[tap]:-}")"
-echo "absolute ($LKVM_MODE; Mbit/s over 16 MiB, sequential HTTP requests/s):"
+echo "absolute ($LKVM_MODE; Mbit/s over $MB MiB; $REQS sequential HTTP requests, per second):"
 printf '  %-22s %10s %10s %10s  %s\n' mode "guest->host" "host->guest" "requests/s" "checksums"
 for m in user tap vhost; do
 	printf '  %-22s %10s %10s %10s  %s\n' "$m" "${tx[$m]:--}" "${rx[$m]:--}" "${rps[$m]:--}" \

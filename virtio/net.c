@@ -478,7 +478,9 @@ static int net_init_one(struct kvm *kvm, int idx)
 	/*
 	 * vhost-net serves taps only when asked (vhost=on): in one nested
 	 * test run of three the guest died of a double fault while it
-	 * received through vhost-net, cause not yet known (README).
+	 * received through vhost-net; its report points below lkvm, at the
+	 * emulated nested SVM (README, Networking), but until vhost-net has
+	 * run on hardware it is not the default.
 	 */
 	if (n->be.is_tap && nc->vhost == NET_VHOST_ON) {
 		if (vhost_net_open(&n->vhost, n->pairs)) {

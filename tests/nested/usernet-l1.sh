@@ -25,7 +25,8 @@ t=/var/tmp/lkvm-usernet.$$
 	{ echo "USERNET-FAIL=runs only in nested mode's L1 (it changes /dev/kvm's mode)"; exit 1; }
 mkdir -p "$t/www" "$t/home" "$t/share" "$t/scratch"
 chown -R "$uid:$uid" "$t"
-listener= vm=
+listener=''
+vm=''
 as_user() { HOME=$t/home "$nettool" asuser "$uid" "$uid" "$@"; }
 # (Background servers are started without the function: the pid of "as_user
 # CMD &" is a subshell's, and killing it leaves CMD running.)

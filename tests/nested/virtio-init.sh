@@ -9,6 +9,10 @@
 # builds it as a module), and l2-init.sh starts by redirecting its output to
 # /dev/console. Failures are kept in /insmod.fail for lkvmtest.d/virtio.sh,
 # since nothing here has anywhere to print yet.
+#
+# With root=/dev/vda on the command line (the qcow2-root run) it then does
+# what a Debian initramfs does: mounts that disk (rw when asked) and hands
+# over to its /sbin/init with switch_root.
 
 export PATH=/bin
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
@@ -32,6 +36,26 @@ case " $(cat /proc/cmdline) " in
 		sleep 0.1
 		i=$((i + 1))
 	done
+	;;
+esac
+cmdline=" $(cat /proc/cmdline) "
+case "$cmdline" in
+*" root=/dev/vda "*)
+	i=0
+	while [ ! -b /dev/vda ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	opt=ro
+	case "$cmdline" in *" rw "*) opt=rw ;; esac
+	mkdir -p /newroot
+	if mount -t ext4 -o $opt /dev/vda /newroot; then
+		umount /proc
+		umount /dev
+		exec switch_root /newroot /sbin/init
+	fi
+	echo "L2-V-QR-MOUNT-FAIL=$(cat /insmod.fail)" >/dev/console
+	poweroff -f
 	;;
 esac
 umount /proc

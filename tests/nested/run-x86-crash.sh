@@ -44,15 +44,7 @@ done
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-nested-crash.XXXXXX") || exit 2
 FAILED=0
-# shellcheck disable=SC2317 # trap handler
-cleanup() {
-	if [ "$FAILED" = 0 ] && [ "${LKVM_KEEP:-0}" != 1 ]; then
-		rm -rf "$WORK"
-	else
-		echo "INFO: logs kept in $WORK" >&2
-	fi
-}
-trap cleanup EXIT
+trap lkvm_cleanup_work EXIT
 fail() { echo "FAIL: nested/$CASE: $*"; FAILED=1; exit 1; }
 T0=$(date +%s)
 now() { echo $(($(date +%s) - T0)); }

@@ -78,15 +78,7 @@ L2_MODULES="virtio_pci virtio_mmio virtio_blk virtio_console virtio_rng crc32c_g
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-nested-virtio.XXXXXX") || exit 2
 FAILED=0
-# shellcheck disable=SC2317 # trap handler
-cleanup() {
-	if [ "$FAILED" = 0 ] && [ "${LKVM_KEEP:-0}" != 1 ]; then
-		rm -rf "$WORK"
-	else
-		echo "INFO: logs kept in $WORK" >&2
-	fi
-}
-trap cleanup EXIT
+trap lkvm_cleanup_work EXIT
 
 all_checks() {
 	local verdict=$1 why=$2 c

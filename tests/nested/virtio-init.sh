@@ -28,24 +28,23 @@ if [ -s /lib/modules/order ]; then
 	mv /lib/modules/order /lib/modules/order.loaded
 fi
 
-# The port appears during virtio_console's probe; give devtmpfs a moment.
-case " $(cat /proc/cmdline) " in
-*" console=hvc0 "*)
+# wait_dev PATH: up to 5 s for a device node a driver's probe makes.
+wait_dev() {
 	i=0
-	while [ ! -c /dev/hvc0 ] && [ $i -lt 50 ]; do
+	while [ ! -e "$1" ] && [ $i -lt 50 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
-	;;
-esac
+}
+
 cmdline=" $(cat /proc/cmdline) "
+# The port appears during virtio_console's probe; give devtmpfs a moment.
+case "$cmdline" in
+*" console=hvc0 "*) wait_dev /dev/hvc0 ;;
+esac
 case "$cmdline" in
 *" root=/dev/vda "*)
-	i=0
-	while [ ! -b /dev/vda ] && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_dev /dev/vda
 	opt=ro
 	case "$cmdline" in *" rw "*) opt=rw ;; esac
 	mkdir -p /newroot

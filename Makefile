@@ -84,7 +84,7 @@ CORE_OBJS := hw/pvpanic.o kvm.o kvm-cpu.o iobus.o guest-mem.o irq.o ioeventfd.o 
 	     virtio/core.o virtio/virtqueue.o virtio/mmio.o virtio/pci.o hw/pci.o \
 	     virtio/transport.o hw/pci-root.o \
 	     virtio/blk.o virtio/rng.o virtio/console.o disk/raw.o \
-	     disk/qcow2.o disk/qcow2-open.o disk/qcow2-meta.o \
+	     disk/qcow2.o disk/qcow2-open.o disk/qcow2-meta.o disk/io-thread.o \
 	     util/util.o util/iov.o util/parse-options.o util/init.o util/load.o util/term.o \
 	     hw/serial.o
 # seccomp filters per thread class
@@ -163,7 +163,7 @@ UNIT_TESTS := $(patsubst %.c,%,$(wildcard tests/unit/test-*.c))
 UNIT_LIB_OBJS := $(addprefix .asan/,iobus.o guest-mem.o util/util.o util/iov.o \
 		 util/parse-options.o x86/bzimage.o x86/elf.o x86/aml.o x86/cpuid.o virtio/virtqueue.o \
 		 virtio/core.o virtio/blk.o virtio/rng.o disk/raw.o util/init.o \
-		 disk/qcow2.o disk/qcow2-open.o disk/qcow2-meta.o \
+		 disk/qcow2.o disk/qcow2-open.o disk/qcow2-meta.o disk/io-thread.o \
 		 hw/pci.o seccomp.o)
 tests/unit/%: tests/unit/%.c tests/unit/test.h $(UNIT_LIB_OBJS)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/unit $(LDFLAGS) -o $@ $< \
@@ -208,7 +208,8 @@ FUZZ_COMMON := util/util.c util/iov.c
 fuzz/fuzz-%: fuzz/fuzz-%.c $(FUZZ_COMMON)
 	$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -o $@ \
 		$(filter-out $(FUZZ_INCLUDES_$*),$(filter %.c,$^)) $(LDLIBS)
-FUZZ_DISK := disk/qcow2.c disk/qcow2-open.c disk/qcow2-meta.c disk/raw.c disk/qcow2.h
+FUZZ_DISK := disk/qcow2.c disk/qcow2-open.c disk/qcow2-meta.c disk/raw.c disk/qcow2.h \
+	     disk/io-thread.c disk/io-thread.h
 fuzz/fuzz-qcow2: $(FUZZ_DISK)
 fuzz/fuzz-virtqueue: virtio/virtqueue.c guest-mem.c
 FUZZ_INCLUDES_blk := virtio/blk.c
@@ -224,7 +225,7 @@ fuzz: $(FUZZ_TARGETS)
 
 # bench/qcow2.sh's host-side driver of the disk layer.
 bench/qcow2-bench: bench/qcow2-bench.c disk/raw.o disk/qcow2.o disk/qcow2-open.o \
-		   disk/qcow2-meta.o util/util.o util/iov.o
+		   disk/qcow2-meta.o disk/io-thread.o util/util.o util/iov.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
 check:

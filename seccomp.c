@@ -114,6 +114,17 @@ static const char *const blk_calls[] = {
 };
 
 /*
+ * A disk's I/O thread (disk/io-thread.c): what the backend does
+ * synchronously, qcow2 and raw, on files opened at set-up. No interrupts,
+ * no epoll: its completions go back through an eventfd (write).
+ */
+static const char *const disk_io_calls[] = {
+	"pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2",
+	"fdatasync", "fsync", "fallocate", "ftruncate", "lseek",
+	NULL,
+};
+
+/*
  * virtio-net: on a tap, frames are read(2)/write(2)n and offloads change;
  * through passt, they go over its socket (recv, sendmsg), and a passt that
  * died is reaped (wait4) to say so.
@@ -203,6 +214,7 @@ static const struct seccomp_class classes[] = {
 	{ "main", main_calls, vcpu_ioctls },
 	{ "vcpu", vcpu_calls, vcpu_ioctls },
 	{ "blk", blk_calls, irq_ioctls },
+	{ "disk-io", disk_io_calls, NULL },
 	{ "net", net_calls, net_ioctls },
 	{ "9p", p9_calls, irq_ioctls },
 	{ "control", control_calls, irq_ioctls },

@@ -3,13 +3,14 @@
  * Disk images: the file layer (open, lock, size) for every format, and
  * raw images, where the guest's sectors are the file's bytes. A file that
  * starts with the qcow2 magic is a qcow2 image whatever its name: the
- * requests then go to disk/qcow2.c, synchronously, on the same thread.
+ * requests then go to disk/qcow2.c, synchronously, on the disk's I/O
+ * thread (disk/io-thread.c) when it has one, else on the caller's.
  *
  * Reads and writes go to the kernel through libaio and complete on an
  * eventfd, so one worker thread keeps many requests in flight. Where libaio
  * cannot be used (io_setup fails, the request cannot be done with O_DIRECT,
  * the kernel rejects an iocb), the same request is done synchronously with
- * preadv/pwritev2 instead: slower, never wrong.
+ * preadv/pwritev2 instead, on the I/O thread: slower, never wrong.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +28,7 @@
 
 #include "lkvm/disk.h"
 #include "lkvm/iov.h"
+#include "io-thread.h"
 #include "qcow2.h"
 
 /* Room in the aio context; requests beyond it are done synchronously. */
@@ -71,6 +73,10 @@ struct disk_image {
 	unsigned int inflight;	/* given to the kernel or plugged */
 	struct iocb *plug[DISK_PLUG_MAX];
 	unsigned int nr_plug;
+
+	/* The synchronous work, off the caller's thread (NULL: on it). */
+	struct disk_io_thread *iot;
+	unsigned int iot_inflight;	/* queued there, done() not run yet */
 };
 
 u64 disk_size(const struct disk_image *disk)
@@ -103,12 +109,12 @@ void disk_set_writethrough(struct disk_image *disk, bool on)
 
 int disk_event_fd(const struct disk_image *disk)
 {
-	return disk->aio ? disk->evfd : -1;
+	return disk->aio || disk->iot ? disk->evfd : -1;
 }
 
 unsigned int disk_inflight(const struct disk_image *disk)
 {
-	return disk->inflight;
+	return disk->inflight + disk->iot_inflight;
 }
 
 /* Drop @n bytes from the front of an iovec array, in place. */
@@ -210,15 +216,14 @@ static void complete_req(struct disk_req *req, ssize_t res)
 	req->done(req, res);
 }
 
-/* Do @req now, on this thread, and report it. */
-static void run_sync(struct disk_image *disk, struct disk_req *req)
+/* Do @req now, on this thread; its result. */
+static ssize_t run_now(void *ctx, struct disk_req *req)
 {
+	struct disk_image *disk = ctx;
 	ssize_t res;
 
-	if (disk->qcow2) {
-		complete_req(req, qcow2_run(disk->qcow2, req));
-		return;
-	}
+	if (disk->qcow2)
+		return qcow2_run(disk->qcow2, req);
 	switch (req->op) {
 	case DISK_READ:
 	case DISK_WRITE:
@@ -245,7 +250,30 @@ static void run_sync(struct disk_image *disk, struct disk_req *req)
 		res = -EOPNOTSUPP;
 		break;
 	}
-	complete_req(req, res);
+	return res;
+}
+
+/* Do @req synchronously: on the I/O thread, or now on this one. */
+static void run_sync(struct disk_image *disk, struct disk_req *req)
+{
+	if (disk->iot) {
+		disk->iot_inflight++;
+		disk_io_thread_queue(disk->iot, req);
+		return;
+	}
+	complete_req(req, run_now(disk, req));
+}
+
+/* Report what the I/O thread finished (@wait: block for at least one). */
+static void iot_complete(struct disk_image *disk, bool wait)
+{
+	struct disk_req *req, *next;
+
+	for (req = disk_io_thread_done(disk->iot, wait); req; req = next) {
+		next = req->next;
+		disk->iot_inflight--;
+		complete_req(req, req->res);
+	}
 }
 
 /*
@@ -364,6 +392,10 @@ static void event_done(struct disk_image *disk, struct io_event *ev)
 		 * did not predict, RWF_DSYNC on an old kernel): finish on
 		 * the buffered descriptor, which reports a real I/O error.
 		 */
+		if (disk->iot) {
+			run_sync(disk, req);
+			return;
+		}
 		complete_req(req, rw_sync(disk, req, disk->bfd));
 		return;
 	}
@@ -396,21 +428,30 @@ void disk_complete(struct disk_image *disk)
 {
 	u64 cnt;
 
-	if (!disk->aio)
+	if (!disk->aio && !disk->iot)
 		return;
 	/* Clear the eventfd first: a completion after this re-arms it. */
 	if (read(disk->evfd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
 		pr_debug("disk %s: eventfd read: %s", disk->path, strerror(errno));
-	reap(disk, 0);
+	if (disk->aio)
+		reap(disk, 0);
+	if (disk->iot)
+		iot_complete(disk, false);
 }
 
+/* done() callbacks may submit more (a retry, a request's next part): loop. */
 void disk_drain(struct disk_image *disk)
 {
-	if (!disk->aio)
-		return;
-	disk_unplug(disk);
-	while (disk->inflight)
-		reap(disk, 1);
+	for (;;) {
+		if (disk->aio)
+			disk_unplug(disk);
+		if (disk->inflight)
+			reap(disk, 1);
+		else if (disk->iot_inflight)
+			iot_complete(disk, true);
+		else
+			break;
+	}
 }
 
 /* A DISCARD or WRITE_ZEROES for the qcow2 code, as a request. */
@@ -766,14 +807,26 @@ int disk_read_iov(struct disk_image *disk, const struct iovec *iov, unsigned int
 	return 0;
 }
 
+int disk_start_io_thread(struct disk_image *disk, void (*enter)(void *arg), void *arg)
+{
+	if (disk->evfd < 0)
+		disk->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (disk->evfd < 0) {
+		pr_err("disk %s: eventfd: %s", disk->path, strerror(errno));
+		return -1;
+	}
+	disk->iot = disk_io_thread_start(run_now, disk, disk->evfd, enter, arg, disk->path);
+	return disk->iot ? 0 : -1;
+}
+
 void disk_close(struct disk_image *disk)
 {
 	if (!disk)
 		return;
-	if (disk->aio) {
-		disk_drain(disk);
+	disk_drain(disk);
+	disk_io_thread_stop(disk->iot);
+	if (disk->aio)
 		io_destroy(disk->ctx);
-	}
 	qcow2_close(disk->qcow2);
 	if (disk->evfd >= 0)
 		close(disk->evfd);

@@ -8,7 +8,10 @@
  * around its callbacks), reset on a vCPU thread. So no request or queue
  * state needs a lock of its own. Requests are parsed and
  * validated here, handed to the backend, and completed from its callback:
- * status byte, used ring, then one interrupt per queue per batch.
+ * status byte, used ring, then one interrupt per queue per batch. No
+ * request's I/O runs under the lock: the backend does it with aio or on
+ * the disk's I/O thread (disk_start_io_thread()), discards and
+ * write-zeroes included, one segment after the other.
  */
 #include <endian.h>
 #include <errno.h>
@@ -79,6 +82,9 @@ struct blk_req {
 	u32 data_len;			/* bytes written into the chain on success */
 	u32 io_bytes;			/* counted in blk->inflight_bytes */
 	struct disk_req dreq;
+	/* DISCARD, WRITE_ZEROES: the segments, done in order from seg_next. */
+	struct virtio_blk_discard_write_zeroes *segs;
+	unsigned int nr_segs, seg_next;
 	struct blk_req *next_free;
 	unsigned int max_segs;
 	struct iovec iov[];		/* data segments */
@@ -122,6 +128,7 @@ static struct blk_req *req_alloc(struct blk_dev *blk, unsigned int segs)
 		req->max_segs = segs;
 	}
 	req->blk = blk;
+	req->segs = NULL;
 	return req;
 }
 
@@ -129,6 +136,7 @@ static void req_free(struct blk_req *req)
 {
 	struct blk_dev *blk = req->blk;
 
+	free(req->segs);
 	if (req->max_segs == BLK_INLINE_SEGS && blk->nr_free < BLK_FREE_MAX) {
 		req->next_free = blk->free_reqs;
 		blk->free_reqs = req;
@@ -293,10 +301,49 @@ static u8 blk_get_id(struct blk_dev *blk, const struct virtq_elem *elem,
 /*
  * DISCARD and WRITE_ZEROES: a list of 16-byte segments after the header.
  * All of them are checked before any is carried out, so a bad request
- * changes nothing.
+ * changes nothing; then they go to the backend one at a time.
  */
-static u8 blk_discard_zeroes(struct blk_dev *blk, const struct virtq_elem *elem,
-			     bool zeroes)
+static void blk_range_done(struct disk_req *dreq, ssize_t res);
+
+/* The next segment of a DISCARD or WRITE_ZEROES to the backend. */
+static void blk_range_next(struct blk_req *req)
+{
+	const struct virtio_blk_discard_write_zeroes *seg = &req->segs[req->seg_next++];
+
+	req->dreq = (struct disk_req){
+		.op = req->dreq.op,
+		.offset = le64toh(seg->sector) << SECTOR_SHIFT,
+		.len = (u64)le32toh(seg->num_sectors) << SECTOR_SHIFT,
+		.unmap = le32toh(seg->flags) & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP,
+		.done = blk_range_done,
+		.priv = req,
+	};
+	disk_submit(req->blk->disk, &req->dreq);
+}
+
+/* One segment done: the next, or the request's end (the first error ends it). */
+static void blk_range_done(struct disk_req *dreq, ssize_t res)
+{
+	struct blk_req *req = dreq->priv;
+	struct blk_dev *blk = req->blk;
+	bool zeroes = dreq->op == DISK_WRITE_ZEROES;
+
+	/* After a reset nobody waits for the rest. */
+	if (res >= 0 && req->seg_next < req->nr_segs && !blk->dropping) {
+		blk_range_next(req);
+		return;
+	}
+	blk->inflight_bytes -= req->io_bytes;
+	if (res < 0 && !blk->dropping && blk->err_reports++ < BLK_MAX_ERR_REPORTS)
+		pr_warn("virtio-blk %s: %s failed: %s", disk_path(blk->disk),
+			zeroes ? "write-zeroes" : "discard", strerror(-res));
+	blk_finish(blk, req->vq, req->head, req->status,
+		   res < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK, 0);
+	req_free(req);
+}
+
+static u8 blk_discard_zeroes(struct blk_dev *blk, struct virt_queue *vq,
+			     const struct virtq_elem *elem, u8 *status, bool zeroes)
 {
 	struct virtio_blk_discard_write_zeroes seg[BLK_MAX_DISCARD_SEG];
 	size_t hdr = sizeof(struct virtio_blk_outhdr);
@@ -304,7 +351,7 @@ static u8 blk_discard_zeroes(struct blk_dev *blk, const struct virtq_elem *elem,
 	unsigned int i, n;
 	unsigned int max_seg = zeroes ? BLK_MAX_WZ_SEG : BLK_MAX_DISCARD_SEG;
 	u32 max_sect = zeroes ? BLK_MAX_WZ_SECTORS : BLK_MAX_DISCARD_SECTORS;
-	int r = 0;
+	struct blk_req *req;
 
 	_Static_assert(BLK_MAX_WZ_SEG <= BLK_MAX_DISCARD_SEG, "seg[] too small");
 	if (blk->readonly || elem->in_bytes != 1)
@@ -328,24 +375,27 @@ static u8 blk_discard_zeroes(struct blk_dev *blk, const struct virtq_elem *elem,
 		    !blk_range_ok(blk, sector, (u64)nsect << SECTOR_SHIFT))
 			return VIRTIO_BLK_S_IOERR;
 	}
-	for (i = 0; i < n && !r; i++) {
-		u64 off = le64toh(seg[i].sector) << SECTOR_SHIFT;
-		u64 len = (u64)le32toh(seg[i].num_sectors) << SECTOR_SHIFT;
-
-		if (zeroes)
-			r = disk_write_zeroes_sync(blk->disk, off, len,
-						   le32toh(seg[i].flags) &
-						   VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
-		else
-			r = disk_discard_sync(blk->disk, off, len);
-	}
-	if (r < 0) {
-		if (blk->err_reports++ < BLK_MAX_ERR_REPORTS)
-			pr_warn("virtio-blk %s: %s failed: %s", disk_path(blk->disk),
-				zeroes ? "write-zeroes" : "discard", strerror(-r));
-		return VIRTIO_BLK_S_IOERR;
-	}
-	return VIRTIO_BLK_S_OK;
+	req = req_alloc(blk, 0);
+	req->vq = vq;
+	req->head = elem->head;
+	req->status = status;
+	req->data_len = 0;
+	req->segs = xmalloc(bytes);
+	memcpy(req->segs, seg, bytes);
+	req->nr_segs = n;
+	req->seg_next = 0;
+	req->dreq.op = zeroes ? DISK_WRITE_ZEROES : DISK_DISCARD;
+	/*
+	 * Zeroes may be written by hand: they count as the bytes of a write.
+	 * A discard changes metadata only.
+	 */
+	req->io_bytes = 0;
+	for (i = 0; zeroes && i < n; i++)
+		req->io_bytes += le32toh(seg[i].num_sectors) << SECTOR_SHIFT;
+	blk->inflight_bytes += req->io_bytes;
+	blk->pass_bytes += req->io_bytes;
+	blk_range_next(req);
+	return BLK_S_INFLIGHT;
 }
 
 /* The status byte: the last byte of the chain's writable part. */
@@ -399,10 +449,10 @@ static void blk_handle(struct blk_dev *blk, struct virt_queue *vq,
 		st = blk_get_id(blk, elem, &data_len);
 		break;
 	case VIRTIO_BLK_T_DISCARD:
-		st = blk_discard_zeroes(blk, elem, false);
+		st = blk_discard_zeroes(blk, vq, elem, status, false);
 		break;
 	case VIRTIO_BLK_T_WRITE_ZEROES:
-		st = blk_discard_zeroes(blk, elem, true);
+		st = blk_discard_zeroes(blk, vq, elem, status, true);
 		break;
 	default:
 		st = VIRTIO_BLK_S_UNSUPP;
@@ -619,6 +669,12 @@ static void blk_release(struct virtio_device *vdev)
 	blk_free(vdev->priv);
 }
 
+/* First thing on a disk's I/O thread: its seccomp filter. */
+static void blk_io_thread_enter(void *kvm)
+{
+	thread_filter_enter(&((struct kvm *)kvm)->seccomp, "disk-io", "virtio-blk I/O");
+}
+
 static int blk_create(struct kvm *kvm, int idx)
 {
 	const struct disk_config *dc = &kvm->cfg.disks[idx];
@@ -629,6 +685,12 @@ static int blk_create(struct kvm *kvm, int idx)
 	blk = xzalloc(sizeof(*blk));
 	blk->disk = disk_open(dc->path, dc->readonly, dc->direct);
 	if (!blk->disk) {
+		free(blk);
+		return -1;
+	}
+	/* What the backend must do synchronously, it does there, off vdev->lock. */
+	if (disk_start_io_thread(blk->disk, blk_io_thread_enter, kvm) < 0) {
+		disk_close(blk->disk);
 		free(blk);
 		return -1;
 	}

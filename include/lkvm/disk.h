@@ -13,9 +13,12 @@
  *
  * Requests are asynchronous: disk_submit() queues one, its done() callback
  * runs later, from disk_complete() or disk_drain(), or before disk_submit()
- * returns when the backend had to do the work synchronously. All calls for
- * one disk must come from one thread at a time (the device's worker, or a
- * reset holding the device's lock): the backend has no lock of its own.
+ * returns when the backend had to do the work synchronously and the disk
+ * has no I/O thread (disk_start_io_thread()). With one, that work (every
+ * qcow2 request, raw discards and write-zeroes, flushes without aio) runs
+ * there and completes on the event fd like aio. All calls for one disk
+ * must come from one thread at a time (the device's worker, or a reset
+ * holding the device's lock): the backend has no lock of its own.
  */
 
 #define DISK_SECTOR_SIZE	512
@@ -47,7 +50,10 @@ struct disk_req {
 	struct iocb iocb;
 	u64 total;			/* bytes the READ/WRITE covers */
 	u64 moved;			/* bytes already transferred */
+	struct disk_req *next;		/* the I/O thread's queues */
+	ssize_t res;			/* its result, from the I/O thread */
 };
+
 
 struct disk_image;
 
@@ -60,6 +66,12 @@ struct disk_image;
  * message.
  */
 struct disk_image *disk_open(const char *path, bool readonly, bool direct);
+/*
+ * Give @disk an I/O thread for the requests it cannot do asynchronously;
+ * @enter(@arg) runs first on it (the VM's seccomp filter), unless NULL.
+ * Before any request. 0, or -1 after one message.
+ */
+int disk_start_io_thread(struct disk_image *disk, void (*enter)(void *arg), void *arg);
 /* Waits for in-flight requests (their done() runs), then closes. */
 void disk_close(struct disk_image *disk);
 
@@ -78,7 +90,8 @@ void disk_set_writethrough(struct disk_image *disk, bool on);
 
 /*
  * The eventfd that becomes readable when asynchronous requests complete,
- * or -1 when the backend runs every request synchronously (no libaio).
+ * or -1 when the backend runs every request synchronously (no libaio, no
+ * I/O thread).
  * Call disk_complete() when it is readable.
  */
 int disk_event_fd(const struct disk_image *disk);

@@ -17,7 +17,8 @@ struct kvm;
  *
  * Thread kinds (the @kind of thread_filter_enter()): "vcpu", "control",
  * "console-input", and each virtio device's name for its worker ("blk",
- * "net", "9p", "rng", "console", "balloon"). A thread of a helper started
+ * "net", "9p", "rng", "console", "balloon"), "disk-io" for a disk's I/O
+ * thread (disk/io-thread.c). A thread of a helper started
  * before the filters (passt, virtiofsd) gets its own kind and list in
  * seccomp.c's class table.
  */

@@ -506,19 +506,22 @@ finish
 # ---- ctl-stop-blk-flood --------------------------------------------------------------
 # The guest keeps virtio-blk's ring full of the largest requests allowed
 # (254 x 64 KiB); lkvm stop, SIGTERM and --timeout must each end lkvm
-# within 2 s, not after the ring (issue 15, F2).
+# within 2 s, not after the ring (issue 15, F2). Then the same on a qcow2
+# image, whose every request runs on the disk's I/O thread, and which
+# qemu-img must find clean afterwards.
 
 # now_ms: milliseconds since the epoch
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-# flood_vm HOW: start a flooding guest, stop it by HOW (stop, term, timeout),
-# and check how long lkvm took to exit and with which status.
+# flood_vm HOW [IMAGE]: start a flooding guest on IMAGE (default flood.img),
+# stop it by HOW (stop, term, timeout), and check how long lkvm took to
+# exit and with which status.
 flood_vm() {
-	local how=$1 vm=cf-$$ t0 ms want i
+	local how=$1 img=${2:-flood.img} vm=cf-$$ t0 ms want i
 	local extra=()
 
 	[ "$how" = timeout ] && extra=(--timeout 20)
-	start "$vm" /dev/null -m 128 -d "$tmp/flood.img" "${extra[@]}" \
+	start "$vm" /dev/null -m 128 -d "$tmp/$img" "${extra[@]}" \
 		-p "lkvmtest.action=virtio-pci-blk-flood"
 	wait_line "blk-flood running" 60 || { finish_vm 5; return; }
 	case $how in
@@ -544,7 +547,7 @@ flood_vm() {
 	esac
 	finish_vm 20
 	ms=$(($(now_ms) - t0))
-	echo "INFO: guest/$name: $how under a full ring of 16 MiB requests: lkvm exited after $ms ms" >&2
+	echo "INFO: guest/$name: $how under a full ring of 16 MiB requests ($img): lkvm exited after $ms ms" >&2
 	[ "$rc" -eq "$want" ] || bad "$how: exit status $rc, want $want"
 	[ "$ms" -lt 2000 ] || bad "$how: lkvm exited $ms ms later (limit 2000)"
 	grep -q '^lkvmtest: bad' "$out" && bad "$how: $(grep -m1 '^lkvmtest: bad' "$out")"
@@ -560,5 +563,19 @@ flood_vm term
 flood_vm timeout
 rm -f "$tmp/flood.img"
 finish
+
+if command -v qemu-img >/dev/null; then
+	begin ctl-stop-blk-flood-qcow2
+	qemu-img create -q -f qcow2 "$tmp/flood.qcow2" 64M || bad "qemu-img create failed"
+	for how in stop term timeout; do
+		flood_vm $how flood.qcow2
+		qemu-img check "$tmp/flood.qcow2" >"$tmp/flood-check.log" 2>&1 ||
+			bad "$how: qemu-img check: $(tr '\n' ' ' <"$tmp/flood-check.log")"
+	done
+	rm -f "$tmp/flood.qcow2"
+	finish
+else
+	echo "SKIP: guest/ctl-stop-blk-flood-qcow2: qemu-img not installed (qemu-utils)"
+fi
 
 exit $failed

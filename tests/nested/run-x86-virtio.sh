@@ -25,6 +25,18 @@
 #                           host qemu-img check finds no error and qemu-img
 #                           convert gives exactly the disk L2 wrote (rebuilt
 #                           here) and read (its md5)
+#   qcow2-root    -d root.qcow2 -p "root=/dev/vda rw": a Debian-style boot
+#                 from a qcow2 overlay whose backing file (relative name) is
+#                 a compressed qcow2 (qemu-img convert -c) of an ext4 root
+#                 made here (busybox, qroot-l2.sh as /sbin/init):
+#                 blk-qcow2-root  virtio-init.sh mounts vda and switches
+#                           to it; L2 reads the base's files, writes new
+#                           ones, rewrites and deletes some, syncs, remounts
+#                           / read-only and powers off; on this host
+#                           qemu-img check finds no error in either image,
+#                           the base is byte for byte unchanged, and the
+#                           overlay converted to raw is a clean ext4 holding
+#                           exactly what L2 wrote (e2fsck, debugfs)
 #   mmio-acpi     --virtio-transport mmio --virtio-mmio-msi -d rw.img --rng:
 #                 disk and rng found as ACPI LNRO0005 devices, the files of
 #                 the pci run read back, a file written and synced (not
@@ -36,7 +48,9 @@
 # is the image made here) and L1 writes rw.img back after each writing run
 # (slots 1 and 2), so the data is checked on this host, outside any guest.
 # Slot 3 brings the qcow2 case's backing file and image, slot 4 takes the
-# image back (its size in an L1-V-QCOW2-BYTES line).
+# image back (its size in an L1-V-QCOW2-BYTES line). Slot 5 brings the
+# qcow2-root run's two images (a tar), slot 6 takes them back
+# (L1-V-QROOT-BYTES).
 #
 # Usage: tests/nested/run-x86-virtio.sh [LKVM_REPO]
 # stdout: one "PASS|FAIL|SKIP: nested/<check>[: why]" line per check.
@@ -56,23 +70,15 @@ LKVM_CASE_TIMEOUT=${LKVM_CASE_TIMEOUT:-150}	# before lib.sh sets its 90
 . "$HERE/lib.sh"
 PATH=$PATH:/usr/sbin:/sbin
 
-CHECKS="blk-ext4 blk-mq blk-ro hwrng console-hvc0 blk-qcow2 mmio-acpi pvpanic"
-RUNS=${LKVM_VIRTIO_RUNS:-virtio-pci console-hvc0 qcow2 mmio-acpi pvpanic}
+CHECKS="blk-ext4 blk-mq blk-ro hwrng console-hvc0 blk-qcow2 blk-qcow2-root mmio-acpi pvpanic"
+RUNS=${LKVM_VIRTIO_RUNS:-virtio-pci console-hvc0 qcow2 qcow2-root mmio-acpi pvpanic}
 WATCHDOG=${LKVM_VIRTIO_WATCHDOG:+ lkvmtest.watchdog=$LKVM_VIRTIO_WATCHDOG}
 IMG_MB=64
 L2_MODULES="virtio_pci virtio_mmio virtio_blk virtio_console virtio_rng crc32c_generic ext4 pvpanic_mmio"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-nested-virtio.XXXXXX") || exit 2
 FAILED=0
-# shellcheck disable=SC2317 # trap handler
-cleanup() {
-	if [ "$FAILED" = 0 ] && [ "${LKVM_KEEP:-0}" != 1 ]; then
-		rm -rf "$WORK"
-	else
-		echo "INFO: logs kept in $WORK" >&2
-	fi
-}
-trap cleanup EXIT
+trap lkvm_cleanup_work EXIT
 
 all_checks() {
 	local verdict=$1 why=$2 c
@@ -157,6 +163,32 @@ if command -v qemu-img >/dev/null &&
 	# The discarded MiB reads as zeroes (v3 image over a backing file).
 	dd if=/dev/zero of="$WORK/q/expected.raw" bs=1M seek=8 count=1 conv=notrunc status=none
 fi
+# The qcow2-root run: an ext4 root (busybox, qroot-l2.sh as /sbin/init, a
+# marker to rewrite and a file to delete) compressed into qroot/base.qcow2,
+# under qroot/root.qcow2 (backing file named relative to it), as a
+# distribution's cloud image and a VM's overlay of it. QR_TAR carries both.
+QR_MB=32
+if [ $HAVE_QEMU_IMG = 1 ]; then
+	qr=$WORK/qroot-tree
+	lkvm_busybox_skeleton "$qr"
+	rm -f "$qr/bin/init"
+	install -m 755 "$HERE/qroot-l2.sh" "$qr/bin/init"
+	echo lkvm-qroot-base >"$qr/etc/lkvm-qroot-marker"
+	echo to-be-deleted >"$qr/etc/lkvm-qroot-gone"
+	mkdir -p "$WORK/qroot"
+	if ! mkfs.ext4 -q -F -L lkvmqroot -d "$qr" "$WORK/qroot.ext4" ${QR_MB}M >"$WORK/mkfs-qr.log" 2>&1 ||
+		! qemu-img convert -q -c -f raw -O qcow2 "$WORK/qroot.ext4" "$WORK/qroot/base.qcow2" ||
+		! (cd "$WORK/qroot" && qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 root.qcow2); then
+		cat "$WORK/mkfs-qr.log" >&2
+		all_checks FAIL "cannot make the qcow2-root run's images"
+	fi
+	QR_BASE_SHA=$(sha256sum <"$WORK/qroot/base.qcow2" | cut -d' ' -f1)
+	QR_TAR=$WORK/qroot-in.tar
+	tar -C "$WORK/qroot" -cf "$QR_TAR" base.qcow2 root.qcow2
+	QR_TAR_BYTES=$(stat -c %s "$QR_TAR")
+	QR_A_MD5=$(yes lkvm-qroot-a | head -c 3000000 | md5sum | cut -d' ' -f1)
+	QR_BB_MD5=$(md5sum <"$LKVM_BUSYBOX" | cut -d' ' -f1)
+fi
 HVC_TOKEN=hvc-in-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
 # --- the case list --------------------------------------------------------------
@@ -188,6 +220,16 @@ want_run() { case " $RUNS " in *" $1 "*) return 0 ;; esac; return 1; }
 			dd if=\$V_IMG/q.qcow2 of=/dev/vda bs=1M seek=$((IMG_MB * 4)) conv=notrunc,fsync 2>/dev/null &&
 				echo "L1-V-QCOW2-BYTES=\$(wc -c <\$V_IMG/q.qcow2)"
 		}
+		qr_load() {
+			mkdir -p \$V_IMG/qroot
+			dd if=/dev/vda bs=1M skip=$((IMG_MB * 5)) count=$IMG_MB 2>/dev/null |
+				head -c \$1 | tar -x -C \$V_IMG/qroot
+		}
+		qr_save() {
+			tar -c -C \$V_IMG/qroot -f \$V_IMG/qroot-out.tar base.qcow2 root.qcow2 &&
+			dd if=\$V_IMG/qroot-out.tar of=/dev/vda bs=1M seek=$((IMG_MB * 6)) conv=notrunc,fsync 2>/dev/null &&
+				echo "L1-V-QROOT-BYTES=\$(wc -c <\$V_IMG/qroot-out.tar)"
+		}
 		EOF
 	else
 		cat <<-EOF
@@ -197,6 +239,8 @@ want_run() { case " $RUNS " in *" $1 "*) return 0 ;; esac; return 1; }
 		v_save() { cp \$V_IMG/rw.img $WORK/slot\$1.img && echo "L1-V-SAVED slot\$1"; }
 		q_load() { cp $WORK/q/base.raw $WORK/q/q.qcow2 \$V_IMG/; }
 		q_save() { cp \$V_IMG/q.qcow2 $WORK/q-back.qcow2 && echo "L1-V-QCOW2-BYTES=\$(wc -c <\$V_IMG/q.qcow2)"; }
+		qr_load() { mkdir -p \$V_IMG/qroot && tar -x -C \$V_IMG/qroot -f $QR_TAR; }
+		qr_save() { tar -c -C \$V_IMG/qroot -f $WORK/qroot-out.tar base.qcow2 root.qcow2 && echo "L1-V-QROOT-BYTES=\$(wc -c <$WORK/qroot-out.tar)"; }
 		EOF
 	fi
 	cat <<-EOF
@@ -215,6 +259,11 @@ want_run() { case " $RUNS " in *" $1 "*) return 0 ;; esac; return 1; }
 	q_load $Q_BYTES
 	run_case qcow2 '\$LKVM run -k \$L2_KERNEL -i \$L2_INITRD -c 1 -m 256 -d \$V_IMG/q.qcow2 -p "quiet lkvmtest.virtio=qcow2$WATCHDOG"'
 	q_save
+	EOF
+	want_run qcow2-root && [ $HAVE_QEMU_IMG = 1 ] && cat <<-EOF
+	qr_load $QR_TAR_BYTES
+	run_case qcow2-root '\$LKVM run -k \$L2_KERNEL -i \$L2_INITRD -c 1 -m 256 -d \$V_IMG/qroot/root.qcow2 -p "quiet root=/dev/vda rw"'
+	qr_save
 	EOF
 	want_run mmio-acpi && cat <<-EOF
 	run_case mmio-acpi '\$LKVM run -k \$L2_KERNEL -i \$L2_INITRD -c 2 -m 512 --virtio-transport mmio --virtio-mmio-msi -d \$V_IMG/rw.img --rng -p "quiet lkvmtest.virtio=mmio$WATCHDOG"'
@@ -236,13 +285,16 @@ if [ "$LKVM_MODE" = nested ]; then
 	lkvm_build_l1_initrd "$WORK/l1.cpio" "$LKVM_BIN" "$WORK/virtio.cpio" "$WORK/cases.sh" "$l1ov" ||
 		all_checks FAIL "cannot build the L1 initramfs"
 	# Slot 0: the image; 1 and 2: rw.img after the pci and mmio runs;
-	# 3: the qcow2 case's backing file and image, 4: that image afterwards.
-	truncate -s $((5 * IMG_MB))M "$WORK/xfer.img"
+	# 3: the qcow2 case's backing file and image, 4: that image afterwards;
+	# 5 and 6: the qcow2-root run's images, before and after.
+	truncate -s $((7 * IMG_MB))M "$WORK/xfer.img"
 	dd if="$WORK/disk.img" of="$WORK/xfer.img" conv=notrunc,sparse bs=1M status=none
 	if [ $HAVE_QEMU_IMG = 1 ]; then
 		dd if="$WORK/q/base.raw" of="$WORK/xfer.img" bs=1M seek=$((3 * IMG_MB)) \
 			conv=notrunc status=none
 		dd if="$WORK/q/q.qcow2" of="$WORK/xfer.img" bs=1M seek=$((3 * IMG_MB + Q_BASE_MB)) \
+			conv=notrunc status=none
+		dd if="$QR_TAR" of="$WORK/xfer.img" bs=1M seek=$((5 * IMG_MB)) \
 			conv=notrunc status=none
 	fi
 	echo "INFO: [$(now)s] booting L1 (QEMU TCG) with $nruns lkvm run(s)" >&2
@@ -264,6 +316,11 @@ if [ "$LKVM_MODE" = nested ]; then
 	if [ -n "$n" ]; then
 		dd if="$WORK/xfer.img" bs=1M skip=$((4 * IMG_MB)) count=$IMG_MB status=none |
 			head -c "$n" >"$WORK/q-back.qcow2"
+	fi
+	n=$(sed -n 's/^L1-V-QROOT-BYTES=//p' "$LOG" | tr -d '\r' | head -n 1)
+	if [ -n "$n" ]; then
+		dd if="$WORK/xfer.img" bs=1M skip=$((6 * IMG_MB)) count=$IMG_MB status=none |
+			head -c "$n" >"$WORK/qroot-out.tar"
 	fi
 else
 	echo "INFO: [$(now)s] running $nruns lkvm run(s) on this host" >&2
@@ -300,6 +357,7 @@ pvpanic_problem() {
 run_problem() {
 	local r=$1 out status mode
 	[ "$r" = pvpanic ] && { pvpanic_problem; return; }
+	[ "$r" = qcow2-root ] && { qroot_problem; return; }
 	out=$(lkvm_case_output "$LOG" "$r")
 	status=$(lkvm_case_status "$LOG" "$r")
 	case "$r" in
@@ -334,6 +392,56 @@ run_problem() {
 	[ "$status" = 0 ] || { echo "run $r: lkvm exit status $status after L2's poweroff"; return; }
 }
 
+# The qcow2-root run: its own /sbin/init (qroot-l2.sh), no l2-init.sh.
+qroot_problem() {
+	local out status
+	out=$(lkvm_case_output "$LOG" qcow2-root)
+	status=$(lkvm_case_status "$LOG" qcow2-root)
+	[ -n "$status" ] || { echo "run qcow2-root did not finish or never started"; return; }
+	lkvm_case_timed_out "$LOG" qcow2-root &&
+		{ echo "run qcow2-root timed out after ${LKVM_CASE_TIMEOUT}s (last L2-V line: $(printf '%s\n' "$out" | grep 'L2-V-' | tail -n 1))"; return; }
+	printf '%s\n' "$out" | grep -q 'Kernel panic' &&
+		{ echo "run qcow2-root: L2 kernel panic: $(printf '%s\n' "$out" | grep -m1 'Kernel panic')"; return; }
+	[ -z "$(v "$out" QR-MOUNT-FAIL)" ] ||
+		{ echo "run qcow2-root: the initramfs could not mount vda (modules that failed: $(v "$out" QR-MOUNT-FAIL))"; return; }
+	[ "$(v "$out" QR-DONE)" = qroot ] ||
+		{ echo "run qcow2-root: the root's /sbin/init did not finish (lkvm status $status)"; return; }
+	[ "$status" = 0 ] || echo "run qcow2-root: lkvm exit status $status after L2's poweroff"
+}
+
+# qroot_image_problem: the qcow2-root run's images on this host.
+qroot_image_problem() {
+	local d=$WORK/qroot-out got
+	[ -s "$WORK/qroot-out.tar" ] || { echo "the images did not come back from L1"; return; }
+	mkdir -p "$d" && tar -x -C "$d" -f "$WORK/qroot-out.tar" ||
+		{ echo "cannot unpack the images L1 sent back"; return; }
+	got=$(sha256sum <"$d/base.qcow2" | cut -d' ' -f1)
+	[ "$got" = "$QR_BASE_SHA" ] || { echo "base.qcow2 changed under its overlay"; return; }
+	for got in base root; do
+		qemu-img check "$d/$got.qcow2" >"$WORK/qr-check-$got.log" 2>&1 ||
+			{ echo "qemu-img check $got.qcow2: $(tr '\n' ' ' <"$WORK/qr-check-$got.log")"; return; }
+	done
+	grep -q 'compressed clusters' "$WORK/qr-check-base.log" &&
+		! grep -q ' 0\.00% compressed' "$WORK/qr-check-base.log" ||
+		{ echo "base.qcow2 has no compressed clusters: $(tail -n 1 "$WORK/qr-check-base.log")"; return; }
+	got=$(qemu-img info --output=json "$d/root.qcow2" | sed -n 's/^ *"backing-filename": "\(.*\)",*$/\1/p')
+	[ "$got" = base.qcow2 ] || { echo "root.qcow2's backing file is now '$got', want base.qcow2"; return; }
+	qemu-img convert -f qcow2 -O raw "$d/root.qcow2" "$d/root.raw" ||
+		{ echo "qemu-img convert of root.qcow2 failed"; return; }
+	e2fsck -fn "$d/root.raw" >"$WORK/qr-fsck.log" 2>&1
+	if [ $? != 0 ] || grep -q -e 'Fix? no' -e 'journal recovery' "$WORK/qr-fsck.log"; then
+		echo "the root file system is not clean: $(grep -v '^Pass\|^e2fsck\|^lkvmqroot' "$WORK/qr-fsck.log" | head -n 3 | tr '\n' ' ')"
+		return
+	fi
+	got=$(debugfs -R "cat /data/a" "$d/root.raw" 2>/dev/null | md5sum | cut -d' ' -f1)
+	[ "$got" = "$QR_A_MD5" ] || { echo "/data/a in the image has md5 $got, want $QR_A_MD5"; return; }
+	got=$(debugfs -R "cat /data/busybox.copy" "$d/root.raw" 2>/dev/null | md5sum | cut -d' ' -f1)
+	[ "$got" = "$QR_BB_MD5" ] || { echo "/data/busybox.copy in the image has md5 $got, want $QR_BB_MD5"; return; }
+	file_problem "$d/root.raw" /etc/lkvm-qroot-marker rewritten-by-l2
+	debugfs -R "stat /etc/lkvm-qroot-gone" "$d/root.raw" 2>&1 | grep -q 'File not found' ||
+		echo "/etc/lkvm-qroot-gone, deleted by L2, is still in the image"
+}
+
 # rng_problem OUTPUT: why the hwrng checks failed, or nothing.
 rng_problem() {
 	local out=$1 cur n d
@@ -362,16 +470,30 @@ check() {
 	case "$c" in
 	console-hvc0|mmio-acpi|pvpanic) run=$c ;;
 	blk-qcow2) run=qcow2 ;;
+	blk-qcow2-root) run=qcow2-root ;;
 	*) run=virtio-pci ;;
 	esac
 	want_run "$run" || { echo "SKIP:run $run not selected (LKVM_VIRTIO_RUNS)"; return; }
-	[ "$run" = qcow2 ] && [ $HAVE_QEMU_IMG = 0 ] &&
+	case "$run" in qcow2*) [ $HAVE_QEMU_IMG = 0 ] ;; *) false ;; esac &&
 		{ echo "SKIP:qemu-img not installed (qemu-utils; scripts/install-deps.sh)"; return; }
 	p=$(run_problem "$run")
 	[ -n "$p" ] && { echo "$p"; return; }
 	out=$(lkvm_case_output "$LOG" "$run")
 	case "$c" in
 	pvpanic) ;;	# all in run_problem
+	blk-qcow2-root)
+		[ "$(v "$out" QR-ROOT)" = "/dev/vda ext4 rw" ] ||
+			{ echo "L2's / is '$(v "$out" QR-ROOT)', want /dev/vda ext4 rw"; return; }
+		[ "$(v "$out" QR-MARKER)" = lkvm-qroot-base ] ||
+			{ echo "the base's marker reads '$(v "$out" QR-MARKER)' in L2"; return; }
+		[ "$(v "$out" QR-BUSYBOX-MD5)" = "$QR_BB_MD5" ] ||
+			{ echo "/bin/busybox (compressed in the base) reads back with md5 $(v "$out" QR-BUSYBOX-MD5) in L2, want $QR_BB_MD5"; return; }
+		[ "$(v "$out" QR-WRITE)" = ok ] || { echo "L2's writes to its root failed"; return; }
+		[ "$(v "$out" QR-A-MD5)" = "$QR_A_MD5" ] ||
+			{ echo "/data/a reads back with md5 $(v "$out" QR-A-MD5) in L2, want $QR_A_MD5"; return; }
+		[ "$(v "$out" QR-REMOUNT-RO)" = ok ] || { echo "L2 could not remount / read-only"; return; }
+		qroot_image_problem
+		;;
 	blk-qcow2)
 		[ "$(v "$out" Q-SIZE)" = $((IMG_MB * 2048)) ] ||
 			{ echo "vda has $(v "$out" Q-SIZE) sectors, want $((IMG_MB * 2048)) (the virtual size)"; return; }

@@ -9,6 +9,8 @@
 #include <endian.h>
 #include <fcntl.h>
 #include <linux/virtio_blk.h>
+#include <poll.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -991,6 +993,121 @@ out:
 	unlink(path);
 }
 
+/* The order in which requests completed, and where the I/O thread ran. */
+static int iot_order[8], iot_nr;
+static pid_t iot_tid;
+
+static void order_cb(struct disk_req *req, ssize_t res)
+{
+	*(ssize_t *)req->priv = res;
+	if (iot_nr < 8)
+		iot_order[iot_nr++] = (int)req->offset;
+}
+
+static void iot_enter(void *arg __unused)
+{
+	iot_tid = gettid();
+}
+
+/*
+ * A disk with an I/O thread (qcow2 when qemu-img can make one, else raw):
+ * what the backend does synchronously runs there, so disk_submit()
+ * returns with the request still in flight, done() runs only on this
+ * thread (disk_complete() after the event fd, or disk_drain()), in the
+ * order submitted, a flush after the writes before it.
+ */
+static void test_disk_io_thread(void)
+{
+	char path[64], cmd[128];
+	struct disk_image *d;
+	static u8 buf[3][8192], back[8192], zero[8192];
+	struct iovec iov[3], riov = { back, sizeof(back) };
+	struct disk_req req[6];
+	ssize_t res[6];
+	struct pollfd pfd;
+	bool qcow2;
+	int i;
+
+	snprintf(path, sizeof(path), "/tmp/lkvm-iot-XXXXXX");
+	i = mkstemp(path);
+	CHECK(i >= 0);
+	if (i < 0)
+		return;
+	close(i);
+	snprintf(cmd, sizeof(cmd), "qemu-img create -q -f qcow2 %s 1M 2>/dev/null", path);
+	qcow2 = system(cmd) == 0;
+	if (!qcow2)
+		CHECK(truncate(path, 1 << 20) == 0);
+	d = disk_open(path, false, false);
+	CHECK(d != NULL);
+	if (!d)
+		goto out;
+	CHECK_EQ(disk_start_io_thread(d, iot_enter, NULL), 0);
+	CHECK(disk_event_fd(d) >= 0);
+	iot_nr = 0;
+	for (i = 0; i < 3; i++) {
+		memset(buf[i], 0x41 + i, sizeof(buf[i]));
+		iov[i] = (struct iovec){ buf[i], sizeof(buf[i]) };
+		req[i] = (struct disk_req){ .op = DISK_WRITE, .offset = 65536 * (i + 1),
+					    .iov = &iov[i], .iovcnt = 1, .done = order_cb,
+					    .priv = &res[i] };
+	}
+	req[3] = (struct disk_req){ .op = DISK_FLUSH, .offset = 1, .done = order_cb,
+				    .priv = &res[3] };
+	req[4] = (struct disk_req){ .op = DISK_WRITE_ZEROES, .offset = 65536 * 2 + 4096,
+				    .len = 4096, .done = order_cb, .priv = &res[4] };
+	req[5] = (struct disk_req){ .op = DISK_DISCARD, .offset = 65536 * 3,
+				    .len = 65536, .done = order_cb, .priv = &res[5] };
+	for (i = 0; i < 6; i++) {
+		res[i] = -12345;
+		disk_submit(d, &req[i]);
+	}
+	disk_unplug(d);
+	if (qcow2) {
+		/* Nothing ran on this thread: every request is in flight. */
+		for (i = 0; i < 6; i++)
+			CHECK_EQ(res[i], -12345);
+		CHECK_EQ(disk_inflight(d), 6);
+		/* The event fd says when there is something to complete. */
+		pfd = (struct pollfd){ .fd = disk_event_fd(d), .events = POLLIN };
+		CHECK_EQ(poll(&pfd, 1, 5000), 1);
+		disk_complete(d);
+		CHECK(iot_nr >= 1);
+	}
+	disk_drain(d);
+	CHECK_EQ(disk_inflight(d), 0);
+	CHECK(iot_tid != 0 && iot_tid != gettid());
+	for (i = 0; i < 3; i++)
+		CHECK_EQ(res[i], (ssize_t)sizeof(buf[i]));
+	for (i = 3; i < 6; i++)
+		CHECK_EQ(res[i], 0);
+	if (qcow2) {
+		/* In the order submitted: the flush after the three writes. */
+		CHECK_EQ(iot_nr, 6);
+		CHECK_EQ(iot_order[0], 65536);
+		CHECK_EQ(iot_order[2], 65536 * 3);
+		CHECK_EQ(iot_order[3], 1);
+	}
+	/* Read back through the thread: the second write, 4 KiB of it zeroed. */
+	req[0] = (struct disk_req){ .op = DISK_READ, .offset = 65536 * 2, .iov = &riov,
+				    .iovcnt = 1, .done = order_cb, .priv = &res[0] };
+	disk_submit(d, &req[0]);
+	disk_unplug(d);
+	disk_drain(d);
+	CHECK_EQ(res[0], (ssize_t)sizeof(back));
+	CHECK(!memcmp(back, buf[1], 4096));
+	CHECK(!memcmp(back + 4096, zero, 4096));
+	disk_close(d);
+	if (qcow2) {
+		snprintf(cmd, sizeof(cmd), "qemu-img check -q %s", path);
+		CHECK_EQ(system(cmd), 0);
+	} else {
+		printf("# no qemu-img: a raw image instead of qcow2\n");
+	}
+out:
+	unlink(path);
+}
+
 static void setup_vm(void)
 {
 	ram = aligned_alloc(4096, RAM_SIZE);
@@ -1049,6 +1166,7 @@ TEST_MAIN_BEGIN("test-blk")
 	RUN(test_disk_open_checks);
 	RUN(test_disk_direct);
 	RUN(test_disk_backend);
+	RUN(test_disk_io_thread);
 
 	init_run_exits(&kvm);
 	unlink(img_rw);

@@ -170,7 +170,7 @@ static void control_work(void)
 
 static void test_every_class_runs_everyday_code(void)
 {
-	static const char *kinds[] = { "main", "vcpu", "blk", "net", "9p", "control",
+	static const char *kinds[] = { "main", "vcpu", "blk", "disk-io", "net", "9p", "control",
 				       "console-input", "rng", "console", "balloon" };
 	unsigned int i;
 
@@ -187,6 +187,8 @@ static void test_forbidden_calls_are_refused(void)
 {
 	CHECK(refused(in_child("vcpu", make_socket), "socket"));
 	CHECK(refused(in_child("blk", make_socket), "socket"));
+	CHECK(refused(in_child("disk-io", make_socket), "socket"));
+	CHECK(refused(in_child("disk-io", make_dir), "mkdirat"));
 	CHECK(refused(in_child("net", make_dir), "mkdirat"));
 	CHECK(refused(in_child("9p", make_socket), "socket"));
 	CHECK(refused(in_child("9p", exec_shell), "execve"));
@@ -211,6 +213,7 @@ static void test_ioctl_requests_are_checked(void)
 	CHECK(worked(in_child("vcpu", ioctl_kvm_run)));
 	CHECK(refused(in_child("vcpu", ioctl_tiocsti), "ioctl"));
 	CHECK(refused(in_child("blk", ioctl_kvm_run), "ioctl"));
+	CHECK(refused(in_child("disk-io", ioctl_kvm_run), "ioctl"));
 }
 
 static void test_class_work_is_allowed(void)
@@ -227,6 +230,7 @@ static void test_class_work_is_allowed(void)
  */
 static char raw_img[64], qcow_img[80];
 static int disk_done_count;
+static const char *disk_kind = "blk";
 
 static void disk_done(struct disk_req *req __unused, ssize_t res)
 {
@@ -248,7 +252,7 @@ static int disk_session(const char *path)
 
 	if (!d)
 		return 1;
-	if (thread_filter_install("blk", "tested"))
+	if (thread_filter_install(disk_kind, "tested"))
 		return 2;
 	for (i = 0; i < 3; i++) {
 		disk_submit(d, &req[i]);
@@ -294,6 +298,17 @@ static void test_blk_disk_work_is_allowed(void)
 		if (!worked(st))
 			fprintf(stderr, "qcow2: status 0x%x: %s\n", st, child_err);
 		CHECK(worked(st));
+		/*
+		 * A disk's I/O thread does all of a qcow2 image's work
+		 * (without an I/O thread here, disk_submit() does it on
+		 * the calling thread, under that thread's list).
+		 */
+		disk_kind = "disk-io";
+		st = in_child(NULL, qcow2_session);
+		if (!worked(st))
+			fprintf(stderr, "qcow2 (disk-io): status 0x%x: %s\n", st, child_err);
+		CHECK(worked(st));
+		disk_kind = "blk";
 		unlink(qcow_img);
 	} else {
 		printf("# no qemu-img: the qcow2 session is left out\n");

@@ -41,6 +41,11 @@
 
 #define MADT_PCAT_COMPAT	1
 
+/*
+ * What other files add to the DSDT and the XSDT: per process, filled by
+ * constructors before main() like the init stage registry, never changed
+ * after. The hooks are given the VM they describe.
+ */
 static struct acpi_dsdt_hook *dsdt_hooks;
 static struct acpi_table_hook *table_hooks;
 

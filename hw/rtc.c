@@ -5,7 +5,6 @@
  * No alarms, periodic or update interrupts.
  */
 #include <pthread.h>
-#include <stdlib.h>
 #include <time.h>
 
 #include "lkvm/init.h"
@@ -27,13 +26,6 @@
 #define REG_B_24H	0x02
 #define REG_B_BINARY	0x04
 #define REG_D_VRT	0x80
-
-struct cmos_rtc {
-	pthread_mutex_t lock;
-	u8 index;
-	u8 cmos[128];
-	struct io_range io;
-};
 
 static u8 to_guest(const struct cmos_rtc *rtc, u8 v)
 {
@@ -101,7 +93,7 @@ static void rtc_io(struct io_range *r __unused, u64 off, u8 *data, u32 len __unu
 
 static int rtc_init(struct kvm *kvm)
 {
-	struct cmos_rtc *rtc = xzalloc(sizeof(*rtc));
+	struct cmos_rtc *rtc = &kvm->arch.rtc;
 
 	pthread_mutex_init(&rtc->lock, NULL);
 	rtc->cmos[RTC_REG_A] = 0x26;		/* 32.768 kHz, 1024 Hz rate */
@@ -115,19 +107,12 @@ static int rtc_init(struct kvm *kvm)
 	rtc->io = (struct io_range){
 		.start = X86_RTC_PORT, .len = 2, .fn = rtc_io, .ctx = rtc, .name = "rtc",
 	};
-	if (iobus_register(&kvm->pio_bus, &rtc->io)) {
-		free(rtc);
-		return -1;
-	}
-	kvm->arch.rtc = rtc;
-	return 0;
+	return iobus_register(&kvm->pio_bus, &rtc->io);
 }
 
 static void rtc_exit(struct kvm *kvm)
 {
-	iobus_unregister(&kvm->pio_bus, &kvm->arch.rtc->io);
-	pthread_mutex_destroy(&kvm->arch.rtc->lock);
-	free(kvm->arch.rtc);
-	kvm->arch.rtc = NULL;
+	iobus_unregister(&kvm->pio_bus, &kvm->arch.rtc.io);
+	pthread_mutex_destroy(&kvm->arch.rtc.lock);
 }
 dev_init(rtc_init, rtc_exit);

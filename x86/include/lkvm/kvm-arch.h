@@ -89,7 +89,14 @@ struct e820_entry {
 
 struct kvm_cpuid2;
 struct kvm;
-struct cmos_rtc;
+
+/* The CMOS clock's state (hw/rtc.c). */
+struct cmos_rtc {
+	pthread_mutex_t lock;
+	u8 index;
+	u8 cmos[128];
+	struct io_range io;
+};
 
 /*
  * The reset control register (x86/power.c). Port 0xcf9 sits inside the
@@ -110,7 +117,7 @@ struct kvm_arch {
 	/* The platform's ports (x86/power.c, x86/pci-acpi.c, hw/rtc.c). */
 	struct io_range i8042_io, sleep_io, pci_conf1_io;
 	u8 reset_control;		/* last value written to port 0xcf9 */
-	struct cmos_rtc *rtc;
+	struct cmos_rtc rtc;
 };
 
 #endif

@@ -178,6 +178,7 @@ tests/unit/test-control-server: .asan/control.o .asan/util/ctl-proto.o .asan/uti
 				.asan/builtin-ctl.o
 tests/unit/test-options: .asan/kvmtool-compat.o
 tests/unit/test-pvpanic: .asan/hw/pvpanic.o
+tests/unit/test-sandbox-exit: .asan/hw/sandbox-exit.o
 tests/unit/test-console-log: .asan/util/term.o .asan/util/console-log.o
 tests/unit/test-9p: $(addprefix .asan/,$(P9_OBJS))
 tests/unit/test-virtio-net: tests/unit/fake-virtio.h tests/unit/fake-net.h .asan/virtio/net.o .asan/virtio/9p.o \

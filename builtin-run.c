@@ -282,6 +282,7 @@ struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extr
 
 int kvm_config_finish(struct kvm_config *cfg, const char *cmd)
 {
+	/* Per process, like the pid in it; cfg->name may point here. */
 	static char default_name[32];
 
 #ifndef LKVM_ARCH_HAS_SPE
@@ -368,11 +369,13 @@ static void print_boot_timings(const struct kvm *kvm)
 	timing("exit", now_ns());
 }
 
-int kvm_run_config(const struct kvm_config *cfg)
+int kvm_run_config(const struct kvm_config *cfg, int *sandbox_status)
 {
-	struct kvm kvm = { 0 };
+	struct kvm kvm = { .sandbox_status = -1 };
 	int ret;
 
+	if (sandbox_status)
+		*sandbox_status = -1;
 	if (kvm_config_check(cfg))
 		return LKVM_EXIT_ERROR;
 	kvm.cfg = *cfg;
@@ -387,6 +390,8 @@ int kvm_run_config(const struct kvm_config *cfg)
 	kvm__exit(&kvm);
 	if (cfg->boot_timings)
 		print_boot_timings(&kvm);
+	if (sandbox_status)
+		*sandbox_status = kvm.sandbox_status;
 	return ret;
 }
 
@@ -414,5 +419,5 @@ int cmd_run(int argc, const char **argv)
 	}
 	if (kvm_config_finish(&cfg, "run"))
 		return LKVM_EXIT_ERROR;
-	return kvm_run_config(&cfg);
+	return kvm_run_config(&cfg, NULL);
 }

@@ -506,9 +506,9 @@ static void set_params(struct sandbox *sb)
 /* Run the guest; the command's status, or why there is none. */
 static int run_guest(struct sandbox *sb)
 {
-	int ret = kvm_run_config(&sb->cfg), status;
+	int status, ret = kvm_run_config(&sb->cfg, &status);
 
-	if (sandbox_exit_status(&status))
+	if (status >= 0)
 		return status;
 	if (ret == LKVM_EXIT_OK || ret == LKVM_EXIT_GUEST_CRASH) {
 		/* 2 could be the command's own status: failures before it are 1. */

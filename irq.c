@@ -45,7 +45,8 @@ static int commit(struct kvm *kvm)
 	return 0;
 }
 
-static void fill_msi(struct kvm_irq_routing_entry *e, u64 addr, u32 data, u32 devid)
+static void fill_msi(struct kvm *kvm, struct kvm_irq_routing_entry *e, u64 addr,
+		     u32 data, u32 devid)
 {
 	e->type = KVM_IRQ_ROUTING_MSI;
 	e->u.msi.address_lo = (u32)addr;
@@ -54,11 +55,12 @@ static void fill_msi(struct kvm_irq_routing_entry *e, u64 addr, u32 data, u32 de
 	e->flags = 0;
 	e->u.msi.devid = 0;
 #ifdef KVM_MSI_VALID_DEVID
-	if (devid && irq_arch_msi_needs_devid()) {
+	if (devid && irq_arch_msi_needs_devid(kvm)) {
 		e->flags = KVM_MSI_VALID_DEVID;
 		e->u.msi.devid = devid;
 	}
 #else
+	(void)kvm;
 	(void)devid;
 #endif
 }
@@ -74,7 +76,7 @@ int irq_msi_route_alloc(struct kvm *kvm, u64 addr, u32 data, u32 devid)
 		e = &kvm->irq_routing->entries[kvm->irq_routing->nr++];
 		memset(e, 0, sizeof(*e));
 		e->gsi = kvm->next_gsi++;
-		fill_msi(e, addr, data, devid);
+		fill_msi(kvm, e, addr, data, devid);
 		if (commit(kvm) == 0) {
 			gsi = e->gsi;
 		} else {
@@ -97,7 +99,7 @@ int irq_msi_route_update(struct kvm *kvm, int gsi, u64 addr, u32 data, u32 devid
 	for (i = 0; i < kvm->irq_routing->nr; i++) {
 		e = &kvm->irq_routing->entries[i];
 		if ((int)e->gsi == gsi && e->type == KVM_IRQ_ROUTING_MSI) {
-			fill_msi(e, addr, data, devid);
+			fill_msi(kvm, e, addr, data, devid);
 			ret = commit(kvm);
 			break;
 		}
@@ -146,7 +148,7 @@ int irq_signal_msi(struct kvm *kvm, u64 addr, u32 data, u32 devid)
 		.address_lo = (u32)addr, .address_hi = (u32)(addr >> 32), .data = data,
 	};
 
-	if (devid && irq_arch_msi_needs_devid()) {
+	if (devid && irq_arch_msi_needs_devid(kvm)) {
 		msi.flags = KVM_MSI_VALID_DEVID;
 		msi.devid = devid;
 	}

@@ -242,6 +242,7 @@ static void *vcpu_thread(void *arg)
 
 int kvm_cpu__start(struct kvm_cpu *cpu)
 {
+	/* Per process: a signal's disposition is the process's, not a VM's. */
 	static bool handler_installed;
 	int r;
 

@@ -12,7 +12,7 @@
 
 struct command {
 	const char *name;
-	int (*fn)(int argc, const char **argv);
+	lkvm_cmd_fn *fn;
 	const char *help;
 };
 

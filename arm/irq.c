@@ -5,13 +5,6 @@
 #include "lkvm/irq.h"
 #include "lkvm/kvm.h"
 
-static bool its_msis;
-
-void arm_irq_set_its(bool its)
-{
-	its_msis = its;
-}
-
 void irq_arch_default_routes(struct kvm *kvm)
 {
 	u32 i;
@@ -21,9 +14,10 @@ void irq_arch_default_routes(struct kvm *kvm)
 		irq_add_irqchip_route(kvm, i, 0, i);
 }
 
-bool irq_arch_msi_needs_devid(void)
+bool irq_arch_msi_needs_devid(struct kvm *kvm)
 {
-	return its_msis;
+	/* The ITS tells devices apart by the ID their MSIs carry. */
+	return kvm->arch.vm.gic == ARM_GIC_V3_ITS;
 }
 
 /*

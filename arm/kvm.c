@@ -87,7 +87,6 @@ int kvm__arch_init(struct kvm *kvm)
 	}
 	if (arm_vm_check_features(vm))
 		return -1;
-	arm_irq_set_its(vm->gic == ARM_GIC_V3_ITS);
 	kvm->arch.mpidr = xzalloc(vm->nr_cpus * sizeof(*kvm->arch.mpidr));
 	pr_debug("arm64: %s, %u vCPUs%s%s%s%s", arm_gic_name(vm->gic), vm->nr_cpus,
 		 vm->nested ? ", nested" : "", vm->e2h0 ? " (E2H0)" : "",

@@ -71,6 +71,14 @@ int arm_gic_probe(int vm_fd, enum arm_gic_type *best)
 	return -1;
 }
 
+/* Say @why when @refuse: the one line a refused configuration gets. */
+static bool refused(bool refuse, const char *why)
+{
+	if (refuse)
+		pr_err("%s", why);
+	return refuse;
+}
+
 int arm_vm_check_features(const struct arm_vm *vm)
 {
 	unsigned int max_cpus = vm->gic == ARM_GIC_V2 ? ARM_GICV2_MAX_CPUS :
@@ -81,45 +89,25 @@ int arm_vm_check_features(const struct arm_vm *vm)
 		       vm->nr_cpus, arm_gic_name(vm->gic), max_cpus);
 		return -1;
 	}
-	if (vm->e2h0 && !vm->nested) {
-		pr_err("--e2h0 only makes sense with --nested");
+	/* In this order: the first refusal is the one the user sees. */
+	if (refused(vm->e2h0 && !vm->nested, "--e2h0 only makes sense with --nested") ||
+	    /* The RFC's SPE feature bit is upstream's HAS_EL2. */
+	    refused(vm->nested && vm->spe, "--spe cannot be combined with --nested") ||
+	    refused(vm->nested && vm->gic == ARM_GIC_V2,
+		    "--nested needs a GICv3 (--irqchip gicv3 or gicv3-its): KVM emulates EL2 only with one") ||
+	    refused(vm->nested && !check_cap(vm->vm_fd, KVM_CAP_ARM_EL2),
+		    "--nested: this host's KVM cannot give a guest EL2 (no KVM_CAP_ARM_EL2: needs Linux 6.16+ booted with kvm-arm.mode=nested on a CPU with FEAT_NV2)") ||
+	    refused(vm->nested && vm->e2h0 && !check_cap(vm->vm_fd, KVM_CAP_ARM_EL2_E2H0),
+		    "--e2h0: this host's KVM cannot run a guest hypervisor with HCR_EL2.E2H 0 (no KVM_CAP_ARM_EL2_E2H0)") ||
+	    refused(vm->spe && !check_cap(vm->vm_fd, LKVM_CAP_ARM_SPE_RFC),
+		    "--spe: this host's KVM has no SPE support for guests (no KVM_CAP_ARM_SPE: needs a kernel with the KVM SPE RFC v3 patches)") ||
+	    refused(vm->aarch32 && (vm->nested || vm->spe),
+		    "--aarch32 cannot be combined with --nested or --spe (AArch64 features)") ||
+	    refused(vm->aarch32 && !check_cap(vm->vm_fd, KVM_CAP_ARM_EL1_32BIT),
+		    "--aarch32: this host's KVM cannot run a 32-bit EL1 (no KVM_CAP_ARM_EL1_32BIT)") ||
+	    refused(vm->pmu && !check_cap(vm->vm_fd, KVM_CAP_ARM_PMU_V3),
+		    "--pmu: this host's KVM has no PMUv3 for guests (no KVM_CAP_ARM_PMU_V3)"))
 		return -1;
-	}
-	if (vm->nested) {
-		if (vm->spe) {
-			/* The RFC's SPE feature bit is upstream's HAS_EL2. */
-			pr_err("--spe cannot be combined with --nested");
-			return -1;
-		}
-		if (vm->gic == ARM_GIC_V2) {
-			pr_err("--nested needs a GICv3 (--irqchip gicv3 or gicv3-its): KVM emulates EL2 only with one");
-			return -1;
-		}
-		if (!check_cap(vm->vm_fd, KVM_CAP_ARM_EL2)) {
-			pr_err("--nested: this host's KVM cannot give a guest EL2 (no KVM_CAP_ARM_EL2: needs Linux 6.16+ booted with kvm-arm.mode=nested on a CPU with FEAT_NV2)");
-			return -1;
-		}
-		if (vm->e2h0 && !check_cap(vm->vm_fd, KVM_CAP_ARM_EL2_E2H0)) {
-			pr_err("--e2h0: this host's KVM cannot run a guest hypervisor with HCR_EL2.E2H 0 (no KVM_CAP_ARM_EL2_E2H0)");
-			return -1;
-		}
-	}
-	if (vm->spe && !check_cap(vm->vm_fd, LKVM_CAP_ARM_SPE_RFC)) {
-		pr_err("--spe: this host's KVM has no SPE support for guests (no KVM_CAP_ARM_SPE: needs a kernel with the KVM SPE RFC v3 patches)");
-		return -1;
-	}
-	if (vm->aarch32 && (vm->nested || vm->spe)) {
-		pr_err("--aarch32 cannot be combined with --nested or --spe (AArch64 features)");
-		return -1;
-	}
-	if (vm->aarch32 && !check_cap(vm->vm_fd, KVM_CAP_ARM_EL1_32BIT)) {
-		pr_err("--aarch32: this host's KVM cannot run a 32-bit EL1 (no KVM_CAP_ARM_EL1_32BIT)");
-		return -1;
-	}
-	if (vm->pmu && !check_cap(vm->vm_fd, KVM_CAP_ARM_PMU_V3)) {
-		pr_err("--pmu: this host's KVM has no PMUv3 for guests (no KVM_CAP_ARM_PMU_V3)");
-		return -1;
-	}
 	return 0;
 }
 

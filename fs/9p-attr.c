@@ -51,21 +51,12 @@ int p9_op_getattr(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 	out_u32(out, st.st_mode);
 	out_u32(out, st.st_uid);
 	out_u32(out, st.st_gid);
-	out_u64(out, st.st_nlink);
-	out_u64(out, st.st_rdev);
-	out_u64(out, st.st_size);
-	out_u64(out, st.st_blksize);
-	out_u64(out, st.st_blocks);
-	out_u64(out, st.st_atim.tv_sec);
-	out_u64(out, st.st_atim.tv_nsec);
-	out_u64(out, st.st_mtim.tv_sec);
-	out_u64(out, st.st_mtim.tv_nsec);
-	out_u64(out, st.st_ctim.tv_sec);
-	out_u64(out, st.st_ctim.tv_nsec);
-	out_u64(out, 0);	/* btime */
-	out_u64(out, 0);
-	out_u64(out, 0);	/* gen */
-	out_u64(out, 0);	/* data_version */
+	OUT_U64S(out,
+		st.st_nlink, st.st_rdev, st.st_size, st.st_blksize, st.st_blocks,
+		st.st_atim.tv_sec, st.st_atim.tv_nsec, st.st_mtim.tv_sec,
+		st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec,
+		0, 0,		/* btime */
+		0, 0);		/* gen, data_version */
 	return 0;
 }
 
@@ -125,91 +116,74 @@ int p9_drop_privs(struct p9_server *s, int pfd, const char *path, const struct s
 	return err == EPERM && !s->is_root ? 0 : err;
 }
 
+/* ftruncate the regular file of @f (behind the O_PATH @pfd) to @size. */
+static int truncate_fid(struct p9_server *s, struct p9_fid *f, int pfd,
+			const struct stat *st, u64 size)
+{
+	int fd = f->fd, err;
+
+	if (f->kind != FID_OPEN || f->accmode == O_RDONLY) {
+		fd = p9_reopen(s, pfd, f->path, st, O_WRONLY);
+		if (fd < 0)
+			return errno_or(EIO);
+	}
+	err = ftruncate(fd, size) < 0 ? errno : 0;
+	if (fd != f->fd)
+		close(fd);
+	return err;
+}
+
 static int do_setattr(struct p9_server *s, struct p9_fid *f, u32 valid, u32 mode,
 		      u32 uid, u32 gid, u64 size, const struct timespec *times)
 {
 	const char *name;
 	struct stat st;
-	int pfd, dfd, fd, err = 0;
+	int pfd, dfd, err;
 
 	pfd = p9_open_path(s, f->path);
 	if (pfd < 0)
 		return errno_or(ENOENT);
-	if (fstat(pfd, &st) < 0) {
-		err = errno_or(EIO);
-		goto out;
+	err = fstat(pfd, &st) < 0 ? errno_or(EIO) : p9_dev_denied(s, pfd, &st) ? EACCES : 0;
+	if (!err && (valid & P9_ATTR_MODE))
+		/* setuid/setgid: see the top of this file */
+		err = S_ISLNK(st.st_mode) ? EOPNOTSUPP :
+		      p9_allowed_mode(s, st.st_mode, mode) != (mode & 07777) ? EPERM :
+		      chmod_fd(s, pfd, f->path, &st, mode & 07777);
+	if (!err && (valid & (P9_ATTR_UID | P9_ATTR_GID)) &&
+	    fchownat(pfd, "", valid & P9_ATTR_UID ? (uid_t)uid : (uid_t)-1,
+		     valid & P9_ATTR_GID ? (gid_t)gid : (gid_t)-1,
+		     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		err = errno;
+	if (!err && (valid & P9_ATTR_SIZE)) {
+		err = size > (u64)INT64_MAX ? EFBIG : S_ISDIR(st.st_mode) ? EISDIR :
+		      !S_ISREG(st.st_mode) ? EINVAL : p9_drop_privs(s, pfd, f->path, &st);
+		if (!err)
+			err = truncate_fid(s, f, pfd, &st, size);
 	}
-	if (p9_dev_denied(s, pfd, &st)) {
-		err = EACCES;
-		goto out;
-	}
-	if (valid & P9_ATTR_MODE) {
-		if (S_ISLNK(st.st_mode)) {
-			err = EOPNOTSUPP;
-			goto out;
-		}
-		if (p9_allowed_mode(s, st.st_mode, mode) != (mode & 07777)) {
-			err = EPERM;	/* setuid/setgid: see the top of this file */
-			goto out;
-		}
-		err = chmod_fd(s, pfd, f->path, &st, mode & 07777);
-		if (err)
-			goto out;
-	}
-	if (valid & (P9_ATTR_UID | P9_ATTR_GID)) {
-		if (fchownat(pfd, "", valid & P9_ATTR_UID ? (uid_t)uid : (uid_t)-1,
-			     valid & P9_ATTR_GID ? (gid_t)gid : (gid_t)-1,
-			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
-			err = errno;
-			goto out;
-		}
-	}
-	if (valid & P9_ATTR_SIZE) {
-		if (size > (u64)INT64_MAX) {
-			err = EFBIG;
-			goto out;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			err = EISDIR;
-			goto out;
-		}
-		if (!S_ISREG(st.st_mode)) {
-			err = EINVAL;
-			goto out;
-		}
-		err = p9_drop_privs(s, pfd, f->path, &st);
-		if (err)
-			goto out;
-		if (f->kind == FID_OPEN && f->accmode != O_RDONLY) {
-			fd = f->fd;
-		} else {
-			fd = p9_reopen(s, pfd, f->path, &st, O_WRONLY);
-			if (fd < 0) {
-				err = errno_or(EIO);
-				goto out;
-			}
-		}
-		if (ftruncate(fd, size) < 0)
-			err = errno;
-		if (fd != f->fd)
-			close(fd);
-		if (err)
-			goto out;
-	}
-	if (valid & (P9_ATTR_ATIME | P9_ATTR_MTIME)) {
+	if (!err && (valid & (P9_ATTR_ATIME | P9_ATTR_MTIME))) {
 		dfd = p9_open_parent(s, f->path, &name);
-		if (dfd < 0) {
+		if (dfd < 0)
 			err = errno_or(ENOENT);
-			goto out;
-		}
-		if (utimensat(dfd, name, times, AT_SYMLINK_NOFOLLOW) < 0)
+		else if (utimensat(dfd, name, times, AT_SYMLINK_NOFOLLOW) < 0)
 			err = errno;
-		close(dfd);
+		if (dfd >= 0)
+			close(dfd);
 	}
 	/* P9_ATTR_CTIME alone: the change time follows the other changes. */
-out:
 	close(pfd);
 	return err;
+}
+
+/* One of Tsetattr's times: unchanged, now, or the guest's value. */
+static void set_time(struct timespec *t, u32 valid, u32 change, u32 given,
+		     u64 sec, u64 nsec)
+{
+	if (!(valid & change))
+		return;
+	if (valid & given)
+		*t = (struct timespec){ .tv_sec = (time_t)sec, .tv_nsec = (long)nsec };
+	else
+		t->tv_nsec = UTIME_NOW;
 }
 
 int p9_op_setattr(struct p9_server *s, struct p9_in *in, struct p9_out *out __unused)
@@ -229,18 +203,8 @@ int p9_op_setattr(struct p9_server *s, struct p9_in *in, struct p9_out *out __un
 	err = p9_fid_use(s, fid, FIDS_NOT_XATTR, EINVAL, valid & ~P9_ATTR_CTIME, &f);
 	if (err)
 		return err;
-	if (valid & P9_ATTR_ATIME) {
-		if (valid & P9_ATTR_ATIME_SET)
-			times[0] = (struct timespec){ .tv_sec = (time_t)as, .tv_nsec = (long)ans };
-		else
-			times[0].tv_nsec = UTIME_NOW;
-	}
-	if (valid & P9_ATTR_MTIME) {
-		if (valid & P9_ATTR_MTIME_SET)
-			times[1] = (struct timespec){ .tv_sec = (time_t)ms, .tv_nsec = (long)mns };
-		else
-			times[1].tv_nsec = UTIME_NOW;
-	}
+	set_time(&times[0], valid, P9_ATTR_ATIME, P9_ATTR_ATIME_SET, as, ans);
+	set_time(&times[1], valid, P9_ATTR_MTIME, P9_ATTR_MTIME_SET, ms, mns);
 	/* Time values are checked by the kernel (nsec < 1e9 or UTIME_*). */
 	if (((valid & P9_ATTR_ATIME_SET) && ans >= 1000000000ULL) ||
 	    ((valid & P9_ATTR_MTIME_SET) && mns >= 1000000000ULL))
@@ -275,12 +239,8 @@ int p9_op_statfs(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 	memcpy(&fsid, &sf.f_fsid, sizeof(fsid));
 	out_u32(out, sf.f_type);
 	out_u32(out, sf.f_bsize);
-	out_u64(out, sf.f_blocks);
-	out_u64(out, sf.f_bfree);
-	out_u64(out, sf.f_bavail);
-	out_u64(out, sf.f_files);
-	out_u64(out, sf.f_ffree);
-	out_u64(out, fsid);
+	OUT_U64S(out,
+		sf.f_blocks, sf.f_bfree, sf.f_bavail, sf.f_files, sf.f_ffree, fsid);
 	out_u32(out, sf.f_namelen);
 	return 0;
 }

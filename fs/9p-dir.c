@@ -139,16 +139,17 @@ int p9_op_readlink(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 }
 
 /*
- * The fid of an object to link or rename: on a writable share (EROFS),
- * and not the share's root (@root_err).
+ * What Tlink and Trename work on: the fid @id of an object on a writable
+ * share (EROFS) that is not the share's root (@root_err), and the
+ * directory fid @dfid, returned open (or -1 with *@err).
  */
-static int fid_to_rename(struct p9_server *s, u32 id, int root_err, struct p9_fid **fp)
+static int object_and_dir(struct p9_server *s, u32 id, int root_err, u32 dfid,
+			  struct p9_fid **fp, struct p9_fid **dp, int *err)
 {
-	int err = p9_fid_use(s, id, ~0U, 0, true, fp);
-
-	if (!err && p9_is_root_path((*fp)->path))
-		err = root_err;
-	return err;
+	*err = p9_fid_use(s, id, ~0U, 0, true, fp);
+	if (!*err && p9_is_root_path((*fp)->path))
+		*err = root_err;
+	return *err ? -1 : p9_dir_fid_fd(s, dfid, dp, err);
 }
 
 int p9_op_link(struct p9_server *s, struct p9_in *in, struct p9_out *out __unused)
@@ -161,10 +162,7 @@ int p9_op_link(struct p9_server *s, struct p9_in *in, struct p9_out *out __unuse
 
 	in_name(in, name);
 	PARSED(in);
-	err = fid_to_rename(s, fid, EPERM, &f);
-	if (err)
-		return err;
-	dfd = p9_dir_fid_fd(s, dfid, NULL, &err);
+	dfd = object_and_dir(s, fid, EPERM, dfid, &f, NULL, &err);
 	if (dfd < 0)
 		return err;
 	ofd = p9_open_parent(s, f->path, &oname);
@@ -200,10 +198,7 @@ int p9_op_rename(struct p9_server *s, struct p9_in *in, struct p9_out *out __unu
 
 	in_name(in, name);
 	PARSED(in);
-	err = fid_to_rename(s, fid, EBUSY, &f);
-	if (err)
-		return err;
-	ndfd = p9_dir_fid_fd(s, dfid, &d, &err);
+	ndfd = object_and_dir(s, fid, EBUSY, dfid, &f, &d, &err);
 	if (ndfd < 0)
 		return err;
 	npath = p9_path_join(d->path, name);

@@ -9,6 +9,7 @@
  * reply's capacity marks it overflowed. The handlers check once at the end
  * (PARSED) rather than after every field.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "lkvm/9p-server.h"
@@ -28,46 +29,41 @@ struct p9_out {
 	bool overflow;
 };
 
+/*
+ * Claim @n bytes at *@off of a @len-byte buffer; NULL, with *@failed set
+ * for good, if they are not all there. Both directions' bounds.
+ */
+static inline size_t wire_take(size_t *off, size_t len, size_t n, bool *failed)
+{
+	size_t at = *off;
+
+	if (*failed || n > len - at) {
+		*failed = true;
+		return SIZE_MAX;
+	}
+	*off += n;
+	return at;
+}
+
 static inline const u8 *in_take(struct p9_in *in, size_t n)
 {
-	const u8 *p;
+	size_t at = wire_take(&in->off, in->len, n, &in->bad);
 
-	if (in->bad || n > in->len - in->off) {
-		in->bad = true;
-		return NULL;
-	}
-	p = in->p + in->off;
-	in->off += n;
-	return p;
+	return at == SIZE_MAX ? NULL : in->p + at;
 }
 
-static inline u8 in_u8(struct p9_in *in)
+/* A little-endian integer of @n bytes; 0 past the end. */
+static inline u64 in_le(struct p9_in *in, size_t n)
 {
-	const u8 *p = in_take(in, 1);
+	const u8 *p = in_take(in, n);
 
-	return p ? p[0] : 0;
+	return p ? get_le(p, n) : 0;
 }
 
-static inline u16 in_u16(struct p9_in *in)
-{
-	const u8 *p = in_take(in, 2);
-
-	return p ? (u16)(p[0] | p[1] << 8) : 0;
-}
-
-static inline u32 in_u32(struct p9_in *in)
-{
-	const u8 *p = in_take(in, 4);
-
-	return p ? (u32)p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24 : 0;
-}
-
-static inline u64 in_u64(struct p9_in *in)
-{
-	u64 lo = in_u32(in);
-
-	return lo | (u64)in_u32(in) << 32;
-}
+static inline u8 in_u8(struct p9_in *in) { return in_le(in, 1); }
+static inline u16 in_u16(struct p9_in *in) { return in_le(in, 2); }
+static inline u32 in_u32(struct p9_in *in) { return in_le(in, 4); }
+static inline u64 in_u64(struct p9_in *in) { return in_le(in, 8); }
 
 /* A string's bytes (not terminated) and length, bounds-checked. */
 static inline const char *in_raw_str(struct p9_in *in, u16 *len)
@@ -98,48 +94,34 @@ static inline void in_str(struct p9_in *in, char *buf, size_t cap)
 
 static inline u8 *out_take(struct p9_out *out, size_t n)
 {
-	u8 *p;
+	size_t at = wire_take(&out->off, out->cap, n, &out->overflow);
 
-	if (out->overflow || n > out->cap - out->off) {
-		out->overflow = true;
-		return NULL;
-	}
-	p = out->p + out->off;
-	out->off += n;
-	return p;
+	return at == SIZE_MAX ? NULL : out->p + at;
 }
 
-static inline void out_u8(struct p9_out *out, u8 v)
+static inline void out_le(struct p9_out *out, u64 v, size_t n)
 {
-	u8 *p = out_take(out, 1);
+	u8 *p = out_take(out, n);
 
 	if (p)
-		p[0] = v;
+		put_le(p, v, n);
 }
 
-static inline void out_u16(struct p9_out *out, u16 v)
+#define out_u8(out, v)	out_le(out, v, 1)
+#define out_u16(out, v)	out_le(out, v, 2)
+#define out_u32(out, v)	out_le(out, v, 4)
+#define out_u64(out, v)	out_le(out, v, 8)
+
+static inline void out_u64s(struct p9_out *out, const u64 *v, size_t n)
 {
-	u8 *p = out_take(out, 2);
-
-	if (p)
-		put_le(p, v, 2);
+	while (n--)
+		out_u64(out, *v++);
 }
 
-static inline void out_u32(struct p9_out *out, u32 v)
-{
-	u8 *p = out_take(out, 4);
-
-	if (p)
-		put_le(p, v, 4);
-}
-
-static inline void out_u64(struct p9_out *out, u64 v)
-{
-	u8 *p = out_take(out, 8);
-
-	if (p)
-		put_le(p, v, 8);
-}
+/* 64-bit fields in a row, in wire order: OUT_U64S(out, a, b, ...). */
+#define OUT_U64S(out, ...)						\
+	out_u64s(out, (const u64[]){ __VA_ARGS__ },			\
+		 sizeof((const u64[]){ __VA_ARGS__ }) / sizeof(u64))
 
 static inline void out_strn(struct p9_out *out, const char *s, size_t len)
 {

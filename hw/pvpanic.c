@@ -15,13 +15,12 @@
  * loop must not fill lkvm's stderr (or the journal behind it).
  */
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lkvm/init.h"
 #include "lkvm/kvm.h"
 #include "lkvm/pvpanic.h"
-
-static struct pvpanic pvpanic;
 
 void pvpanic_access(struct pvpanic *p, u8 *data, u32 len, bool is_write)
 {
@@ -52,20 +51,29 @@ static void pvpanic_io(struct io_range *r __unused, u64 off, u8 *data, u32 len,
 	pvpanic_access(ctx, data, len, is_write);
 }
 
+#define PVPANIC_BUS(kvm)	(PVPANIC_IS_PIO ? &(kvm)->pio_bus : &(kvm)->mmio_bus)
+
 static int pvpanic_init(struct kvm *kvm)
 {
-	pvpanic = (struct pvpanic){
-		.range = { .start = PVPANIC_ADDR, .len = PVPANIC_LEN, .fn = pvpanic_io,
-			   .ctx = &pvpanic, .name = "pvpanic" },
-		.kvm = kvm,
+	struct pvpanic *p = xzalloc(sizeof(*p));
+
+	p->range = (struct io_range){
+		.start = PVPANIC_ADDR, .len = PVPANIC_LEN, .fn = pvpanic_io,
+		.ctx = p, .name = "pvpanic",
 	};
-	return iobus_register(PVPANIC_IS_PIO ? &kvm->pio_bus : &kvm->mmio_bus,
-			      &pvpanic.range);
+	p->kvm = kvm;
+	if (iobus_register(PVPANIC_BUS(kvm), &p->range)) {
+		free(p);
+		return -1;
+	}
+	kvm->pvpanic = p;
+	return 0;
 }
 
 static void pvpanic_exit(struct kvm *kvm)
 {
-	iobus_unregister(PVPANIC_IS_PIO ? &kvm->pio_bus : &kvm->mmio_bus,
-			 &pvpanic.range);
+	iobus_unregister(PVPANIC_BUS(kvm), &kvm->pvpanic->range);
+	free(kvm->pvpanic);
+	kvm->pvpanic = NULL;
 }
 dev_init(pvpanic_init, pvpanic_exit);

@@ -27,19 +27,12 @@
 #define REG_B_BINARY	0x04
 #define REG_D_VRT	0x80
 
-static struct {
-	pthread_mutex_t lock;
-	u8 index;
-	u8 cmos[128];
-	struct io_range io;
-} rtc = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static u8 to_guest(u8 v)
+static u8 to_guest(const struct cmos_rtc *rtc, u8 v)
 {
-	return rtc.cmos[RTC_REG_B] & REG_B_BINARY ? v : (v / 10) << 4 | (v % 10);
+	return rtc->cmos[RTC_REG_B] & REG_B_BINARY ? v : (v / 10) << 4 | (v % 10);
 }
 
-static u8 rtc_read(u8 reg)
+static u8 rtc_read(const struct cmos_rtc *rtc, u8 reg)
 {
 	time_t now = time(NULL);
 	struct tm tm;
@@ -48,67 +41,78 @@ static u8 rtc_read(u8 reg)
 	gmtime_r(&now, &tm);
 	switch (reg) {
 	case RTC_SECONDS:
-		return to_guest(tm.tm_sec);
+		return to_guest(rtc, tm.tm_sec);
 	case RTC_MINUTES:
-		return to_guest(tm.tm_min);
+		return to_guest(rtc, tm.tm_min);
 	case RTC_HOURS:
-		if (rtc.cmos[RTC_REG_B] & REG_B_24H)
-			return to_guest(tm.tm_hour);
+		if (rtc->cmos[RTC_REG_B] & REG_B_24H)
+			return to_guest(rtc, tm.tm_hour);
 		hour = tm.tm_hour % 12 ? tm.tm_hour % 12 : 12;
-		return to_guest(hour) | (tm.tm_hour >= 12 ? 0x80 : 0);
+		return to_guest(rtc, hour) | (tm.tm_hour >= 12 ? 0x80 : 0);
 	case RTC_WEEKDAY:
-		return to_guest(tm.tm_wday + 1);
+		return to_guest(rtc, tm.tm_wday + 1);
 	case RTC_DAY:
-		return to_guest(tm.tm_mday);
+		return to_guest(rtc, tm.tm_mday);
 	case RTC_MONTH:
-		return to_guest(tm.tm_mon + 1);
+		return to_guest(rtc, tm.tm_mon + 1);
 	case RTC_YEAR:
-		return to_guest(tm.tm_year % 100);
+		return to_guest(rtc, tm.tm_year % 100);
 	case RTC_CENTURY:
-		return to_guest((tm.tm_year + 1900) / 100);
+		return to_guest(rtc, (tm.tm_year + 1900) / 100);
 	case RTC_REG_A:
-		return rtc.cmos[RTC_REG_A] & 0x7f;	/* never "update in progress" */
+		return rtc->cmos[RTC_REG_A] & 0x7f;	/* never "update in progress" */
 	case RTC_REG_C:
 		return 0;
 	case RTC_REG_D:
 		return REG_D_VRT;
 	default:
-		return rtc.cmos[reg];
+		return rtc->cmos[reg];
 	}
 }
 
 static void rtc_io(struct io_range *r __unused, u64 off, u8 *data, u32 len __unused,
-		   bool is_write, void *ctx __unused)
+		   bool is_write, void *ctx)
 {
-	pthread_mutex_lock(&rtc.lock);
+	struct cmos_rtc *rtc = ctx;
+
+	pthread_mutex_lock(&rtc->lock);
 	if (off == 0) {
 		/* Bit 7 of the index port is the NMI mask. */
 		if (is_write)
-			rtc.index = data[0] & 0x7f;
+			rtc->index = data[0] & 0x7f;
 		else
-			data[0] = rtc.index;
+			data[0] = rtc->index;
 	} else if (is_write) {
-		if (rtc.index != RTC_REG_C && rtc.index != RTC_REG_D)
-			rtc.cmos[rtc.index] = data[0];
+		if (rtc->index != RTC_REG_C && rtc->index != RTC_REG_D)
+			rtc->cmos[rtc->index] = data[0];
 	} else {
-		data[0] = rtc_read(rtc.index);
+		data[0] = rtc_read(rtc, rtc->index);
 	}
-	pthread_mutex_unlock(&rtc.lock);
+	pthread_mutex_unlock(&rtc->lock);
 }
 
 static int rtc_init(struct kvm *kvm)
 {
-	rtc.cmos[RTC_REG_A] = 0x26;		/* 32.768 kHz, 1024 Hz rate */
-	rtc.cmos[RTC_REG_B] = REG_B_24H;
+	struct cmos_rtc *rtc = &kvm->arch.rtc;
+
+	pthread_mutex_init(&rtc->lock, NULL);
+	rtc->cmos[RTC_REG_A] = 0x26;		/* 32.768 kHz, 1024 Hz rate */
+	rtc->cmos[RTC_REG_B] = REG_B_24H;
 	/*
 	 * glibc's gmtime_r() reads the time zone (/etc/localtime) the
 	 * first time it runs: let that happen now, at set-up, not in a
 	 * vCPU whose seccomp filter forbids opening files.
 	 */
 	tzset();
-	rtc.io = (struct io_range){
-		.start = X86_RTC_PORT, .len = 2, .fn = rtc_io, .name = "rtc",
+	rtc->io = (struct io_range){
+		.start = X86_RTC_PORT, .len = 2, .fn = rtc_io, .ctx = rtc, .name = "rtc",
 	};
-	return iobus_register(&kvm->pio_bus, &rtc.io);
+	return iobus_register(&kvm->pio_bus, &rtc->io);
 }
-dev_init(rtc_init, NULL);
+
+static void rtc_exit(struct kvm *kvm)
+{
+	iobus_unregister(&kvm->pio_bus, &kvm->arch.rtc.io);
+	pthread_mutex_destroy(&kvm->arch.rtc.lock);
+}
+dev_init(rtc_init, rtc_exit);

@@ -13,21 +13,7 @@
 #include "lkvm/kvm.h"
 #include "lkvm/sandbox.h"
 
-static atomic_int reported = -1;
-
-bool sandbox_exit_status(int *status)
-{
-	int v = atomic_load(&reported);
-
-	if (v < 0)
-		return false;
-	*status = v;
-	return true;
-}
-
 #ifdef SANDBOX_EXIT_PORT
-static struct io_range exit_io;
-
 static void exit_write(struct io_range *r __unused, u64 off, u8 *data, u32 len,
 		       bool is_write, void *ctx)
 {
@@ -48,7 +34,8 @@ static void exit_write(struct io_range *r __unused, u64 off, u8 *data, u32 len,
 	if (!kvm->stopping) {
 		int expected = -1;
 
-		atomic_compare_exchange_strong(&reported, &expected, (int)(v & 0xff));
+		atomic_compare_exchange_strong(&kvm->sandbox_status, &expected,
+					       (int)(v & 0xff));
 		kvm__request_stop(kvm, v & 0xff, NULL);
 	}
 }
@@ -57,17 +44,17 @@ static int sandbox_exit_init(struct kvm *kvm)
 {
 	if (!kvm->cfg.sandbox)
 		return 0;
-	exit_io = (struct io_range){
+	kvm->sandbox_exit_io = (struct io_range){
 		.start = SANDBOX_EXIT_PORT, .len = 4, .fn = exit_write, .ctx = kvm,
 		.name = "sandbox-exit",
 	};
-	return iobus_register(&kvm->pio_bus, &exit_io);
+	return iobus_register(&kvm->pio_bus, &kvm->sandbox_exit_io);
 }
 
 static void sandbox_exit_exit(struct kvm *kvm)
 {
 	if (kvm->cfg.sandbox)
-		iobus_unregister(&kvm->pio_bus, &exit_io);
+		iobus_unregister(&kvm->pio_bus, &kvm->sandbox_exit_io);
 }
 #else
 static int sandbox_exit_init(struct kvm *kvm)

@@ -6,6 +6,7 @@
  * as on a PC) and is driven as a level, so no edge is ever lost.
  */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lkvm/init.h"
@@ -68,8 +69,6 @@ struct uart {
 	u8 rx[RX_FIFO_SIZE];
 	unsigned int rx_head, rx_count;
 };
-
-static struct uart com1;
 
 static u8 uart_iir(struct uart *u)
 {
@@ -221,9 +220,8 @@ static size_t uart_input(void *ctx, const u8 *buf, size_t len)
 
 static int serial_init(struct kvm *kvm)
 {
-	struct uart *u = &com1;
+	struct uart *u = xzalloc(sizeof(*u));
 
-	memset(u, 0, sizeof(*u));
 	pthread_mutex_init(&u->lock, NULL);
 	u->kvm = kvm;
 	u->irq = SERIAL0_IRQ;
@@ -232,8 +230,11 @@ static int serial_init(struct kvm *kvm)
 		.start = SERIAL0_ADDR, .len = 8, .fn = uart_io, .ctx = u,
 		.name = "serial0",
 	};
-	if (iobus_register(SERIAL0_BUS(kvm), &u->io))
+	if (iobus_register(SERIAL0_BUS(kvm), &u->io)) {
+		free(u);
 		return -1;
+	}
+	kvm->serial = u;
 	if (!kvm->cfg.console || !strcmp(kvm->cfg.console, "serial"))
 		term_set_input(&kvm->term, uart_input, u);
 	return 0;
@@ -242,5 +243,9 @@ static int serial_init(struct kvm *kvm)
 static void serial_exit(struct kvm *kvm)
 {
 	term_set_input(&kvm->term, NULL, NULL);
+	iobus_unregister(SERIAL0_BUS(kvm), &kvm->serial->io);
+	pthread_mutex_destroy(&kvm->serial->lock);
+	free(kvm->serial);
+	kvm->serial = NULL;
 }
 dev_init(serial_init, serial_exit);

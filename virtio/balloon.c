@@ -75,7 +75,6 @@ struct balloon_dev {
 	u64 stats_seq, stats_time_ns;
 };
 
-static struct balloon_dev *balloon_dev;
 
 unsigned int balloon_parse_stats(const u8 *buf, size_t len, struct balloon_stats *st)
 {
@@ -325,10 +324,9 @@ static const struct virtio_device_ops balloon_ops = {
 	.config_write = balloon_config_write,
 };
 
-int balloon_get_info(struct kvm *kvm __unused, struct balloon_info *info,
-		     int refresh_ms)
+int balloon_get_info(struct kvm *kvm, struct balloon_info *info, int refresh_ms)
 {
-	struct balloon_dev *b = balloon_dev;
+	struct balloon_dev *b = kvm->balloon;
 	struct virtio_device *vdev;
 	bool asked = false;
 	u64 seq;
@@ -393,7 +391,7 @@ int balloon_get_info(struct kvm *kvm __unused, struct balloon_info *info,
 int balloon_adjust(struct kvm *kvm, bool inflate, u64 bytes, char *err,
 		   size_t errlen)
 {
-	struct balloon_dev *b = balloon_dev;
+	struct balloon_dev *b = kvm->balloon;
 	u64 pages = bytes / BALLOON_PAGE_SIZE, max_pages, target;
 
 	if (!b) {
@@ -431,8 +429,6 @@ int balloon_adjust(struct kvm *kvm, bool inflate, u64 bytes, char *err,
 
 static void balloon_release(struct virtio_device *vdev)
 {
-	if (balloon_dev == vdev->priv)
-		balloon_dev = NULL;
 	free(vdev->priv);
 }
 
@@ -469,8 +465,13 @@ static int virtio_balloon_init(struct kvm *kvm)
 	/* On failure the VM is torn down; the transport may still point at b. */
 	if (virtio_device_register(kvm, &b->vdev) < 0)
 		return -1;
-	balloon_dev = b;
+	kvm->balloon = b;
 	return 0;
 }
 
-virtio_dev_type_init(virtio_balloon_init, balloon_ops, balloon_release);
+static void virtio_balloon_exit(struct kvm *kvm)
+{
+	kvm->balloon = NULL;
+	virtio_devices_exit(kvm, &balloon_ops, balloon_release);
+}
+virtio_dev_init(virtio_balloon_init, virtio_balloon_exit);

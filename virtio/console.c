@@ -59,8 +59,6 @@ struct console_dev {
 	struct virtq_elem elem;		/* worker thread only */
 };
 
-static struct console_dev *console_dev;
-
 /* The terminal hands us bytes (terminal thread). */
 static size_t console_input(void *ctx, const u8 *buf, size_t len)
 {
@@ -271,20 +269,22 @@ static int virtio_console_init(struct kvm *kvm)
 	if (virtio_worker_add_fd(&con->vdev, con->in_fd, console_input_event, NULL) < 0 ||
 	    virtio_worker_add_fd(&con->vdev, con->timer_fd, console_input_event, NULL) < 0)
 		return -1;
-	console_dev = con;
+	kvm->virtio_console = con;
 	term_set_input(&kvm->term, console_input, con);
 	return 0;
 }
 
 static void virtio_console_exit(struct kvm *kvm)
 {
-	if (!console_dev)
+	struct console_dev *con = kvm->virtio_console;
+
+	if (!con)
 		return;
 	term_set_input(&kvm->term, NULL, NULL);
-	virtio_device_unregister(&console_dev->vdev);
-	close(console_dev->in_fd);
-	close(console_dev->timer_fd);
-	free(console_dev);
-	console_dev = NULL;
+	virtio_device_unregister(&con->vdev);
+	close(con->in_fd);
+	close(con->timer_fd);
+	free(con);
+	kvm->virtio_console = NULL;
 }
 virtio_dev_init(virtio_console_init, virtio_console_exit);

@@ -27,6 +27,11 @@ struct worker_fd {
 	struct worker_fd *next;
 };
 
+/*
+ * The transports this binary has (pci.c, mmio.c): per process, filled by
+ * constructors before main() like the init stage registry, never changed
+ * after. Which one a VM's devices use is in its kvm->cfg.
+ */
 static struct virtio_transport *transports;
 
 void virtio_transport_register(struct virtio_transport *t)

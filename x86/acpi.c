@@ -41,6 +41,11 @@
 
 #define MADT_PCAT_COMPAT	1
 
+/*
+ * What other files add to the DSDT and the XSDT: per process, filled by
+ * constructors before main() like the init stage registry, never changed
+ * after. The hooks are given the VM they describe.
+ */
 static struct acpi_dsdt_hook *dsdt_hooks;
 static struct acpi_table_hook *table_hooks;
 
@@ -184,8 +189,9 @@ static size_t build_dsdt(u8 *t, size_t room, struct kvm *kvm)
 	return len;
 }
 
-static size_t build_madt(u8 *t, size_t room, unsigned int nrcpus)
+static size_t build_madt(u8 *t, size_t room, struct kvm *kvm)
 {
+	unsigned int nrcpus = kvm->nrcpus;
 	size_t len = 44 + nrcpus * 8 + 12 + 6;
 	unsigned int i;
 	u8 *e;
@@ -239,51 +245,55 @@ static void build_fadt(u8 *t, u64 dsdt)
 	finish(t, FADT_LEN);
 }
 
-size_t acpi_build_tables(u8 *buf, size_t size, u64 gpa, unsigned int nrcpus,
-			 struct kvm *kvm)
+/*
+ * Place what @build writes at the first 16-byte boundary from *@end, after
+ * @hdr bytes of header (which the caller writes); its offset, or 0 when it
+ * does not fit. *@end moves past it.
+ */
+static size_t place(u8 *buf, size_t size, size_t *end, size_t hdr,
+		    size_t (*build)(u8 *t, size_t room, struct kvm *kvm), struct kvm *kvm)
+{
+	size_t off = ALIGN_UP(*end, 16), len;
+
+	if (off + hdr >= size)
+		return 0;
+	len = build(buf + off + hdr, size - off - hdr, kvm);
+	if (!len)
+		return 0;
+	*end = off + hdr + len;
+	return off;
+}
+
+size_t acpi_build_tables(u8 *buf, size_t size, u64 gpa, struct kvm *kvm)
 {
 	/* Layout: RSDP | XSDT | FADT | MADT | DSDT | hooks, each 16-byte aligned. */
 	const size_t rsdp_off = 0, xsdt_off = 48;
 	struct acpi_table_hook *h;
 	unsigned int nr_extra = 0, i;
-	size_t xsdt_len, fadt_off, madt_off, madt_len, dsdt_off, dsdt_len, end;
+	size_t xsdt_len, fadt_off, madt_off, dsdt_off, off, end;
 	u8 *rsdp = buf + rsdp_off, *xsdt = buf + xsdt_off;
 
 	for (h = table_hooks; h; h = h->next)
 		nr_extra++;
 	xsdt_len = 36 + (2 + nr_extra) * 8;
 	fadt_off = ALIGN_UP(xsdt_off + xsdt_len, 16);
-	madt_off = ALIGN_UP(fadt_off + FADT_LEN, 16);
-
-	if (madt_off >= size)
-		return 0;
-	madt_len = build_madt(buf + madt_off, size - madt_off, nrcpus);
-	if (!madt_len)
-		return 0;
-	dsdt_off = ALIGN_UP(madt_off + madt_len, 16);
-	if (dsdt_off >= size)
-		return 0;
-	dsdt_len = build_dsdt(buf + dsdt_off, size - dsdt_off, kvm);
-	if (!dsdt_len)
+	end = fadt_off + FADT_LEN;
+	madt_off = place(buf, size, &end, 0, build_madt, kvm);
+	dsdt_off = madt_off ? place(buf, size, &end, 0, build_dsdt, kvm) : 0;
+	if (!dsdt_off)
 		return 0;
 	build_fadt(buf + fadt_off, gpa + dsdt_off);
 
 	header(xsdt, "XSDT", xsdt_len, 1);
 	put_le64(xsdt + 36, gpa + fadt_off);
 	put_le64(xsdt + 44, gpa + madt_off);
-	end = dsdt_off + dsdt_len;
 	for (h = table_hooks, i = 0; h; h = h->next, i++) {
-		size_t off = ALIGN_UP(end, 16), len;
-
-		if (off + 36 >= size)
+		off = place(buf, size, &end, 36, h->build, kvm);
+		if (!off)
 			return 0;
-		len = h->build(buf + off + 36, size - off - 36, kvm);
-		if (!len)
-			return 0;
-		header(buf + off, h->sig, 36 + len, h->rev);
-		finish(buf + off, 36 + len);
+		header(buf + off, h->sig, end - off, h->rev);
+		finish(buf + off, end - off);
 		put_le64(xsdt + 52 + 8 * i, gpa + off);
-		end = off + 36 + len;
 	}
 	finish(xsdt, xsdt_len);
 
@@ -303,7 +313,7 @@ static int acpi_setup(struct kvm *kvm)
 	size_t room = X86_ACPI_END - X86_ACPI_START;
 	u8 *buf = guest_ptr(&kvm->mem, X86_ACPI_START, room);
 
-	if (!buf || !acpi_build_tables(buf, room, X86_ACPI_START, kvm->nrcpus, kvm)) {
+	if (!buf || !acpi_build_tables(buf, room, X86_ACPI_START, kvm)) {
 		pr_err("ACPI tables do not fit below 1 MiB");
 		return -1;
 	}

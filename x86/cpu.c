@@ -26,6 +26,16 @@
 #define EFER_LME	(1ULL << 8)
 #define EFER_LMA	(1ULL << 10)
 
+/* A vCPU ioctl the set-up needs: 0, or -1 after saying which failed. */
+static int vcpu_ioctl(struct kvm_cpu *cpu, unsigned long req, const char *name, void *arg)
+{
+	if (ioctl(cpu->fd, req, arg) >= 0)
+		return 0;
+	pr_err("%s on vCPU %u failed: %s", name, cpu->id, strerror(errno));
+	return -1;
+}
+#define VCPU_IOCTL(cpu, req, arg)	vcpu_ioctl(cpu, req, #req, arg)
+
 static int setup_cpuid(struct kvm_cpu *cpu)
 {
 	const struct kvm_cpuid2 *in = cpu->kvm->arch.cpuid;
@@ -35,13 +45,9 @@ static int setup_cpuid(struct kvm_cpu *cpu)
 	out = xzalloc(sizeof(*out) + (in->nent + 3) * sizeof(out->entries[0]));
 	x86_cpuid_for_vcpu(in, out, cpu->id, cpu->kvm->nrcpus ? cpu->kvm->nrcpus :
 			   (unsigned int)cpu->kvm->cfg.nrcpus, cpu->kvm->cfg.nested);
-	r = ioctl(cpu->fd, KVM_SET_CPUID2, out);
+	r = VCPU_IOCTL(cpu, KVM_SET_CPUID2, out);
 	free(out);
-	if (r < 0) {
-		pr_err("KVM_SET_CPUID2 on vCPU %u failed: %s", cpu->id, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return r;
 }
 
 static void setup_msrs(struct kvm_cpu *cpu)
@@ -63,28 +69,19 @@ static int setup_lapic(struct kvm_cpu *cpu)
 	struct kvm_lapic_state s;
 	u32 *lvt0 = (u32 *)&s.regs[APIC_LVT0], *lvt1 = (u32 *)&s.regs[APIC_LVT1];
 
-	if (ioctl(cpu->fd, KVM_GET_LAPIC, &s) < 0)
-		goto fail;
+	if (VCPU_IOCTL(cpu, KVM_GET_LAPIC, &s))
+		return -1;
 	/* Virtual wire: the PIC through LINT0, NMIs through LINT1. */
 	*lvt0 = (*lvt0 & ~0x700U) | APIC_MODE_EXTINT;
 	*lvt1 = (*lvt1 & ~0x700U) | APIC_MODE_NMI;
-	if (ioctl(cpu->fd, KVM_SET_LAPIC, &s) < 0)
-		goto fail;
-	return 0;
-fail:
-	pr_err("LAPIC setup of vCPU %u failed: %s", cpu->id, strerror(errno));
-	return -1;
+	return VCPU_IOCTL(cpu, KVM_SET_LAPIC, &s);
 }
 
 static int setup_fpu(struct kvm_cpu *cpu)
 {
 	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
 
-	if (ioctl(cpu->fd, KVM_SET_FPU, &fpu) < 0) {
-		pr_err("KVM_SET_FPU on vCPU %u failed: %s", cpu->id, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return VCPU_IOCTL(cpu, KVM_SET_FPU, &fpu);
 }
 
 int kvm_cpu__arch_init(struct kvm_cpu *cpu)
@@ -151,28 +148,23 @@ int kvm_cpu__arch_setup_boot(struct kvm_cpu *cpu)
 	 */
 	if (cpu->id != 0)
 		return 0;
-	if (ioctl(cpu->fd, KVM_GET_SREGS, &sregs) < 0)
-		goto fail;
+	if (VCPU_IOCTL(cpu, KVM_GET_SREGS, &sregs))
+		return -1;
 	if (kvm->arch.boot_pvh)
 		pvh_sregs(&sregs);
 	else
 		linux64_sregs(&sregs);
 	sregs.idt.base = 0;
 	sregs.idt.limit = 0;
-	if (ioctl(cpu->fd, KVM_SET_SREGS, &sregs) < 0)
-		goto fail;
+	if (VCPU_IOCTL(cpu, KVM_SET_SREGS, &sregs))
+		return -1;
 
 	memset(&regs, 0, sizeof(regs));
 	regs.rflags = 0x2;
 	regs.rip = kvm->arch.boot_rip;
 	regs.rsi = kvm->arch.boot_rsi;
 	regs.rbx = kvm->arch.boot_rbx;
-	if (ioctl(cpu->fd, KVM_SET_REGS, &regs) < 0)
-		goto fail;
-	return 0;
-fail:
-	pr_err("setting the boot state of vCPU %u failed: %s", cpu->id, strerror(errno));
-	return -1;
+	return VCPU_IOCTL(cpu, KVM_SET_REGS, &regs);
 }
 
 static void seg(const char *n, const struct kvm_segment *s)

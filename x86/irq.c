@@ -21,7 +21,7 @@ void irq_arch_default_routes(struct kvm *kvm)
 		irq_add_irqchip_route(kvm, i, KVM_IRQCHIP_IOAPIC, i);
 }
 
-bool irq_arch_msi_needs_devid(void)
+bool irq_arch_msi_needs_devid(struct kvm *kvm __unused)
 {
 	return false;
 }

@@ -28,10 +28,6 @@ static void conf1_io(struct io_range *r __unused, u64 off, u8 *data, u32 len,
 		x86_reset_control_io(ctx, data, is_write);
 }
 
-static struct io_range conf1_range = {
-	.start = PCI_CONF1_PORT, .len = PCI_CONF1_LEN, .fn = conf1_io, .name = "pci-conf1",
-};
-
 static int x86_pci_init(struct kvm *kvm)
 {
 	static const struct pci_root_layout layout = {
@@ -42,8 +38,11 @@ static int x86_pci_init(struct kvm *kvm)
 
 	if (pci_root_init(kvm, &layout))
 		return -1;
-	conf1_range.ctx = kvm;
-	if (iobus_register(&kvm->pio_bus, &conf1_range)) {
+	kvm->arch.pci_conf1_io = (struct io_range){
+		.start = PCI_CONF1_PORT, .len = PCI_CONF1_LEN, .fn = conf1_io, .ctx = kvm,
+		.name = "pci-conf1",
+	};
+	if (iobus_register(&kvm->pio_bus, &kvm->arch.pci_conf1_io)) {
 		pci_root_exit(kvm);
 		return -1;
 	}
@@ -54,7 +53,7 @@ static void x86_pci_exit(struct kvm *kvm)
 {
 	if (!pci_root_bus(kvm))
 		return;
-	iobus_unregister(&kvm->pio_bus, &conf1_range);
+	iobus_unregister(&kvm->pio_bus, &kvm->arch.pci_conf1_io);
 	pci_root_exit(kvm);
 }
 dev_init(x86_pci_init, x86_pci_exit);

@@ -42,13 +42,11 @@ static void i8042_io(struct io_range *r __unused, u64 off, u8 *data, u32 len,
  */
 void x86_reset_control_io(struct kvm *kvm, u8 *data, bool is_write)
 {
-	static u8 last;
-
 	if (!is_write) {
-		data[0] = last;
+		data[0] = kvm->arch.reset_control;
 		return;
 	}
-	last = data[0];
+	kvm->arch.reset_control = data[0];
 	if (data[0] & RESET_CPU)
 		guest_reset(kvm, "port 0xcf9");
 }
@@ -74,13 +72,6 @@ static void sleep_io(struct io_range *r __unused, u64 off, u8 *data,
 	}
 }
 
-static struct io_range i8042_range = {
-	.start = I8042_DATA_PORT, .len = 5, .fn = i8042_io, .name = "i8042",
-};
-static struct io_range sleep_range = {
-	.start = X86_ACPI_SLEEP_CTL_PORT, .len = 2, .fn = sleep_io, .name = "acpi-sleep",
-};
-
 /*
  * The reset vector. With hardware-reduced ACPI and no EFI, Linux's default
  * reboot ends in a "BIOS" reboot: a jump to f000:fff0 in real mode. There is
@@ -103,9 +94,16 @@ firmware_init(reset_vector_init, NULL);
 
 static int power_init(struct kvm *kvm)
 {
-	i8042_range.ctx = sleep_range.ctx = kvm;
-	if (iobus_register(&kvm->pio_bus, &i8042_range) ||
-	    iobus_register(&kvm->pio_bus, &sleep_range))
+	kvm->arch.i8042_io = (struct io_range){
+		.start = I8042_DATA_PORT, .len = 5, .fn = i8042_io, .ctx = kvm,
+		.name = "i8042",
+	};
+	kvm->arch.sleep_io = (struct io_range){
+		.start = X86_ACPI_SLEEP_CTL_PORT, .len = 2, .fn = sleep_io, .ctx = kvm,
+		.name = "acpi-sleep",
+	};
+	if (iobus_register(&kvm->pio_bus, &kvm->arch.i8042_io) ||
+	    iobus_register(&kvm->pio_bus, &kvm->arch.sleep_io))
 		return -1;
 	return 0;
 }

@@ -25,8 +25,12 @@ int kvm_run_parse(struct kvm_config *cfg, const struct option *extra, int argc,
 		  const char *epilogue);
 /* Checks and defaults after parsing; -1 after a message naming @cmd. */
 int kvm_config_finish(struct kvm_config *cfg, const char *cmd);
-/* Create, run and tear down the VM; returns lkvm's exit status. */
-int kvm_run_config(const struct kvm_config *cfg);
+/*
+ * Create, run and tear down the VM; returns lkvm's exit status. With
+ * @sandbox_status, what the guest reported through the sandbox exit
+ * register (hw/sandbox-exit.c) goes there, -1 if nothing.
+ */
+int kvm_run_config(const struct kvm_config *cfg, int *sandbox_status);
 
 /*
  * kvmtool-compat.c: kvmtool's run options that lkvm refuses, each with one

@@ -4,19 +4,13 @@
 
 #define LKVM_VERSION	"0.1"
 
-int cmd_run(int argc, const char **argv);
-int cmd_sandbox(int argc, const char **argv);
-int cmd_version(int argc, const char **argv);
-int cmd_help(int argc, const char **argv);
+/* A command: argv[0] is its name; returns lkvm's exit status. */
+typedef int lkvm_cmd_fn(int argc, const char **argv);
+
+lkvm_cmd_fn cmd_run, cmd_sandbox, cmd_version, cmd_help;
 /* builtin-ctl.c: commands for running VMs */
-int cmd_list(int argc, const char **argv);
-int cmd_stop(int argc, const char **argv);
-int cmd_pause(int argc, const char **argv);
-int cmd_resume(int argc, const char **argv);
-int cmd_balloon(int argc, const char **argv);
-int cmd_stat(int argc, const char **argv);
+lkvm_cmd_fn cmd_list, cmd_stop, cmd_pause, cmd_resume, cmd_balloon, cmd_stat;
 /* kvmtool's commands lkvm does not have: one line naming the lkvm way. */
-int cmd_debug(int argc, const char **argv);
-int cmd_setup(int argc, const char **argv);
+lkvm_cmd_fn cmd_debug, cmd_setup;
 
 #endif

@@ -39,7 +39,7 @@ int irq_alloc_line(struct kvm *kvm);
 /* Arch: add the default routes of the in-kernel interrupt controller. */
 void irq_arch_default_routes(struct kvm *kvm);
 /* Does this VM's MSI controller need a device id (arm64 ITS)? */
-bool irq_arch_msi_needs_devid(void);
+bool irq_arch_msi_needs_devid(struct kvm *kvm);
 /* Used by the arch hook above. */
 void irq_add_irqchip_route(struct kvm *kvm, u32 gsi, u32 irqchip, u32 pin);
 

@@ -91,6 +91,10 @@ struct ctl_server;
 struct pci_root;
 struct virtio_device;
 struct init_item;
+struct uart;
+struct pvpanic;
+struct balloon_dev;
+struct console_dev;
 
 struct kvm {
 	struct kvm_config cfg;
@@ -121,6 +125,18 @@ struct kvm {
 	struct ctl_server *ctl;		/* the control socket (control.c) */
 	struct pci_root *pci_root;	/* PCI bus 0, if any (hw/pci-root.c) */
 	struct virtio_device *virtio_devs;	/* registered, newest first (virtio/core.c) */
+
+	/*
+	 * Devices' own state, made by their init stage and freed by its
+	 * exit; NULL when the VM has no such device.
+	 */
+	struct uart *serial;			/* hw/serial.c */
+	struct pvpanic *pvpanic;		/* hw/pvpanic.c */
+	struct balloon_dev *balloon;		/* virtio/balloon.c, at most one */
+	struct console_dev *virtio_console;	/* virtio/console.c, at most one */
+	/* lkvm sandbox: the exit register (hw/sandbox-exit.c) and its report. */
+	struct io_range sandbox_exit_io;
+	atomic_int sandbox_status;		/* -1: nothing reported (yet) */
 
 	/* Stopping: the first request wins and sets the exit status. */
 	atomic_bool stopping;

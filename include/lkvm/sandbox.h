@@ -69,9 +69,6 @@ void modules_free(char **paths, int n);
  */
 int kernel_release(const char *kernel, char *buf, size_t len);
 
-/* The exit register (hw/sandbox-exit.c): did the guest report a status? */
-bool sandbox_exit_status(int *status);
-
 /* The embedded init (sandbox/init-blob.S). */
 extern const unsigned char sandbox_init_start[], sandbox_init_end[];
 

@@ -77,8 +77,7 @@ int arm_option_u64(const struct option *opt, const char *arg);
 	REFUSE("override-bad-firmware-cntfrq", "lkvm's device tree leaves the timer " \
 	       "frequency to CNTFRQ_EL0, which KVM sets"),
 
-/* MSIs carry an ITS device ID (arm/irq.c). */
-void arm_irq_set_its(bool its);
+struct arm_rtc;
 
 struct kvm_arch {
 	struct arm_vm vm;
@@ -86,6 +85,7 @@ struct kvm_arch {
 	u64 mmfr0;		/* the boot vCPU's ID_AA64MMFR0_EL1 */
 	u64 boot_pc;		/* the kernel's first byte */
 	u64 dtb_addr;		/* x0 at entry */
+	struct arm_rtc *rtc;	/* the PL031 (arm/rtc.c) */
 };
 
 #endif

@@ -72,11 +72,10 @@ struct acpi_table_hook {
 void acpi_register_table_hook(struct acpi_table_hook *h);
 
 /*
- * Build RSDP, XSDT, FADT, MADT, DSDT and the hooks' tables for @nrcpus vCPUs into @buf, which
- * will live at guest-physical @gpa. Returns the bytes used, or 0 if @size
- * is too small. The RSDP is at @gpa.
+ * Build RSDP, XSDT, FADT, MADT, DSDT and the hooks' tables for @kvm's
+ * vCPUs and devices into @buf, which will live at guest-physical @gpa.
+ * Returns the bytes used, or 0 if @size is too small. The RSDP is at @gpa.
  */
-size_t acpi_build_tables(u8 *buf, size_t size, u64 gpa, unsigned int nrcpus,
-			 struct kvm *kvm);
+size_t acpi_build_tables(u8 *buf, size_t size, u64 gpa, struct kvm *kvm);
 
 #endif

@@ -2,6 +2,7 @@
 #ifndef LKVM_KVM_ARCH_H
 #define LKVM_KVM_ARCH_H
 
+#include "lkvm/iobus.h"
 #include "lkvm/util.h"
 
 /*
@@ -89,6 +90,14 @@ struct e820_entry {
 struct kvm_cpuid2;
 struct kvm;
 
+/* The CMOS clock's state (hw/rtc.c). */
+struct cmos_rtc {
+	pthread_mutex_t lock;
+	u8 index;
+	u8 cmos[128];
+	struct io_range io;
+};
+
 /*
  * The reset control register (x86/power.c). Port 0xcf9 sits inside the
  * PCI config address register's range, so the PCI glue forwards byte
@@ -105,6 +114,10 @@ struct kvm_arch {
 	u64 rsdp_addr;
 	struct e820_entry e820[X86_MAX_E820];
 	unsigned int nr_e820;
+	/* The platform's ports (x86/power.c, x86/pci-acpi.c, hw/rtc.c). */
+	struct io_range i8042_io, sleep_io, pci_conf1_io;
+	u8 reset_control;		/* last value written to port 0xcf9 */
+	struct cmos_rtc rtc;
 };
 
 #endif

@@ -91,6 +91,8 @@ P9_OBJS := $(addprefix fs/,9p-server.o 9p-qid.o 9p-fid.o 9p-path.o 9p-attr.o 9p-
 # virtio-9p and its server, virtio-net on tap, --console-log
 CORE_OBJS += virtio/9p.o $(P9_OBJS) net/options.o util/console-log.o \
 	     virtio/net.o net/tap.o
+# vhost-user front end; virtio-fs through it, and starting virtiofsd
+CORE_OBJS += virtio/vhost-user.o virtio/fs.o virtio/virtiofsd.o
 # lkvm sandbox: initramfs writer, module order, exit register, embedded init
 CORE_OBJS += sandbox/cpio.o sandbox/modules.o sandbox/init-blob.o hw/sandbox-exit.o
 OBJS := main.o builtin-run.o builtin-ctl.o kvmtool-compat.o $(CORE_OBJS) $(ARCH_OBJS)
@@ -171,6 +173,8 @@ tests/unit/test-9p: $(addprefix .asan/,$(P9_OBJS))
 tests/unit/test-virtio-net: tests/unit/fake-virtio.h .asan/virtio/net.o .asan/virtio/9p.o \
 			    $(addprefix .asan/,$(P9_OBJS))
 tests/unit/test-sandbox: .asan/sandbox/cpio.o .asan/sandbox/modules.o
+tests/unit/test-vhost-user: tests/unit/fake-virtio.h .asan/virtio/vhost-user.o \
+			    .asan/virtio/fs.o .asan/virtio/virtiofsd.o .asan/mem-discard.o
 # arm64's VM logic is host-independent; its tests run on any build host.
 .asan/arm/%.o tests/unit/test-arm-%: CFLAGS += -Iarm/include
 tests/unit/test-arm-image: .asan/arm/image.o

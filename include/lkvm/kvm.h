@@ -10,6 +10,7 @@
 #include "lkvm/guest-mem.h"
 #include "lkvm/iobus.h"
 #include "lkvm/net.h"
+#include "lkvm/virtio-fs.h"
 #include "lkvm/util.h"
 #include "lkvm/kvm-arch.h"
 
@@ -41,6 +42,9 @@ struct kvm_config {
 	struct disk_config disks[LKVM_MAX_DISKS];
 	int nr_disks;
 	bool rng;			/* --rng: virtio-rng */
+	struct vfs_config vfs[LKVM_MAX_VIRTIO_FS];	/* --virtio-fs */
+	int nr_vfs;
+	bool mem_shared;		/* RAM in a memfd (--mem-shared, vhost-user) */
 	struct p9_share_config shares_9p[LKVM_MAX_9P];	/* --9p */
 	int nr_9p;
 	struct net_config nets[LKVM_MAX_NETS];	/* -n/--network mode=tap */
@@ -85,6 +89,7 @@ struct kvm {
 
 	void *ram;			/* host mapping of all guest RAM */
 	u64 ram_map_size;
+	int ram_fd;			/* its memfd (shared mapping), or -1 (anonymous) */
 	struct guest_mem mem;
 
 	struct iobus pio_bus;

@@ -64,6 +64,16 @@ static void kv(struct strbuf *sb, const char *key, const char *val)
 	sb->len += kl + vl + 2;
 }
 
+static int check_root_fs(const struct option *opt, const char *arg)
+{
+	if (strcmp(arg, "auto") && strcmp(arg, "9p") && strcmp(arg, "virtiofs")) {
+		pr_err("sandbox: --root-fs must be auto, 9p or virtiofs, not '%s'", arg);
+		return -1;
+	}
+	*(const char **)opt->value = arg;
+	return 0;
+}
+
 static int add_share(struct kvm_config *cfg, const char *dir, const char *tag, bool ro)
 {
 	if (cfg->nr_9p == LKVM_MAX_9P) {
@@ -77,6 +87,77 @@ static int add_share(struct kvm_config *cfg, const char *dir, const char *tag, b
 }
 
 #define NO_MODULES_DEP	(-2)
+
+/* Does the kernel of @moddir have virtiofs, as a module or built in? */
+static bool kernel_has_virtiofs(const char *moddir)
+{
+	static const char *const want[] = { "virtiofs", NULL };
+	char path[PATH_MAX], **mods, *missing, *line = NULL;
+	bool found = false;
+	size_t cap = 0;
+	FILE *f;
+	int nr, i;
+
+	if (!moddir)
+		return false;
+	nr = modules_resolve(moddir, want, &mods, &missing);
+	if (nr > 0) {
+		found = true;
+		for (i = 0; i < nr; i++)
+			if (snprintf(path, sizeof(path), "%s/%s", moddir, mods[i]) >= (int)sizeof(path) ||
+			    access(path, R_OK))
+				found = false;
+	}
+	if (nr >= 0) {
+		modules_free(mods, nr);
+		free(missing);
+	}
+	if (found)
+		return true;
+	snprintf(path, sizeof(path), "%s/modules.builtin", moddir);
+	f = fopen(path, "re");
+	while (f && !found && getline(&line, &cap, f) > 0)
+		found = strstr(line, "/virtiofs.ko") != NULL;
+	free(line);
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/*
+ * Where the host's root goes: over virtio-fs when virtiofsd is here (and
+ * can run as we are) and the guest kernel has virtiofs, else over 9p.
+ * @want is --root-fs (NULL or "auto", "9p", "virtiofs"). Returns true for
+ * virtio-fs; -1 in *err when virtio-fs was asked for and cannot be.
+ */
+static bool root_on_virtiofs(const char *want, const char *moddir, int *err)
+{
+	struct virtiofsd d;
+	const char *why = NULL;
+
+	*err = 0;
+	if (want && !strcmp(want, "9p")) {
+		pr_info("sandbox: the root is on 9p (--root-fs 9p)");
+		return false;
+	}
+	if (virtiofsd_find(&d))
+		why = "no virtiofsd found";
+	else if (d.kind == VIRTIOFSD_C && geteuid() != 0)
+		why = "QEMU's virtiofsd needs root";
+	else if (!kernel_has_virtiofs(moddir))
+		why = "the guest kernel has no virtiofs module";
+	if (!why) {
+		pr_info("sandbox: the root is on virtio-fs (%s)", d.path);
+		return true;
+	}
+	if (want && !strcmp(want, "virtiofs")) {
+		pr_err("sandbox: --root-fs virtiofs: %s", why);
+		*err = -1;
+		return false;
+	}
+	pr_info("sandbox: the root is on 9p (%s)", why);
+	return false;
+}
 
 /*
  * Put the modules @want resolves to (dependencies first) into the archive,
@@ -154,6 +235,8 @@ static int add_modules(struct cpio *c, const struct kvm_config *cfg, const char 
 		want[n++] = "9pnet_virtio";
 		want[n++] = "9p";
 	}
+	if (cfg->nr_vfs)
+		want[n++] = "virtiofs";	/* and fuse, from modules.dep */
 	if (cfg->console && !strcmp(cfg->console, "virtio"))
 		want[n++] = "virtio_console";
 	if (cfg->nr_disks)
@@ -244,7 +327,7 @@ static void remove_tree(const char *dir)
 int cmd_sandbox(int argc, const char **argv)
 {
 	static struct kvm_config cfg;
-	static const char *scratch, *moddir;
+	static const char *scratch, *moddir, *root_fs;
 	static char kernel[PATH_MAX], release[256], tmpdir[PATH_MAX], initrd[64];
 	static char moddir_buf[PATH_MAX];
 	static char params[4096], cwd[PATH_MAX];
@@ -255,11 +338,14 @@ int cmd_sandbox(int argc, const char **argv)
 			      "of a new temporary one removed at exit"),
 		OPTION_STRING(0, "modules", &moddir, "<dir>",
 			      "the kernel's modules and modules.dep (default /lib/modules/<release>)"),
+		OPTION_CALLBACK(0, "root-fs", &root_fs, "auto|9p|virtiofs",
+				"how the host's root is shared (default auto: virtio-fs when "
+				"virtiofsd and the kernel's virtiofs are there)", check_root_fs),
 		OPTION_END(),
 	};
 	struct strbuf conf = { 0 };
 	const char *rootfs, *env, *user;
-	int i, n, nr_user_shares, ret = LKVM_EXIT_ERROR, status;
+	int i, n, nr_user_shares, ret = LKVM_EXIT_ERROR, status, err;
 	struct option *opts;
 	struct utsname u;
 	struct cpio c;
@@ -332,12 +418,48 @@ int cmd_sandbox(int argc, const char **argv)
 		free(item);
 		free(abs);
 	}
+	/* The user's --virtio-fs directories too (a socket= one has no host path). */
+	for (i = 0; i < cfg.nr_vfs; i++) {
+		char *abs, *item;
+
+		if (!cfg.vfs[i].dir)
+			continue;
+		abs = realpath(cfg.vfs[i].dir, NULL);
+		if (!abs) {
+			pr_err("sandbox: --virtio-fs %s: %s", cfg.vfs[i].dir, strerror(errno));
+			goto out;
+		}
+		item = xmalloc(strlen(cfg.vfs[i].tag) + strlen(abs) + 2);
+		sprintf(item, "%s:%s", cfg.vfs[i].tag, abs);
+		kv(&conf, "vshare", item);
+		free(item);
+		free(abs);
+	}
+	if ((cfg.nr_disks || cfg.initrd_filename) && root_fs && strcmp(root_fs, "auto")) {
+		pr_err("sandbox: --root-fs %s: the root is the %s", root_fs,
+		       cfg.nr_disks ? "first --disk" : "--initrd");
+		goto out;
+	}
 	if (cfg.nr_disks) {
 		rootfs = "disk";
 		kv(&conf, "root", "/dev/vda");
 		kv(&conf, "rootro", cfg.disks[0].readonly ? "1" : "0");
 	} else if (cfg.initrd_filename) {
 		rootfs = "initramfs";
+	} else if (root_on_virtiofs(root_fs, moddir, &err)) {
+		rootfs = "virtiofs";
+		if (cfg.nr_vfs == LKVM_MAX_VIRTIO_FS) {
+			pr_err("sandbox: too many --virtio-fs shares");
+			goto out;
+		}
+		cfg.vfs[cfg.nr_vfs++] = (struct vfs_config){
+			.dir = "/", .tag = SANDBOX_ROOT_TAG, .readonly = true,
+		};
+		cfg.mem_shared = true;
+		kv(&conf, "root", SANDBOX_ROOT_TAG);
+		kv(&conf, "rootro", "1");
+	} else if (err) {
+		goto out;
 	} else {
 		rootfs = "9p";
 		if (add_share(&cfg, "/", SANDBOX_ROOT_TAG, true))

@@ -215,6 +215,21 @@ static int mount_9p(const char *tag, const char *dst, bool ro, const char *cache
 	return -1;
 }
 
+static int mount_virtiofs(const char *tag, const char *dst, bool ro)
+{
+	int i;
+
+	for (i = 0; i < 40; i++) {
+		if (mount(tag, dst, "virtiofs", ro ? MS_RDONLY : 0, NULL) == 0)
+			return 0;
+		if (errno != ENOENT && errno != ENODEV && errno != EINVAL)
+			break;
+		sleep_ms(50);
+	}
+	say("cannot mount the virtio-fs share '%s' on %s: %s", tag, dst, strerror(errno));
+	return -1;
+}
+
 /* mkdir -p, ignoring errors (the mount that follows reports them). */
 static void mkdirs(const char *path)
 {
@@ -289,6 +304,19 @@ static void populate(const char *dir)
 		snprintf(p, sizeof(p), "%s%s", strcmp(dir, "/") ? dir : "", colon + 1);
 		mkdirs(p);
 		mount_9p(shares[i], p, false, "mmap");
+		*colon = ':';
+	}
+	/* vshare=TAG:PATH - the user's --virtio-fs shares, likewise. */
+	shares = get_all("vshare");
+	for (i = 0; shares[i]; i++) {
+		char *colon = strchr(shares[i], ':');
+
+		if (!colon)
+			continue;
+		*colon = '\0';
+		snprintf(p, sizeof(p), "%s%s", strcmp(dir, "/") ? dir : "", colon + 1);
+		mkdirs(p);
+		mount_virtiofs(shares[i], p, false);
 		*colon = ':';
 	}
 }
@@ -424,6 +452,12 @@ int main(void)
 	if (rootfs && !strcmp(rootfs, "9p")) {
 		mkdir("/newroot", 0755);
 		if (mount_9p(root, "/newroot", ro, ro ? "loose" : "mmap"))
+			finish(0, false);
+		populate("/newroot");
+		switch_root("/newroot");
+	} else if (rootfs && !strcmp(rootfs, "virtiofs")) {
+		mkdir("/newroot", 0755);
+		if (mount_virtiofs(root, "/newroot", ro))
 			finish(0, false);
 		populate("/newroot");
 		switch_root("/newroot");

@@ -156,6 +156,10 @@ int virtiofsd_argv(const struct virtiofsd *d, const char *dir, bool readonly,
 		ARG("--thread-pool-size=0");
 		ARG("-o");
 		ARG("log_level=err");
+		if (d->chroot) {
+			ARG("-o");
+			ARG("sandbox=chroot");
+		}
 	} else {
 		snprintf(src_opt, sizeof(src_opt), "--shared-dir=%s", dir);
 		ARG(src_opt);
@@ -166,6 +170,8 @@ int virtiofsd_argv(const struct virtiofsd *d, const char *dir, bool readonly,
 		/* Its namespace sandbox needs privileges an unprivileged lkvm lacks. */
 		if (geteuid() != 0)
 			ARG("--sandbox=none");
+		else if (d->chroot)
+			ARG("--sandbox=chroot");
 	}
 #undef ARG
 	argv[n] = NULL;
@@ -180,12 +186,42 @@ int virtiofsd_argv(const struct virtiofsd *d, const char *dir, bool readonly,
  */
 static int make_readonly(const char *dir)
 {
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+
 	if (unshare(CLONE_NEWNS) < 0 ||
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    mount(dir, dir, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-	    mount(NULL, dir, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+	    mount(dir, dir, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return -1;
-	return 0;
+	/* The mounts below @dir too (Linux 5.12+); else only @dir's own. */
+	if (!mount_setattr(AT_FDCWD, dir, AT_RECURSIVE, &ro, sizeof(ro)))
+		return 0;
+	return mount(NULL, dir, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+}
+
+/*
+ * Is / the initial ramfs? Then pivot_root(2), which both daemons' namespace
+ * sandbox uses, fails (EINVAL: rootfs has no parent mount), and they must
+ * chroot instead. Seen in initramfs-only systems such as the test L1.
+ */
+static bool root_is_rootfs(void)
+{
+	char line[1024], *sep;
+	bool rootfs = false;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	/* Fields: id parent major:minor root mountpoint ... - fstype source ... */
+	while (f && fgets(line, sizeof(line), f)) {
+		char root[256], mnt[256];
+
+		if (sscanf(line, "%*u %*u %*s %255s %255s", root, mnt) != 2 || strcmp(mnt, "/"))
+			continue;
+		sep = strstr(line, " - ");
+		/* The last mount on / is the one that counts. */
+		rootfs = sep && !strncmp(sep + 3, "rootfs ", 7);
+	}
+	if (f)
+		fclose(f);
+	return rootfs;
 }
 
 int virtiofsd_start(struct virtiofsd *d, const char *dir, bool readonly)
@@ -206,6 +242,7 @@ int virtiofsd_start(struct virtiofsd *d, const char *dir, bool readonly)
 	}
 	snprintf(d->dir, sizeof(d->dir), "%s", tmpl);
 	snprintf(d->socket, sizeof(d->socket), "%s/sock", d->dir);
+	d->chroot = root_is_rootfs();
 	virtiofsd_argv(d, dir, readonly, argv, ARRAY_SIZE(argv));
 
 	pid = fork();

@@ -35,6 +35,7 @@ enum virtiofsd_kind {
 struct virtiofsd {
 	enum virtiofsd_kind kind;
 	bool has_readonly;	/* the Rust one's --readonly */
+	bool chroot;		/* sandbox by chroot: / is the initramfs (no pivot_root) */
 	char path[4096];	/* the program */
 	char dir[64];		/* private directory holding the socket */
 	char socket[108];	/* sizeof(sun_path) */

@@ -15,6 +15,13 @@
 #   sandbox-initrd   the root is a given --initrd (the net case's busybox one),
 #                    with --console virtio; the command exits 5
 #   sandbox-disk     the root is an ext4 image given with -d ...,ro; exits 4
+#   sandbox-9p       --root-fs 9p: the root is on 9p even where virtio-fs could be
+#   vfs              --virtio-fs DIR,TAG and DIR,TAG,ro on a 9p-rooted sandbox: a tree
+#                    of files L1 wrote is read intact in the guest, one the guest
+#                    wrote is intact in L1, the ro share refuses writes (EROFS)
+#   vfs-kill         virtiofsd killed (SIGKILL) while the guest creates files on its
+#                    share, over virtio-mmio: the guest gets I/O errors, lkvm says
+#                    so and goes on, the command's status comes back
 #   net              an lkvm guest on a tap that script= puts on a bridge: pings
 #                    the bridge's address, 4 MiB over TCP each way with matching
 #                    checksums; 2 vCPUs and so 2 queue pairs; receive offloads
@@ -27,9 +34,9 @@
 # --modules instead.
 
 NESTED_SANDBOX_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-NESTED_SANDBOX_CASES="sandbox sandbox-timeout sandbox-initrd sandbox-disk net"
+NESTED_SANDBOX_CASES="sandbox sandbox-9p sandbox-timeout sandbox-initrd sandbox-disk vfs vfs-kill net"
 # Everything lkvm sandbox may ask for, and what the net cases load in L1.
-NESTED_SANDBOX_MODULES="virtio_pci virtio_mmio 9pnet_virtio 9p virtio_console virtio_blk virtio_net virtio_rng ext4 crc32c_generic tun bridge"
+NESTED_SANDBOX_MODULES="virtio_pci virtio_mmio 9pnet_virtio 9p virtiofs virtio_console virtio_blk virtio_net virtio_rng ext4 crc32c_generic tun bridge"
 
 # nested_sandbox_modules OVERLAY KROOT KVER NAME...: the named modules (those
 # the kernel has: Debian's cloud flavour has no 9p, say; lkvm sandbox names
@@ -50,6 +57,21 @@ nested_sandbox_modules() {
 	done
 }
 
+# nested_sandbox_virtiofsd OVERLAY: this host's virtiofsd (where lkvm looks for
+# it) and the shared libraries it needs, at the same paths in OVERLAY, so that
+# L1 (a busybox initramfs) can run it. Nothing when there is none.
+nested_sandbox_virtiofsd() {
+	local ov=$1 d prog= lib
+	for d in $(printf '%s' "$PATH" | tr ':' ' ') /usr/libexec /usr/lib/qemu; do
+		[ -x "$d/virtiofsd" ] && { prog=$d/virtiofsd; break; }
+	done
+	[ -n "$prog" ] || return 0
+	mkdir -p "$ov$(dirname "$prog")" && cp -L "$prog" "$ov$prog" || return 1
+	for lib in $(ldd "$prog" 2>/dev/null | grep -o '/[^ ]*'); do
+		mkdir -p "$ov$(dirname "$lib")" && cp -L "$lib" "$ov$lib" || return 1
+	done
+}
+
 # nested_sandbox_prepare WORK: the L1 overlay (and, direct, WORK/sandbox-l1.sh).
 nested_sandbox_prepare() {
 	local work=$1 ov=$1/l1-overlay rel
@@ -64,6 +86,7 @@ nested_sandbox_prepare() {
 		nested_sandbox_modules "$ov" "$LKVM_L1_KROOT" "$LKVM_L1_KVER" tun bridge ||
 			return 1
 	fi
+	nested_sandbox_virtiofsd "$ov" || return 1
 	echo "lkvm-l1-root" >"$ov/etc/lkvm-l1-marker"
 	install -m 755 "$NESTED_SANDBOX_DIR/sandbox-l1.sh" "$ov/l2/sandbox-l1.sh"
 	install -m 755 "$NESTED_SANDBOX_DIR/sandbox-l1.sh" "$work/sandbox-l1.sh"
@@ -150,7 +173,42 @@ nested_sandbox_check() {
 			{ echo "the guest's /tmp file is not in L1's scratch directory"; return; }
 		[ "$(nested_sandbox_value "$out" SANDBOX-OUTSIDE)" = untouched ] ||
 			{ echo "a file outside the share changed"; return; }
+		[ "$(nested_sandbox_value "$out" SANDBOX-ROOTTYPE)" = virtiofs ] ||
+			{ echo "the root is on '$(nested_sandbox_value "$out" SANDBOX-ROOTTYPE)', want virtiofs"; return; }
+		printf '%s\n' "$out" | grep -q 'sandbox: the root is on virtio-fs' ||
+			{ echo "lkvm did not say the root is on virtio-fs"; return; }
 		[ "$status" = 3 ] || { echo "lkvm exit status $status, want the command's 3"; return; }
+		;;
+	sandbox-9p)
+		[ "$(nested_sandbox_value "$out" SANDBOX-ROOTTYPE)" = 9p ] ||
+			{ echo "the root is on '$(nested_sandbox_value "$out" SANDBOX-ROOTTYPE)', want 9p"; return; }
+		printf '%s\n' "$out" | grep -q 'sandbox: the root is on 9p (--root-fs 9p)' ||
+			{ echo "lkvm did not say the root is on 9p"; return; }
+		[ "$status" = 6 ] || { echo "lkvm exit status $status, want the command's 6"; return; }
+		;;
+	vfs)
+		v=$(nested_sandbox_value "$out" VFS-FAIL)
+		[ -n "$v" ] && { echo "in the guest: $v"; return; }
+		[ "$(nested_sandbox_value "$out" VFS-FROMHOST)" = ok ] ||
+			{ echo "the tree L1 wrote did not read back intact in the guest"; return; }
+		[ "$(nested_sandbox_value "$out" VFS-RO)" = refused ] ||
+			{ echo "the ro share took a write: $(nested_sandbox_value "$out" VFS-RO)"; return; }
+		[ "$(nested_sandbox_value "$out" VFS-FROMGUEST)" = ok ] ||
+			{ echo "the tree the guest wrote is not intact in L1: $(nested_sandbox_value "$out" VFS-FROMGUEST)"; return; }
+		[ "$(nested_sandbox_value "$out" VFS-RO-HOST)" = untouched ] ||
+			{ echo "the ro share changed on L1"; return; }
+		[ "$status" = 0 ] || { echo "lkvm exit status $status"; return; }
+		;;
+	vfs-kill)
+		printf '%s\n' "$out" | grep -q '^VFS-READY$' ||
+			{ echo "the guest never used the share (lkvm status $status)"; return; }
+		[ -n "$(nested_sandbox_value "$out" VFS-KILLED)" ] ||
+			{ echo "no virtiofsd to kill"; return; }
+		printf '%s\n' "$out" | grep -q '^VFS-EIO' ||
+			{ echo "the guest saw no I/O error after virtiofsd died"; return; }
+		printf '%s\n' "$out" | grep -q 'virtiofsd is gone' ||
+			{ echo "lkvm did not say that virtiofsd is gone"; return; }
+		[ "$status" = 7 ] || { echo "lkvm exit status $status, want the command's 7"; return; }
 		;;
 	sandbox-timeout)
 		printf '%s\n' "$out" | grep -q '^SANDBOX-LOOPING$' ||

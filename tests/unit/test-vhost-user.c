@@ -706,6 +706,81 @@ static void test_virtiofsd_find(void)
 	unlink(script);
 }
 
+/*
+ * The real virtiofsd of this host, if any (and we may run it): started on a
+ * private socket, it must take lkvm's whole setup sequence, REPLY_ACKs
+ * included, and stop at exit.
+ */
+static void real_virtiofsd(void)
+{
+	char dir[] = "/tmp/lkvm-test-vfsd.XXXXXX", sockdir[64];
+	struct vhost_user_vring_addr a = { .index = 1 };
+	struct vhost_user_region r = { .memory_size = 1 << 20 };
+	struct virtiofsd d;
+	struct vhost_user vu;
+	int i, mfd, kick, call;
+	u8 *mem;
+	u32 base = 99;
+
+	if (virtiofsd_find(&d) || (d.kind == VIRTIOFSD_C && geteuid())) {
+		printf("SKIP: unit/test-vhost-user/real_virtiofsd: no virtiofsd that can run here\n");
+		return;
+	}
+	test_current = "real_virtiofsd";
+	test_failed_checks = 0;
+	alarm(TEST_TIMEOUT_S);
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK_EQ(virtiofsd_start(&d, dir, true), 0);
+	for (i = 0; i < 500; i++) {
+		if (!access(d.socket, F_OK) && !vhost_user_connect(&vu, d.socket, "real"))
+			break;
+		usleep(10000);
+	}
+	CHECK(i < 500);
+	mfd = memfd_create("ram", MFD_CLOEXEC);
+	CHECK(!ftruncate(mfd, r.memory_size));
+	mem = mmap(NULL, r.memory_size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	r.userspace_addr = (u64)(uintptr_t)mem;
+	a.desc_user_addr = r.userspace_addr;
+	a.avail_user_addr = r.userspace_addr + 0x4000;
+	a.used_user_addr = r.userspace_addr + 0x8000;
+	kick = eventfd(0, EFD_CLOEXEC);
+	call = eventfd(0, EFD_CLOEXEC);
+	if (i < 500) {
+		CHECK_EQ(vhost_user_handshake(&vu, 1ULL << VHOST_USER_PROTOCOL_F_REPLY_ACK), 0);
+		CHECK(vu.features & (1ULL << VIRTIO_F_VERSION_1));
+		CHECK_EQ(vhost_user_set_features(&vu, (1ULL << VIRTIO_F_VERSION_1) |
+			 (vu.features & (1ULL << VHOST_USER_F_PROTOCOL_FEATURES))), 0);
+		CHECK_EQ(vhost_user_set_mem_table(&vu, &r, &mfd, 1), 0);
+		CHECK_EQ(vhost_user_set_vring_num(&vu, 1, 128), 0);
+		CHECK_EQ(vhost_user_set_vring_addr(&vu, &a), 0);
+		CHECK_EQ(vhost_user_set_vring_base(&vu, 1, 0), 0);
+		CHECK_EQ(vhost_user_set_vring_kick(&vu, 1, kick), 0);
+		CHECK_EQ(vhost_user_set_vring_call(&vu, 1, call), 0);
+		CHECK_EQ(vhost_user_set_vring_enable(&vu, 1, true), 0);
+		CHECK_EQ(vhost_user_get_vring_base(&vu, 1, &base), 0);
+		CHECK_EQ(base, 0);
+		vhost_user_close(&vu);
+	}
+	snprintf(sockdir, sizeof(sockdir), "%s", d.dir);
+	virtiofsd_stop(&d);
+	/* Its private socket directory is gone with it. */
+	CHECK(access(sockdir, F_OK) && errno == ENOENT);
+	rmdir(dir);
+	munmap(mem, r.memory_size);
+	close(mfd);
+	close(kick);
+	close(call);
+	alarm(0);
+	if (test_failed_checks) {
+		test_failures++;
+		printf("FAIL: unit/test-vhost-user/real_virtiofsd: %s (%s)\n", test_first_failure, d.path);
+	} else {
+		printf("PASS: unit/test-vhost-user/real_virtiofsd\n");
+	}
+	fflush(stdout);
+}
+
 TEST_MAIN_BEGIN("test-vhost-user")
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	pthread_t acc;
@@ -728,6 +803,7 @@ TEST_MAIN_BEGIN("test-vhost-user")
 	RUN(test_silent_is_bounded);
 	RUN(test_fs_parse);
 	RUN(test_virtiofsd_kinds);
+	real_virtiofsd();
 
 	snprintf(sock_dir, sizeof(sock_dir), "/tmp/lkvm-test-vu.XXXXXX");
 	if (!mkdtemp(sock_dir)) {

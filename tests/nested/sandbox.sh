@@ -61,7 +61,7 @@ nested_sandbox_modules() {
 # it) and the shared libraries it needs, at the same paths in OVERLAY, so that
 # L1 (a busybox initramfs) can run it. Nothing when there is none.
 nested_sandbox_virtiofsd() {
-	local ov=$1 d prog= lib
+	local ov=$1 d prog='' lib
 	for d in $(printf '%s' "$PATH" | tr ':' ' ') /usr/libexec /usr/lib/qemu; do
 		[ -x "$d/virtiofsd" ] && { prog=$d/virtiofsd; break; }
 	done

@@ -64,6 +64,24 @@ static void kv(struct strbuf *sb, const char *key, const char *val)
 	sb->len += kl + vl + 2;
 }
 
+/* @key=TAG:PATH for the init, PATH being @dir made absolute. */
+static int share_at_host_path(struct strbuf *conf, const char *key, const char *opt,
+			      const char *tag, const char *dir)
+{
+	char *abs = realpath(dir, NULL), *item;
+
+	if (!abs) {
+		pr_err("sandbox: %s %s: %s", opt, dir, strerror(errno));
+		return -1;
+	}
+	item = xmalloc(strlen(tag) + strlen(abs) + 2);
+	sprintf(item, "%s:%s", tag, abs);
+	kv(conf, key, item);
+	free(item);
+	free(abs);
+	return 0;
+}
+
 static int check_root_fs(const struct option *opt, const char *arg)
 {
 	if (strcmp(arg, "auto") && strcmp(arg, "9p") && strcmp(arg, "virtiofs")) {
@@ -402,39 +420,17 @@ int cmd_sandbox(int argc, const char **argv)
 		scratch = tmpdir;
 	}
 
-	/* The user's --9p shares are mounted at their host paths. */
+	/* The user's --9p and --virtio-fs shares are mounted at their host paths. */
 	nr_user_shares = cfg.nr_9p;
-	for (i = 0; i < nr_user_shares; i++) {
-		char *abs = realpath(cfg.shares_9p[i].dir, NULL);
-		char *item;
-
-		if (!abs) {
-			pr_err("sandbox: --9p %s: %s", cfg.shares_9p[i].dir, strerror(errno));
+	for (i = 0; i < nr_user_shares; i++)
+		if (share_at_host_path(&conf, "share", "--9p", cfg.shares_9p[i].tag,
+				       cfg.shares_9p[i].dir))
 			goto out;
-		}
-		item = xmalloc(strlen(cfg.shares_9p[i].tag) + strlen(abs) + 2);
-		sprintf(item, "%s:%s", cfg.shares_9p[i].tag, abs);
-		kv(&conf, "share", item);
-		free(item);
-		free(abs);
-	}
-	/* The user's --virtio-fs directories too (a socket= one has no host path). */
-	for (i = 0; i < cfg.nr_vfs; i++) {
-		char *abs, *item;
-
-		if (!cfg.vfs[i].dir)
-			continue;
-		abs = realpath(cfg.vfs[i].dir, NULL);
-		if (!abs) {
-			pr_err("sandbox: --virtio-fs %s: %s", cfg.vfs[i].dir, strerror(errno));
+	/* (A socket= --virtio-fs has no host path: the command mounts it by tag.) */
+	for (i = 0; i < cfg.nr_vfs; i++)
+		if (cfg.vfs[i].dir && share_at_host_path(&conf, "vshare", "--virtio-fs",
+							 cfg.vfs[i].tag, cfg.vfs[i].dir))
 			goto out;
-		}
-		item = xmalloc(strlen(cfg.vfs[i].tag) + strlen(abs) + 2);
-		sprintf(item, "%s:%s", cfg.vfs[i].tag, abs);
-		kv(&conf, "vshare", item);
-		free(item);
-		free(abs);
-	}
 	if ((cfg.nr_disks || cfg.initrd_filename) && root_fs && strcmp(root_fs, "auto")) {
 		pr_err("sandbox: --root-fs %s: the root is the %s", root_fs,
 		       cfg.nr_disks ? "first --disk" : "--initrd");

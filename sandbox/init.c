@@ -264,12 +264,32 @@ static int mount_disk(const char *dev, const char *dst, bool ro)
 	return -1;
 }
 
+/* Mount the shares of config key @key (TAG:PATH) at PATH below @dir. */
+static void mount_shares(const char *dir, const char *key, bool virtiofs)
+{
+	char p[4096], **shares = get_all(key);
+	int i;
+
+	for (i = 0; shares[i]; i++) {
+		char *colon = strchr(shares[i], ':');
+
+		if (!colon)
+			continue;
+		*colon = '\0';
+		snprintf(p, sizeof(p), "%s%s", strcmp(dir, "/") ? dir : "", colon + 1);
+		mkdirs(p);
+		if (virtiofs)
+			mount_virtiofs(shares[i], p, false);
+		else
+			mount_9p(shares[i], p, false, "mmap");
+		*colon = ':';
+	}
+}
+
 /* Build the command's root under @dir (or in place when @dir is "/"). */
 static void populate(const char *dir)
 {
 	char p[4096];
-	char **shares;
-	int i;
 
 	snprintf(p, sizeof(p), "%s/dev", dir);
 	if (strcmp(dir, "/"))
@@ -293,32 +313,12 @@ static void populate(const char *dir)
 	} else {
 		mount_warn("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
 	}
-	/* share=TAG:PATH - the user's --9p shares, where they are on the host. */
-	shares = get_all("share");
-	for (i = 0; shares[i]; i++) {
-		char *colon = strchr(shares[i], ':');
-
-		if (!colon)
-			continue;
-		*colon = '\0';
-		snprintf(p, sizeof(p), "%s%s", strcmp(dir, "/") ? dir : "", colon + 1);
-		mkdirs(p);
-		mount_9p(shares[i], p, false, "mmap");
-		*colon = ':';
-	}
-	/* vshare=TAG:PATH - the user's --virtio-fs shares, likewise. */
-	shares = get_all("vshare");
-	for (i = 0; shares[i]; i++) {
-		char *colon = strchr(shares[i], ':');
-
-		if (!colon)
-			continue;
-		*colon = '\0';
-		snprintf(p, sizeof(p), "%s%s", strcmp(dir, "/") ? dir : "", colon + 1);
-		mkdirs(p);
-		mount_virtiofs(shares[i], p, false);
-		*colon = ':';
-	}
+	/*
+	 * share=TAG:PATH, vshare=TAG:PATH - the user's --9p and --virtio-fs
+	 * shares, where they are on the host.
+	 */
+	mount_shares(dir, "share", false);
+	mount_shares(dir, "vshare", true);
 }
 
 static void switch_root(const char *dir)

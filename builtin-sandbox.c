@@ -478,7 +478,8 @@ int cmd_sandbox(int argc, const char **argv)
 		 * directory below them is shared (read-only, like the rest of
 		 * the host's root) so that the command starts where lkvm did.
 		 */
-		if (!strcmp(rootfs, "9p") && (!strncmp(cwd, "/tmp/", 5) ||
+		if ((!strcmp(rootfs, "9p") || !strcmp(rootfs, "virtiofs")) &&
+		    (!strncmp(cwd, "/tmp/", 5) ||
 		    !strncmp(cwd, "/run/", 5) || !strncmp(cwd, "/dev/", 5))) {
 			char *item = xmalloc(strlen(cwd) + 16);
 

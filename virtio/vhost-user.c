@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,8 +311,10 @@ int vhost_user_set_mem_table(struct vhost_user *vu, const struct vhost_user_regi
 	if (!n || n > VHOST_USER_MAX_REGIONS)
 		return fail(vu, VHOST_USER_SET_MEM_TABLE, "bad number of memory regions");
 	memcpy(t.regions, regions, n * sizeof(*regions));
-	/* The payload is the fixed-size table, as every back end expects. */
-	return request(vu, VHOST_USER_SET_MEM_TABLE, &t, sizeof(t), fds, n);
+	/* Only the regions in use: rust-vmm back ends refuse any other size. */
+	return request(vu, VHOST_USER_SET_MEM_TABLE, &t,
+		       offsetof(struct vhost_user_mem_table, regions) + n * sizeof(*regions),
+		       fds, n);
 }
 
 static int vring_state(struct vhost_user *vu, u32 req, u32 index, u32 num)

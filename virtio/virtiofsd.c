@@ -6,6 +6,7 @@
  * (`--shared-dir DIR`, runs unprivileged). Which one we found is read from
  * its --help, not guessed from its path.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -300,9 +301,17 @@ void virtiofsd_stop(struct virtiofsd *d)
 		}
 		d->pid = -1;
 	}
-	if (d->socket[0])
-		unlink(d->socket);
-	if (d->dir[0])
+	/* The socket and whatever the daemon put beside it (Rust: a pid file). */
+	if (d->dir[0]) {
+		DIR *dir = opendir(d->dir);
+		struct dirent *e;
+
+		while (dir && (e = readdir(dir)))
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+				unlinkat(dirfd(dir), e->d_name, 0);
+		if (dir)
+			closedir(dir);
 		rmdir(d->dir);
+	}
 	d->socket[0] = d->dir[0] = '\0';
 }

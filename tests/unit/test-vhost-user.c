@@ -57,6 +57,7 @@ struct fake {
 	u32 flags[MAX_LOG];
 	int nreq;
 	struct vhost_user_mem_table mt;
+	u32 mt_size;
 	int mt_fd;
 	int kick_fd[2], call_fd[2];
 	u64 set_features;
@@ -169,6 +170,7 @@ static void *fk_thread(void *arg)
 			break;
 		case VHOST_USER_SET_MEM_TABLE:
 			memcpy(&f->mt, payload, min((size_t)h.size, sizeof(f->mt)));
+			f->mt_size = h.size;
 			f->mt_fd = nfds ? fds[0] : -1;
 			nfds = 0;	/* kept */
 			break;
@@ -392,6 +394,8 @@ static void test_mem_table_fds(void)
 	CHECK_EQ(vhost_user_set_mem_table(&vu, r, fds, 0), -1);
 	/* The ack came after the back end took the table in. */
 	CHECK_EQ(f.mt.nregions, 2);
+	/* Exactly the regions in use (rust-vmm back ends insist). */
+	CHECK_EQ(f.mt_size, 8 + 2 * sizeof(struct vhost_user_region));
 	CHECK_EQ(f.mt.regions[1].guest_phys_addr, 0x100000000ULL);
 	CHECK_EQ(f.mt.regions[1].mmap_offset, 0x100000);
 	CHECK(f.mt_fd >= 0);

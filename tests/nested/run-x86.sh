@@ -166,7 +166,10 @@ fi
 			echo "run_case $c '\$LKVM sandbox -k $PVH_VMLINUX $m --boot-timings -- sh -c \"echo PVH-SANDBOX-\\\$(uname -r); exit 6\"'"
 			continue
 			;;
-		sandbox|sandbox-*|net) echo "run_case $c '$(nested_sandbox_cmd "$c")'"; continue ;;
+		sandbox|sandbox-*|vfs|vfs-*|net)
+			[ -n "$(nested_sandbox_skip "$c")" ] ||
+				echo "run_case $c '$(nested_sandbox_cmd "$c")'"
+			continue ;;
 		esac
 		echo "run_case $c '\$LKVM run -k \$L2_KERNEL -i \$L2_INITRD $L2_ARGS -p \"lkvmtest.action=$action quiet\"'"
 	done
@@ -227,7 +230,7 @@ check_case() {
 		return
 	fi
 	case "$c" in
-	sandbox|sandbox-*|net)		# sandbox.sh
+	sandbox|sandbox-*|vfs|vfs-*|net)	# sandbox.sh
 		nested_sandbox_check "$c" "$out" "$status"
 		return
 		;;
@@ -313,6 +316,11 @@ for c in $CASES; do
 	esac
 	if [ -n "$K2_SKIP" ] && [ "${c#kernel2-}" != "$c" ]; then
 		echo "SKIP: nested/$c: $K2_SKIP"
+		continue
+	fi
+	why=$(nested_sandbox_skip "$c")
+	if [ -n "$why" ]; then
+		echo "SKIP: nested/$c: $why"
 		continue
 	fi
 	why=$(check_case "$c" "$action")

@@ -82,8 +82,15 @@ sandbox-9p)
 	rc=$?
 	echo
 	;;
-vfs)
+vfs|vfs-rust)
 	# L1 writes a tree, the guest checks it and writes one back; ro refuses.
+	if [ "$case" = vfs-rust ]; then
+		# The Rust virtiofsd's wrapper comes first; lkvm must tell its kind.
+		LKVM_VIRTIOFSD=$1
+		export LKVM_VIRTIOFSD
+		shift
+		"$LKVM_VIRTIOFSD" --help 2>&1 | grep -q -- --shared-dir && echo VFS-RUST-HELP=ok
+	fi
 	mkdir -p "$share/fromhost" "$base/ro"
 	echo keep >"$base/ro/keep"
 	i=0

@@ -19,6 +19,9 @@
 #   vfs              --virtio-fs DIR,TAG and DIR,TAG,ro on a 9p-rooted sandbox: a tree
 #                    of files L1 wrote is read intact in the guest, one the guest
 #                    wrote is intact in L1, the ro share refuses writes (EROFS)
+#   vfs-rust         vfs again with the Rust virtiofsd (Debian sid's, fetched with the
+#                    glibc it needs into the cache, run through that glibc's loader:
+#                    bookworm has none); ro through its --readonly
 #   vfs-kill         virtiofsd killed (SIGKILL) while the guest creates files on its
 #                    share, over virtio-mmio: the guest gets I/O errors, lkvm says
 #                    so and goes on, the command's status comes back
@@ -34,7 +37,7 @@
 # --modules instead.
 
 NESTED_SANDBOX_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-NESTED_SANDBOX_CASES="sandbox sandbox-9p sandbox-timeout sandbox-initrd sandbox-disk vfs vfs-kill net"
+NESTED_SANDBOX_CASES="sandbox sandbox-9p sandbox-timeout sandbox-initrd sandbox-disk vfs vfs-rust vfs-kill net"
 # Everything lkvm sandbox may ask for, and what the net cases load in L1.
 NESTED_SANDBOX_MODULES="virtio_pci virtio_mmio 9pnet_virtio 9p virtiofs virtio_console virtio_blk virtio_net virtio_rng ext4 crc32c_generic tun bridge"
 
@@ -72,6 +75,41 @@ nested_sandbox_virtiofsd() {
 	done
 }
 
+# The Rust virtiofsd: Debian sid's, built against glibc 2.39+ (bookworm has
+# 2.36), so its glibc comes along; pinned, as the QEMU 10 backport is.
+NESTED_RUST_VIRTIOFSD_PKGS=${NESTED_RUST_VIRTIOFSD_PKGS:-virtiofsd=1.14.0-4 libc6=2.43-7 libcap-ng0=0.9.6-1+b1 libseccomp2=2.6.1-1+b2 libgcc-s1=16.2.0-4}
+NESTED_VFS_RUST_SKIP=
+
+# nested_sandbox_rust_virtiofsd DEST: fetch it into the cache and put it, its
+# libraries and a wrapper that runs it through their loader in DEST (found by
+# lkvm through LKVM_VIRTIOFSD=DEST/virtiofsd). Sets NESTED_VFS_RUST_SKIP when
+# the archive cannot give it.
+nested_sandbox_rust_virtiofsd() {
+	local dest=$1 root lib l
+	# shellcheck disable=SC2086 # package=version words
+	root=$LKVM_CACHE/amd64/virtiofsd-rust_$(printf '%s' "$NESTED_RUST_VIRTIOFSD_PKGS" | md5sum | cut -c1-12)
+	# shellcheck disable=SC2086
+	if ! lkvm_suite_fetch sid "$root" amd64 $NESTED_RUST_VIRTIOFSD_PKGS >&2; then
+		NESTED_VFS_RUST_SKIP="cannot fetch the Rust virtiofsd from sid ($NESTED_RUST_VIRTIOFSD_PKGS)"
+		return 0
+	fi
+	lib=$root/usr/lib/x86_64-linux-gnu
+	mkdir -p "$dest/lib" || return 1
+	cp "$root/usr/libexec/virtiofsd" "$dest/virtiofsd.bin" || return 1
+	for l in ld-linux-x86-64.so.2 libc.so.6 libcap-ng.so.0 libseccomp.so.2 libgcc_s.so.1; do
+		cp -L "$lib/$l" "$dest/lib/" || return 1
+	done
+	printf '#!/bin/sh\nexec %s/lib/ld-linux-x86-64.so.2 --library-path %s/lib %s/virtiofsd.bin "$@"\n' \
+		"$2" "$2" "$2" >"$dest/virtiofsd"
+	chmod 755 "$dest/virtiofsd"
+}
+
+# Why CASE cannot run here (nothing when it can).
+nested_sandbox_skip() {
+	[ "$1" = vfs-rust ] && [ -n "$NESTED_VFS_RUST_SKIP" ] && echo "$NESTED_VFS_RUST_SKIP"
+	return 0
+}
+
 # nested_sandbox_prepare WORK: the L1 overlay (and, direct, WORK/sandbox-l1.sh).
 nested_sandbox_prepare() {
 	local work=$1 ov=$1/l1-overlay rel
@@ -87,6 +125,12 @@ nested_sandbox_prepare() {
 			return 1
 	fi
 	nested_sandbox_virtiofsd "$ov" || return 1
+	# In L1 at /rust; in direct mode where it was unpacked.
+	if [ "$LKVM_MODE" = direct ]; then
+		nested_sandbox_rust_virtiofsd "$work/rust" "$work/rust" || return 1
+	else
+		nested_sandbox_rust_virtiofsd "$ov/rust" /rust || return 1
+	fi
 	echo "lkvm-l1-root" >"$ov/etc/lkvm-l1-marker"
 	install -m 755 "$NESTED_SANDBOX_DIR/sandbox-l1.sh" "$ov/l2/sandbox-l1.sh"
 	install -m 755 "$NESTED_SANDBOX_DIR/sandbox-l1.sh" "$work/sandbox-l1.sh"
@@ -136,6 +180,13 @@ nested_sandbox_cmd() {
 	sandbox-initrd) extra='${L2_INITRD%/*}/net.cpio '"$extra" ;;
 	# shellcheck disable=SC2016
 	sandbox-disk) extra='${L2_INITRD%/*}/root.ext4 '"$extra" ;;
+	vfs-rust)
+		if [ "$LKVM_MODE" = direct ]; then
+			extra="$WORK/rust/virtiofsd $extra"
+		else
+			extra="/rust/virtiofsd $extra"
+		fi
+		;;
 	esac
 	# shellcheck disable=SC2016 # expanded by the case runner
 	printf 'sh ${L2_INITRD%%/*}/sandbox-l1.sh $LKVM %s %s' "$c" "$extra"
@@ -186,7 +237,9 @@ nested_sandbox_check() {
 			{ echo "lkvm did not say the root is on 9p"; return; }
 		[ "$status" = 6 ] || { echo "lkvm exit status $status, want the command's 6"; return; }
 		;;
-	vfs)
+	vfs|vfs-rust)
+		[ "$c" = vfs-rust ] && ! printf '%s\n' "$out" | grep -q '^VFS-RUST-HELP=ok' &&
+			{ echo "the wrapper does not run the Rust virtiofsd"; return; }
 		v=$(nested_sandbox_value "$out" VFS-FAIL)
 		[ -n "$v" ] && { echo "in the guest: $v"; return; }
 		[ "$(nested_sandbox_value "$out" VFS-FROMHOST)" = ok ] ||

@@ -11,7 +11,7 @@
 # host where it is hardware (LKVM_MODE=direct|nested forces one).
 #
 # Usage: bench/virtiofs.sh
-# VFSBENCH_FILES (default 2000), VFSBENCH_BIG_MIB (default 64),
+# VFSBENCH_FILES (default 500), VFSBENCH_BIG_MIB (default 16),
 # VFSBENCH_ROUNDS (default 3). Prints a table of the medians.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -21,8 +21,8 @@ REPO=$PWD
 # shellcheck source=tests/nested/sandbox.sh
 . tests/nested/sandbox.sh
 
-FILES=${VFSBENCH_FILES:-2000}
-BIG=${VFSBENCH_BIG_MIB:-64}
+FILES=${VFSBENCH_FILES:-500}
+BIG=${VFSBENCH_BIG_MIB:-16}
 ROUNDS=${VFSBENCH_ROUNDS:-3}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-bench-vfs.XXXXXX") || exit 1
 # shellcheck disable=SC2153 # LKVM_KEEP comes from the environment, as in the tier

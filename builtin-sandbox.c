@@ -158,12 +158,13 @@ static bool root_on_virtiofs(const char *want, const char *moddir, int *err)
 		pr_info("sandbox: the root is on 9p (--root-fs 9p)");
 		return false;
 	}
-	if (virtiofsd_find(&d))
+	/* The kernel first: looking for virtiofsd runs it (--help). */
+	if (!kernel_has_virtiofs(moddir))
+		why = "the guest kernel has no virtiofs module";
+	else if (virtiofsd_find(&d))
 		why = "no virtiofsd found";
 	else if (d.kind == VIRTIOFSD_C && geteuid() != 0)
 		why = "QEMU's virtiofsd needs root";
-	else if (!kernel_has_virtiofs(moddir))
-		why = "the guest kernel has no virtiofs module";
 	if (!why) {
 		pr_info("sandbox: the root is on virtio-fs (%s)", d.path);
 		return true;

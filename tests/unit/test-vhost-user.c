@@ -62,6 +62,7 @@ struct fake {
 	int kick_fd[2], call_fd[2];
 	u64 set_features;
 	u32 vring_num[2], vring_base[2], enabled[2];
+	u32 stopped[2];			/* GET_VRING_BASE per ring */
 	struct vhost_user_vring_addr addr[2];
 	volatile bool hang_up;		/* test asks the back end to go away */
 };
@@ -155,6 +156,8 @@ static void *fk_thread(void *arg)
 		case VHOST_USER_GET_VRING_BASE: {
 			struct vhost_user_vring_state *s = (void *)payload;
 
+			if (s->index < 2)
+				f->stopped[s->index]++;
 			if (bad && f->bad == BAD_RING) {
 				s->index += 1;
 				s->num = 0x10000;
@@ -567,6 +570,24 @@ static u64 post_request(struct fv_q *q, u64 unique)
 	return out;
 }
 
+/* A driver stopping one queue, then resetting: the rings come back. */
+static void test_fs_stop_reset(void)
+{
+	CHECK_EQ(dev_fake.stopped[0] + dev_fake.stopped[1], 0);
+	virtio_queue_enable(fs, 0, false);
+	CHECK_EQ(dev_fake.stopped[0], 1);
+	CHECK_EQ(dev_fake.stopped[1], 0);
+	virtio_set_status(fs, 0);
+	/* Ring 0 is not the back end's any more: only ring 1 is stopped. */
+	CHECK_EQ(dev_fake.stopped[0], 1);
+	CHECK_EQ(dev_fake.stopped[1], 1);
+	/* And a new driver gets both again. */
+	memset(dev_fake.enabled, 0, sizeof(dev_fake.enabled));
+	CHECK(fv_driver_up(fs, 1ULL << VIRTIO_F_VERSION_1, fq, 2, 0));
+	CHECK_EQ(dev_fake.enabled[0], 1);
+	CHECK_EQ(dev_fake.enabled[1], 1);
+}
+
 static void test_fs_backend_dies(void)
 {
 	struct fuse_out_header *o;
@@ -839,6 +860,7 @@ TEST_MAIN_BEGIN("test-vhost-user")
 	}
 	RUN(test_fs_config);
 	RUN(test_fs_start);
+	RUN(test_fs_stop_reset);
 	RUN(test_fs_backend_dies);
 	init_run_exits(&fv_kvm);
 	pthread_join(acc, NULL);

@@ -309,6 +309,9 @@ check_case() {
 }
 
 for c in $CASES; do
+	# Set for every case: an unset one under set -u made check_case's
+	# subshell die silently, an empty verdict, a PASS.
+	action=
 	case "$c" in
 	boot-poweroff|nested-svm|pvh-poweroff) action=poweroff ;;
 	reboot|pvh-reboot) action=reboot ;;

@@ -180,23 +180,26 @@ int virtiofsd_argv(const struct virtiofsd *d, const char *dir, bool readonly,
 }
 
 /*
- * A read-only share the daemon cannot enforce itself: its whole mount
- * namespace sees @dir as a read-only bind mount, so every write fails with
- * EROFS in the host kernel, whatever the daemon does. Needs root (as the C
- * daemon does anyway).
+ * A read-only share the daemon cannot enforce itself: in the daemon's own
+ * mount namespace @dir is bind-mounted read-only at @at (in lkvm's private
+ * directory), which the daemon shares instead, so every write fails with
+ * EROFS in the host kernel, whatever the daemon does. Only @at is read-only:
+ * the daemon still writes its pid file and socket elsewhere (making @dir
+ * itself read-only would take / with it when / is shared). Needs root (as
+ * the C daemon does anyway).
  */
-static int make_readonly(const char *dir)
+static int make_readonly(const char *dir, const char *at)
 {
 	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
 
 	if (unshare(CLONE_NEWNS) < 0 ||
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    mount(dir, dir, NULL, MS_BIND | MS_REC, NULL) < 0)
+	    mount(dir, at, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return -1;
 	/* The mounts below @dir too (Linux 5.12+); else only @dir's own. */
-	if (!mount_setattr(AT_FDCWD, dir, AT_RECURSIVE, &ro, sizeof(ro)))
+	if (!mount_setattr(AT_FDCWD, at, AT_RECURSIVE, &ro, sizeof(ro)))
 		return 0;
-	return mount(NULL, dir, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+	return mount(NULL, at, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
 }
 
 /*
@@ -227,8 +230,9 @@ static bool root_is_rootfs(void)
 
 int virtiofsd_start(struct virtiofsd *d, const char *dir, bool readonly)
 {
-	const char *argv[16];
-	char tmpl[] = "/tmp/lkvm-virtiofs-XXXXXX";
+	const char *argv[16], *src = dir;
+	char tmpl[] = "/tmp/lkvm-virtiofs-XXXXXX", ro_root[96];
+	bool bind_ro = readonly && !d->has_readonly;
 	pid_t pid;
 
 	if (readonly && !d->has_readonly && geteuid() != 0) {
@@ -244,11 +248,22 @@ int virtiofsd_start(struct virtiofsd *d, const char *dir, bool readonly)
 	snprintf(d->dir, sizeof(d->dir), "%s", tmpl);
 	snprintf(d->socket, sizeof(d->socket), "%s/sock", d->dir);
 	d->chroot = root_is_rootfs();
-	virtiofsd_argv(d, dir, readonly, argv, ARRAY_SIZE(argv));
+	if (bind_ro) {
+		snprintf(ro_root, sizeof(ro_root), "%s/root", d->dir);
+		if (mkdir(ro_root, 0700) < 0) {
+			pr_err("virtiofsd: cannot create %s: %s", ro_root, strerror(errno));
+			rmdir(d->dir);
+			return -1;
+		}
+		src = ro_root;
+	}
+	virtiofsd_argv(d, src, readonly, argv, ARRAY_SIZE(argv));
 
 	pid = fork();
 	if (pid < 0) {
 		pr_err("virtiofsd: fork: %s", strerror(errno));
+		if (bind_ro)
+			rmdir(ro_root);
 		rmdir(d->dir);
 		return -1;
 	}
@@ -259,7 +274,7 @@ int virtiofsd_start(struct virtiofsd *d, const char *dir, bool readonly)
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (readonly && !d->has_readonly && make_readonly(dir) < 0) {
+		if (bind_ro && make_readonly(dir, ro_root) < 0) {
 			fprintf(stderr, "lkvm: virtiofsd: cannot make %s read-only: %s\n", dir,
 				strerror(errno));
 			_exit(126);
@@ -307,8 +322,9 @@ void virtiofsd_stop(struct virtiofsd *d)
 		struct dirent *e;
 
 		while (dir && (e = readdir(dir)))
-			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-				unlinkat(dirfd(dir), e->d_name, 0);
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+			    unlinkat(dirfd(dir), e->d_name, 0) < 0)
+				unlinkat(dirfd(dir), e->d_name, AT_REMOVEDIR);	/* root/ */
 		if (dir)
 			closedir(dir);
 		rmdir(d->dir);

@@ -79,6 +79,7 @@ LDLIBS += -lfdt -laio -lz
 
 CORE_OBJS := hw/pvpanic.o kvm.o kvm-cpu.o iobus.o guest-mem.o irq.o ioeventfd.o \
 	     virtio/core.o virtio/virtqueue.o virtio/mmio.o virtio/pci.o hw/pci.o \
+	     virtio/transport.o hw/pci-root.o \
 	     virtio/blk.o virtio/rng.o virtio/console.o disk/raw.o \
 	     disk/qcow2.o disk/qcow2-open.o disk/qcow2-meta.o \
 	     util/util.o util/iov.o util/parse-options.o util/init.o util/load.o util/term.o \
@@ -162,8 +163,8 @@ tests/unit/%: tests/unit/%.c tests/unit/test.h $(UNIT_LIB_OBJS)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/unit $(LDFLAGS) -o $@ $< \
 		$(filter %.o,$^) $(LDLIBS)
 # A test that needs more of lkvm lists it here (and stubs what that needs).
-tests/unit/test-pci: .asan/virtio/pci.o
-tests/unit/test-mmio: .asan/virtio/mmio.o
+tests/unit/test-pci: .asan/virtio/pci.o .asan/virtio/transport.o
+tests/unit/test-mmio: .asan/virtio/mmio.o .asan/virtio/transport.o
 tests/unit/test-console: .asan/virtio/console.o
 tests/unit/test-balloon: .asan/virtio/balloon.o .asan/mem-discard.o
 tests/unit/test-control: .asan/util/ctl-proto.o .asan/util/json.o .asan/builtin-ctl.o
@@ -191,9 +192,23 @@ FUZZ_CC ?= clang
 FUZZ_TARGETS := $(patsubst %.c,%,$(wildcard fuzz/fuzz-*.c))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_COMMON := util/util.c util/iov.c
+# A harness that #includes a source (to reach its statics) names it in
+# FUZZ_INCLUDES_NAME: a prerequisite, not compiled a second time.
 fuzz/fuzz-%: fuzz/fuzz-%.c $(FUZZ_COMMON)
-	$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) $(LDLIBS)
-fuzz/fuzz-qcow2: disk/qcow2.c disk/qcow2-open.c disk/qcow2-meta.c disk/raw.c disk/qcow2.h
+	$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -o $@ \
+		$(filter-out $(FUZZ_INCLUDES_$*),$(filter %.c,$^)) $(LDLIBS)
+FUZZ_DISK := disk/qcow2.c disk/qcow2-open.c disk/qcow2-meta.c disk/raw.c disk/qcow2.h
+fuzz/fuzz-qcow2: $(FUZZ_DISK)
+fuzz/fuzz-virtqueue: virtio/virtqueue.c guest-mem.c
+FUZZ_INCLUDES_blk := virtio/blk.c
+fuzz/fuzz-blk: CFLAGS += -Itests/unit
+fuzz/fuzz-blk: tests/unit/fake-virtio.h virtio/blk.c virtio/core.c virtio/virtqueue.c guest-mem.c util/init.c \
+	       $(FUZZ_DISK)
+fuzz/fuzz-9p: $(P9_OBJS:.o=.c) fs/9p-internal.h fs/9p-wire.h
+fuzz/fuzz-x86-loaders: x86/bzimage.c x86/elf.c
+fuzz/fuzz-arm-image: CFLAGS += -Iarm/include
+fuzz/fuzz-arm-image: arm/image.c
+fuzz/fuzz-ctl: util/ctl-proto.c util/json.c
 fuzz: $(FUZZ_TARGETS)
 
 # bench/qcow2.sh's host-side driver of the disk layer.

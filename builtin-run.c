@@ -13,6 +13,7 @@
 #include "lkvm/builtin.h"
 #include "lkvm/builtin-run.h"
 #include "lkvm/control.h"
+#include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
 #include "lkvm/parse-options.h"
 #include "lkvm/virtio-fs.h"
@@ -103,12 +104,9 @@ static int add_disk(const struct option *opt, const char *arg)
 	char *copy, *tok, *save = NULL;
 	struct stat st;
 
-	if (cfg->nr_disks == LKVM_MAX_DISKS) {
-		pr_err("at most %d disks", LKVM_MAX_DISKS);
+	d = opt_next_item(cfg->disks, sizeof(*d), cfg->nr_disks, LKVM_MAX_DISKS, "disks");
+	if (!d)
 		return -1;
-	}
-	d = &cfg->disks[cfg->nr_disks];
-	memset(d, 0, sizeof(*d));
 	copy = xstrdup(arg);		/* lives as long as the config */
 	d->path = strtok_r(copy, ",", &save);
 	if (!d->path || !*d->path) {
@@ -309,6 +307,24 @@ int kvm_config_finish(struct kvm_config *cfg, const char *cmd)
 	return 0;
 }
 
+int kvm_run_parse(struct kvm_config *cfg, const struct option *extra, int argc,
+		  const char **argv, const char *cmd, const char *usage,
+		  const char *epilogue)
+{
+	struct option *opts;
+	int n;
+
+	kvm_config_defaults(cfg);
+	opts = kvm_run_options(cfg, extra);
+	n = parse_options(argc - 1, argv + 1, opts, cmd);
+	if (n == PARSE_OPT_HELP) {
+		usage_with_options(stdout, usage, opts);
+		fputs(epilogue, stdout);
+	}
+	free(opts);
+	return n < 0 && n != PARSE_OPT_HELP ? -1 : n;
+}
+
 static void timing(const char *what, u64 t)
 {
 	if (t)
@@ -323,7 +339,7 @@ static void print_boot_timings(const struct kvm *kvm)
 {
 	timing("exec", lkvm_start_ns());
 	timing("first KVM_RUN", kvm->first_run_ns);
-	timing("first console byte", term_first_output_ns());
+	timing("first console byte", term_first_output_ns(&kvm->term));
 	timing("exit", now_ns());
 }
 
@@ -335,11 +351,14 @@ int kvm_run_config(const struct kvm_config *cfg)
 	if (kvm_config_check(cfg))
 		return LKVM_EXIT_ERROR;
 	kvm.cfg = *cfg;
-	if (kvm__init(&kvm)) {
-		kvm__exit(&kvm);
-		return LKVM_EXIT_ERROR;
-	}
-	ret = kvm__run(&kvm);
+	/* The layers from the top: vCPUs (kvm-cpu.c), the VM (kvm.c), devices. */
+	if (kvm__init(&kvm) || kvm_cpu__init_all(&kvm) || kvm__init_devices(&kvm) ||
+	    kvm_cpu__boot_all(&kvm))
+		ret = LKVM_EXIT_ERROR;
+	else
+		ret = kvm_cpu__run_all(&kvm);
+	kvm__exit_devices(&kvm);
+	kvm_cpu__exit_all(&kvm);
 	kvm__exit(&kvm);
 	if (cfg->boot_timings)
 		print_boot_timings(&kvm);
@@ -350,19 +369,11 @@ int cmd_run(int argc, const char **argv)
 {
 	/* Static: option strings the callbacks copy live as long as the run. */
 	static struct kvm_config cfg;
-	struct option *opts;
 	int n;
 
-	kvm_config_defaults(&cfg);
-	opts = kvm_run_options(&cfg, NULL);
-	n = parse_options(argc - 1, argv + 1, opts, "run");
-	if (n == PARSE_OPT_HELP) {
-		usage_with_options(stdout, run_usage, opts);
-		fputs(run_epilogue, stdout);
-		free(opts);
+	n = kvm_run_parse(&cfg, NULL, argc, argv, "run", run_usage, run_epilogue);
+	if (n == PARSE_OPT_HELP)
 		return 0;
-	}
-	free(opts);
 	if (n < 0)
 		return LKVM_EXIT_ERROR;
 	/* kvmtool accepts the kernel as a plain argument too. */

@@ -64,24 +64,6 @@ static void kv(struct strbuf *sb, const char *key, const char *val)
 	sb->len += kl + vl + 2;
 }
 
-/* @key=TAG:PATH for the init, PATH being @dir made absolute. */
-static int share_at_host_path(struct strbuf *conf, const char *key, const char *opt,
-			      const char *tag, const char *dir)
-{
-	char *abs = realpath(dir, NULL), *item;
-
-	if (!abs) {
-		pr_err("sandbox: %s %s: %s", opt, dir, strerror(errno));
-		return -1;
-	}
-	item = xmalloc(strlen(tag) + strlen(abs) + 2);
-	sprintf(item, "%s:%s", tag, abs);
-	kv(conf, key, item);
-	free(item);
-	free(abs);
-	return 0;
-}
-
 static int check_root_fs(const struct option *opt, const char *arg)
 {
 	if (strcmp(arg, "auto") && strcmp(arg, "9p") && strcmp(arg, "virtiofs")) {
@@ -343,178 +325,255 @@ static void remove_tree(const char *dir)
 	nftw(dir, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
-int cmd_sandbox(int argc, const char **argv)
+/* One sandbox run; static, since the options and the config point into it. */
+struct sandbox {
+	struct kvm_config cfg;
+	const char *scratch, *moddir, *rootfs;
+	const char *root_fs;		/* --root-fs */
+	char kernel[PATH_MAX], release[256], tmpdir[PATH_MAX], initrd[64];
+	char moddir_buf[PATH_MAX], params[4096], cwd[PATH_MAX];
+	struct strbuf conf;		/* the init's instructions */
+};
+
+/* Returns the number of command words, 0 for --help, or -1. */
+static int parse_args(struct sandbox *sb, int argc, const char **argv)
 {
-	static struct kvm_config cfg;
-	static const char *scratch, *moddir, *root_fs;
-	static char kernel[PATH_MAX], release[256], tmpdir[PATH_MAX], initrd[64];
-	static char moddir_buf[PATH_MAX];
-	static char params[4096], cwd[PATH_MAX];
 	const struct option extra[] = {
 		OPTION_GROUP("Sandbox options:"),
-		OPTION_STRING(0, "scratch", &scratch, "<dir>",
+		OPTION_STRING(0, "scratch", &sb->scratch, "<dir>",
 			      "the guest's writable /tmp: this host directory (kept), instead "
 			      "of a new temporary one removed at exit"),
-		OPTION_STRING(0, "modules", &moddir, "<dir>",
+		OPTION_STRING(0, "modules", &sb->moddir, "<dir>",
 			      "the kernel's modules and modules.dep (default /lib/modules/<release>)"),
-		OPTION_CALLBACK(0, "root-fs", &root_fs, "auto|9p|virtiofs",
+		OPTION_CALLBACK(0, "root-fs", &sb->root_fs, "auto|9p|virtiofs",
 				"how the host's root is shared (default auto: virtio-fs when "
 				"virtiofsd and the kernel's virtiofs are there)", check_root_fs),
 		OPTION_END(),
 	};
-	struct strbuf conf = { 0 };
-	const char *rootfs, *env, *user;
-	int i, n, nr_user_shares, ret = LKVM_EXIT_ERROR, status, err;
-	struct option *opts;
-	struct utsname u;
-	struct cpio c;
+	int n;
 
-	kvm_config_defaults(&cfg);
-	opts = kvm_run_options(&cfg, extra);
-	n = parse_options(argc - 1, argv + 1, opts, "sandbox");
-	if (n == PARSE_OPT_HELP) {
-		usage_with_options(stdout, sandbox_usage, opts);
-		fputs(sandbox_epilogue, stdout);
-		free(opts);
+	n = kvm_run_parse(&sb->cfg, extra, argc, argv, "sandbox", sandbox_usage,
+			  sandbox_epilogue);
+	if (n == PARSE_OPT_HELP)
 		return 0;
-	}
-	free(opts);
 	if (n < 0)
-		return LKVM_EXIT_ERROR;
+		return -1;
 	if (n == 0) {
 		pr_err("sandbox: no command given (lkvm sandbox [<options>] -- <command> [<args>])");
-		return LKVM_EXIT_ERROR;
+		return -1;
 	}
-	if (!cfg.kernel_filename) {
+	return n;
+}
+
+/* The kernel (default: this host's), its release and its modules. */
+static int find_kernel(struct sandbox *sb)
+{
+	struct utsname u;
+
+	if (!sb->cfg.kernel_filename) {
 		if (uname(&u) < 0)
-			return LKVM_EXIT_ERROR;
-		snprintf(kernel, sizeof(kernel), "/boot/vmlinuz-%s", u.release);
-		if (access(kernel, R_OK)) {
-			pr_err("sandbox: no kernel given and %s: %s (use -k/--kernel)", kernel,
-			       strerror(errno));
-			return LKVM_EXIT_ERROR;
+			return -1;
+		snprintf(sb->kernel, sizeof(sb->kernel), "/boot/vmlinuz-%s", u.release);
+		if (access(sb->kernel, R_OK)) {
+			pr_err("sandbox: no kernel given and %s: %s (use -k/--kernel)",
+			       sb->kernel, strerror(errno));
+			return -1;
 		}
-		cfg.kernel_filename = kernel;
-		snprintf(release, sizeof(release), "%s", u.release);
-	} else if (kernel_release(cfg.kernel_filename, release, sizeof(release))) {
-		release[0] = '\0';
+		sb->cfg.kernel_filename = sb->kernel;
+		snprintf(sb->release, sizeof(sb->release), "%s", u.release);
+	} else if (kernel_release(sb->cfg.kernel_filename, sb->release, sizeof(sb->release))) {
+		sb->release[0] = '\0';
 	}
-	if (kvm_config_finish(&cfg, "sandbox"))
-		return LKVM_EXIT_ERROR;
-	if (!moddir && release[0]) {
-		snprintf(moddir_buf, sizeof(moddir_buf), "/lib/modules/%s", release);
-		moddir = moddir_buf;
-	} else if (!moddir) {
+	return 0;
+}
+
+static void find_moddir(struct sandbox *sb)
+{
+	if (!sb->moddir && sb->release[0]) {
+		snprintf(sb->moddir_buf, sizeof(sb->moddir_buf), "/lib/modules/%s",
+			 sb->release);
+		sb->moddir = sb->moddir_buf;
+	} else if (!sb->moddir) {
 		pr_warn("sandbox: cannot tell the kernel's release; loading no modules (see --modules)");
 	}
+}
 
-	/* The scratch directory: the guest's /tmp. */
-	if (!scratch) {
-		const char *t = getenv("TMPDIR");
+/* The scratch directory: the guest's /tmp. */
+static int make_scratch(struct sandbox *sb)
+{
+	const char *t = getenv("TMPDIR");
 
-		snprintf(tmpdir, sizeof(tmpdir), "%s/lkvm-sandbox.XXXXXX", t && *t ? t : "/tmp");
-		if (!mkdtemp(tmpdir)) {
-			pr_err("sandbox: cannot create a scratch directory in %s: %s",
-			       t && *t ? t : "/tmp", strerror(errno));
-			return LKVM_EXIT_ERROR;
-		}
-		scratch = tmpdir;
+	if (sb->scratch)
+		return 0;
+	if (!t || !*t)
+		t = "/tmp";
+	snprintf(sb->tmpdir, sizeof(sb->tmpdir), "%s/lkvm-sandbox.XXXXXX", t);
+	if (!mkdtemp(sb->tmpdir)) {
+		pr_err("sandbox: cannot create a scratch directory in %s: %s", t,
+		       strerror(errno));
+		return -1;
 	}
+	sb->scratch = sb->tmpdir;
+	return 0;
+}
 
-	/* The user's --9p and --virtio-fs shares are mounted at their host paths. */
-	nr_user_shares = cfg.nr_9p;
-	for (i = 0; i < nr_user_shares; i++)
-		if (share_at_host_path(&conf, "share", "--9p", cfg.shares_9p[i].tag,
-				       cfg.shares_9p[i].dir))
-			goto out;
+/* "share=TAG:PATH" (9p), "vshare=TAG:PATH" (virtio-fs): the init mounts TAG at PATH. */
+static void kv_share(struct sandbox *sb, const char *key, const char *tag, const char *path)
+{
+	char *item = xmalloc(strlen(tag) + strlen(path) + 2);
+
+	sprintf(item, "%s:%s", tag, path);
+	kv(&sb->conf, key, item);
+	free(item);
+}
+
+/* @dir made absolute, for kv_share(); -1 with a message. */
+static int kv_share_dir(struct sandbox *sb, const char *key, const char *opt,
+			const char *tag, const char *dir)
+{
+	char *abs = realpath(dir, NULL);
+
+	if (!abs) {
+		pr_err("sandbox: %s %s: %s", opt, dir, strerror(errno));
+		return -1;
+	}
+	kv_share(sb, key, tag, abs);
+	free(abs);
+	return 0;
+}
+
+/* The user's --9p and --virtio-fs shares are mounted at their host paths. */
+static int add_user_shares(struct sandbox *sb)
+{
+	int i;
+
+	for (i = 0; i < sb->cfg.nr_9p; i++)
+		if (kv_share_dir(sb, "share", "--9p", sb->cfg.shares_9p[i].tag,
+				 sb->cfg.shares_9p[i].dir))
+			return -1;
 	/* (A socket= --virtio-fs has no host path: the command mounts it by tag.) */
-	for (i = 0; i < cfg.nr_vfs; i++)
-		if (cfg.vfs[i].dir && share_at_host_path(&conf, "vshare", "--virtio-fs",
-							 cfg.vfs[i].tag, cfg.vfs[i].dir))
-			goto out;
-	if ((cfg.nr_disks || cfg.initrd_filename) && root_fs && strcmp(root_fs, "auto")) {
-		pr_err("sandbox: --root-fs %s: the root is the %s", root_fs,
-		       cfg.nr_disks ? "first --disk" : "--initrd");
-		goto out;
+	for (i = 0; i < sb->cfg.nr_vfs; i++)
+		if (sb->cfg.vfs[i].dir && kv_share_dir(sb, "vshare", "--virtio-fs",
+						       sb->cfg.vfs[i].tag, sb->cfg.vfs[i].dir))
+			return -1;
+	return 0;
+}
+
+/* The guest's root: the first disk, the given initramfs, or the host's /. */
+static int add_root(struct sandbox *sb)
+{
+	int err;
+
+	if ((sb->cfg.nr_disks || sb->cfg.initrd_filename) && sb->root_fs &&
+	    strcmp(sb->root_fs, "auto")) {
+		pr_err("sandbox: --root-fs %s: the root is the %s", sb->root_fs,
+		       sb->cfg.nr_disks ? "first --disk" : "--initrd");
+		return -1;
 	}
-	if (cfg.nr_disks) {
-		rootfs = "disk";
-		kv(&conf, "root", "/dev/vda");
-		kv(&conf, "rootro", cfg.disks[0].readonly ? "1" : "0");
-	} else if (cfg.initrd_filename) {
-		rootfs = "initramfs";
-	} else if (root_on_virtiofs(root_fs, moddir, &err)) {
-		rootfs = "virtiofs";
-		if (cfg.nr_vfs == LKVM_MAX_VIRTIO_FS) {
+	if (sb->cfg.nr_disks) {
+		sb->rootfs = "disk";
+		kv(&sb->conf, "root", "/dev/vda");
+		kv(&sb->conf, "rootro", sb->cfg.disks[0].readonly ? "1" : "0");
+	} else if (sb->cfg.initrd_filename) {
+		sb->rootfs = "initramfs";
+	} else if (root_on_virtiofs(sb->root_fs, sb->moddir, &err)) {
+		sb->rootfs = "virtiofs";
+		if (sb->cfg.nr_vfs == LKVM_MAX_VIRTIO_FS) {
 			pr_err("sandbox: too many --virtio-fs shares");
-			goto out;
+			return -1;
 		}
-		cfg.vfs[cfg.nr_vfs++] = (struct vfs_config){
+		sb->cfg.vfs[sb->cfg.nr_vfs++] = (struct vfs_config){
 			.dir = "/", .tag = SANDBOX_ROOT_TAG, .readonly = true,
 		};
-		cfg.mem_shared = true;
-		kv(&conf, "root", SANDBOX_ROOT_TAG);
-		kv(&conf, "rootro", "1");
+		sb->cfg.mem_shared = true;
+		kv(&sb->conf, "root", SANDBOX_ROOT_TAG);
+		kv(&sb->conf, "rootro", "1");
 	} else if (err) {
-		goto out;
+		return -1;
 	} else {
-		rootfs = "9p";
-		if (add_share(&cfg, "/", SANDBOX_ROOT_TAG, true))
-			goto out;
-		kv(&conf, "root", SANDBOX_ROOT_TAG);
-		kv(&conf, "rootro", "1");
+		sb->rootfs = "9p";
+		if (add_share(&sb->cfg, "/", SANDBOX_ROOT_TAG, true))
+			return -1;
+		kv(&sb->conf, "root", SANDBOX_ROOT_TAG);
+		kv(&sb->conf, "rootro", "1");
 	}
-	kv(&conf, "rootfs", rootfs);
-	if (add_share(&cfg, scratch, SANDBOX_SCRATCH_TAG, false))
-		goto out;
-	kv(&conf, "scratch", SANDBOX_SCRATCH_TAG);
-	if (!strcmp(cfg.console, "virtio"))
-		kv(&conf, "console", "/dev/hvc0");
-	kv(&conf, "stdin", isatty(STDIN_FILENO) ? "tty" : "null");
-	kv(&conf, "hostname", cfg.name);
-	if (getcwd(cwd, sizeof(cwd))) {
-		kv(&conf, "cwd", cwd);
-		/*
-		 * The guest's own /tmp, /run, /dev hide the host's: a working
-		 * directory below them is shared (read-only, like the rest of
-		 * the host's root) so that the command starts where lkvm did.
-		 */
-		if ((!strcmp(rootfs, "9p") || !strcmp(rootfs, "virtiofs")) &&
-		    (!strncmp(cwd, "/tmp/", 5) ||
-		    !strncmp(cwd, "/run/", 5) || !strncmp(cwd, "/dev/", 5))) {
-			char *item = xmalloc(strlen(cwd) + 16);
+	kv(&sb->conf, "rootfs", sb->rootfs);
+	if (add_share(&sb->cfg, sb->scratch, SANDBOX_SCRATCH_TAG, false))
+		return -1;
+	kv(&sb->conf, "scratch", SANDBOX_SCRATCH_TAG);
+	return 0;
+}
 
-			if (add_share(&cfg, cwd, "lkvm-cwd", true))
-				goto out;
-			sprintf(item, "lkvm-cwd:%s", cwd);
-			kv(&conf, "share", item);
-			free(item);
-		}
-	}
-	env = getenv("PATH");
-	{
-		char *e = xmalloc(PATH_MAX + 8);
+/* The command starts where lkvm did. */
+static int add_cwd(struct sandbox *sb)
+{
+	const char *cwd = sb->cwd;
 
-		snprintf(e, PATH_MAX + 8, "PATH=%s", env && *env ? env :
-			 "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-		kv(&conf, "env", e);
-		free(e);
-	}
+	if (!getcwd(sb->cwd, sizeof(sb->cwd)))
+		return 0;
+	kv(&sb->conf, "cwd", cwd);
+	/*
+	 * The guest's own /tmp, /run, /dev hide the host's: a working
+	 * directory below them is shared (read-only, like the rest of the
+	 * host's root) so that the command starts where lkvm did.
+	 */
+	if ((strcmp(sb->rootfs, "9p") && strcmp(sb->rootfs, "virtiofs")) ||
+	    (strncmp(cwd, "/tmp/", 5) &&
+	    strncmp(cwd, "/run/", 5) && strncmp(cwd, "/dev/", 5)))
+		return 0;
+	if (add_share(&sb->cfg, cwd, "lkvm-cwd", true))
+		return -1;
+	kv_share(sb, "share", "lkvm-cwd", cwd);
+	return 0;
+}
+
+/* The host's PATH (or a default) and a few variables that make a shell usable. */
+static void add_env(struct sandbox *sb)
+{
 	static const char *const pass_env[] = { "HOME", "TERM", "LANG", "LC_ALL", "USER", NULL };
+	const char *path = getenv("PATH");
+	char e[PATH_MAX + 8];
+	int i;
+
+	snprintf(e, sizeof(e), "PATH=%s", path && *path ? path :
+		 "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	kv(&sb->conf, "env", e);
 	for (i = 0; pass_env[i]; i++) {
 		const char *v = getenv(pass_env[i]);
-		char e[1024];
 
-		if (v && strlen(v) < sizeof(e) - 64) {
+		if (v && strlen(v) < 1024 - 64) {
 			snprintf(e, sizeof(e), "%s=%s", pass_env[i], v);
-			kv(&conf, "env", e);
+			kv(&sb->conf, "env", e);
 		}
 	}
-	kv(&conf, "env", "LKVM_SANDBOX=1");
-	for (i = 1; i <= n; i++)
-		kv(&conf, "arg", argv[i]);
+	kv(&sb->conf, "env", "LKVM_SANDBOX=1");
+}
 
-	/* The initramfs. */
+/* Everything the init is told, in its config file. */
+static int build_conf(struct sandbox *sb, const char **cmd, int n)
+{
+	int i;
+
+	if (add_user_shares(sb) || add_root(sb))
+		return -1;
+	if (!strcmp(sb->cfg.console, "virtio"))
+		kv(&sb->conf, "console", "/dev/hvc0");
+	kv(&sb->conf, "stdin", isatty(STDIN_FILENO) ? "tty" : "null");
+	kv(&sb->conf, "hostname", sb->cfg.name);
+	if (add_cwd(sb))
+		return -1;
+	add_env(sb);
+	for (i = 0; i < n; i++)
+		kv(&sb->conf, "arg", cmd[i]);
+	return 0;
+}
+
+/* The initramfs: lkvm's init, its config and modules; cfg.initrd_filename. */
+static int build_initrd(struct sandbox *sb)
+{
+	struct cpio c;
+	int r;
+
 	cpio_init(&c);
 	cpio_dir(&c, "dev", 0755);
 	cpio_chardev(&c, "dev/console", 0600, 5, 1);
@@ -525,45 +584,74 @@ int cmd_sandbox(int argc, const char **argv)
 	cpio_dir(&c, "newroot", 0755);
 	cpio_dir(&c, "lkvm", 0755);
 	cpio_dir(&c, SANDBOX_MODULES + 1, 0755);
-	if (moddir && add_modules(&c, &cfg, moddir, rootfs)) {
+	if (sb->moddir && add_modules(&c, &sb->cfg, sb->moddir, sb->rootfs)) {
 		cpio_free(&c);
-		goto out;
+		return -1;
 	}
-	cpio_file(&c, SANDBOX_CONFIG + 1, 0600, conf.buf, conf.len);
+	cpio_file(&c, SANDBOX_CONFIG + 1, 0600, sb->conf.buf, sb->conf.len);
 	cpio_file(&c, "init", 0755, sandbox_init_start,
 		  sandbox_init_end - sandbox_init_start);
 	cpio_finish(&c);
-	i = write_initrd(cfg.initrd_filename, &c, initrd, sizeof(initrd));
+	r = write_initrd(sb->cfg.initrd_filename, &c, sb->initrd, sizeof(sb->initrd));
 	cpio_free(&c);
-	if (i)
-		goto out;
-	cfg.initrd_filename = initrd;
+	if (r)
+		return -1;
+	sb->cfg.initrd_filename = sb->initrd;
+	return 0;
+}
 
-	/*
-	 * Quiet boot; a panic reboots, which ends lkvm, rather than hang. Our
-	 * own console= leaves out lkvm's default earlyprintk (and with it the
-	 * boot messages before the command's output); with --console virtio,
-	 * ttyS0 still shows errors until hvc0 exists.
-	 */
-	user = cfg.params ? cfg.params : "";
-	snprintf(params, sizeof(params), "quiet panic=-1%s %s",
+/*
+ * Quiet boot; a panic reboots, which ends lkvm, rather than hang. Our own
+ * console= leaves out lkvm's default earlyprintk (and with it the boot
+ * messages before the command's output); with --console virtio, ttyS0
+ * still shows errors until hvc0 exists.
+ */
+static void set_params(struct sandbox *sb)
+{
+	const char *user = sb->cfg.params ? sb->cfg.params : "";
+
+	snprintf(sb->params, sizeof(sb->params), "quiet panic=-1%s %s",
 		 strstr(user, "console=") ? "" :
-		 strcmp(cfg.console, "virtio") ? " console=ttyS0" : " console=ttyS0 console=hvc0",
-		 user);
-	cfg.params = params;
-	cfg.sandbox = true;
+		 strcmp(sb->cfg.console, "virtio") ? " console=ttyS0" :
+		 " console=ttyS0 console=hvc0", user);
+	sb->cfg.params = sb->params;
+	sb->cfg.sandbox = true;
+}
 
-	ret = kvm_run_config(&cfg);
-	if (sandbox_exit_status(&status)) {
-		ret = status;
-	} else if (ret == LKVM_EXIT_OK || ret == LKVM_EXIT_GUEST_CRASH) {
+/* Run the guest; the command's status, or why there is none. */
+static int run_guest(struct sandbox *sb)
+{
+	int ret = kvm_run_config(&sb->cfg), status;
+
+	if (sandbox_exit_status(&status))
+		return status;
+	if (ret == LKVM_EXIT_OK || ret == LKVM_EXIT_GUEST_CRASH) {
 		/* 2 could be the command's own status: failures before it are 1. */
 		pr_err("sandbox: the guest stopped before the command finished (see the console)");
-		ret = LKVM_EXIT_ERROR;
+		return LKVM_EXIT_ERROR;
 	}
-out:
-	free(conf.buf);
-	if (scratch == tmpdir)
-		remove_tree(tmpdir);
+	return ret;
+}
+
+int cmd_sandbox(int argc, const char **argv)
+{
+	static struct sandbox sb;
+	int n, ret = LKVM_EXIT_ERROR;
+
+	n = parse_args(&sb, argc, argv);
+	if (n <= 0)
+		return n ? LKVM_EXIT_ERROR : 0;
+	if (find_kernel(&sb) || kvm_config_finish(&sb.cfg, "sandbox"))
+		return LKVM_EXIT_ERROR;
+	find_moddir(&sb);
+	if (make_scratch(&sb))
+		return LKVM_EXIT_ERROR;
+	if (!build_conf(&sb, argv + 1, n) && !build_initrd(&sb)) {
+		set_params(&sb);
+		ret = run_guest(&sb);
+	}
+	free(sb.conf.buf);
+	if (sb.scratch == sb.tmpdir)
+		remove_tree(sb.tmpdir);
 	return ret;
 }

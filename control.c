@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -30,15 +31,16 @@
 #define CTL_STATS_REFRESH_MS	1000	/* how long `stat` waits for the guest */
 #define CTL_ACCEPT_RETRY_MS	100	/* after accept4 ran out of descriptors */
 
-static struct {
-	struct kvm *kvm;
+/* One VM's server (kvm->ctl). */
+struct ctl_server {
 	int lfd, wake_fd;
 	pthread_t thread;
 	bool running;
 	bool bound;
 	char path[CTL_PATH_MAX];
 	char name[CTL_NAME_MAX + 1];
-} srv = { .lfd = -1, .wake_fd = -1 };
+	char reply[CTL_REPLY_MAX];	/* only the server's thread builds replies */
+};
 
 /* Replies are built in a fixed buffer; what doesn't fit is cut off. */
 struct reply {
@@ -76,7 +78,7 @@ static u64 vmm_rss_bytes(void)
 
 static void reply_state(struct kvm *kvm, struct reply *r)
 {
-	rprintf(r, "name %s\n", srv.name);
+	rprintf(r, "name %s\n", kvm->ctl ? kvm->ctl->name : "");
 	rprintf(r, "pid %d\n", (int)getpid());
 	rprintf(r, "state %s\n", atomic_load(&kvm->stopping) ? "stopping" :
 		kvm__is_paused(kvm) ? "paused" : "running");
@@ -221,7 +223,7 @@ static void send_all(int fd, const char *p, size_t len)
 
 static void serve(struct kvm *kvm, int fd)
 {
-	static char reply[CTL_REPLY_MAX];
+	char *reply = kvm->ctl->reply;
 	char buf[CTL_REQ_MAX + 1], err[128];
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
@@ -229,11 +231,11 @@ static void serve(struct kvm *kvm, int fd)
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
 	    (cred.uid != geteuid() && cred.uid != 0)) {
-		snprintf(reply, sizeof(reply), "error permission denied\n");
+		snprintf(reply, CTL_REPLY_MAX, "error permission denied\n");
 	} else if (!(len = read_request(fd, buf, sizeof(buf), err, sizeof(err)))) {
-		snprintf(reply, sizeof(reply), "error %s\n", err);
+		snprintf(reply, CTL_REPLY_MAX, "error %s\n", err);
 	} else {
-		ctl_handle_request(kvm, buf, len, reply, sizeof(reply));
+		ctl_handle_request(kvm, buf, len, reply, CTL_REPLY_MAX);
 	}
 	send_all(fd, reply, strlen(reply));
 }
@@ -241,9 +243,10 @@ static void serve(struct kvm *kvm, int fd)
 static void *ctl_thread(void *arg)
 {
 	struct kvm *kvm = arg;
+	struct ctl_server *srv = kvm->ctl;
 	struct pollfd pfd[2] = {
-		{ .fd = srv.lfd, .events = POLLIN },
-		{ .fd = srv.wake_fd, .events = POLLIN },
+		{ .fd = srv->lfd, .events = POLLIN },
+		{ .fd = srv->wake_fd, .events = POLLIN },
 	};
 
 	for (;;) {
@@ -259,7 +262,7 @@ static void *ctl_thread(void *arg)
 			return NULL;
 		if (!(pfd[0].revents & POLLIN))
 			continue;
-		fd = accept4(srv.lfd, NULL, NULL, SOCK_CLOEXEC);
+		fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0) {
 			/*
 			 * Out of descriptors or memory: the connection stays
@@ -311,73 +314,76 @@ int ctl_server_start(struct kvm *kvm)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	sigset_t all, old;
 	mode_t mask;
+	struct ctl_server *srv = xzalloc(sizeof(*srv));
 	int r;
 
-	srv.kvm = kvm;
+	srv->lfd = srv->wake_fd = -1;
+	kvm->ctl = srv;
 	if (kvm->cfg.name)
-		snprintf(srv.name, sizeof(srv.name), "%s", kvm->cfg.name);
+		snprintf(srv->name, sizeof(srv->name), "%s", kvm->cfg.name);
 	else
-		snprintf(srv.name, sizeof(srv.name), "guest-%d", (int)getpid());
-	if (ctl_sock_path(srv.name, srv.path, sizeof(srv.path))) {
+		snprintf(srv->name, sizeof(srv->name), "guest-%d", (int)getpid());
+	if (ctl_sock_path(srv->name, srv->path, sizeof(srv->path))) {
 		pr_err("--name '%s': use 1-%d letters, digits, '.', '_' or '-' (the control socket's name)",
-		       srv.name, CTL_NAME_MAX);
+		       srv->name, CTL_NAME_MAX);
 		return -1;
 	}
-	if (ctl_make_sock_dir() || claim_path(srv.path, srv.name))
+	if (ctl_make_sock_dir() || claim_path(srv->path, srv->name))
 		return -1;
 
-	srv.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	srv.wake_fd = eventfd(0, EFD_CLOEXEC);
-	if (srv.lfd < 0 || srv.wake_fd < 0) {
+	srv->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	srv->wake_fd = eventfd(0, EFD_CLOEXEC);
+	if (srv->lfd < 0 || srv->wake_fd < 0) {
 		pr_err("control socket: %s", strerror(errno));
 		return -1;
 	}
-	strcpy(sa.sun_path, srv.path);
+	strcpy(sa.sun_path, srv->path);
 	/* Never visible with looser permissions than 0600, even briefly. */
 	mask = umask(0177);
-	r = bind(srv.lfd, (struct sockaddr *)&sa, sizeof(sa));
+	r = bind(srv->lfd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(mask);
 	if (r < 0) {
-		pr_err("cannot bind %s: %s%s", srv.path, strerror(errno),
+		pr_err("cannot bind %s: %s%s", srv->path, strerror(errno),
 		       errno == EADDRINUSE ? " (another VM took this name)" : "");
 		return -1;
 	}
-	srv.bound = true;
-	if (chmod(srv.path, 0600) < 0 || listen(srv.lfd, 16) < 0) {
-		pr_err("control socket %s: %s", srv.path, strerror(errno));
+	srv->bound = true;
+	if (chmod(srv->path, 0600) < 0 || listen(srv->lfd, 16) < 0) {
+		pr_err("control socket %s: %s", srv->path, strerror(errno));
 		return -1;
 	}
 
-	/* The thread takes no signals: kvm__run's signalfd gets them all. */
+	/* The thread takes no signals: kvm__catch_signals()' signalfd gets them all. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = lkvm_thread_create(&srv.thread, ctl_thread, kvm);
+	r = lkvm_thread_create(&srv->thread, ctl_thread, kvm);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r) {
 		pr_err("cannot start the control thread: %s", strerror(r));
 		return -1;
 	}
-	srv.running = true;
-	pr_debug("control: listening on %s", srv.path);
+	thread_set_name(srv->thread, "ctl");
+	srv->running = true;
+	pr_debug("control: listening on %s", srv->path);
 	return 0;
 }
 
-void ctl_server_stop(struct kvm *kvm __unused)
+void ctl_server_stop(struct kvm *kvm)
 {
-	if (srv.running) {
-		eventfd_write(srv.wake_fd, 1);
-		pthread_join(srv.thread, NULL);
-		srv.running = false;
+	struct ctl_server *srv = kvm->ctl;
+
+	if (!srv)
+		return;
+	if (srv->running) {
+		eventfd_write(srv->wake_fd, 1);
+		pthread_join(srv->thread, NULL);
 	}
-	if (srv.bound) {
-		unlink(srv.path);
-		srv.bound = false;
-	}
-	if (srv.lfd >= 0)
-		close(srv.lfd);
-	if (srv.wake_fd >= 0)
-		close(srv.wake_fd);
-	srv.lfd = srv.wake_fd = -1;
+	if (srv->bound)
+		unlink(srv->path);
+	close_fd(&srv->lfd);
+	close_fd(&srv->wake_fd);
+	free(srv);
+	kvm->ctl = NULL;
 }
 
 static int control_init(struct kvm *kvm)

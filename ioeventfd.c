@@ -9,9 +9,28 @@
 #include "lkvm/ioeventfd.h"
 #include "lkvm/kvm.h"
 
-static pthread_mutex_t ioevent_lock = PTHREAD_MUTEX_INITIALIZER;
-/* Quick reject for the common exit that matches no event. */
-static u64 lowest = ~0ULL, highest;
+void ioeventfd_init(struct ioevent_list *l)
+{
+	pthread_mutex_init(&l->lock, NULL);
+	l->head = NULL;
+	l->lowest = ~0ULL;
+	l->highest = 0;
+}
+
+/* The bounds of the userspace events left, after a removal (lock held). */
+static void bounds_update(struct ioevent_list *l)
+{
+	struct ioevent *ev;
+
+	l->lowest = ~0ULL;
+	l->highest = 0;
+	for (ev = l->head; ev; ev = ev->next) {
+		if (ev->in_kernel)
+			continue;
+		l->lowest = min(l->lowest, ev->addr);
+		l->highest = max(l->highest, ev->addr + (ev->len ? ev->len : 1) - 1);
+	}
+}
 
 static bool kvm_assign(struct kvm *kvm, struct ioevent *ev, bool deassign)
 {
@@ -41,22 +60,19 @@ int ioeventfd_add(struct kvm *kvm, struct ioevent *ev)
 	 * no KVM has one, so reads are always served from the exit path.
 	 */
 	ev->in_kernel = false;
-	if (!(ev->flags & IOEVENTFD_READ) &&
-	    kvm__vm_check_cap(kvm, KVM_CAP_IOEVENTFD) &&
-	    (ev->len || kvm__vm_check_cap(kvm, KVM_CAP_IOEVENTFD_ANY_LENGTH)))
+	if (!(ev->flags & IOEVENTFD_READ) && kvm->caps.ioeventfd &&
+	    (ev->len || kvm->caps.ioeventfd_any_length))
 		ev->in_kernel = kvm_assign(kvm, ev, false);
 	if (!ev->in_kernel)
 		pr_debug("ioeventfd at 0x%llx served from userspace",
 			 (unsigned long long)ev->addr);
 
-	pthread_mutex_lock(&ioevent_lock);
-	ev->next = kvm->ioevents;
-	kvm->ioevents = ev;
-	if (!ev->in_kernel) {
-		lowest = min(lowest, ev->addr);
-		highest = max(highest, ev->addr + (ev->len ? ev->len : 1) - 1);
-	}
-	pthread_mutex_unlock(&ioevent_lock);
+	pthread_mutex_lock(&kvm->ioevents.lock);
+	ev->next = kvm->ioevents.head;
+	kvm->ioevents.head = ev;
+	if (!ev->in_kernel)
+		bounds_update(&kvm->ioevents);
+	pthread_mutex_unlock(&kvm->ioevents.lock);
 	return 0;
 }
 
@@ -64,14 +80,16 @@ void ioeventfd_del(struct kvm *kvm, struct ioevent *ev)
 {
 	struct ioevent **p;
 
-	pthread_mutex_lock(&ioevent_lock);
-	for (p = &kvm->ioevents; *p; p = &(*p)->next) {
+	pthread_mutex_lock(&kvm->ioevents.lock);
+	for (p = &kvm->ioevents.head; *p; p = &(*p)->next) {
 		if (*p == ev) {
 			*p = ev->next;
 			break;
 		}
 	}
-	pthread_mutex_unlock(&ioevent_lock);
+	if (!ev->in_kernel)
+		bounds_update(&kvm->ioevents);
+	pthread_mutex_unlock(&kvm->ioevents.lock);
 	if (ev->in_kernel)
 		kvm_assign(kvm, ev, true);
 	ev->in_kernel = false;
@@ -84,10 +102,12 @@ bool ioeventfd_signal(struct kvm *kvm, u64 addr, u8 *data, u32 len, bool is_writ
 	bool hit = false;
 	u32 i;
 
-	if (addr > highest || addr + len - 1 < lowest)
+	pthread_mutex_lock(&kvm->ioevents.lock);
+	if (addr > kvm->ioevents.highest || addr + len - 1 < kvm->ioevents.lowest) {
+		pthread_mutex_unlock(&kvm->ioevents.lock);
 		return false;
-	pthread_mutex_lock(&ioevent_lock);
-	for (ev = kvm->ioevents; ev; ev = ev->next) {
+	}
+	for (ev = kvm->ioevents.head; ev; ev = ev->next) {
 		if (ev->in_kernel || ev->addr != addr || !!(ev->flags & IOEVENTFD_PIO) != pio)
 			continue;
 		if (ev->len && ev->len != len)
@@ -104,6 +124,6 @@ bool ioeventfd_signal(struct kvm *kvm, u64 addr, u8 *data, u32 len, bool is_writ
 		hit = true;
 		break;
 	}
-	pthread_mutex_unlock(&ioevent_lock);
+	pthread_mutex_unlock(&kvm->ioevents.lock);
 	return hit;
 }

@@ -124,7 +124,7 @@ int irq_irqfd_add_resample(struct kvm *kvm, int gsi, int fd, int resamplefd)
 		.resamplefd = resamplefd,
 	};
 
-	if (!kvm__vm_check_cap(kvm, KVM_CAP_IRQFD_RESAMPLE))
+	if (!kvm->caps.irqfd_resample)
 		return -1;
 	if (ioctl(kvm->vm_fd, KVM_IRQFD, &f) < 0) {
 		pr_debug("KVM_IRQFD with resample (gsi %d): %s", gsi, strerror(errno));

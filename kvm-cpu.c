@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* vCPU threads: the KVM_RUN loop, exit dispatch and stopping. */
+/*
+ * vCPU threads: the KVM_RUN loop, exit dispatch and stopping. The top of
+ * lkvm's layers: it calls into the VM (kvm.c, pause.c), the devices' buses
+ * (iobus.c, ioeventfd.c) and the terminal; nothing below calls back here
+ * but through the kick_vcpus callback registered in struct kvm.
+ */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +18,7 @@
 #include "lkvm/kvm-compat.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/pause.h"
+#include "lkvm/term.h"
 
 #define SIG_KICK	SIGUSR1
 
@@ -176,6 +182,27 @@ static bool handle_exit(struct kvm_cpu *cpu)
 	}
 }
 
+/*
+ * Before each KVM_RUN: park while a pause is on, and clear the kick
+ * (immediate_exit) that made KVM_RUN return. Returns true when it did
+ * either: the caller must look at kvm->stopping again before entering
+ * KVM_RUN, since a stop may have raced with the clearing.
+ */
+static bool pause_point(struct kvm_cpu *cpu)
+{
+	if (!kvm__pause_requested(cpu->kvm) && !cpu->run->immediate_exit)
+		return false;
+	kvm__pause_park(cpu->kvm);
+	/*
+	 * Clear the kick, then let the caller look at stopping: a stop that
+	 * kicked before this store set stopping first and is seen; one that
+	 * kicks after it leaves immediate_exit set for KVM_RUN.
+	 */
+	cpu->run->immediate_exit = 0;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return true;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct kvm_cpu *cpu = arg;
@@ -188,7 +215,7 @@ static void *vcpu_thread(void *arg)
 
 	while (!atomic_load(&kvm->stopping)) {
 		/* Parked while paused; after a kick, look at stopping again. */
-		if (kvm_cpu__pause_point(cpu))
+		if (pause_point(cpu))
 			continue;
 		if (unlikely(!kvm->first_run_ns)) {
 			u64 none = 0;
@@ -222,17 +249,19 @@ int kvm_cpu__start(struct kvm_cpu *cpu)
 		handler_installed = true;
 	}
 	r = lkvm_thread_create(&cpu->thread, vcpu_thread, cpu);
-	if (!r && cpu->kvm->cfg.vcpu_affinity &&
+	if (r) {
+		pr_err("cannot start vCPU %u thread: %s", cpu->id, strerror(r));
+		return -1;
+	}
+	/* Started: joined by kvm_cpu__run_all() whatever happens next. */
+	cpu->thread_started = true;
+	thread_set_name(cpu->thread, "vcpu%u", cpu->id);
+	if (cpu->kvm->cfg.vcpu_affinity &&
 	    pthread_setaffinity_np(cpu->thread, sizeof(cpu_set_t),
 				   cpu->kvm->cfg.vcpu_affinity) == EINVAL) {
 		pr_err("--vcpu-affinity: lkvm may run on none of those CPUs");
 		return -1;
 	}
-	if (r) {
-		pr_err("cannot start vCPU %u thread: %s", cpu->id, strerror(r));
-		return -1;
-	}
-	cpu->thread_started = true;
 	return 0;
 }
 
@@ -244,4 +273,84 @@ void kvm_cpu__dump(struct kvm_cpu *cpu)
 void kvm_cpu__show_position(struct kvm_cpu *cpu)
 {
 	kvm_cpu__arch_show_position(cpu);
+}
+
+static void kick_all(struct kvm *kvm)
+{
+	int i;
+
+	for (i = 0; i < kvm->nrcpus; i++)
+		if (kvm->cpus[i])
+			kvm_cpu__kick(kvm->cpus[i]);
+}
+
+int kvm_cpu__init_all(struct kvm *kvm)
+{
+	int i;
+
+	kvm->nrcpus = kvm->cfg.nrcpus;
+	kvm->cpus = xzalloc(kvm->nrcpus * sizeof(*kvm->cpus));
+	kvm->kick_vcpus = kick_all;
+	for (i = 0; i < kvm->nrcpus; i++) {
+		kvm->cpus[i] = kvm_cpu__create(kvm, i);
+		if (!kvm->cpus[i])
+			return -1;
+	}
+	return 0;
+}
+
+int kvm_cpu__boot_all(struct kvm *kvm)
+{
+	int i;
+
+	for (i = 0; i < kvm->nrcpus; i++)
+		if (kvm_cpu__arch_setup_boot(kvm->cpus[i]))
+			return -1;
+	return 0;
+}
+
+/* Ctrl-A x on the terminal. */
+static void term_quit(void *ctx)
+{
+	kvm__request_stop(ctx, LKVM_EXIT_OK, NULL);
+}
+
+int kvm_cpu__run_all(struct kvm *kvm)
+{
+	int i;
+
+	if (kvm__catch_signals(kvm))
+		return LKVM_EXIT_ERROR;
+	for (i = 0; i < kvm->nrcpus; i++) {
+		if (kvm_cpu__start(kvm->cpus[i])) {
+			kvm__request_stop(kvm, LKVM_EXIT_ERROR, NULL);
+			break;
+		}
+	}
+	term_start(&kvm->term, term_quit, kvm);
+
+	kvm__wait(kvm);
+
+	for (i = 0; i < kvm->nrcpus; i++) {
+		if (kvm->cpus[i]->thread_started)
+			pthread_join(kvm->cpus[i]->thread, NULL);
+		kvm->cpus[i]->thread_started = false;
+	}
+	if (kvm->exit_code == LKVM_EXIT_TIMEOUT)
+		for (i = 0; i < kvm->nrcpus; i++)
+			kvm_cpu__show_position(kvm->cpus[i]);
+	term_stop(&kvm->term);
+	return kvm->exit_code;
+}
+
+void kvm_cpu__exit_all(struct kvm *kvm)
+{
+	int i;
+
+	for (i = 0; kvm->cpus && i < kvm->nrcpus; i++)
+		if (kvm->cpus[i])
+			kvm_cpu__destroy(kvm->cpus[i]);
+	free(kvm->cpus);
+	kvm->cpus = NULL;
+	kvm->kick_vcpus = NULL;
 }

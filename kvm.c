@@ -21,9 +21,7 @@
 
 #include "lkvm/init.h"
 #include "lkvm/kvm-compat.h"
-#include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
-#include "lkvm/term.h"
 
 /* Capabilities every architecture relies on. */
 static const struct kvm_cap_req common_caps[] = {
@@ -99,6 +97,10 @@ static int open_kvm(struct kvm *kvm)
 		kvm->max_vcpus = kvm__vm_check_cap(kvm, KVM_CAP_NR_VCPUS);
 	if (!kvm->max_vcpus)
 		kvm->max_vcpus = 4;	/* documented default when unreported */
+	/* Probed once here, so that the layers below never call back up. */
+	kvm->caps.ioeventfd = kvm__vm_check_cap(kvm, KVM_CAP_IOEVENTFD);
+	kvm->caps.ioeventfd_any_length = kvm__vm_check_cap(kvm, KVM_CAP_IOEVENTFD_ANY_LENGTH);
+	kvm->caps.irqfd_resample = kvm__vm_check_cap(kvm, KVM_CAP_IRQFD_RESAMPLE);
 	return 0;
 }
 
@@ -214,15 +216,20 @@ int kvm__append_cmdline(struct kvm *kvm, const char *s)
 static int build_cmdline(struct kvm *kvm)
 {
 	const char *user = kvm->cfg.params ? kvm->cfg.params : "";
+	const char *def = ARCH_CMDLINE_SERIAL;
 
+	/* A user who picks a console picks all of them. */
+	if (strstr(user, "console="))
+		def = "";
+	else if (kvm->cfg.console && !strcmp(kvm->cfg.console, "virtio"))
+		def = ARCH_CMDLINE_VIRTIO;
 	/*
 	 * The arch defaults come first so that the user's words override them;
 	 * kvmtool's --nodefaults leaves the user's words alone (kvm-unit-tests
 	 * reads its arguments from there).
 	 */
 	kvm->cmdline[0] = '\0';
-	if (!kvm->cfg.nodefaults &&
-	    kvm__append_cmdline(kvm, kvm__arch_default_cmdline(kvm)))
+	if (!kvm->cfg.nodefaults && kvm__append_cmdline(kvm, def))
 		return -1;
 	return kvm__append_cmdline(kvm, user);
 }
@@ -255,7 +262,6 @@ void kvm__request_stop(struct kvm *kvm, int exit_code, const char *fmt, ...)
 	u64 one = 1;
 	va_list ap;
 	char msg[512];
-	int i;
 
 	if (!atomic_compare_exchange_strong(&kvm->stopping, &expected, true))
 		return;
@@ -266,9 +272,8 @@ void kvm__request_stop(struct kvm *kvm, int exit_code, const char *fmt, ...)
 		va_end(ap);
 		pr_info("%s", msg);
 	}
-	for (i = 0; i < kvm->nrcpus; i++)
-		if (kvm->cpus[i])
-			kvm_cpu__kick(kvm->cpus[i]);
+	if (kvm->kick_vcpus)
+		kvm->kick_vcpus(kvm);
 	if (write(kvm->stop_fd, &one, sizeof(one)) < 0)
 		pr_warn("stop: eventfd write failed");
 }
@@ -380,15 +385,16 @@ int kvm_config_check(const struct kvm_config *cfg)
 
 int kvm__init(struct kvm *kvm)
 {
-	int i;
-
-	kvm->sys_fd = kvm->vm_fd = kvm->ram_fd = -1;
+	kvm->sys_fd = kvm->vm_fd = kvm->signal_fd = kvm->ram_fd = -1;
 	kvm->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (kvm->stop_fd < 0) {
 		pr_err("eventfd: %s", strerror(errno));
 		return -1;
 	}
 	pthread_mutex_init(&kvm->irq_lock, NULL);
+	kvm__pause_init(kvm);
+	term_init(&kvm->term);
+	ioeventfd_init(&kvm->ioevents);
 	iobus_init(&kvm->pio_bus, "pio");
 	iobus_init(&kvm->mmio_bus, "mmio");
 
@@ -409,23 +415,15 @@ int kvm__init(struct kvm *kvm)
 	 */
 	if (setup_ram(kvm))
 		return -1;
-	if (kvm__arch_create_irqchip(kvm))
-		return -1;
+	return kvm__arch_create_irqchip(kvm);
+}
 
-	kvm->nrcpus = kvm->cfg.nrcpus;
-	kvm->cpus = xzalloc(kvm->nrcpus * sizeof(*kvm->cpus));
-	for (i = 0; i < kvm->nrcpus; i++) {
-		kvm->cpus[i] = kvm_cpu__create(kvm, i);
-		if (!kvm->cpus[i])
-			return -1;
-	}
+int kvm__init_devices(struct kvm *kvm)
+{
+	int i;
 
 	for (i = 0; i < NR_INIT_STAGES; i++)
 		if (init_run_stage(kvm, i))
-			return -1;
-
-	for (i = 0; i < kvm->nrcpus; i++)
-		if (kvm_cpu__arch_setup_boot(kvm->cpus[i]))
 			return -1;
 	return 0;
 }
@@ -440,31 +438,29 @@ static void block_stop_signals(sigset_t *set)
 	pthread_sigmask(SIG_BLOCK, set, NULL);
 }
 
-int kvm__run(struct kvm *kvm)
+int kvm__catch_signals(struct kvm *kvm)
+{
+	sigset_t set;
+
+	/* Threads started from now on inherit the blocked set; signalfd gets them. */
+	block_stop_signals(&set);
+	kvm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (kvm->signal_fd < 0) {
+		pr_err("signalfd: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int kvm__wait(struct kvm *kvm)
 {
 	struct signalfd_siginfo si;
 	struct pollfd pfd[2];
-	sigset_t set;
+	int sfd = kvm->signal_fd;
 	u64 deadline = 0;
-	int i, sfd;
 
-	/* vCPU and device threads inherit the blocked set; signalfd gets them. */
-	block_stop_signals(&set);
-	sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (sfd < 0) {
-		pr_err("signalfd: %s", strerror(errno));
-		return LKVM_EXIT_ERROR;
-	}
 	if (kvm->cfg.timeout > 0)
 		deadline = now_ns() + (u64)kvm->cfg.timeout * 1000000000ULL;
-
-	for (i = 0; i < kvm->nrcpus; i++) {
-		if (kvm_cpu__start(kvm->cpus[i])) {
-			kvm__request_stop(kvm, LKVM_EXIT_ERROR, NULL);
-			break;
-		}
-	}
-	term_start(kvm);
 
 	pfd[0] = (struct pollfd){ .fd = kvm->stop_fd, .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
@@ -490,30 +486,16 @@ int kvm__run(struct kvm *kvm)
 					  "stopping the guest on signal %s",
 					  strsignal(si.ssi_signo));
 	}
-
-	for (i = 0; i < kvm->nrcpus; i++) {
-		if (kvm->cpus[i]->thread_started)
-			pthread_join(kvm->cpus[i]->thread, NULL);
-		kvm->cpus[i]->thread_started = false;
-	}
-	if (kvm->exit_code == LKVM_EXIT_TIMEOUT)
-		for (i = 0; i < kvm->nrcpus; i++)
-			kvm_cpu__show_position(kvm->cpus[i]);
-	term_stop(kvm);
-	close(sfd);
 	return kvm->exit_code;
+}
+
+void kvm__exit_devices(struct kvm *kvm)
+{
+	init_run_exits(kvm);
 }
 
 void kvm__exit(struct kvm *kvm)
 {
-	int i;
-
-	init_run_exits(kvm);
-	for (i = 0; kvm->cpus && i < kvm->nrcpus; i++)
-		if (kvm->cpus[i])
-			kvm_cpu__destroy(kvm->cpus[i]);
-	free(kvm->cpus);
-	kvm->cpus = NULL;
 	kvm__arch_exit(kvm);
 	free(kvm->irq_routing);
 	kvm->irq_routing = NULL;
@@ -527,6 +509,8 @@ void kvm__exit(struct kvm *kvm)
 		close(kvm->sys_fd);
 	if (kvm->stop_fd >= 0)
 		close(kvm->stop_fd);
+	if (kvm->signal_fd >= 0)
+		close(kvm->signal_fd);
 	iobus_exit(&kvm->pio_bus);
 	iobus_exit(&kvm->mmio_bus);
 }

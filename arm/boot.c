@@ -122,7 +122,7 @@ static int setup_fdt(struct kvm *kvm, u64 addr, u64 initrd, u64 initrd_size)
 	void *fdt = NULL;
 	int r, ret = -1;
 
-	virtio_mmio_for_each(collect_mmio, &mmio);
+	virtio_mmio_for_each(kvm, collect_mmio, &mmio);
 	info.mmio = mmio.v;
 	info.nr_mmio = mmio.n;
 	/* Entropy for the guest's early random pool and KASLR. */

@@ -120,19 +120,6 @@ int kvm__arch_create_irqchip(struct kvm *kvm)
 	return arm_gic_create(&kvm->arch.vm);
 }
 
-const char *kvm__arch_default_cmdline(struct kvm *kvm)
-{
-	const char *user = kvm->cfg.params ? kvm->cfg.params : "";
-
-	/* A user who picks a console picks all of them. */
-	if (strstr(user, "console="))
-		return "";
-	/* earlycon finds the UART through /chosen/stdout-path. */
-	if (kvm->cfg.console && !strcmp(kvm->cfg.console, "virtio"))
-		return "console=hvc0 earlycon";
-	return "console=ttyS0 earlycon";
-}
-
 void kvm__arch_exit(struct kvm *kvm)
 {
 	/* vm_fd is set once kvm__arch_init ran (and the GIC fds are -1 then). */

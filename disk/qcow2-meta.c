@@ -258,64 +258,31 @@ void qcow2_l2_dirty(struct qcow2 *q, unsigned int slot)
 	q->l2c.dirty[slot] = true;
 }
 
-/* Entry @i of a refcount block, for every refcount width (1 to 64 bits). */
+/*
+ * Entry @i of a refcount block, for every refcount width (1 to 64 bits,
+ * 1 << @order). Entries of a byte or more are big-endian.
+ */
 static u64 rb_read(const u8 *b, u32 order, u64 i)
 {
-	u16 v16;
-	u32 v32;
-	u64 v64;
+	u64 bit = i << order;
 
-	switch (order) {
-	case 0: case 1: case 2: {
-		u64 bit = i << order;
-
-		/* Sub-byte widths: the entry's bit 0 is the lower bit of the byte. */
+	/* Sub-byte widths: the entry's bit 0 is the lower bit of the byte. */
+	if (order < 3)
 		return (b[bit >> 3] >> (bit & 7)) & ((1U << (1U << order)) - 1);
-	}
-	case 3:
-		return b[i];
-	case 4:
-		memcpy(&v16, b + 2 * i, 2);
-		return be16toh(v16);
-	case 5:
-		memcpy(&v32, b + 4 * i, 4);
-		return be32toh(v32);
-	default:
-		memcpy(&v64, b + 8 * i, 8);
-		return be64toh(v64);
-	}
+	return get_be(b + (bit >> 3), 1U << (order - 3));
 }
 
 static void rb_write(u8 *b, u32 order, u64 i, u64 v)
 {
-	u16 v16;
-	u32 v32;
-	u64 v64;
+	u64 bit = i << order;
+	u8 mask;
 
-	switch (order) {
-	case 0: case 1: case 2: {
-		u64 bit = i << order;
-		u8 mask = ((1U << (1U << order)) - 1) << (bit & 7);
-
+	if (order < 3) {
+		mask = ((1U << (1U << order)) - 1) << (bit & 7);
 		b[bit >> 3] = (b[bit >> 3] & ~mask) | ((v << (bit & 7)) & mask);
-		break;
+		return;
 	}
-	case 3:
-		b[i] = v;
-		break;
-	case 4:
-		v16 = htobe16(v);
-		memcpy(b + 2 * i, &v16, 2);
-		break;
-	case 5:
-		v32 = htobe32(v);
-		memcpy(b + 4 * i, &v32, 4);
-		break;
-	default:
-		v64 = htobe64(v);
-		memcpy(b + 8 * i, &v64, 8);
-		break;
-	}
+	put_be(b + (bit >> 3), v, 1U << (order - 3));
 }
 
 /* The refcount block covering cluster @cluster; 0 in *@off when there is none. */

@@ -102,28 +102,25 @@ struct qcow2 {
 	struct disk_image *backing;
 };
 
+/* qcow2's fields are big-endian (get_be()/put_be() in util.h). */
 static inline u32 qcow2_be32(const u8 *p)
 {
-	return (u32)p[0] << 24 | (u32)p[1] << 16 | (u32)p[2] << 8 | p[3];
+	return get_be(p, 4);
 }
 
 static inline u64 qcow2_be64(const u8 *p)
 {
-	return (u64)qcow2_be32(p) << 32 | qcow2_be32(p + 4);
+	return get_be(p, 8);
 }
 
 static inline void put_be32(u8 *p, u32 v)
 {
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
+	put_be(p, v, 4);
 }
 
 static inline void put_be64(u8 *p, u64 v)
 {
-	put_be32(p, v >> 32);
-	put_be32(p + 4, v);
+	put_be(p, v, 8);
 }
 
 /* Kinds of table in the metadata set. */

@@ -6,6 +6,8 @@
 # there is one. Prints "PASS: fuzz/NAME: N executions" or FAIL with the
 # crash file; artifacts and corpora go to a temporary directory (kept on
 # failure). Usage: fuzz/run.sh [N] [NAME...]
+# FUZZ_SECONDS=S also stops each harness after S seconds; the line then
+# gives the executions actually run (libFuzzer's count).
 set -u
 cd "$(dirname "$0")/.."
 N=${1:-100000}
@@ -23,8 +25,10 @@ for name in $names; do
 	start=$(date +%s)
 	# stderr of the target (its one-line refusals) is closed; crash reports still show.
 	if "fuzz/fuzz-$name" -runs="$N" -max_len=65536 -close_fd_mask=2 \
+		${FUZZ_SECONDS:+-max_total_time="$FUZZ_SECONDS"} \
 		-artifact_prefix="$work/$name-" "$corpus" >"$work/$name.log" 2>&1; then
-		echo "PASS: fuzz/$name: $N executions in $(( $(date +%s) - start )) s" \
+		runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$work/$name.log")
+		echo "PASS: fuzz/$name: ${runs:-$N} executions in $(( $(date +%s) - start )) s" \
 		     "($(ls "$corpus" | wc -l) corpus files)"
 	else
 		echo "FAIL: fuzz/$name: see $work/$name.log and $work/$name-*"

@@ -30,11 +30,6 @@
 #define CAP_START		0x40	/* first byte after the type 0 header */
 #define CAP_WALK_MAX		48	/* (256 - 64) / 4: more means a loop */
 
-static bool overlaps(u32 off, u32 len, u32 start, u32 n)
-{
-	return off < start + n && start < off + len;
-}
-
 static bool valid_len(u32 len)
 {
 	return len == 1 || len == 2 || len == 4;
@@ -265,7 +260,7 @@ static void dev_cfg_access(struct pci_device *dev, u32 off, u8 *data, u32 len,
 		 * STATUS.INTERRUPT is the function's request, whether or not
 		 * COMMAND.INTX_DISABLE keeps it off the line (PCI 3.0, 6.2.3).
 		 */
-		if (overlaps(off, len, PCI_STATUS, 1) &&
+		if (pci_cfg_overlaps(off, len, PCI_STATUS, 1) &&
 		    __atomic_load_n(&dev->intx_level, __ATOMIC_RELAXED))
 			data[PCI_STATUS - off] |= PCI_STATUS_INTERRUPT;
 		return;
@@ -276,15 +271,15 @@ static void dev_cfg_access(struct pci_device *dev, u32 off, u8 *data, u32 len,
 		if (m)
 			dev->cfg[off + i] = (dev->cfg[off + i] & ~m) | (data[i] & m);
 	}
-	if (overlaps(off, len, PCI_COMMAND, 2)) {
+	if (pci_cfg_overlaps(off, len, PCI_COMMAND, 2)) {
 		pthread_mutex_lock(&dev->bus->irq_lock);
 		dev->intx_disabled = pci_cfg_get(dev, PCI_COMMAND, 2) &
 				     PCI_COMMAND_INTX_DISABLE;
 		intx_update(dev);
 		pthread_mutex_unlock(&dev->bus->irq_lock);
 	}
-	if (overlaps(off, len, PCI_COMMAND, 2) ||
-	    overlaps(off, len, PCI_BASE_ADDRESS_0, 4 * PCI_NR_BARS))
+	if (pci_cfg_overlaps(off, len, PCI_COMMAND, 2) ||
+	    pci_cfg_overlaps(off, len, PCI_BASE_ADDRESS_0, 4 * PCI_NR_BARS))
 		update_bars(dev);
 	if (dev->cfg_write)
 		dev->cfg_write(dev, off, len);
@@ -572,14 +567,11 @@ int pci_msix_init(struct pci_msix *m, struct pci_device *dev, u16 nr,
 	cap = pci_cap_add(dev, PCI_CAP_ID_MSIX, PCI_CAP_MSIX_SIZEOF);
 	if (!cap)
 		return -1;
-	memset(m, 0, sizeof(*m));
-	m->dev = dev;
-	m->cap = cap;
-	m->nr = nr;
-	m->ops = ops;
-	m->ctx = ctx;
-	m->table = xzalloc(pci_msix_table_size(nr));
-	m->pba = xzalloc(pci_msix_pba_size(nr));
+	*m = (struct pci_msix){
+		.dev = dev, .cap = cap, .nr = nr, .ops = ops, .ctx = ctx,
+		.table = xzalloc(pci_msix_table_size(nr)),
+		.pba = xzalloc(pci_msix_pba_size(nr)),
+	};
 	/* Every vector starts masked (PCI 3.0, 6.8.2.9). */
 	for (v = 0; v < nr; v++)
 		msix_entry(m, v)[PCI_MSIX_ENTRY_VECTOR_CTRL] = PCI_MSIX_ENTRY_CTRL_MASKBIT;

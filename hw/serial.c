@@ -113,7 +113,7 @@ static void uart_write(struct uart *u, u64 off, u8 v)
 		if (u->mcr & MCR_LOOP)
 			rx_push(u, v);
 		else
-			term_write(&v, 1);
+			term_write(&u->kvm->term, &v, 1);
 		u->thri_pending = true;		/* sent at once: empty again */
 		break;
 	case UART_IER:
@@ -235,12 +235,12 @@ static int serial_init(struct kvm *kvm)
 	if (iobus_register(SERIAL0_BUS(kvm), &u->io))
 		return -1;
 	if (!kvm->cfg.console || !strcmp(kvm->cfg.console, "serial"))
-		term_set_input(uart_input, u);
+		term_set_input(&kvm->term, uart_input, u);
 	return 0;
 }
 
-static void serial_exit(struct kvm *kvm __unused)
+static void serial_exit(struct kvm *kvm)
 {
-	term_set_input(NULL, NULL);
+	term_set_input(&kvm->term, NULL, NULL);
 }
 dev_init(serial_init, serial_exit);

@@ -47,22 +47,13 @@ static char *norm_name(const char *path)
 	return n;
 }
 
-static struct mod *find_path(struct modset *ms, const char *path)
+/* The module whose path (@by_path) or name is @key; NULL if none. */
+static struct mod *find_mod(struct modset *ms, const char *key, bool by_path)
 {
 	int i;
 
 	for (i = 0; i < ms->nr; i++)
-		if (!strcmp(ms->mods[i].path, path))
-			return &ms->mods[i];
-	return NULL;
-}
-
-static struct mod *find_name(struct modset *ms, const char *name)
-{
-	int i;
-
-	for (i = 0; i < ms->nr; i++)
-		if (!strcmp(ms->mods[i].name, name))
+		if (!strcmp(by_path ? ms->mods[i].path : ms->mods[i].name, key))
 			return &ms->mods[i];
 	return NULL;
 }
@@ -132,7 +123,7 @@ static void visit(struct modset *ms, struct mod *m)
 		return;		/* listed, or a cycle (which could not load anyway) */
 	m->state = 1;
 	for (i = m->nr_deps - 1; i >= 0; i--) {
-		struct mod *d = find_path(ms, m->deps[i]);
+		struct mod *d = find_mod(ms, m->deps[i], true);
 
 		if (d)
 			visit(ms, d);
@@ -164,7 +155,7 @@ int modules_resolve(const char *moddir, const char *const *want, char ***out,
 
 	for (i = 0; want[i]; i++) {
 		char *n = norm_name(want[i]);
-		struct mod *m = find_name(&ms, n);
+		struct mod *m = find_mod(&ms, n, false);
 
 		if (m) {
 			visit(&ms, m);

@@ -13,29 +13,29 @@
 #include "lkvm/kvm.h"
 #include "lkvm/term.h"
 
-static int console_log_fd = -1;
-
 static int console_log_init(struct kvm *kvm)
 {
 	const char *path = kvm->cfg.console_log;
+	int fd;
 
 	if (!path)
 		return 0;
-	console_log_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-	if (console_log_fd < 0) {
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0) {
 		pr_err("cannot open console log '%s': %s", path, strerror(errno));
 		return -1;
 	}
-	term_set_log(console_log_fd);
+	term_set_log(&kvm->term, fd);
 	return 0;
 }
 
-static void console_log_exit(struct kvm *kvm __unused)
+static void console_log_exit(struct kvm *kvm)
 {
-	if (console_log_fd < 0)
+	int fd = kvm->term.log_fd;
+
+	if (fd < 0)
 		return;
-	term_set_log(-1);
-	close(console_log_fd);
-	console_log_fd = -1;
+	term_set_log(&kvm->term, -1);
+	close(fd);
 }
 dev_init(console_log_init, console_log_exit);

@@ -3,12 +3,10 @@
 #include <stddef.h>
 
 #include "lkvm/init.h"
-#include "lkvm/util.h"
+#include "lkvm/kvm.h"
 
+/* The registry: per process, filled by constructors before main(). */
 static struct init_item *stages[NR_INIT_STAGES];
-/* Items that initialised successfully, most recent first. */
-static struct init_item *done[64];
-static unsigned int nr_done;
 
 void init_register(struct init_item *item)
 {
@@ -30,9 +28,9 @@ int init_run_stage(struct kvm *kvm, enum init_stage stage)
 		if (it->init(kvm) < 0)
 			return -1;
 		if (it->exit) {
-			if (nr_done == ARRAY_SIZE(done))
+			if (kvm->nr_init_done == ARRAY_SIZE(kvm->init_done))
 				die("init: too many items");
-			done[nr_done++] = it;
+			kvm->init_done[kvm->nr_init_done++] = it;
 		}
 	}
 	return 0;
@@ -40,6 +38,6 @@ int init_run_stage(struct kvm *kvm, enum init_stage stage)
 
 void init_run_exits(struct kvm *kvm)
 {
-	while (nr_done)
-		done[--nr_done]->exit(kvm);
+	while (kvm->nr_init_done)
+		kvm->init_done[--kvm->nr_init_done]->exit(kvm);
 }

@@ -198,3 +198,15 @@ void usage_with_options(void *out, const char *usage, const struct option *opts)
 		fprintf(f, "    %-30s %s\n", lhs, opts->help);
 	}
 }
+
+void *opt_next_item(void *array, size_t size, int nr, int max, const char *what)
+{
+	void *item = (char *)array + (size_t)nr * size;
+
+	if (nr < 0 || nr >= max) {
+		pr_err("at most %d %s", max, what);
+		return NULL;
+	}
+	memset(item, 0, size);
+	return item;
+}

@@ -10,52 +10,52 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "lkvm/kvm.h"
 #include "lkvm/term.h"
 
-static term_input_fn input_fn;
-static void *input_ctx;
-static pthread_mutex_t input_lock = PTHREAD_MUTEX_INITIALIZER;
-
+/*
+ * The user's terminal settings, saved when lkvm makes stdin raw: per
+ * process, not per VM (there is one stdin), and restored from a fatal
+ * signal's handler, which can only reach statics.
+ */
 static struct termios saved_termios;
 static volatile sig_atomic_t termios_saved;
-static pthread_t input_thread;
-static bool input_running;
-static int wake_pipe[2] = { -1, -1 };
 
-void term_set_input(term_input_fn fn, void *ctx)
+void term_init(struct term *t)
 {
-	pthread_mutex_lock(&input_lock);
-	input_fn = fn;
-	input_ctx = ctx;
-	pthread_mutex_unlock(&input_lock);
+	memset(t, 0, sizeof(*t));
+	pthread_mutex_init(&t->input_lock, NULL);
+	t->log_fd = -1;
+	t->wake_pipe[0] = t->wake_pipe[1] = -1;
+}
+
+void term_set_input(struct term *t, term_input_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&t->input_lock);
+	t->input_fn = fn;
+	t->input_ctx = ctx;
+	pthread_mutex_unlock(&t->input_lock);
 }
 
 /* --console-log: a copy of everything the guest writes (util/console-log.c). */
-static int log_fd = -1;
-
-void term_set_log(int fd)
+void term_set_log(struct term *t, int fd)
 {
-	log_fd = fd;
+	t->log_fd = fd;
 }
 
-/* When the guest first wrote to its console (--boot-timings); 0: not yet. */
-static _Atomic u64 first_output_ns;
-
-u64 term_first_output_ns(void)
+u64 term_first_output_ns(const struct term *t)
 {
-	return first_output_ns;
+	return t->first_output_ns;
 }
 
-void term_write(const void *buf, size_t len)
+void term_write(struct term *t, const void *buf, size_t len)
 {
 	u64 none = 0;
 
-	if (!first_output_ns && len)
-		atomic_compare_exchange_strong(&first_output_ns, &none, now_ns());
+	if (!t->first_output_ns && len)
+		atomic_compare_exchange_strong(&t->first_output_ns, &none, now_ns());
 	if (write_full(STDOUT_FILENO, buf, len) < 0 && errno != EPIPE)
 		pr_debug("console write failed: %s", strerror(errno));
-	if (log_fd >= 0 && write_full(log_fd, buf, len) < 0)
+	if (t->log_fd >= 0 && write_full(t->log_fd, buf, len) < 0)
 		pr_debug("console log write failed: %s", strerror(errno));
 }
 
@@ -94,17 +94,17 @@ static void set_raw(void)
 }
 
 /* Deliver @len bytes, waiting while the device's buffer is full. */
-static void deliver(struct kvm *kvm, const u8 *buf, size_t len)
+static void deliver(struct term *t, const u8 *buf, size_t len)
 {
-	while (len && !atomic_load(&kvm->stopping)) {
+	while (len && !atomic_load(&t->stopping)) {
 		size_t n = 0;
 
-		pthread_mutex_lock(&input_lock);
-		if (input_fn)
-			n = input_fn(input_ctx, buf, len);
+		pthread_mutex_lock(&t->input_lock);
+		if (t->input_fn)
+			n = t->input_fn(t->input_ctx, buf, len);
 		else
 			n = len;	/* no console device: drop */
-		pthread_mutex_unlock(&input_lock);
+		pthread_mutex_unlock(&t->input_lock);
 		buf += n;
 		len -= n;
 		if (len)
@@ -114,14 +114,14 @@ static void deliver(struct kvm *kvm, const u8 *buf, size_t len)
 
 static void *input_loop(void *arg)
 {
-	struct kvm *kvm = arg;
+	struct term *t = arg;
 	bool escape = false;
 	u8 buf[256], out[512];
 
 	for (;;) {
 		struct pollfd pfd[2] = {
 			{ .fd = STDIN_FILENO, .events = POLLIN },
-			{ .fd = wake_pipe[0], .events = POLLIN },
+			{ .fd = t->wake_pipe[0], .events = POLLIN },
 		};
 		size_t n_out = 0;
 		ssize_t n, i;
@@ -144,7 +144,7 @@ static void *input_loop(void *arg)
 			if (escape) {
 				escape = false;
 				if (c == 'x' || c == 'X') {
-					kvm__request_stop(kvm, LKVM_EXIT_OK, NULL);
+					t->quit(t->quit_ctx);
 					return NULL;
 				}
 				if (c != TERM_ESCAPE_CHAR)
@@ -156,32 +156,38 @@ static void *input_loop(void *arg)
 			}
 			out[n_out++] = c;
 		}
-		deliver(kvm, out, n_out);
+		deliver(t, out, n_out);
 	}
 	return NULL;
 }
 
-void term_start(struct kvm *kvm)
+void term_start(struct term *t, void (*quit)(void *ctx), void *ctx)
 {
+	t->quit = quit;
+	t->quit_ctx = ctx;
+	atomic_store(&t->stopping, false);
 	set_raw();
-	if (pipe(wake_pipe) < 0)
+	if (pipe(t->wake_pipe) < 0)
 		return;
-	if (lkvm_thread_create(&input_thread, input_loop, kvm) == 0)
-		input_running = true;
+	if (lkvm_thread_create(&t->input_thread, input_loop, t) == 0) {
+		thread_set_name(t->input_thread, "term");
+		t->input_running = true;
+	}
 }
 
-void term_stop(struct kvm *kvm __unused)
+void term_stop(struct term *t)
 {
-	if (input_running) {
-		if (write(wake_pipe[1], "", 1) < 0)
-			pthread_cancel(input_thread);
-		pthread_join(input_thread, NULL);
-		input_running = false;
+	atomic_store(&t->stopping, true);
+	if (t->input_running) {
+		if (write(t->wake_pipe[1], "", 1) < 0)
+			pthread_cancel(t->input_thread);
+		pthread_join(t->input_thread, NULL);
+		t->input_running = false;
 	}
-	if (wake_pipe[0] >= 0) {
-		close(wake_pipe[0]);
-		close(wake_pipe[1]);
-		wake_pipe[0] = wake_pipe[1] = -1;
+	if (t->wake_pipe[0] >= 0) {
+		close(t->wake_pipe[0]);
+		close(t->wake_pipe[1]);
+		t->wake_pipe[0] = t->wake_pipe[1] = -1;
 	}
 	restore_termios();
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Messages, allocation and I/O helpers shared by every part of lkvm. */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -106,12 +107,17 @@ char *xstrdup(const char *s)
 	return p;
 }
 
-ssize_t read_full(int fd, void *buf, size_t len)
+/*
+ * Read until @len bytes, EOF or an error, retrying on EINTR: at @off with
+ * pread(), or from the file position when @off is negative.
+ */
+static ssize_t read_all(int fd, void *buf, size_t len, off_t off)
 {
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = read(fd, (char *)buf + done, len - done);
+		ssize_t n = off < 0 ? read(fd, (char *)buf + done, len - done) :
+				      pread(fd, (char *)buf + done, len - done, off + done);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -125,23 +131,18 @@ ssize_t read_full(int fd, void *buf, size_t len)
 	return done;
 }
 
+ssize_t read_full(int fd, void *buf, size_t len)
+{
+	return read_all(fd, buf, len, -1);
+}
+
 ssize_t pread_full(int fd, void *buf, size_t len, off_t off)
 {
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, off + done);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		done += n;
+	if (off < 0) {
+		errno = EINVAL;
+		return -1;
 	}
-	return done;
+	return read_all(fd, buf, len, off);
 }
 
 ssize_t write_full(int fd, const void *buf, size_t len)
@@ -161,8 +162,16 @@ ssize_t write_full(int fd, const void *buf, size_t len)
 	return done;
 }
 
+void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 int parse_size(const char *s, u64 default_unit, u64 *bytes)
 {
+	static const char suffixes[] = "kmgt";
 	unsigned long long v;
 	u64 unit = default_unit;
 	char *end;
@@ -173,33 +182,20 @@ int parse_size(const char *s, u64 default_unit, u64 *bytes)
 	v = strtoull(s, &end, 0);
 	if (errno)
 		return -1;
-	switch (*end) {
-	case '\0':
-		break;
-	case 'k': case 'K':
-		unit = SZ_1K;
+	if (*end) {
+		/* K, M, G, T: powers of 1024 */
+		const char *sfx = strchr(suffixes, tolower((unsigned char)*end));
+
+		if (!sfx)
+			return -1;
+		unit = 1ULL << (10 * (sfx - suffixes + 1));
 		end++;
-		break;
-	case 'm': case 'M':
-		unit = SZ_1M;
-		end++;
-		break;
-	case 'g': case 'G':
-		unit = SZ_1G;
-		end++;
-		break;
-	case 't': case 'T':
-		unit = SZ_1G * 1024;
-		end++;
-		break;
-	default:
-		return -1;
+		/* Accept an optional "B"/"iB" as in "512MiB" or "2GB". */
+		if (end[0] == 'i' && end[1] == 'B')
+			end += 2;
+		else if (end[0] == 'B')
+			end++;
 	}
-	/* Accept an optional "B"/"iB" as in "512MiB" or "2GB". */
-	if (end[0] == 'i' && end[1] == 'B')
-		end += 2;
-	else if (end[0] == 'B')
-		end++;
 	if (*end)
 		return -1;
 	if (unit && v > UINT64_MAX / unit)
@@ -271,4 +267,15 @@ int parse_cpulist(const char *s, unsigned long *set, unsigned int nbits)
 		s = end;
 	} while (*s++ == ',');
 	return s[-1] ? -1 : 0;
+}
+
+void thread_set_name(pthread_t t, const char *fmt, ...)
+{
+	char name[16];		/* TASK_COMM_LEN */
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	pthread_setname_np(t, name);
 }

@@ -23,6 +23,7 @@
 #include "lkvm/9p.h"
 #include "lkvm/init.h"
 #include "lkvm/kvm.h"
+#include "lkvm/parse-options.h"
 #include "lkvm/virtio.h"
 
 #define P9_QUEUE_SIZE	128
@@ -35,10 +36,7 @@ struct p9_dev {
 	u8 *config;		/* virtio_9p_config: tag_len, tag */
 	u8 *req, *resp;
 	struct virtq_elem elem;
-	struct p9_dev *next;
 };
-
-static struct p9_dev *p9_devs;
 
 /* Serve one chain; returns the bytes written into its writable part. */
 static u32 p9_serve(struct p9_dev *p)
@@ -96,12 +94,10 @@ int virtio_9p_parse(struct kvm_config *cfg, const char *arg)
 	char *copy, *tok, *save = NULL;
 	int i;
 
-	if (cfg->nr_9p == LKVM_MAX_9P) {
-		pr_err("at most %d --9p shares", LKVM_MAX_9P);
+	sh = opt_next_item(cfg->shares_9p, sizeof(*sh), cfg->nr_9p, LKVM_MAX_9P,
+			   "--9p shares");
+	if (!sh)
 		return -1;
-	}
-	sh = &cfg->shares_9p[cfg->nr_9p];
-	memset(sh, 0, sizeof(*sh));
 	copy = xstrdup(arg);		/* lives as long as the config */
 	sh->dir = strtok_r(copy, ",", &save);
 	sh->tag = strtok_r(NULL, ",", &save);
@@ -183,6 +179,11 @@ static void p9_free(struct p9_dev *p)
 	free(p);
 }
 
+static void p9_release(struct virtio_device *vdev)
+{
+	p9_free(vdev->priv);
+}
+
 static int virtio_9p_init(struct kvm *kvm)
 {
 	unsigned int max_open;
@@ -229,20 +230,8 @@ static int virtio_9p_init(struct kvm *kvm)
 			 sh->tag, sh->readonly ? " (read-only)" : "",
 			 sh->security == P9_SECURITY_PASSTHROUGH ? "passthrough" : "restricted",
 			 max_open);
-		p->next = p9_devs;
-		p9_devs = p;
 	}
 	return 0;
 }
 
-static void virtio_9p_exit(struct kvm *kvm __unused)
-{
-	while (p9_devs) {
-		struct p9_dev *p = p9_devs;
-
-		p9_devs = p->next;
-		virtio_device_unregister(&p->vdev);
-		p9_free(p);
-	}
-}
-virtio_dev_init(virtio_9p_init, virtio_9p_exit);
+virtio_dev_type_init(virtio_9p_init, p9_ops, p9_release);

@@ -259,45 +259,32 @@ static void balloon_stats_vq(struct balloon_dev *b, struct virt_queue *vq,
 	}
 }
 
+/* One inflate, deflate or reporting request (in b->elem). */
+static u32 balloon_serve(struct virtio_device *vdev, struct virt_queue *vq,
+			 struct virtq_elem *elem __unused)
+{
+	enum balloon_vq_role role = balloon_vq_role(vdev->guest_features, vq->index);
+
+	if (role == BALLOON_VQ_INFLATE || role == BALLOON_VQ_DEFLATE)
+		balloon_pfns(vdev->priv, role == BALLOON_VQ_INFLATE);
+	else if (role == BALLOON_VQ_REPORTING)
+		balloon_report(vdev->priv);
+	/* A queue these features don't have: the chain is just returned. */
+	return 0;
+}
+
 static void balloon_notify(struct virtio_device *vdev, struct virt_queue *vq)
 {
 	struct balloon_dev *b = vdev->priv;
-	enum balloon_vq_role role = balloon_vq_role(vdev->guest_features, vq->index);
 	bool pushed = false;
-	int r;
 
-	if (role == BALLOON_VQ_STATS) {
+	if (balloon_vq_role(vdev->guest_features, vq->index) == BALLOON_VQ_STATS) {
 		balloon_stats_vq(b, vq, &pushed);
-		goto out;
+		if (pushed)
+			virtio_queue_signal(vdev, vq);
+		return;
 	}
-	for (;;) {
-		virtq_disable_notify(vq);
-		while ((r = virtq_pop(vq, &vdev->kvm->mem, &b->elem)) == 1) {
-			switch (role) {
-			case BALLOON_VQ_INFLATE:
-			case BALLOON_VQ_DEFLATE:
-				balloon_pfns(b, role == BALLOON_VQ_INFLATE);
-				break;
-			case BALLOON_VQ_REPORTING:
-				balloon_report(b);
-				break;
-			default:
-				/* A queue these features don't have: just return it. */
-				break;
-			}
-			virtq_push(vq, &b->elem, 0);
-			pushed = true;
-		}
-		if (r < 0) {
-			virtio_device_broken(vdev, "malformed descriptor chain");
-			break;
-		}
-		if (!virtq_enable_notify(vq))
-			break;
-	}
-out:
-	if (pushed)
-		virtio_queue_signal(vdev, vq);
+	virtio_queue_serve(vdev, vq, &b->elem, balloon_serve, "malformed descriptor chain");
 }
 
 /* Only `actual` belongs to the driver; writes elsewhere are ignored. */
@@ -442,6 +429,13 @@ int balloon_adjust(struct kvm *kvm, bool inflate, u64 bytes, char *err,
 	return 0;
 }
 
+static void balloon_release(struct virtio_device *vdev)
+{
+	if (balloon_dev == vdev->priv)
+		balloon_dev = NULL;
+	free(vdev->priv);
+}
+
 static int virtio_balloon_init(struct kvm *kvm)
 {
 	struct balloon_dev *b;
@@ -480,12 +474,4 @@ static int virtio_balloon_init(struct kvm *kvm)
 	return 0;
 }
 
-static void virtio_balloon_exit(struct kvm *kvm __unused)
-{
-	if (balloon_dev) {
-		virtio_device_unregister(&balloon_dev->vdev);
-		free(balloon_dev);
-		balloon_dev = NULL;
-	}
-}
-virtio_dev_init(virtio_balloon_init, virtio_balloon_exit);
+virtio_dev_type_init(virtio_balloon_init, balloon_ops, balloon_release);

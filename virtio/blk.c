@@ -27,10 +27,39 @@
 #define BLK_QUEUE_SIZE		VIRTQ_DEFAULT_SIZE
 /* Data segments per request: what fits in one ring besides header and status. */
 #define BLK_SEG_MAX		(BLK_QUEUE_SIZE - 2)
+/*
+ * The largest data segment (size_max), and so the most data one request
+ * can carry: seg_max * size_max, just under 16 MiB. Linux's own default
+ * segment size is 64 KiB, so its requests are not cut smaller by this.
+ * A request beyond either limit fails with IOERR: one request's I/O must
+ * stay short, since the worker may do it synchronously.
+ */
+#define BLK_SIZE_MAX		(64U << 10)
+#define BLK_MAX_REQ_BYTES	((u64)BLK_SEG_MAX * BLK_SIZE_MAX)
 #define BLK_MAX_QUEUES		64
-/* Limits for one DISCARD / WRITE_ZEROES request, in our config space. */
-#define BLK_MAX_DWZ_SEG		32
-#define BLK_MAX_DWZ_SECTORS	(1U << 22)	/* 2 GiB per segment */
+/*
+ * Limits for one DISCARD / WRITE_ZEROES request, in our config space.
+ * Writing zeroes may fall back to writing them by hand, so one request
+ * zeroes at most BLK_MAX_REQ_BYTES; a discard only punches holes.
+ */
+#define BLK_MAX_DISCARD_SEG	32
+#define BLK_MAX_DISCARD_SECTORS	(1U << 18)	/* 128 MiB per segment */
+#define BLK_MAX_WZ_SEG		4
+#define BLK_MAX_WZ_SECTORS	(BLK_MAX_REQ_BYTES / BLK_MAX_WZ_SEG >> SECTOR_SHIFT)
+/*
+ * How much work the worker takes per pass over a queue while it holds
+ * vdev->lock: vCPUs touching the device (config, notify without an
+ * ioeventfd, reset) and a stop wait for at most one pass. A queue with
+ * more is kicked again and served after the lock was given up.
+ */
+#define BLK_PASS_BYTES		(16U << 20)
+#define BLK_PASS_REQS		64
+/*
+ * Read and write bytes given to the backend and not completed yet, per
+ * disk. Beyond it chains stay in the ring until completions make room:
+ * lkvm's exit waits for what is in flight, so this bounds how long.
+ */
+#define BLK_INFLIGHT_BYTES	(32U << 20)
 #define BLK_DISCARD_ALIGN	8		/* sectors: 4 KiB, a file system block */
 /* Requests with at most this many data segments come from the free list. */
 #define BLK_INLINE_SEGS		8
@@ -48,6 +77,7 @@ struct blk_req {
 	u16 head;
 	u8 *status;			/* the chain's last writable byte */
 	u32 data_len;			/* bytes written into the chain on success */
+	u32 io_bytes;			/* counted in blk->inflight_bytes */
 	struct disk_req dreq;
 	struct blk_req *next_free;
 	unsigned int max_segs;
@@ -65,6 +95,11 @@ struct blk_dev {
 	bool dropping;
 	bool signal_pending[VIRTIO_MAX_QUEUES];
 	unsigned int err_reports;
+	/* Read/write bytes in the backend, and taken in the current pass. */
+	u64 inflight_bytes;
+	u64 pass_bytes;
+	/* Queues left unserved for want of in-flight room: kicked on completion. */
+	bool waiting_room[VIRTIO_MAX_QUEUES];
 
 	struct blk_req *free_reqs;
 	unsigned int nr_free;
@@ -72,9 +107,6 @@ struct blk_dev {
 	struct virtq_elem elem;
 	struct virtq_elem push_elem;
 };
-
-static struct blk_dev *blk_devs[LKVM_MAX_DISKS];
-static unsigned int nr_blk_devs;
 
 static struct blk_req *req_alloc(struct blk_dev *blk, unsigned int segs)
 {
@@ -141,6 +173,7 @@ static void blk_io_done(struct disk_req *dreq, ssize_t res)
 	struct blk_req *req = dreq->priv;
 	struct blk_dev *blk = req->blk;
 
+	blk->inflight_bytes -= req->io_bytes;
 	if (res < 0 && !blk->dropping && blk->err_reports++ < BLK_MAX_ERR_REPORTS)
 		pr_warn("virtio-blk %s: %s at byte %llu failed: %s",
 			disk_path(blk->disk),
@@ -165,7 +198,7 @@ static u8 blk_rw(struct blk_dev *blk, struct virt_queue *vq,
 		 const struct virtq_elem *elem, u8 *status, bool write, u64 sector)
 {
 	const struct iovec *iov;
-	unsigned int n, segs;
+	unsigned int n, segs, i;
 	size_t skip;
 	u64 len;
 	struct blk_req *req;
@@ -189,21 +222,36 @@ static u8 blk_rw(struct blk_dev *blk, struct virt_queue *vq,
 	}
 	if (len % (1 << SECTOR_SHIFT) || !blk_range_ok(blk, sector, len))
 		return VIRTIO_BLK_S_IOERR;
-
+	/* What we advertise (seg_max, size_max) bounds what we do. */
+	if (len > BLK_MAX_REQ_BYTES)
+		return VIRTIO_BLK_S_IOERR;
 	segs = iov_count(iov, n, skip, len);
+	if (segs > BLK_SEG_MAX)
+		return VIRTIO_BLK_S_IOERR;
+
 	req = req_alloc(blk, segs);
+	segs = iov_slice(iov, n, skip, len, req->iov, segs);
+	for (i = 0; i < segs; i++) {
+		if (req->iov[i].iov_len > BLK_SIZE_MAX) {
+			req_free(req);
+			return VIRTIO_BLK_S_IOERR;
+		}
+	}
 	req->vq = vq;
 	req->head = elem->head;
 	req->status = status;
 	req->data_len = write ? 0 : len;
+	req->io_bytes = len;
 	req->dreq = (struct disk_req){
 		.op = write ? DISK_WRITE : DISK_READ,
 		.offset = sector << SECTOR_SHIFT,
 		.iov = req->iov,
-		.iovcnt = iov_slice(iov, n, skip, len, req->iov, segs),
+		.iovcnt = segs,
 		.done = blk_io_done,
 		.priv = req,
 	};
+	blk->inflight_bytes += len;
+	blk->pass_bytes += len;
 	disk_submit(blk->disk, &req->dreq);
 	return BLK_S_INFLIGHT;		/* in flight: the callback completes it */
 }
@@ -217,6 +265,7 @@ static u8 blk_flush(struct blk_dev *blk, struct virt_queue *vq,
 	req->head = elem->head;
 	req->status = status;
 	req->data_len = 0;
+	req->io_bytes = 0;
 	/* Completed only once fdatasync has succeeded: an acked flush is durable. */
 	req->dreq = (struct disk_req){
 		.op = DISK_FLUSH,
@@ -249,15 +298,18 @@ static u8 blk_get_id(struct blk_dev *blk, const struct virtq_elem *elem,
 static u8 blk_discard_zeroes(struct blk_dev *blk, const struct virtq_elem *elem,
 			     bool zeroes)
 {
-	struct virtio_blk_discard_write_zeroes seg[BLK_MAX_DWZ_SEG];
+	struct virtio_blk_discard_write_zeroes seg[BLK_MAX_DISCARD_SEG];
 	size_t hdr = sizeof(struct virtio_blk_outhdr);
 	u64 bytes = elem->out_bytes - hdr;
 	unsigned int i, n;
+	unsigned int max_seg = zeroes ? BLK_MAX_WZ_SEG : BLK_MAX_DISCARD_SEG;
+	u32 max_sect = zeroes ? BLK_MAX_WZ_SECTORS : BLK_MAX_DISCARD_SECTORS;
 	int r = 0;
 
+	_Static_assert(BLK_MAX_WZ_SEG <= BLK_MAX_DISCARD_SEG, "seg[] too small");
 	if (blk->readonly || elem->in_bytes != 1)
 		return VIRTIO_BLK_S_IOERR;
-	if (!bytes || bytes % sizeof(seg[0]) || bytes / sizeof(seg[0]) > BLK_MAX_DWZ_SEG)
+	if (!bytes || bytes % sizeof(seg[0]) || bytes / sizeof(seg[0]) > max_seg)
 		return VIRTIO_BLK_S_IOERR;
 	n = bytes / sizeof(seg[0]);
 	iov_to_buf(elem->iov, elem->nr_out, hdr, seg, bytes);
@@ -272,7 +324,7 @@ static u8 blk_discard_zeroes(struct blk_dev *blk, const struct virtq_elem *elem,
 		/* UNMAP is meaningful for WRITE_ZEROES only. */
 		if (!zeroes && flags)
 			return VIRTIO_BLK_S_UNSUPP;
-		if (nsect > BLK_MAX_DWZ_SECTORS ||
+		if (nsect > max_sect ||
 		    !blk_range_ok(blk, sector, (u64)nsect << SECTOR_SHIFT))
 			return VIRTIO_BLK_S_IOERR;
 	}
@@ -360,25 +412,74 @@ static void blk_handle(struct blk_dev *blk, struct virt_queue *vq,
 		blk_finish(blk, vq, elem->head, status, st, data_len);
 }
 
+/*
+ * May this pass take another chain? Not once a stop was asked for (what
+ * is still in the ring is never acknowledged, so nothing is lost), nor
+ * past the pass's share of work or the disk's in-flight room.
+ */
+static bool blk_may_take(struct blk_dev *blk, struct virt_queue *vq,
+			 unsigned int reqs)
+{
+	if (atomic_load(&blk->vdev.kvm->stopping))
+		return false;
+	if (blk->inflight_bytes >= BLK_INFLIGHT_BYTES) {
+		blk->waiting_room[vq->index] = true;
+		return false;
+	}
+	if (reqs >= BLK_PASS_REQS || blk->pass_bytes >= BLK_PASS_BYTES) {
+		/* Come back once the lock was free: the kick is still ours. */
+		virtio_queue_kick(&blk->vdev, vq->index);
+		return false;
+	}
+	return true;
+}
+
 static void blk_notify(struct virtio_device *vdev, struct virt_queue *vq)
 {
 	struct blk_dev *blk = vdev->priv;
-	int r;
+	unsigned int reqs = 0;
+	bool more;
+	int r = 0;
 
+	blk->pass_bytes = 0;
 	for (;;) {
 		virtq_disable_notify(vq);
-		while ((r = virtq_pop(vq, &vdev->kvm->mem, &blk->elem)) == 1)
+		while ((more = blk_may_take(blk, vq, reqs)) &&
+		       (r = virtq_pop(vq, &vdev->kvm->mem, &blk->elem)) == 1) {
 			blk_handle(blk, vq, &blk->elem);
+			reqs++;
+		}
 		if (r < 0) {
 			virtio_device_broken(vdev, "malformed descriptor chain");
 			break;
 		}
+		/*
+		 * Stopped early: notifications stay off, the queue is kicked
+		 * again by blk_may_take() or by a completion.
+		 */
+		if (!more)
+			break;
 		/* Buffers that raced with re-enabling: go round again. */
 		if (!virtq_enable_notify(vq))
 			break;
 	}
 	disk_unplug(blk->disk);
 	blk_signal_pending(blk);
+}
+
+/* Completions made room: serve the queues that had to wait for it. */
+static void blk_kick_waiting(struct blk_dev *blk)
+{
+	unsigned int i;
+
+	if (blk->inflight_bytes >= BLK_INFLIGHT_BYTES)
+		return;
+	for (i = 0; i < blk->vdev.nr_queues; i++) {
+		if (blk->waiting_room[i]) {
+			blk->waiting_room[i] = false;
+			virtio_queue_kick(&blk->vdev, i);
+		}
+	}
 }
 
 /* The backend's eventfd: asynchronous requests completed. */
@@ -390,6 +491,7 @@ static void blk_aio_event(struct virtio_device *vdev, void *ctx __unused)
 	/* Completions may have submitted retries. */
 	disk_unplug(blk->disk);
 	blk_signal_pending(blk);
+	blk_kick_waiting(blk);
 }
 
 static int blk_activate(struct virtio_device *vdev)
@@ -416,6 +518,7 @@ static void blk_reset(struct virtio_device *vdev)
 	disk_drain(blk->disk);
 	blk->dropping = false;
 	memset(blk->signal_pending, 0, sizeof(blk->signal_pending));
+	memset(blk->waiting_room, 0, sizeof(blk->waiting_room));
 	disk_set_writethrough(blk->disk, false);
 }
 
@@ -485,14 +588,15 @@ static void blk_fill_config(struct blk_dev *blk, unsigned int nr_queues)
 	struct virtio_blk_config *c = &blk->config;
 
 	c->capacity = htole64(blk->capacity);
+	c->size_max = htole32(BLK_SIZE_MAX);
 	c->seg_max = htole32(BLK_SEG_MAX);
 	c->blk_size = htole32(1 << SECTOR_SHIFT);
 	c->num_queues = htole16(nr_queues);
-	c->max_discard_sectors = htole32(BLK_MAX_DWZ_SECTORS);
-	c->max_discard_seg = htole32(BLK_MAX_DWZ_SEG);
+	c->max_discard_sectors = htole32(BLK_MAX_DISCARD_SECTORS);
+	c->max_discard_seg = htole32(BLK_MAX_DISCARD_SEG);
 	c->discard_sector_alignment = htole32(BLK_DISCARD_ALIGN);
-	c->max_write_zeroes_sectors = htole32(BLK_MAX_DWZ_SECTORS);
-	c->max_write_zeroes_seg = htole32(BLK_MAX_DWZ_SEG);
+	c->max_write_zeroes_sectors = htole32(BLK_MAX_WZ_SECTORS);
+	c->max_write_zeroes_seg = htole32(BLK_MAX_WZ_SEG);
 	c->write_zeroes_may_unmap = 1;
 }
 
@@ -507,6 +611,12 @@ static void blk_free(struct blk_dev *blk)
 		free(req);
 	}
 	free(blk);
+}
+
+/* Waits for in-flight requests, so the image is consistent. */
+static void blk_release(struct virtio_device *vdev)
+{
+	blk_free(vdev->priv);
 }
 
 static int blk_create(struct kvm *kvm, int idx)
@@ -530,7 +640,7 @@ static int blk_create(struct kvm *kvm, int idx)
 	nr_queues = max(1U, min(nr_queues, (unsigned int)BLK_MAX_QUEUES));
 	blk_fill_config(blk, nr_queues);
 
-	f = (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
+	f = (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_SIZE_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
 	    (1ULL << VIRTIO_BLK_F_FLUSH) | (1ULL << VIRTIO_BLK_F_MQ);
 	if (blk->readonly)
 		f |= 1ULL << VIRTIO_BLK_F_RO;
@@ -551,7 +661,6 @@ static int blk_create(struct kvm *kvm, int idx)
 	 */
 	if (virtio_device_register(kvm, &blk->vdev) < 0)
 		return -1;
-	blk_devs[nr_blk_devs++] = blk;
 	if (disk_event_fd(blk->disk) >= 0 &&
 	    virtio_worker_add_fd(&blk->vdev, disk_event_fd(blk->disk),
 				 blk_aio_event, NULL) < 0)
@@ -572,14 +681,4 @@ static int virtio_blk_init(struct kvm *kvm)
 	return 0;
 }
 
-static void virtio_blk_exit(struct kvm *kvm __unused)
-{
-	while (nr_blk_devs) {
-		struct blk_dev *blk = blk_devs[--nr_blk_devs];
-
-		virtio_device_unregister(&blk->vdev);
-		/* Waits for in-flight requests, so the image is consistent. */
-		blk_free(blk);
-	}
-}
-virtio_dev_init(virtio_blk_init, virtio_blk_exit);
+virtio_dev_type_init(virtio_blk_init, blk_ops, blk_release);

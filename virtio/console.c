@@ -166,34 +166,25 @@ out:
 		virtio_queue_signal(&con->vdev, vq);
 }
 
+/* One transmit chain: at most CONSOLE_TX_MAX bytes of it reach the terminal. */
+static u32 console_tx_one(struct virtio_device *vdev, struct virt_queue *vq __unused,
+			  struct virtq_elem *elem)
+{
+	size_t left = CONSOLE_TX_MAX, n;
+	unsigned int i;
+
+	for (i = 0; i < elem->nr_out && left; i++) {
+		n = min(elem->iov[i].iov_len, left);
+		term_write(&vdev->kvm->term, elem->iov[i].iov_base, n);
+		left -= n;
+	}
+	return 0;
+}
+
 static void console_tx(struct console_dev *con, struct virt_queue *vq)
 {
-	bool pushed = false;
-	unsigned int i;
-	int r;
-
-	for (;;) {
-		virtq_disable_notify(vq);
-		while ((r = virtq_pop(vq, &con->vdev.kvm->mem, &con->elem)) == 1) {
-			size_t left = CONSOLE_TX_MAX, n;
-
-			for (i = 0; i < con->elem.nr_out && left; i++) {
-				n = min(con->elem.iov[i].iov_len, left);
-				term_write(con->elem.iov[i].iov_base, n);
-				left -= n;
-			}
-			virtq_push(vq, &con->elem, 0);
-			pushed = true;
-		}
-		if (r < 0) {
-			virtio_device_broken(&con->vdev, "malformed transmit chain");
-			break;
-		}
-		if (!virtq_enable_notify(vq))
-			break;
-	}
-	if (pushed)
-		virtio_queue_signal(&con->vdev, vq);
+	virtio_queue_serve(&con->vdev, vq, &con->elem, console_tx_one,
+			   "malformed transmit chain");
 }
 
 static void console_notify(struct virtio_device *vdev, struct virt_queue *vq)
@@ -281,15 +272,15 @@ static int virtio_console_init(struct kvm *kvm)
 	    virtio_worker_add_fd(&con->vdev, con->timer_fd, console_input_event, NULL) < 0)
 		return -1;
 	console_dev = con;
-	term_set_input(console_input, con);
+	term_set_input(&kvm->term, console_input, con);
 	return 0;
 }
 
-static void virtio_console_exit(struct kvm *kvm __unused)
+static void virtio_console_exit(struct kvm *kvm)
 {
 	if (!console_dev)
 		return;
-	term_set_input(NULL, NULL);
+	term_set_input(&kvm->term, NULL, NULL);
 	virtio_device_unregister(&console_dev->vdev);
 	close(console_dev->in_fd);
 	close(console_dev->timer_fd);

@@ -204,17 +204,42 @@ int virtio_device_register(struct kvm *kvm, struct virtio_device *vdev)
 		pr_err("virtio-%s: cannot start its worker thread", vdev->ops->name);
 		return -1;
 	}
+	thread_set_name(vdev->worker, "virtio-%s", vdev->ops->name);
 	vdev->worker_running = true;
+	vdev->vm_next = kvm->virtio_devs;
+	kvm->virtio_devs = vdev;
 	return 0;
+}
+
+void virtio_devices_exit(struct kvm *kvm, const struct virtio_device_ops *ops,
+			 void (*release)(struct virtio_device *vdev))
+{
+	struct virtio_device *vdev;
+
+	for (;;) {
+		for (vdev = kvm->virtio_devs; vdev && vdev->ops != ops; vdev = vdev->vm_next)
+			;
+		if (!vdev)
+			return;
+		virtio_device_unregister(vdev);
+		release(vdev);
+	}
 }
 
 void virtio_device_unregister(struct virtio_device *vdev)
 {
 	struct worker_fd *w, *next;
+	struct virtio_device **p;
 	unsigned int i;
 
 	if (!vdev->kvm)
 		return;		/* never registered */
+	for (p = &vdev->kvm->virtio_devs; *p; p = &(*p)->vm_next) {
+		if (*p == vdev) {
+			*p = vdev->vm_next;
+			break;
+		}
+	}
 	if (vdev->worker_running) {
 		eventfd_write(vdev->wake_fd, 1);
 		pthread_join(vdev->worker, NULL);
@@ -229,15 +254,11 @@ void virtio_device_unregister(struct virtio_device *vdev)
 	}
 	vdev->worker_fds = NULL;
 	for (i = 0; vdev->vqs && i < vdev->nr_queues; i++)
-		if (vdev->vqs[i].kick_fd >= 0)
-			close(vdev->vqs[i].kick_fd);
+		close_fd(&vdev->vqs[i].kick_fd);
 	free(vdev->vqs);
 	vdev->vqs = NULL;
-	if (vdev->epoll_fd >= 0)
-		close(vdev->epoll_fd);
-	if (vdev->wake_fd >= 0)
-		close(vdev->wake_fd);
-	vdev->epoll_fd = vdev->wake_fd = -1;
+	close_fd(&vdev->epoll_fd);
+	close_fd(&vdev->wake_fd);
 	vdev->kvm = NULL;
 }
 
@@ -426,4 +447,27 @@ void virtio_device_broken(struct virtio_device *vdev, const char *why)
 	pthread_mutex_unlock(&vdev->lock);
 	if (notify)
 		vdev->tops->signal_config(vdev);
+}
+
+void virtio_queue_serve(struct virtio_device *vdev, struct virt_queue *vq,
+			struct virtq_elem *elem, virtio_serve_fn serve, const char *broken)
+{
+	bool pushed = false;
+	int r;
+
+	for (;;) {
+		virtq_disable_notify(vq);
+		while ((r = virtq_pop(vq, &vdev->kvm->mem, elem)) == 1) {
+			virtq_push(vq, elem, serve(vdev, vq, elem));
+			pushed = true;
+		}
+		if (r < 0) {
+			virtio_device_broken(vdev, broken);
+			break;
+		}
+		if (!virtq_enable_notify(vq))
+			break;
+	}
+	if (pushed)
+		virtio_queue_signal(vdev, vq);
 }

@@ -20,14 +20,12 @@
 #include "lkvm/irq.h"
 #include "lkvm/kvm.h"
 #include "lkvm/virtio-mmio.h"
+#include "lkvm/virtio-transport.h"
 #include "lkvm/virtio.h"
 
 struct msi_vec {
-	u64 addr;
-	u32 data;
+	struct virtio_msi kvm;	/* route, irqfd, and the message itself */
 	bool configured, masked, pending;
-	int gsi;		/* KVM MSI route, or -1 (send with KVM_SIGNAL_MSI) */
-	int efd;		/* irqfd on @gsi */
 };
 
 struct mmio_dev {
@@ -50,10 +48,10 @@ struct mmio_dev {
 	unsigned long msi_invalid;
 
 	/* Notifications: one write ioeventfd per queue on QueueNotify... */
-	struct ioevent *notify;
+	struct virtio_notify notify;
 	bool notify_on;		/* ...registered (dropped while per-queue ones are used) */
 	/* ...and, with the extension, one per queue on its own address. */
-	struct ioevent *queue_notify;
+	struct virtio_notify queue_notify;
 	/* A read event on QueueNotify: the driver looks up per-queue addresses. */
 	struct ioevent notify_read;
 	bool notify_read_on;
@@ -61,15 +59,13 @@ struct mmio_dev {
 	struct mmio_dev *next;
 };
 
-static struct mmio_dev *devices;
-static u64 next_base = VIRTIO_MMIO_START;
-
-void virtio_mmio_for_each(void (*fn)(const struct virtio_mmio_info *info, void *ctx),
+void virtio_mmio_for_each(struct kvm *kvm,
+			  void (*fn)(const struct virtio_mmio_info *info, void *ctx),
 			  void *ctx)
 {
 	struct mmio_dev *m;
 
-	for (m = devices; m; m = m->next)
+	for (m = kvm->virtio_mmio_devs; m; m = m->next)
 		fn(&m->info, ctx);
 }
 
@@ -99,10 +95,9 @@ static void msi_invalid(struct mmio_dev *m, const char *what, u32 v)
 
 static void msi_deliver(struct mmio_dev *m, struct msi_vec *v)
 {
-	if (v->efd >= 0)
-		eventfd_write(v->efd, 1);
-	else
-		irq_signal_msi(m->kvm, v->addr, v->data, m->info.msi_devid);
+	if (virtio_msi_fire(m->kvm, &v->kvm, m->info.msi_devid))
+		pr_debug("virtio-mmio@0x%llx: MSI not delivered",
+			 (unsigned long long)m->info.base);
 }
 
 static void msi_fire(struct mmio_dev *m, u32 vec)
@@ -204,23 +199,9 @@ static void msi_configure(struct mmio_dev *m, u32 vec)
 		return;
 	}
 	v = &m->vecs[vec];
-	v->addr = addr;
-	v->data = m->data;
 	v->configured = true;
 	/* Each vector becomes a KVM MSI route fed by an irqfd: no exits to raise it. */
-	if (v->gsi < 0) {
-		v->gsi = irq_msi_route_alloc(m->kvm, addr, m->data, m->info.msi_devid);
-		if (v->gsi >= 0) {
-			v->efd = eventfd(0, EFD_CLOEXEC);
-			if (v->efd < 0 || irq_irqfd_add(m->kvm, v->gsi, v->efd)) {
-				if (v->efd >= 0)
-					close(v->efd);
-				v->efd = -1;
-			}
-		}
-	} else {
-		irq_msi_route_update(m->kvm, v->gsi, addr, m->data, m->info.msi_devid);
-	}
+	virtio_msi_route(m->kvm, &v->kvm, addr, m->data, m->info.msi_devid);
 }
 
 static void msi_reset(struct mmio_dev *m)
@@ -309,15 +290,13 @@ static void msi_command(struct mmio_dev *m, u32 cmd)
 static void notify_read_seen(struct virtio_device *vdev, void *ctx)
 {
 	struct mmio_dev *m = ctx;
-	unsigned int i;
 
 	/* A read from before a reset: the next driver may not use the extension. */
 	if (!m->notify_on || !m->notify_read_on)
 		return;
 	pr_debug("virtio-%s@0x%llx: driver uses per-queue notify addresses",
 		 vdev->ops->name, (unsigned long long)m->info.base);
-	for (i = 0; i < vdev->nr_queues; i++)
-		ioeventfd_del(m->kvm, &m->notify[i]);
+	virtio_notify_del(m->kvm, &m->notify);
 	m->notify_on = false;
 }
 
@@ -327,12 +306,9 @@ static void notify_read_seen(struct virtio_device *vdev, void *ctx)
  */
 static void notify_shared_restore(struct mmio_dev *m)
 {
-	unsigned int i;
-
 	if (m->notify_on)
 		return;
-	for (i = 0; i < m->vdev->nr_queues; i++)
-		ioeventfd_add(m->kvm, &m->notify[i]);
+	virtio_notify_restore(m->kvm, &m->notify);
 	m->notify_on = true;
 }
 
@@ -429,12 +405,8 @@ static u32 reg_read(struct mmio_dev *m, u64 off)
 /* Set the low or high half of a ring address, only while the queue is off. */
 static void set_half(struct virt_queue *vq, u64 *gpa, bool high, u32 val)
 {
-	if (!vq || vq->ready)
-		return;
-	if (high)
-		*gpa = (*gpa & 0xffffffffULL) | (u64)val << 32;
-	else
-		*gpa = (*gpa & ~0xffffffffULL) | val;
+	if (vq && !vq->ready)
+		virtio_addr_set_half(gpa, high, val);
 }
 
 static void reg_write(struct mmio_dev *m, u64 off, u32 val)
@@ -549,31 +521,20 @@ static void mmio_io(struct io_range *r __unused, u64 off, u8 *data, u32 len,
 
 static int add_notify_events(struct mmio_dev *m)
 {
-	unsigned int i, n = m->vdev->nr_queues;
+	unsigned int n = m->vdev->nr_queues;
 
-	m->notify = xzalloc(n * sizeof(*m->notify));
-	for (i = 0; i < n; i++) {
-		m->notify[i] = (struct ioevent){
-			.addr = m->info.base + VIRTIO_MMIO_QUEUE_NOTIFY, .len = 4,
-			.flags = IOEVENTFD_DATAMATCH, .datamatch = i,
-			.fd = m->vdev->vqs[i].kick_fd,
-		};
-		if (ioeventfd_add(m->kvm, &m->notify[i]))
-			return -1;
-	}
+	virtio_notify_alloc(&m->notify, n);
+	if (virtio_notify_add(m->kvm, &m->notify, m->vdev,
+			      m->info.base + VIRTIO_MMIO_QUEUE_NOTIFY, 0, 4))
+		return -1;
 	m->notify_on = true;
 	if (!ext_offered(m))
 		return 0;
-	m->queue_notify = xzalloc(n * sizeof(*m->queue_notify));
-	for (i = 0; i < n; i++) {
-		m->queue_notify[i] = (struct ioevent){
-			.addr = m->info.base + VIRTIO_MMIO_NOTIFY_BASE +
-				i * VIRTIO_MMIO_NOTIFY_MULTIPLIER,
-			.len = 4, .fd = m->vdev->vqs[i].kick_fd,
-		};
-		if (ioeventfd_add(m->kvm, &m->queue_notify[i]))
-			return -1;
-	}
+	virtio_notify_alloc(&m->queue_notify, n);
+	if (virtio_notify_add(m->kvm, &m->queue_notify, m->vdev,
+			      m->info.base + VIRTIO_MMIO_NOTIFY_BASE,
+			      VIRTIO_MMIO_NOTIFY_MULTIPLIER, 4))
+		return -1;
 	m->notify_read = (struct ioevent){
 		.addr = m->info.base + VIRTIO_MMIO_QUEUE_NOTIFY, .len = 4,
 		.flags = IOEVENTFD_READ, .read_value = notify_info(),
@@ -611,21 +572,23 @@ static int setup_wired_irq(struct mmio_dev *m)
 static int mmio_attach(struct kvm *kvm, struct virtio_device *vdev)
 {
 	struct mmio_dev *m = xzalloc(sizeof(*m)), **p;
+	/* Addresses are never reused: a detached device's stays a hole. */
+	u64 base = VIRTIO_MMIO_START + (u64)kvm->virtio_mmio_made * VIRTIO_MMIO_SIZE;
 	unsigned int i;
 
-	if (next_base + VIRTIO_MMIO_SIZE > VIRTIO_MMIO_END) {
+	if (base + VIRTIO_MMIO_SIZE > VIRTIO_MMIO_END) {
 		pr_err("virtio-mmio: too many devices");
 		free(m);
 		return -1;
 	}
 	m->vdev = vdev;
 	m->kvm = kvm;
-	m->info.base = next_base;
+	m->info.base = base;
 	m->info.size = VIRTIO_MMIO_SIZE;
 	m->info.device_id = vdev->ops->device_id;
 	m->info.msi = kvm->cfg.virtio_mmio_msi;
 	m->info.msi_devid = VIRTIO_MMIO_MSI_DEVID_BASE +
-			    (next_base - VIRTIO_MMIO_START) / VIRTIO_MMIO_SIZE;
+			    kvm->virtio_mmio_made;
 	vdev->transport = m;
 	vdev->tops = &mmio_ops;
 
@@ -637,7 +600,7 @@ static int mmio_attach(struct kvm *kvm, struct virtio_device *vdev)
 		m->nvec = vdev->nr_queues + 1;
 		m->vecs = xzalloc(m->nvec * sizeof(*m->vecs));
 		for (i = 0; i < m->nvec; i++)
-			m->vecs[i].gsi = m->vecs[i].efd = -1;
+			virtio_msi_init(&m->vecs[i].kvm);
 		m->queue_vec = xzalloc(vdev->nr_queues * sizeof(*m->queue_vec));
 		msi_reset(m);
 	}
@@ -650,8 +613,8 @@ static int mmio_attach(struct kvm *kvm, struct virtio_device *vdev)
 	};
 	if (iobus_register(&kvm->mmio_bus, &m->io))
 		return -1;
-	next_base += VIRTIO_MMIO_SIZE;
-	for (p = &devices; *p; p = &(*p)->next)
+	kvm->virtio_mmio_made++;
+	for (p = &kvm->virtio_mmio_devs; *p; p = &(*p)->next)
 		;
 	*p = m;		/* keep creation order: it is the guest's probe order */
 	return 0;
@@ -665,33 +628,25 @@ static void mmio_detach(struct virtio_device *vdev)
 	if (!m)
 		return;
 	iobus_unregister(&m->kvm->mmio_bus, &m->io);
-	for (i = 0; m->notify && m->notify_on && i < vdev->nr_queues; i++)
-		ioeventfd_del(m->kvm, &m->notify[i]);
-	for (i = 0; m->queue_notify && i < vdev->nr_queues; i++)
-		ioeventfd_del(m->kvm, &m->queue_notify[i]);
+	virtio_notify_free(m->kvm, &m->notify);
+	virtio_notify_free(m->kvm, &m->queue_notify);
 	if (m->notify_read_on)
 		ioeventfd_del(m->kvm, &m->notify_read);
 	if (m->notify_read.fd > 0)
 		close(m->notify_read.fd);
-	for (i = 0; i < m->nvec; i++) {
-		if (m->vecs[i].efd >= 0) {
-			irq_irqfd_del(m->kvm, m->vecs[i].gsi, m->vecs[i].efd);
-			close(m->vecs[i].efd);
-		}
-	}
+	for (i = 0; i < m->nvec; i++)
+		virtio_msi_exit(m->kvm, &m->vecs[i].kvm);
 	if (m->irqfd >= 0) {
 		irq_irqfd_del(m->kvm, m->info.irq, m->irqfd);
 		close(m->irqfd);
 		close(m->resamplefd);
 	}
-	for (p = &devices; *p; p = &(*p)->next) {
+	for (p = &m->kvm->virtio_mmio_devs; *p; p = &(*p)->next) {
 		if (*p == m) {
 			*p = m->next;
 			break;
 		}
 	}
-	free(m->notify);
-	free(m->queue_notify);
 	free(m->vecs);
 	free(m->queue_vec);
 	free(m);

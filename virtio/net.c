@@ -66,10 +66,7 @@ struct net_dev {
 	bool running;		/* DRIVER_OK, until reset */
 	struct net_rx rx[LKVM_NET_MAX_QUEUES];
 	struct virtq_elem elem;
-	struct net_dev *next;
 };
-
-static struct net_dev *net_devs;
 
 /*
  * The queue layout the driver negotiated (virtio 1.x, 5.1.2): its pairs,
@@ -217,32 +214,24 @@ out:
 		virtio_queue_signal(&n->vdev, vq);
 }
 
+/* One frame to the tap of the queue's pair. */
+static u32 tx_one(struct virtio_device *vdev, struct virt_queue *vq,
+		  struct virtq_elem *elem)
+{
+	struct net_dev *n = vdev->priv;
+	int pair = vq->index / 2, fd = n->tap.fds[pair < n->tap.nr_fds ? pair : 0];
+
+	/* Header and frame, however the driver laid them out. */
+	if (elem->out_bytes > NET_VNET_HDR_LEN &&
+	    elem->out_bytes <= NET_VNET_HDR_LEN + NET_MAX_FRAME &&
+	    writev(fd, elem->iov, elem->nr_out) < 0)
+		pr_debug("virtio-net: tap write: %s", strerror(errno));
+	return 0;
+}
+
 static void tx_process(struct net_dev *n, struct virt_queue *vq)
 {
-	int pair = vq->index / 2, fd = n->tap.fds[pair < n->tap.nr_fds ? pair : 0];
-	bool pushed = false;
-	int r;
-
-	for (;;) {
-		virtq_disable_notify(vq);
-		while ((r = virtq_pop(vq, &n->vdev.kvm->mem, &n->elem)) == 1) {
-			/* Header and frame, however the driver laid them out. */
-			if (n->elem.out_bytes > NET_VNET_HDR_LEN &&
-			    n->elem.out_bytes <= NET_VNET_HDR_LEN + NET_MAX_FRAME &&
-			    writev(fd, n->elem.iov, n->elem.nr_out) < 0)
-				pr_debug("virtio-net: tap write: %s", strerror(errno));
-			virtq_push(vq, &n->elem, 0);
-			pushed = true;
-		}
-		if (r < 0) {
-			virtio_device_broken(&n->vdev, "malformed transmit chain");
-			return;
-		}
-		if (!virtq_enable_notify(vq))
-			break;
-	}
-	if (pushed)
-		virtio_queue_signal(&n->vdev, vq);
+	virtio_queue_serve(&n->vdev, vq, &n->elem, tx_one, "malformed transmit chain");
 }
 
 /* TUN_F_* for a set of VIRTIO_NET_F_GUEST_* bits. */
@@ -427,6 +416,11 @@ static void net_free(struct net_dev *n)
 	free(n);
 }
 
+static void net_release(struct virtio_device *vdev)
+{
+	net_free(vdev->priv);
+}
+
 static int net_init_one(struct kvm *kvm, int idx)
 {
 	const struct net_config *nc = &kvm->cfg.nets[idx];
@@ -497,8 +491,6 @@ static int net_init_one(struct kvm *kvm, int idx)
 		n->tap.ifname, n->config.mac[0], n->config.mac[1], n->config.mac[2],
 		n->config.mac[3], n->config.mac[4], n->config.mac[5], n->pairs,
 		n->pairs > 1 ? "s" : "");
-	n->next = net_devs;
-	net_devs = n;
 	return 0;
 }
 
@@ -512,14 +504,4 @@ static int virtio_net_init(struct kvm *kvm)
 	return 0;
 }
 
-static void virtio_net_exit(struct kvm *kvm __unused)
-{
-	while (net_devs) {
-		struct net_dev *n = net_devs;
-
-		net_devs = n->next;
-		virtio_device_unregister(&n->vdev);
-		net_free(n);
-	}
-}
-virtio_dev_init(virtio_net_init, virtio_net_exit);
+virtio_dev_type_init(virtio_net_init, net_ops, net_release);

@@ -28,13 +28,10 @@
 #include <linux/virtio_pci.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
-#include "lkvm/ioeventfd.h"
-#include "lkvm/irq.h"
 #include "lkvm/kvm.h"
 #include "lkvm/pci.h"
+#include "lkvm/virtio-transport.h"
 #include "lkvm/virtio.h"
 
 #define VIRTIO_PCI_VENDOR	0x1af4
@@ -59,16 +56,6 @@
 #define VPCI_CFG_CAP_LEN	20	/* struct virtio_pci_cfg_cap */
 #define VPCI_CFG_CAP_DATA	16	/* offset of pci_cfg_data in it */
 
-/* One MSI-X vector's KVM side: an MSI route and the irqfd that raises it. */
-struct vpci_vector {
-	int gsi;		/* -1: no route yet */
-	int fd;			/* eventfd bound to gsi with an irqfd */
-	bool irqfd;		/* the irqfd is attached */
-	bool route_ok;		/* KVM's route carries (addr, data) */
-	u64 addr;
-	u32 data;
-};
-
 struct vpci {
 	struct pci_device pdev;
 	struct virtio_device *vdev;
@@ -81,14 +68,13 @@ struct vpci {
 	/* Under vp->lock. */
 	pthread_mutex_t lock;
 	struct pci_msix msix;
-	struct vpci_vector *vectors;	/* msix.nr of them */
+	struct virtio_msi *vectors;	/* msix.nr of them: their KVM side */
 	u16 msix_config;		/* vector for config changes */
 	u16 *queue_vector;		/* per queue */
 	u8 isr;
 
 	/* Under the PCI bus lock (changed only from config space writes). */
-	struct ioevent *notify;		/* per queue */
-	bool *notify_on;
+	struct virtio_notify notify;	/* per queue */
 	u8 cfg_cap;			/* VIRTIO_PCI_CAP_PCI_CFG offset */
 };
 
@@ -105,39 +91,16 @@ static u32 devid(const struct vpci *vp)
 static void vpci_msix_route(void *ctx, unsigned int v, u64 addr, u32 data)
 {
 	struct vpci *vp = ctx;
-	struct vpci_vector *vec = &vp->vectors[v];
 
-	if (vec->gsi >= 0 && vec->route_ok && vec->addr == addr && vec->data == data)
-		return;
-	vec->addr = addr;
-	vec->data = data;
-	if (vec->gsi < 0) {
-		vec->gsi = irq_msi_route_alloc(vp->kvm, addr, data, devid(vp));
-		if (vec->gsi < 0) {
-			/* fire() falls back to KVM_SIGNAL_MSI: slower, still correct. */
-			vec->route_ok = false;
-			return;
-		}
-		if (vec->fd < 0)
-			vec->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		vec->irqfd = vec->fd >= 0 && !irq_irqfd_add(vp->kvm, vec->gsi, vec->fd);
-		vec->route_ok = true;
-		return;
-	}
-	vec->route_ok = !irq_msi_route_update(vp->kvm, vec->gsi, addr, data, devid(vp));
+	virtio_msi_route(vp->kvm, &vp->vectors[v], addr, data, devid(vp));
 }
 
+/* hw/pci.c routes a vector before it fires: vectors[v] has its message. */
 static void vpci_msix_fire(void *ctx, unsigned int v)
 {
 	struct vpci *vp = ctx;
-	struct vpci_vector *vec = &vp->vectors[v];
-	u64 addr;
-	u32 data;
 
-	if (vec->irqfd && vec->route_ok && eventfd_write(vec->fd, 1) == 0)
-		return;
-	pci_msix_message(&vp->msix, v, &addr, &data);
-	if (irq_signal_msi(vp->kvm, addr, data, devid(vp)) < 0)
+	if (virtio_msi_fire(vp->kvm, &vp->vectors[v], devid(vp)) < 0)
 		pr_debug("virtio-pci %02x: MSI-X vector %u not delivered", vp->pdev.slot, v);
 }
 
@@ -253,10 +216,8 @@ static void set_addr(u64 *addr, u32 reg_off, u32 lo_off, const u8 *data, u32 len
 {
 	if (reg_off == lo_off && len == 8)
 		*addr = get_le(data, 8);
-	else if (reg_off == lo_off && len == 4)
-		*addr = (*addr & ~0xffffffffULL) | get_le(data, 4);
-	else if (reg_off == lo_off + 4 && len == 4)
-		*addr = (*addr & 0xffffffffULL) | get_le(data, 4) << 32;
+	else if ((reg_off == lo_off || reg_off == lo_off + 4) && len == 4)
+		virtio_addr_set_half(addr, reg_off != lo_off, get_le(data, 4));
 }
 
 /* The driver reset the device: the transport's part (vdev->lock held). */
@@ -428,25 +389,15 @@ static void vpci_bar_io(struct io_range *r __unused, u64 off, u8 *data, u32 len,
 static void vpci_bar_map(struct pci_device *dev, unsigned int bar, u64 addr, bool on)
 {
 	struct vpci *vp = dev->priv;
-	unsigned int q;
 
 	if (bar != VPCI_BAR)
 		return;
-	for (q = 0; q < vp->vdev->nr_queues; q++) {
-		struct ioevent *ev = &vp->notify[q];
-
-		if (vp->notify_on[q]) {
-			ioeventfd_del(vp->kvm, ev);
-			vp->notify_on[q] = false;
-		}
-		if (!on)
-			continue;
-		memset(ev, 0, sizeof(*ev));
-		ev->addr = addr + VPCI_NOTIFY_OFF + q * VPCI_NOTIFY_MULT;
-		ev->len = 0;		/* any width: drivers write 16 bits, others may not */
-		ev->fd = vp->vdev->vqs[q].kick_fd;
-		vp->notify_on[q] = !ioeventfd_add(vp->kvm, ev);
-	}
+	/* Any width (len 0): drivers write 16 bits, others may not. */
+	if (on)
+		virtio_notify_add(vp->kvm, &vp->notify, vp->vdev, addr + VPCI_NOTIFY_OFF,
+				  VPCI_NOTIFY_MULT, 0);
+	else
+		virtio_notify_del(vp->kvm, &vp->notify);
 }
 
 /*
@@ -465,18 +416,13 @@ static bool cfg_window(struct vpci *vp, u32 *boff, u32 *blen)
 	       *boff < VPCI_BAR_SIZE;
 }
 
-static bool touches(u32 off, u32 len, u32 start, u32 n)
-{
-	return off < start + n && start < off + len;
-}
-
 static void vpci_cfg_read(struct pci_device *dev, u32 off, u32 len)
 {
 	struct vpci *vp = dev->priv;
 	u8 *win = dev->cfg + vp->cfg_cap + VPCI_CFG_CAP_DATA;
 	u32 boff, blen;
 
-	if (!touches(off, len, vp->cfg_cap + VPCI_CFG_CAP_DATA, 4))
+	if (!pci_cfg_overlaps(off, len, vp->cfg_cap + VPCI_CFG_CAP_DATA, 4))
 		return;
 	memset(win, 0, 4);
 	if (cfg_window(vp, &boff, &blen))
@@ -488,14 +434,14 @@ static void vpci_cfg_write(struct pci_device *dev, u32 off, u32 len)
 	struct vpci *vp = dev->priv;
 	u32 boff, blen;
 
-	if (touches(off, len, vp->msix.cap + PCI_MSIX_FLAGS, 2)) {
+	if (pci_cfg_overlaps(off, len, vp->msix.cap + PCI_MSIX_FLAGS, 2)) {
 		pthread_mutex_lock(&vp->lock);
 		pci_msix_cfg_update(&vp->msix);
 		/* With MSI-X on, the function must not use INTx. */
 		pci_irq_set(dev, !vp->msix.enabled && vp->isr);
 		pthread_mutex_unlock(&vp->lock);
 	}
-	if (touches(off, len, vp->cfg_cap + VPCI_CFG_CAP_DATA, 4) &&
+	if (pci_cfg_overlaps(off, len, vp->cfg_cap + VPCI_CFG_CAP_DATA, 4) &&
 	    cfg_window(vp, &boff, &blen))
 		vpci_bar_io(NULL, boff, dev->cfg + vp->cfg_cap + VPCI_CFG_CAP_DATA,
 			    blen, true, vp);
@@ -590,13 +536,12 @@ static int vpci_attach(struct kvm *kvm, struct virtio_device *vdev)
 	pthread_mutex_init(&vp->lock, NULL);
 	vp->vectors = xzalloc(nr_vectors * sizeof(*vp->vectors));
 	for (i = 0; i < nr_vectors; i++)
-		vp->vectors[i].gsi = vp->vectors[i].fd = -1;
+		virtio_msi_init(&vp->vectors[i]);
 	vp->queue_vector = xzalloc(vdev->nr_queues * sizeof(*vp->queue_vector));
 	for (i = 0; i < vdev->nr_queues; i++)
 		vp->queue_vector[i] = VIRTIO_MSI_NO_VECTOR;
 	vp->msix_config = VIRTIO_MSI_NO_VECTOR;
-	vp->notify = xzalloc(vdev->nr_queues * sizeof(*vp->notify));
-	vp->notify_on = xzalloc(vdev->nr_queues * sizeof(*vp->notify_on));
+	virtio_notify_alloc(&vp->notify, vdev->nr_queues);
 	vdev->transport = vp;
 	vdev->tops = &vpci_tops;
 
@@ -637,20 +582,13 @@ static void vpci_detach(struct virtio_device *vdev)
 		return;
 	/* Unmapping BAR0 also removes the notify ioeventfds (vpci_bar_map). */
 	pci_bus_remove(&vp->pdev);
-	for (i = 0; i < vp->msix.nr; i++) {
-		struct vpci_vector *vec = &vp->vectors[i];
-
-		if (vec->irqfd)
-			irq_irqfd_del(vp->kvm, vec->gsi, vec->fd);
-		if (vec->fd >= 0)
-			close(vec->fd);
-	}
+	for (i = 0; i < vp->msix.nr; i++)
+		virtio_msi_exit(vp->kvm, &vp->vectors[i]);
 	pci_msix_exit(&vp->msix);
 	pthread_mutex_destroy(&vp->lock);
 	free(vp->vectors);
 	free(vp->queue_vector);
-	free(vp->notify);
-	free(vp->notify_on);
+	virtio_notify_free(vp->kvm, &vp->notify);
 	free(vp);
 	vdev->transport = NULL;
 }

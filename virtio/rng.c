@@ -24,10 +24,10 @@ struct rng_dev {
 	struct virtq_elem elem;
 };
 
-static struct rng_dev *rng_dev;
 
 /* Fill the writable part of @elem; returns the number of bytes written. */
-static u32 rng_fill(const struct virtq_elem *elem)
+static u32 rng_fill(struct virtio_device *vdev __unused, struct virt_queue *vq __unused,
+		    struct virtq_elem *elem)
 {
 	const struct iovec *iov = elem->iov + elem->nr_out;
 	u32 done = 0;
@@ -58,24 +58,8 @@ static u32 rng_fill(const struct virtq_elem *elem)
 static void rng_notify(struct virtio_device *vdev, struct virt_queue *vq)
 {
 	struct rng_dev *rng = vdev->priv;
-	bool pushed = false;
-	int r;
 
-	for (;;) {
-		virtq_disable_notify(vq);
-		while ((r = virtq_pop(vq, &vdev->kvm->mem, &rng->elem)) == 1) {
-			virtq_push(vq, &rng->elem, rng_fill(&rng->elem));
-			pushed = true;
-		}
-		if (r < 0) {
-			virtio_device_broken(vdev, "malformed descriptor chain");
-			break;
-		}
-		if (!virtq_enable_notify(vq))
-			break;
-	}
-	if (pushed)
-		virtio_queue_signal(vdev, vq);
+	virtio_queue_serve(vdev, vq, &rng->elem, rng_fill, "malformed descriptor chain");
 }
 
 static const struct virtio_device_ops rng_ops = {
@@ -83,6 +67,11 @@ static const struct virtio_device_ops rng_ops = {
 	.device_id = VIRTIO_ID_RNG,
 	.notify = rng_notify,
 };
+
+static void rng_release(struct virtio_device *vdev)
+{
+	free(vdev->priv);
+}
 
 static int virtio_rng_init(struct kvm *kvm)
 {
@@ -97,16 +86,7 @@ static int virtio_rng_init(struct kvm *kvm)
 	/* No device features and no config space. */
 	if (virtio_device_register(kvm, &rng->vdev) < 0)
 		return -1;
-	rng_dev = rng;
 	return 0;
 }
 
-static void virtio_rng_exit(struct kvm *kvm __unused)
-{
-	if (rng_dev) {
-		virtio_device_unregister(&rng_dev->vdev);
-		free(rng_dev);
-		rng_dev = NULL;
-	}
-}
-virtio_dev_init(virtio_rng_init, virtio_rng_exit);
+virtio_dev_type_init(virtio_rng_init, rng_ops, rng_release);

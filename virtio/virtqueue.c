@@ -43,9 +43,15 @@ static void *avail_event_ptr(struct virt_queue *vq)
 	return &vq->used->ring[vq->size];
 }
 
+static bool overlap(u64 a, u64 alen, u64 b, u64 blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
 int virtq_setup(struct virt_queue *vq, const struct guest_mem *mem)
 {
 	u16 n = vq->size;
+	u64 dlen = (u64)DESC_SIZE * n, alen = 6 + 2ULL * n, ulen = 6 + 8ULL * n;
 
 	vq->desc = NULL;
 	vq->avail = NULL;
@@ -55,9 +61,18 @@ int virtq_setup(struct virt_queue *vq, const struct guest_mem *mem)
 	if (!IS_ALIGNED(vq->desc_gpa, 16) || !IS_ALIGNED(vq->avail_gpa, 2) ||
 	    !IS_ALIGNED(vq->used_gpa, 4))
 		return -1;
-	vq->desc = guest_ptr(mem, vq->desc_gpa, (u64)DESC_SIZE * n);
-	vq->avail = guest_ptr(mem, vq->avail_gpa, 6 + 2ULL * n);
-	vq->used = guest_ptr(mem, vq->used_gpa, 6 + 8ULL * n);
+	/*
+	 * Rings that overlap would let our own used-ring writes add avail
+	 * entries (or descriptors), so a device could serve chains forever
+	 * without the driver doing anything. No driver lays them out so.
+	 */
+	if (overlap(vq->desc_gpa, dlen, vq->avail_gpa, alen) ||
+	    overlap(vq->desc_gpa, dlen, vq->used_gpa, ulen) ||
+	    overlap(vq->avail_gpa, alen, vq->used_gpa, ulen))
+		return -1;
+	vq->desc = guest_ptr(mem, vq->desc_gpa, dlen);
+	vq->avail = guest_ptr(mem, vq->avail_gpa, alen);
+	vq->used = guest_ptr(mem, vq->used_gpa, ulen);
 	if (!vq->desc || !vq->avail || !vq->used) {
 		vq->desc = NULL;
 		vq->avail = NULL;

@@ -56,6 +56,9 @@ int bzimage_parse(const u8 *buf, size_t len, u64 file_size, struct bzimage *bz,
 		bz->hdr_end = BZ_HEADER_MAX_END;
 	if (bz->hdr_end < BZ_MIN_HEADER_LEN)
 		bz->hdr_end = BZ_MIN_HEADER_LEN;
+	/* Nor past the bytes we were given (the rest of the header is absent). */
+	if (bz->hdr_end > len)
+		bz->hdr_end = len;
 	return 0;
 }
 

@@ -103,19 +103,6 @@ int kvm__arch_setup_ram(struct kvm *kvm)
 				 ram + X86_MMIO_HOLE_START);
 }
 
-const char *kvm__arch_default_cmdline(struct kvm *kvm)
-{
-	const char *user = kvm->cfg.params ? kvm->cfg.params : "";
-
-	/* A user who picks a console picks all of them. */
-	if (strstr(user, "console="))
-		return "";
-	/* hvc0 needs the virtio driver; the UART still shows early boot. */
-	if (kvm->cfg.console && !strcmp(kvm->cfg.console, "virtio"))
-		return "console=hvc0 earlyprintk=ttyS0";
-	return "console=ttyS0 earlyprintk=ttyS0";
-}
-
 int kvm__arch_check_kernel(int fd, const u8 *hdr, size_t len, u64 size, const char **err)
 {
 	struct bzimage bz;

@@ -14,14 +14,6 @@
 #include "lkvm/kvm.h"
 #include "lkvm/pci.h"
 
-static struct pci_bus root;
-static bool root_ready;
-
-struct pci_bus *pci_root_bus(struct kvm *kvm __unused)
-{
-	return root_ready ? &root : NULL;
-}
-
 /*
  * 0xcf8-0xcff. A dword at 0xcf8 is the config address, 0xcfc-0xcff the
  * data; byte accesses to 0xcf9 are the reset control register, which
@@ -30,54 +22,40 @@ struct pci_bus *pci_root_bus(struct kvm *kvm __unused)
 static void conf1_io(struct io_range *r __unused, u64 off, u8 *data, u32 len,
 		     bool is_write, void *ctx)
 {
-	if (pci_conf1_io(&root, off, data, len, is_write))
+	if (pci_conf1_io(pci_root_bus(ctx), off, data, len, is_write))
 		return;
 	if (off == X86_RESET_PORT - PCI_CONF1_PORT && len == 1)
 		x86_reset_control_io(ctx, data, is_write);
 }
 
-static void ecam_io(struct io_range *r __unused, u64 off, u8 *data, u32 len,
-		    bool is_write, void *ctx __unused)
-{
-	pci_ecam_io(&root, off, data, len, is_write);
-}
-
-static void set_irq(void *ctx, unsigned int gsi, bool level)
-{
-	kvm__irq_line(ctx, gsi, level);
-}
-
 static struct io_range conf1_range = {
 	.start = PCI_CONF1_PORT, .len = PCI_CONF1_LEN, .fn = conf1_io, .name = "pci-conf1",
-};
-static struct io_range ecam_range = {
-	.start = X86_PCI_ECAM_ADDR, .len = X86_PCI_ECAM_SIZE, .fn = ecam_io,
-	.name = "pci-ecam",
 };
 
 static int x86_pci_init(struct kvm *kvm)
 {
-	pci_bus_init(&root, &kvm->mmio_bus, X86_PCI_MMIO_START, X86_PCI_MMIO_SIZE);
-	root.intx_base = X86_PCI_INTX_GSI_BASE;
-	root.intx_count = X86_PCI_INTX_GSIS;
-	root.set_irq = set_irq;
-	root.irq_ctx = kvm;
-	conf1_range.ctx = kvm;
-	if (iobus_register(&kvm->pio_bus, &conf1_range) ||
-	    iobus_register(&kvm->mmio_bus, &ecam_range))
+	static const struct pci_root_layout layout = {
+		.win_start = X86_PCI_MMIO_START, .win_size = X86_PCI_MMIO_SIZE,
+		.ecam_start = X86_PCI_ECAM_ADDR, .ecam_size = X86_PCI_ECAM_SIZE,
+		.intx_base = X86_PCI_INTX_GSI_BASE, .intx_count = X86_PCI_INTX_GSIS,
+	};
+
+	if (pci_root_init(kvm, &layout))
 		return -1;
-	root_ready = true;
+	conf1_range.ctx = kvm;
+	if (iobus_register(&kvm->pio_bus, &conf1_range)) {
+		pci_root_exit(kvm);
+		return -1;
+	}
 	return 0;
 }
 
 static void x86_pci_exit(struct kvm *kvm)
 {
-	if (!root_ready)
+	if (!pci_root_bus(kvm))
 		return;
-	root_ready = false;
-	pci_bus_exit(&root);
 	iobus_unregister(&kvm->pio_bus, &conf1_range);
-	iobus_unregister(&kvm->mmio_bus, &ecam_range);
+	pci_root_exit(kvm);
 }
 dev_init(x86_pci_init, x86_pci_exit);
 

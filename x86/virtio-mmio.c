@@ -36,11 +36,11 @@ static void describe(const struct virtio_mmio_info *info, void *arg)
 	c->n++;
 }
 
-static void dsdt_hook_fn(struct aml *a, struct kvm *kvm __unused)
+static void dsdt_hook_fn(struct aml *a, struct kvm *kvm)
 {
 	struct dsdt_ctx c = { .a = a };
 
-	virtio_mmio_for_each(describe, &c);
+	virtio_mmio_for_each(kvm, describe, &c);
 }
 
 static struct acpi_dsdt_hook dsdt_hook = { .fn = dsdt_hook_fn };
@@ -64,7 +64,7 @@ static void add_cmdline(const struct virtio_mmio_info *info, void *arg)
 /* Runs before the loader writes the command line into the guest. */
 static int virtio_mmio_cmdline(struct kvm *kvm)
 {
-	virtio_mmio_for_each(add_cmdline, kvm);
+	virtio_mmio_for_each(kvm, add_cmdline, kvm);
 	return 0;
 }
 firmware_init(virtio_mmio_cmdline, NULL);

@@ -15,6 +15,14 @@ void kvm_config_defaults(struct kvm_config *cfg);
  * OPTION_END(), may be NULL). The table is malloc'd; free() it.
  */
 struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extra);
+/*
+ * kvm_config_defaults(), then parse `lkvm @cmd ARGS...` with the run options
+ * and @extra. Returns how many arguments are left (argv[1..n]),
+ * PARSE_OPT_HELP once @usage and @epilogue are printed, or -1.
+ */
+int kvm_run_parse(struct kvm_config *cfg, const struct option *extra, int argc,
+		  const char **argv, const char *cmd, const char *usage,
+		  const char *epilogue);
 /* Checks and defaults after parsing; -1 after a message naming @cmd. */
 int kvm_config_finish(struct kvm_config *cfg, const char *cmd);
 /* Create, run and tear down the VM; returns lkvm's exit status. */

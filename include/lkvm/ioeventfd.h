@@ -2,6 +2,8 @@
 #ifndef LKVM_IOEVENTFD_H
 #define LKVM_IOEVENTFD_H
 
+#include <pthread.h>
+
 #include "lkvm/util.h"
 
 struct kvm;
@@ -35,6 +37,15 @@ struct ioevent {
 	struct ioevent *next;
 };
 
+/* The VM's registered events (struct kvm owns one). */
+struct ioevent_list {
+	pthread_mutex_t lock;
+	struct ioevent *head;
+	/* Quick reject, over the events served from userspace only. */
+	u64 lowest, highest;
+};
+
+void ioeventfd_init(struct ioevent_list *l);
 int ioeventfd_add(struct kvm *kvm, struct ioevent *ev);
 void ioeventfd_del(struct kvm *kvm, struct ioevent *ev);
 

@@ -16,6 +16,17 @@ struct kvm_cpu {
 	bool thread_started;
 };
 
+/*
+ * Every vCPU of the VM: created after kvm__init() (registering
+ * kvm->kick_vcpus), set up for boot after kvm__init_devices(), run until
+ * the VM stops (returns lkvm's exit status), destroyed after
+ * kvm__exit_devices().
+ */
+int kvm_cpu__init_all(struct kvm *kvm);
+int kvm_cpu__boot_all(struct kvm *kvm);
+int kvm_cpu__run_all(struct kvm *kvm);
+void kvm_cpu__exit_all(struct kvm *kvm);
+
 struct kvm_cpu *kvm_cpu__create(struct kvm *kvm, unsigned int id);
 void kvm_cpu__destroy(struct kvm_cpu *cpu);
 int kvm_cpu__start(struct kvm_cpu *cpu);

@@ -9,7 +9,10 @@
 #include "lkvm/9p.h"
 #include "lkvm/guest-mem.h"
 #include "lkvm/iobus.h"
+#include "lkvm/ioeventfd.h"
 #include "lkvm/net.h"
+#include "lkvm/pause.h"
+#include "lkvm/term.h"
 #include "lkvm/virtio-fs.h"
 #include "lkvm/util.h"
 #include "lkvm/kvm-arch.h"
@@ -79,6 +82,11 @@ struct kvm_config {
 };
 
 struct kvm_cpu;
+struct mmio_dev;
+struct ctl_server;
+struct pci_root;
+struct virtio_device;
+struct init_item;
 
 struct kvm {
 	struct kvm_config cfg;
@@ -95,31 +103,62 @@ struct kvm {
 	struct iobus pio_bus;
 	struct iobus mmio_bus;
 
+	/* KVM_CHECK_EXTENSION answers the layers below the VM need. */
+	struct {
+		bool ioeventfd, ioeventfd_any_length, irqfd_resample;
+	} caps;
+
+	/* The vCPUs: created, run and kicked by the vCPU layer (kvm-cpu.c). */
 	int nrcpus;
 	struct kvm_cpu **cpus;
+	/* Registered by kvm-cpu.c: make every vCPU leave KVM_RUN soon. */
+	void (*kick_vcpus)(struct kvm *kvm);
+	struct kvm_pause pause;		/* pause.c */
+	struct term term;		/* the console on the host terminal */
+	struct ctl_server *ctl;		/* the control socket (control.c) */
+	struct pci_root *pci_root;	/* PCI bus 0, if any (hw/pci-root.c) */
+	struct virtio_device *virtio_devs;	/* registered, newest first (virtio/core.c) */
 
 	/* Stopping: the first request wins and sets the exit status. */
 	atomic_bool stopping;
 	int exit_code;
 	int stop_fd;			/* eventfd, wakes the main thread */
+	int signal_fd;			/* SIGINT, SIGTERM, ... (kvm__catch_signals) */
 
 	/* KVM's GSI routing table, kept here and sent whole (irq.c). */
 	struct kvm_irq_routing *irq_routing;
 	unsigned int next_gsi;		/* first free GSI for MSI routes */
 	unsigned int next_line_irq;	/* next wired interrupt to hand out */
-	struct ioevent *ioevents;	/* registered ioeventfds (ioeventfd.c) */
+	struct ioevent_list ioevents;	/* registered ioeventfds (ioeventfd.c) */
+	/* virtio-mmio devices in creation order, and how many were ever made. */
+	struct mmio_dev *virtio_mmio_devs;
+	unsigned int virtio_mmio_made;
 	pthread_mutex_t irq_lock;
 
 	char cmdline[4096];		/* the guest's full command line */
 	_Atomic u64 first_run_ns;	/* first KVM_RUN of any vCPU (--boot-timings) */
 
+	/* Init items that ran and have an exit, in order (util/init.c). */
+	struct init_item *init_done[64];
+	unsigned int nr_init_done;
+
 	struct kvm_arch arch;
 };
 
-/* Create the VM described by @cfg: /dev/kvm checks, memory, devices, loaders. */
+/*
+ * The VM's life, driven from above (builtin-run.c, with kvm-cpu.c's vCPUs
+ * created between kvm__init() and kvm__init_devices()):
+ * kvm__init() creates the VM described by @cfg: /dev/kvm checks, memory,
+ * the interrupt controller. kvm__init_devices() runs the init stages
+ * (devices, firmware tables, loaders).
+ */
 int kvm__init(struct kvm *kvm);
-/* Run the vCPUs until the guest stops; returns lkvm's exit status. */
-int kvm__run(struct kvm *kvm);
+int kvm__init_devices(struct kvm *kvm);
+/* Block the stop signals (before any thread that must not take them starts). */
+int kvm__catch_signals(struct kvm *kvm);
+/* Wait until a stop is requested (signal, --timeout, ...); the exit status. */
+int kvm__wait(struct kvm *kvm);
+void kvm__exit_devices(struct kvm *kvm);
 void kvm__exit(struct kvm *kvm);
 
 /*
@@ -173,8 +212,6 @@ int kvm__arch_create_irqchip(struct kvm *kvm);
  */
 #define KVM_KERNEL_PROBE_LEN	4096
 int kvm__arch_check_kernel(int fd, const u8 *hdr, size_t len, u64 size, const char **err);
-/* The default kernel command line for this arch and console. */
-const char *kvm__arch_default_cmdline(struct kvm *kvm);
 void kvm__arch_exit(struct kvm *kvm);
 
 #endif

@@ -82,6 +82,13 @@ struct option {
 int parse_options(int argc, const char **argv, const struct option *opts,
 		  const char *cmd);
 
+/*
+ * For options that add an item to a fixed array each time they are given
+ * (--disk, --9p): the next free one of @max items of @size bytes at
+ * @array, @nr being in use, zeroed; NULL after "at most @max @what".
+ */
+void *opt_next_item(void *array, size_t size, int nr, int max, const char *what);
+
 /* Print "usage: @usage" and a description of every option to @out. */
 void usage_with_options(void *out, const char *usage, const struct option *opts);
 

@@ -2,16 +2,25 @@
 #ifndef LKVM_PAUSE_H
 #define LKVM_PAUSE_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 struct kvm;
-struct kvm_cpu;
 
 /*
  * Pausing a running VM (lkvm pause / lkvm resume, pause.c): every vCPU is
  * kicked out of KVM_RUN and parks until resumed. Devices keep running.
  */
+struct kvm_pause {
+	pthread_mutex_t lock;		/* nr_parked, with cond */
+	pthread_cond_t cond;		/* on CLOCK_MONOTONIC */
+	pthread_mutex_t op_lock;	/* one pause or resume at a time */
+	atomic_bool requested;
+	int nr_parked;
+};
 
+void kvm__pause_init(struct kvm *kvm);
 /*
  * Park every vCPU; returns 0 once all of them are outside KVM_RUN, -1 if
  * the VM is stopping or they did not all park within @timeout_ms (the
@@ -23,11 +32,10 @@ void kvm__resume(struct kvm *kvm);
 bool kvm__is_paused(struct kvm *kvm);
 
 /*
- * Called by each vCPU thread before KVM_RUN. Parks while a pause is on, and
- * clears the kick (immediate_exit) that made KVM_RUN return. Returns true
- * when it did either: the caller must look at kvm->stopping again before
- * entering KVM_RUN, since a stop may have raced with the clearing.
+ * For the vCPU loop, before KVM_RUN: is a pause on? Then park in
+ * kvm__pause_park() until it is lifted or the VM stops.
  */
-bool kvm_cpu__pause_point(struct kvm_cpu *cpu);
+bool kvm__pause_requested(struct kvm *kvm);
+void kvm__pause_park(struct kvm *kvm);
 
 #endif

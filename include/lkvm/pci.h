@@ -138,6 +138,12 @@ static inline void pci_cfg_set(struct pci_device *dev, u32 off, u32 v, u32 len)
 		put_le(dev->cfg + off, v, len);
 }
 
+/* Does a config access of @len bytes at @off touch [@start, @start + @n)? */
+static inline bool pci_cfg_overlaps(u32 off, u32 len, u32 start, u32 n)
+{
+	return off < start + n && start < off + len;
+}
+
 static inline void pci_wmask_set(struct pci_device *dev, u32 off, u32 v, u32 len)
 {
 	if (off + len <= PCI_CFG_SIZE)
@@ -226,10 +232,18 @@ bool pci_msix_pending(const struct pci_msix *m, unsigned int v);
 void pci_msix_clear_pending(struct pci_msix *m);
 
 /*
- * The platform's root bus (x86/pci-acpi.c), or NULL when this machine has
- * no PCI.
+ * The VM's root bus (hw/pci-root.c), or NULL when this machine has no PCI.
+ * The arch sets it up with its layout: the memory window for BARs, the
+ * ECAM window and the interrupt lines INTx is wired to.
  */
 struct kvm;
+struct pci_root_layout {
+	u64 win_start, win_size;
+	u64 ecam_start, ecam_size;
+	unsigned int intx_base, intx_count;
+};
 struct pci_bus *pci_root_bus(struct kvm *kvm);
+int pci_root_init(struct kvm *kvm, const struct pci_root_layout *l);
+void pci_root_exit(struct kvm *kvm);
 
 #endif

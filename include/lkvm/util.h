@@ -2,6 +2,7 @@
 #ifndef LKVM_UTIL_H
 #define LKVM_UTIL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,6 +64,25 @@ static inline void put_le(u8 *p, u64 v, unsigned int len)
 		p[i] = v >> (8 * i);
 }
 
+/* A big-endian value of @len (0 to 8) bytes (qcow2's on-disk fields). */
+static inline u64 get_be(const u8 *p, unsigned int len)
+{
+	u64 v = 0;
+	unsigned int i;
+
+	for (i = 0; i < len; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static inline void put_be(u8 *p, u64 v, unsigned int len)
+{
+	while (len--) {
+		p[len] = v;
+		v >>= 8;
+	}
+}
+
 /* Messages: all go to stderr, prefixed with "lkvm: ". */
 extern bool lkvm_debug;
 /*
@@ -99,6 +119,8 @@ char *xstrdup(const char *s);
 ssize_t read_full(int fd, void *buf, size_t len);
 ssize_t pread_full(int fd, void *buf, size_t len, off_t off);
 ssize_t write_full(int fd, const void *buf, size_t len);
+/* Close *@fd unless it is negative, and make it -1. */
+void close_fd(int *fd);
 
 /*
  * Parse a size such as "512", "512M", "2G", "65536K". Plain numbers are in
@@ -128,5 +150,11 @@ int lkvm_thread_create(pthread_t *thread, void *(*fn)(void *), void *arg);
 
 /* now_ns() when lkvm started (its first constructor, just after exec). */
 u64 lkvm_start_ns(void);
+
+/*
+ * Name a thread for ps -L, top -H and gdb ("vcpu0", "virtio-blk", ...):
+ * cut to the kernel's 15 characters.
+ */
+void thread_set_name(pthread_t t, const char *fmt, ...) __printf(2, 3);
 
 #endif

@@ -79,7 +79,9 @@ struct virtio_mmio_info {
 #define VIRTIO_MMIO_MSI_DEVID_BASE	0x1000
 
 /* Call @fn for every virtio-mmio device, in creation order. */
-void virtio_mmio_for_each(void (*fn)(const struct virtio_mmio_info *info,
-				     void *ctx), void *ctx);
+struct kvm;
+void virtio_mmio_for_each(struct kvm *kvm,
+			  void (*fn)(const struct virtio_mmio_info *info, void *ctx),
+			  void *ctx);
 
 #endif

@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 
 #include "lkvm/guest-mem.h"
+#include "lkvm/init.h"
 #include "lkvm/iov.h"
 #include "lkvm/util.h"
 
@@ -162,6 +163,8 @@ struct virtio_device {
 	int wake_fd;
 	bool worker_running;
 	void *worker_fds;		/* the core's list of watched fds */
+
+	struct virtio_device *vm_next;	/* kvm->virtio_devs, newest first */
 };
 
 /*
@@ -192,6 +195,36 @@ void virtio_queue_kick(struct virtio_device *vdev, unsigned int idx);
  * allocated; devices call it from their exit function.
  */
 void virtio_device_unregister(struct virtio_device *vdev);
+
+/*
+ * Unregister every registered device of @ops, newest first, then hand
+ * each to @release to free its own state.
+ */
+void virtio_devices_exit(struct kvm *kvm, const struct virtio_device_ops *ops,
+			 void (*release)(struct virtio_device *vdev));
+
+/*
+ * A virtio device type: @fn creates its devices at the INIT_VIRTIO stage;
+ * at teardown virtio_devices_exit() removes those of @ops and @release
+ * frees each.
+ */
+#define virtio_dev_type_init(fn, ops, release)				\
+	static void fn##_exit(struct kvm *kvm)				\
+	{								\
+		virtio_devices_exit(kvm, &(ops), release);		\
+	}								\
+	virtio_dev_init(fn, fn##_exit)
+
+/*
+ * For devices whose every request completes at once: take each chain
+ * available on @vq into @elem and give it to @serve, which returns the
+ * bytes it wrote into it; return them as used and signal once. A broken
+ * ring marks the device NEEDS_RESET, saying @broken.
+ */
+typedef u32 (*virtio_serve_fn)(struct virtio_device *vdev, struct virt_queue *vq,
+			       struct virtq_elem *elem);
+void virtio_queue_serve(struct virtio_device *vdev, struct virt_queue *vq,
+			struct virtq_elem *elem, virtio_serve_fn serve, const char *broken);
 
 /* For devices: report completions and failures. */
 void virtio_queue_signal(struct virtio_device *vdev, struct virt_queue *vq);

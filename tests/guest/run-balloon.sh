@@ -37,7 +37,7 @@ TIMEOUT=90
 MiB=$((1024 * 1024))
 
 CASES=(balloon-report balloon-nostats balloon-offer ctl-basic ctl-malformed
-       ctl-stale ctl-paused-stop)
+       ctl-stale ctl-paused-stop ctl-stop-blk-flood)
 
 if [ $# -ne 1 ]; then
 	echo "usage: $0 LKVM" >&2
@@ -501,6 +501,64 @@ if wait_sock "$vm"; then
 	[ -e "$HOME/.lkvm/$vm.sock" ] && bad "socket left after SIGTERM"
 fi
 sanitizer_ok
+finish
+
+# ---- ctl-stop-blk-flood --------------------------------------------------------------
+# The guest keeps virtio-blk's ring full of the largest requests allowed
+# (254 x 64 KiB); lkvm stop, SIGTERM and --timeout must each end lkvm
+# within 2 s, not after the ring (issue 15, F2).
+
+# now_ms: milliseconds since the epoch
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# flood_vm HOW: start a flooding guest, stop it by HOW (stop, term, timeout),
+# and check how long lkvm took to exit and with which status.
+flood_vm() {
+	local how=$1 vm=cf-$$ t0 ms want i
+	local extra=()
+
+	[ "$how" = timeout ] && extra=(--timeout 20)
+	start "$vm" /dev/null -m 128 -d "$tmp/flood.img" "${extra[@]}" \
+		-p "lkvmtest.action=virtio-pci-blk-flood"
+	wait_line "blk-flood running" 60 || { finish_vm 5; return; }
+	case $how in
+	stop)
+		wait_sock "$vm"
+		sleep 1
+		t0=$(now_ms)
+		"$lkvm" stop --name "$vm" || bad "stop failed"
+		want=0 ;;
+	term)
+		sleep 1
+		t0=$(now_ms)
+		kill -TERM "$pid"
+		want=143 ;;
+	timeout)
+		# From the moment lkvm says the time is up.
+		for ((i = 0; i < 600; i++)); do
+			grep -q "timeout: guest stopped" "$err" && break
+			sleep 0.05
+		done
+		t0=$(now_ms)
+		want=124 ;;
+	esac
+	finish_vm 20
+	ms=$(($(now_ms) - t0))
+	echo "INFO: guest/$name: $how under a full ring of 16 MiB requests: lkvm exited after $ms ms" >&2
+	[ "$rc" -eq "$want" ] || bad "$how: exit status $rc, want $want"
+	[ "$ms" -lt 2000 ] || bad "$how: lkvm exited $ms ms later (limit 2000)"
+	grep -q '^lkvmtest: bad' "$out" && bad "$how: $(grep -m1 '^lkvmtest: bad' "$out")"
+	sanitizer_ok
+}
+
+begin ctl-stop-blk-flood
+truncate -s 64M "$tmp/flood.img"
+flood_vm stop
+tr -d '\r' <"$out" | grep -qx "lkvmtest: blk-flood over-limit status=1" ||
+	bad "a request over seg_max did not fail with IOERR"
+flood_vm term
+flood_vm timeout
+rm -f "$tmp/flood.img"
 finish
 
 exit $failed

@@ -227,6 +227,9 @@ void msix_set(struct vdev *d, u16 v, u8 vector, bool masked);
 void msix_mask(struct vdev *d, u16 v, bool masked);
 bool msix_pending(struct vdev *d, u16 v);
 
+/* vflood.c: the virtio-pci-blk-flood action; returns its failures. */
+u32 blk_flood(const struct acpi_info *ai);
+
 u8 dcfg_read8(struct vdev *d, u32 off);
 u32 dcfg_read32(struct vdev *d, u32 off);
 u64 dcfg_read64(struct vdev *d, u32 off);

@@ -1184,6 +1184,8 @@ void virtio_action(const char *act, const struct acpi_info *ai)
 		case_hostile();
 	else if (!strcmp(act, "virtio-pci-bar-move"))
 		case_bar_move();
+	else if (!strcmp(act, "virtio-pci-blk-flood"))
+		nbad += blk_flood(ai);
 	else
 		fatal("unknown action %s", act);
 	if (nbad)

@@ -177,6 +177,27 @@ static u16 add_chain(struct tq *q, const struct seg *s, unsigned int n)
 	return head;
 }
 
+/* One ring descriptor pointing at an indirect table of @n segments. */
+static u16 add_indirect(struct tq *q, const struct seg *s, unsigned int n)
+{
+	u64 table = galloc((u64)n * 16, 16);
+	struct vring_desc *t = gp(table);
+	struct seg one = { table, n * 16, false };
+	unsigned int i;
+	u16 head;
+
+	for (i = 0; i < n; i++) {
+		t[i].addr = htole64(s[i].gpa);
+		t[i].len = htole32(s[i].len);
+		t[i].flags = htole16((s[i].write ? VRING_DESC_F_WRITE : 0) |
+				     (i + 1 < n ? VRING_DESC_F_NEXT : 0));
+		t[i].next = htole16(i + 1);
+	}
+	head = add_chain(q, &one, 1);
+	q->desc[head].flags = htole16(VRING_DESC_F_INDIRECT);
+	return head;
+}
+
 /* Kick and wait until @n more chains are used; false on timeout. */
 static bool kick_wait(struct tq *q, unsigned int n)
 {
@@ -304,6 +325,10 @@ static void test_config(void)
 	CHECK_EQ(le32toh(c.blk_size), 512);
 	CHECK(le32toh(c.seg_max) >= 1 && le32toh(c.seg_max) <= VIRTQ_MAX_SEGS - 2);
 	CHECK(le32toh(c.max_discard_seg) >= 1);
+	CHECK_EQ(le32toh(c.size_max), 64 << 10);
+	CHECK_EQ(le32toh(c.seg_max), 254);
+	CHECK(f & (1ULL << VIRTIO_BLK_F_SIZE_MAX));
+	CHECK(f & (1ULL << VIRTIO_BLK_F_SEG_MAX));
 	CHECK(f & (1ULL << VIRTIO_BLK_F_FLUSH));
 	CHECK(f & (1ULL << VIRTIO_BLK_F_DISCARD));
 	CHECK(f & (1ULL << VIRTIO_BLK_F_WRITE_ZEROES));
@@ -527,6 +552,129 @@ static void test_discard_write_zeroes(void)
 	CHECK_EQ(r.status, VIRTIO_BLK_S_IOERR);
 	r = dwz(&q_rw[0], VIRTIO_BLK_T_DISCARD, segs, 2, 24);
 	CHECK_EQ(r.status, VIRTIO_BLK_S_IOERR);
+}
+
+/*
+ * A read of @nseg data segments of @seglen bytes each, by an indirect
+ * table (the ring has only QSZ entries). Returns the status byte.
+ */
+static u8 wide_read(unsigned int nseg, u32 seglen, u64 sector)
+{
+	static struct seg s[1100];
+	u64 data = galloc((u64)nseg * seglen, 512), st = galloc(1, 1);
+	unsigned int i;
+
+	*(u8 *)gp(st) = 0xee;
+	s[0] = (struct seg){ make_hdr(VIRTIO_BLK_T_IN, sector), 16, false };
+	for (i = 0; i < nseg; i++)
+		s[1 + i] = (struct seg){ data + (u64)i * seglen, seglen, true };
+	s[1 + nseg] = (struct seg){ st, 1, true };
+	add_indirect(&q_rw[0], s, nseg + 2);
+	if (!kick_wait(&q_rw[0], 1))
+		return 0xfe;
+	return *(u8 *)gp(st);
+}
+
+/*
+ * F2: a request may not be larger than seg_max segments of size_max bytes
+ * (what the device advertises); a driver that ignores them gets IOERR,
+ * promptly, and nothing is read.
+ */
+static void test_request_caps(void)
+{
+	struct seg s[1100];
+	u64 data, st;
+	unsigned int i;
+	u16 head;
+
+	driver_up(blk_rw, std_features, q_rw, 2);
+	/* seg_max exactly, then one more (both well inside the image). */
+	CHECK_EQ(wide_read(254, 512, 0), VIRTIO_BLK_S_OK);
+	CHECK_EQ(wide_read(255, 512, 0), VIRTIO_BLK_S_IOERR);
+	/* The most the ring's limit lets a chain have. */
+	CHECK_EQ(wide_read(VIRTQ_MAX_SEGS - 2, 512, 0), VIRTIO_BLK_S_IOERR);
+	/* size_max exactly, then one sector more, in one segment. */
+	CHECK_EQ(wide_read(1, 64 << 10, 0), VIRTIO_BLK_S_OK);
+	CHECK_EQ(wide_read(1, (64 << 10) + 512, 0), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(wide_read(2, (64 << 10) + 512, 0), VIRTIO_BLK_S_IOERR);
+	/* The largest request that is allowed: 254 segments of 4 KiB. */
+	CHECK_EQ(wide_read(254, 4096, 0), VIRTIO_BLK_S_OK);
+
+	/* A write whose header shares a descriptor with too much data. */
+	data = galloc(16 + (128 << 10), 16);
+	st = galloc(1, 1);
+	*(struct virtio_blk_outhdr *)gp(data) = (struct virtio_blk_outhdr){
+		.type = htole32(VIRTIO_BLK_T_OUT) };
+	*(u8 *)gp(st) = 0xee;
+	s[0] = (struct seg){ data, 16 + (128 << 10), false };
+	s[1] = (struct seg){ st, 1, true };
+	head = add_chain(&q_rw[0], s, 2);
+	CHECK(kick_wait(&q_rw[0], 1));
+	CHECK_EQ(*(u8 *)gp(st), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(used_len(&q_rw[0], head), 1);
+
+	/*
+	 * The chains F2 describes, a full ring of them: 1022 segments that
+	 * all map one 64 KiB buffer (64 MiB each from 64 KiB of guest RAM).
+	 * Each is refused, and the device goes on working.
+	 */
+	data = galloc(64 << 10, 4096);
+	for (i = 0; i < QSZ; i++) {
+		unsigned int j;
+
+		st = galloc(1, 1);
+		s[0] = (struct seg){ make_hdr(VIRTIO_BLK_T_IN, 0), 16, false };
+		for (j = 0; j < VIRTQ_MAX_SEGS - 2; j++)
+			s[1 + j] = (struct seg){ data, 64 << 10, true };
+		s[VIRTQ_MAX_SEGS - 1] = (struct seg){ st, 1, true };
+		add_indirect(&q_rw[0], s, VIRTQ_MAX_SEGS);
+	}
+	CHECK(kick_wait(&q_rw[0], QSZ));
+	CHECK_EQ(wide_read(8, 512, 0), VIRTIO_BLK_S_OK);
+	CHECK(!(virtio_get_status(blk_rw) & VIRTIO_CONFIG_S_NEEDS_RESET));
+
+	/* WRITE_ZEROES: at most 4 segments (DISCARD keeps 32). */
+	{
+		struct virtio_blk_discard_write_zeroes z[5];
+		struct result r;
+
+		for (i = 0; i < 5; i++)
+			z[i] = (struct virtio_blk_discard_write_zeroes){
+				htole64(400 + i), htole32(1), 0 };
+		r = dwz(&q_rw[0], VIRTIO_BLK_T_WRITE_ZEROES, z, 5, 0);
+		CHECK_EQ(r.status, VIRTIO_BLK_S_IOERR);
+		r = dwz(&q_rw[0], VIRTIO_BLK_T_WRITE_ZEROES, z, 4, 0);
+		CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
+		r = dwz(&q_rw[0], VIRTIO_BLK_T_DISCARD, z, 5, 0);
+		CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
+	}
+}
+
+/*
+ * Once a stop was asked for, the worker takes no more chains from the
+ * ring (lkvm's exit must not wait for them); they are served if the VM
+ * went on (only the unit test can take a stop back).
+ */
+static void test_stop_takes_no_more(void)
+{
+	u64 data = galloc(512, 512), st = galloc(1, 1);
+	struct seg s[3] = {
+		{ make_hdr(VIRTIO_BLK_T_IN, 0), 16, false },
+		{ data, 512, true },
+		{ st, 1, true },
+	};
+
+	driver_up(blk_rw, std_features, q_rw, 2);
+	*(u8 *)gp(st) = 0xee;
+	atomic_store(&kvm.stopping, true);
+	add_chain(&q_rw[0], s, 3);
+	virtio_queue_kick(blk_rw, 0);
+	usleep(200000);
+	CHECK_EQ(le16toh(__atomic_load_n(&q_rw[0].used->idx, __ATOMIC_ACQUIRE)), 0);
+	CHECK_EQ(*(u8 *)gp(st), 0xee);
+	atomic_store(&kvm.stopping, false);
+	CHECK(kick_wait(&q_rw[0], 1));
+	CHECK_EQ(*(u8 *)gp(st), VIRTIO_BLK_S_OK);
 }
 
 static void test_readonly(void)
@@ -889,6 +1037,8 @@ TEST_MAIN_BEGIN("test-blk")
 	RUN(test_bad_layout);
 	RUN(test_get_id);
 	RUN(test_discard_write_zeroes);
+	RUN(test_request_caps);
+	RUN(test_stop_takes_no_more);
 	RUN(test_readonly);
 	RUN(test_reset_in_flight);
 	RUN(test_queue_stop_in_flight);

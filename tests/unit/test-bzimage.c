@@ -107,6 +107,23 @@ static void test_hostile_header_end(void)
 	memset(img + BZ_CMDLINE_SIZE, 0xff, 4);
 	CHECK(bzimage_parse(img, sizeof(img), sizeof(img), &bz, &err) == 0);
 	CHECK(bz.cmdline_max < X86_CMDLINE_MAX);
+	/*
+	 * Found by fuzz/fuzz-x86-loaders: a jump to the end of the header
+	 * with fewer bytes given than that (0x267 here); the zero page must
+	 * copy only what is there (ASan checks the copy from a heap buffer).
+	 */
+	make_image();
+	img[BZ_JUMP + 1] = 0xff;
+	{
+		u8 *few = malloc(0x267), zp[ZP_SIZE];
+		struct zero_page_args a = { 0 };
+
+		memcpy(few, img, 0x267);
+		CHECK(bzimage_parse(few, 0x267, sizeof(img), &bz, &err) == 0);
+		CHECK(bz.hdr_end <= 0x267);
+		bzimage_fill_zero_page(zp, few, &bz, &a);
+		free(few);
+	}
 }
 
 static u32 get32(const u8 *p) { return p[0] | p[1] << 8 | p[2] << 16 | (u32)p[3] << 24; }

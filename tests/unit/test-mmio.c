@@ -32,6 +32,8 @@ static u8 *ram;
 static int line_level[64];
 static int next_line = 16;
 static int msi_routes, msi_signals;
+static bool route_update_fails;		/* KVM_SET_GSI_ROUTING refuses updates */
+static u32 signalled_data;
 
 int kvm__irq_line(struct kvm *k __unused, u32 irq, int level)
 {
@@ -70,13 +72,14 @@ int irq_msi_route_alloc(struct kvm *k __unused, u64 addr __unused, u32 data __un
 int irq_msi_route_update(struct kvm *k __unused, int gsi __unused, u64 addr __unused,
 			 u32 data __unused, u32 devid __unused)
 {
-	return 0;
+	return route_update_fails ? -1 : 0;
 }
 
-int irq_signal_msi(struct kvm *k __unused, u64 addr __unused, u32 data __unused,
+int irq_signal_msi(struct kvm *k __unused, u64 addr __unused, u32 data,
 		   u32 devid __unused)
 {
 	__atomic_add_fetch(&msi_signals, 1, __ATOMIC_RELAXED);
+	signalled_data = data;
 	return 0;
 }
 
@@ -170,7 +173,7 @@ static void dev_up(bool msi, bool shared)
 	vdev.config_len = sizeof(td_config);
 	vdev.queue_max_size = 64;
 	CHECK(virtio_device_register(&kvm, &vdev) == 0);
-	virtio_mmio_for_each(note_base, NULL);
+	virtio_mmio_for_each(&kvm, note_base, NULL);
 }
 
 static void dev_down(void)
@@ -298,7 +301,12 @@ static const u64 base_features = 1ULL << VIRTIO_F_VERSION_1;
 
 static void test_mmio_driver(void)
 {
+	char name[16];
+
 	dev_up(false, false);
+	/* The worker is named after its device, for ps -L and top -H. */
+	CHECK(pthread_getname_np(vdev.worker, name, sizeof(name)) == 0 &&
+	      !strcmp(name, "virtio-test"));
 	CHECK_EQ(rd32(VIRTIO_MMIO_MAGIC_VALUE), VIRTIO_MMIO_MAGIC);
 	CHECK_EQ(rd32(VIRTIO_MMIO_VERSION), 2);
 	CHECK_EQ(rd32(VIRTIO_MMIO_DEVICE_ID), 4);
@@ -406,6 +414,44 @@ static void test_mmio_msi_hostile(void)
 	/* Reset while enabled: the next driver sees MSI off, no mappings. */
 	wr32(VIRTIO_MMIO_STATUS, 0);
 	CHECK_EQ(rd32(VIRTIO_MMIO_MSI_STATE), VIRTIO_MMIO_MSI_STATE_SHARING);
+	dev_down();
+}
+
+/*
+ * The driver moves a vector but KVM refuses the new route: the irqfd would
+ * still raise the old message, so the interrupt must go out through
+ * KVM_SIGNAL_MSI with the new one (as virtio-pci does), until a later
+ * update succeeds.
+ */
+static void test_mmio_msi_route_update_fails(void)
+{
+	const u64 f = base_features | 1ULL << VIRTIO_F_MMIO_MSI;
+	int sig, routes = msi_routes;
+
+	dev_up(true, false);
+	CHECK(driver_up(f, 8));
+	wr32(VIRTIO_MMIO_MSI_ADDR_LOW, 0xfee00000);
+	wr32(VIRTIO_MMIO_MSI_DATA, 0x41);
+	msi_cmd(1, VIRTIO_MMIO_MSI_CMD_CONFIGURE);		/* queue 0's vector */
+	msi_cmd(0, VIRTIO_MMIO_MSI_CMD_ENABLE);
+	sig = msi_signals;
+	vdev.tops->signal_vq(&vdev, &vdev.vqs[0]);
+	CHECK_EQ(msi_signals, sig);				/* through the irqfd */
+
+	route_update_fails = true;
+	wr32(VIRTIO_MMIO_MSI_DATA, 0x42);
+	msi_cmd(1, VIRTIO_MMIO_MSI_CMD_CONFIGURE);
+	vdev.tops->signal_vq(&vdev, &vdev.vqs[0]);
+	CHECK_EQ(msi_signals, sig + 1);
+	CHECK_EQ(signalled_data, 0x42);
+
+	route_update_fails = false;
+	wr32(VIRTIO_MMIO_MSI_DATA, 0x43);
+	msi_cmd(1, VIRTIO_MMIO_MSI_CMD_CONFIGURE);
+	vdev.tops->signal_vq(&vdev, &vdev.vqs[0]);
+	CHECK_EQ(msi_signals, sig + 1);				/* the irqfd again */
+	CHECK_EQ(msi_routes, routes + 1);
+	wr32(VIRTIO_MMIO_STATUS, 0);
 	dev_down();
 }
 
@@ -547,6 +593,7 @@ static void test_mmio_fuzz(void)
 TEST_MAIN_BEGIN("mmio")
 	RUN(test_mmio_driver);
 	RUN(test_mmio_msi_hostile);
+	RUN(test_mmio_msi_route_update_fails);
 	RUN(test_mmio_broken_warnings);
 	RUN(test_mmio_fuzz);
 TEST_MAIN_END()

@@ -468,14 +468,6 @@ static void test_refusals(void)
 
 #define QCOW2_COPIED_T	(1ULL << 63)
 
-static void put_be(u8 *p, u64 v, int n)
-{
-	while (n--) {
-		p[n] = v;
-		v >>= 8;
-	}
-}
-
 /*
  * Hostile images: a well-formed image with data, then one field broken.
  * Open fails, or requests fail with an error; never a crash (ASan), and

@@ -254,6 +254,30 @@ static void test_bad_setup(void)
 	CHECK(virtq_setup(&vq, &mem) == -1);
 	vq.used_gpa = USED_GPA;
 	CHECK(virtq_setup(&vq, &mem) == 0);
+
+	/*
+	 * Overlapping rings (found by fuzz/fuzz-virtqueue: all three at one
+	 * address, so each push of ours moved avail->idx and pop never ran
+	 * dry). Each pair refused, and the last byte of one touching the
+	 * first of the next is still fine.
+	 */
+	vq.desc_gpa = vq.avail_gpa = vq.used_gpa = DESC_GPA;
+	CHECK(virtq_setup(&vq, &mem) == -1);
+	vq.avail_gpa = AVAIL_GPA;
+	vq.used_gpa = AVAIL_GPA + 4;			/* used over avail */
+	CHECK(virtq_setup(&vq, &mem) == -1);
+	vq.used_gpa = DESC_GPA + QSZ * 16 - 4;		/* used over desc's end */
+	CHECK(virtq_setup(&vq, &mem) == -1);
+	vq.used_gpa = USED_GPA;
+	vq.avail_gpa = DESC_GPA + QSZ * 16 - 2;		/* avail over desc's end */
+	CHECK(virtq_setup(&vq, &mem) == -1);
+	vq.avail_gpa = DESC_GPA + QSZ * 16;		/* adjacent: fine */
+	vq.used_gpa = ALIGN_UP(vq.avail_gpa + 6 + 2 * QSZ, 4);
+	CHECK(virtq_setup(&vq, &mem) == 0);
+	vq.used_gpa -= 4;				/* 2 bytes over avail */
+	CHECK(virtq_setup(&vq, &mem) == -1);
+	vq.avail_gpa = AVAIL_GPA;
+	vq.used_gpa = USED_GPA;
 }
 
 static void test_zero_length_and_max_segs(void)

@@ -11,6 +11,13 @@
 #define VIRTIO_MMIO_END		ARM_VIRTIO_MMIO_END
 
 /* hw/serial.c: the 8250 sits in MMIO space, wired to an SPI. */
+/*
+ * The default console= words (kvm.c), for the serial and the virtio
+ * console: earlycon finds the UART through /chosen/stdout-path.
+ */
+#define ARCH_CMDLINE_SERIAL	"console=ttyS0 earlycon"
+#define ARCH_CMDLINE_VIRTIO	"console=hvc0 earlycon"
+
 #define ARCH_SERIAL0_MMIO_ADDR	ARM_UART_BASE
 #define ARCH_SERIAL0_IRQ	ARM_SPI_UART
 

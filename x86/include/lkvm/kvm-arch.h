@@ -24,6 +24,13 @@
  *   0xfe000000  virtio-mmio devices (--virtio-transport mmio)
  *   0x100000000 the rest of RAM
  */
+/*
+ * The default console= words (kvm.c), for the serial and the virtio
+ * console: hvc0 needs the virtio driver; the UART still shows early boot.
+ */
+#define ARCH_CMDLINE_SERIAL	"console=ttyS0 earlyprintk=ttyS0"
+#define ARCH_CMDLINE_VIRTIO	"console=hvc0 earlyprintk=ttyS0"
+
 #define X86_GDT_ADDR		0x500ULL
 #define X86_ZERO_PAGE_ADDR	0x7000ULL
 #define X86_PVH_INFO_ADDR	X86_ZERO_PAGE_ADDR	/* one boot protocol per boot */

@@ -60,11 +60,14 @@ endif
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	     -fno-omit-frame-pointer
 
-# Build dependencies: glibc, libfdt, libaio, zlib (Debian: libfdt-dev libaio-dev zlib1g-dev).
-DEPS := libfdt:libfdt-dev libaio:libaio-dev zlib:zlib1g-dev
+# Build dependencies: glibc, libfdt, libaio, zlib, libseccomp
+# (Debian: libfdt-dev libaio-dev zlib1g-dev libseccomp-dev).
+DEPS := libfdt:libfdt-dev libaio:libaio-dev zlib:zlib1g-dev libseccomp:libseccomp-dev
+dep_header = $(if $(filter libaio,$(1)),libaio.h,$(if $(filter zlib,$(1)),zlib.h,$(if \
+	     $(filter libseccomp,$(1)),seccomp.h,libfdt.h)))
 define check_dep
 $(if $(shell $(PKG_CONFIG) --exists $(1) 2>/dev/null && echo y || \
-	(test -e /usr/include/$(if $(filter libaio,$(1)),libaio.h,$(if $(filter zlib,$(1)),zlib.h,libfdt.h)) && echo y)),,\
+	(test -e /usr/include/$(call dep_header,$(1)) && echo y)),,\
 	$(error missing $(1): install the Debian package $(2) (apt-get install $(2))))
 endef
 # Only goals that compile need them: `make demo` and `make check` install them
@@ -75,7 +78,7 @@ ifneq ($(if $(MAKECMDGOALS),$(filter-out $(NO_DEPS_GOALS),$(MAKECMDGOALS)),all),
 $(foreach d,$(DEPS),$(call check_dep,$(word 1,$(subst :, ,$(d))),$(word 2,$(subst :, ,$(d)))))
 endif
 endif
-LDLIBS += -lfdt -laio -lz
+LDLIBS += -lfdt -laio -lz -lseccomp
 
 CORE_OBJS := hw/pvpanic.o kvm.o kvm-cpu.o iobus.o guest-mem.o irq.o ioeventfd.o \
 	     virtio/core.o virtio/virtqueue.o virtio/mmio.o virtio/pci.o hw/pci.o \
@@ -84,18 +87,23 @@ CORE_OBJS := hw/pvpanic.o kvm.o kvm-cpu.o iobus.o guest-mem.o irq.o ioeventfd.o 
 	     disk/qcow2.o disk/qcow2-open.o disk/qcow2-meta.o \
 	     util/util.o util/iov.o util/parse-options.o util/init.o util/load.o util/term.o \
 	     hw/serial.o
+# seccomp filters per thread class
+CORE_OBJS += seccomp.o privs.o
 # virtio-balloon and the control channel of running VMs (lkvm list/stop/...)
 CORE_OBJS += virtio/balloon.o mem-discard.o pause.o control.o util/ctl-proto.o util/json.o
 # The 9P2000.L server (one concept per file, see fs/9p-internal.h)
 P9_OBJS := $(addprefix fs/,9p-server.o 9p-qid.o 9p-fid.o 9p-path.o 9p-attr.o 9p-file.o \
 	   9p-dir.o 9p-lock.o 9p-xattr.o beneath.o)
-# virtio-9p and its server, virtio-net on tap, --console-log
+# virtio-9p and its server, virtio-net on tap or passt, --console-log
 CORE_OBJS += virtio/9p.o $(P9_OBJS) net/options.o util/console-log.o \
-	     virtio/net.o net/tap.o
+	     virtio/net.o net/tap.o net/passt.o net/backend.o
+# vhost: vhost-net for taps, virtio-vsock on vhost-vsock
+CORE_OBJS += virtio/vhost.o virtio/vhost-sys.o virtio/vhost-net.o virtio/vsock.o
 # vhost-user front end; virtio-fs through it, and starting virtiofsd
 CORE_OBJS += virtio/vhost-user.o virtio/fs.o virtio/virtiofsd.o
 # lkvm sandbox: initramfs writer, module order, exit register, embedded init
-CORE_OBJS += sandbox/cpio.o sandbox/modules.o sandbox/init-blob.o hw/sandbox-exit.o
+CORE_OBJS += sandbox/cpio.o sandbox/modules.o sandbox/scratch.o sandbox/init-blob.o \
+	     hw/sandbox-exit.o
 OBJS := main.o builtin-run.o builtin-ctl.o kvmtool-compat.o $(CORE_OBJS) $(ARCH_OBJS)
 OBJS += builtin-sandbox.o
 DEPFILES := $(OBJS:.o=.d)
@@ -158,7 +166,7 @@ UNIT_LIB_OBJS := $(addprefix .asan/,iobus.o guest-mem.o util/util.o util/iov.o \
 		 util/parse-options.o x86/bzimage.o x86/elf.o x86/aml.o x86/cpuid.o virtio/virtqueue.o \
 		 virtio/core.o virtio/blk.o virtio/rng.o disk/raw.o util/init.o \
 		 disk/qcow2.o disk/qcow2-open.o disk/qcow2-meta.o \
-		 hw/pci.o)
+		 hw/pci.o seccomp.o)
 tests/unit/%: tests/unit/%.c tests/unit/test.h $(UNIT_LIB_OBJS)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/unit $(LDFLAGS) -o $@ $< \
 		$(filter %.o,$^) $(LDLIBS)
@@ -168,12 +176,19 @@ tests/unit/test-mmio: .asan/virtio/mmio.o .asan/virtio/transport.o
 tests/unit/test-console: .asan/virtio/console.o
 tests/unit/test-balloon: .asan/virtio/balloon.o .asan/mem-discard.o
 tests/unit/test-control: .asan/util/ctl-proto.o .asan/util/json.o .asan/builtin-ctl.o
-tests/unit/test-control-server: .asan/control.o .asan/util/ctl-proto.o .asan/util/json.o
+tests/unit/test-control-server: .asan/control.o .asan/util/ctl-proto.o .asan/util/json.o \
+				.asan/builtin-ctl.o
 tests/unit/test-options: .asan/kvmtool-compat.o
+tests/unit/test-pvpanic: .asan/hw/pvpanic.o
+tests/unit/test-console-log: .asan/util/term.o .asan/util/console-log.o
 tests/unit/test-9p: $(addprefix .asan/,$(P9_OBJS))
-tests/unit/test-virtio-net: tests/unit/fake-virtio.h .asan/virtio/net.o .asan/virtio/9p.o \
-			    $(addprefix .asan/,$(P9_OBJS))
-tests/unit/test-sandbox: .asan/sandbox/cpio.o .asan/sandbox/modules.o
+tests/unit/test-virtio-net: tests/unit/fake-virtio.h tests/unit/fake-net.h .asan/virtio/net.o .asan/virtio/9p.o \
+			    $(addprefix .asan/,$(P9_OBJS)) .asan/virtio/vhost.o \
+			    .asan/virtio/vhost-net.o .asan/virtio/vhost-sys.o
+tests/unit/test-net-passt: .asan/net/passt.o
+tests/unit/test-vhost: tests/unit/fake-virtio.h tests/unit/fake-net.h .asan/virtio/net.o .asan/virtio/vhost.o \
+		       .asan/virtio/vhost-net.o .asan/virtio/vsock.o
+tests/unit/test-sandbox: .asan/sandbox/cpio.o .asan/sandbox/modules.o .asan/sandbox/scratch.o
 tests/unit/test-vhost-user: tests/unit/fake-virtio.h .asan/virtio/vhost-user.o \
 			    .asan/virtio/fs.o .asan/virtio/virtiofsd.o .asan/mem-discard.o
 # arm64's VM logic is host-independent; its tests run on any build host.

@@ -154,7 +154,7 @@ static int for_each_vm(const char *cmd, int (*fn)(const char *name, void *ctx), 
 		size_t len = strlen(de->d_name), sl = strlen(CTL_SOCK_SUFFIX);
 		char name[CTL_NAME_MAX + 1];
 		struct stat st;
-		int fd;
+		int fd, lock;
 
 		if (len <= sl || len - sl > CTL_NAME_MAX ||
 		    strcmp(de->d_name + len - sl, CTL_SOCK_SUFFIX))
@@ -166,10 +166,17 @@ static int for_each_vm(const char *cmd, int (*fn)(const char *name, void *ctx), 
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		fd = ctl_connect_path(path);
 		if (fd < 0) {
-			/* Nobody listens: the VM died without removing it. */
-			if (errno == ECONNREFUSED && !lstat(path, &st) &&
-			    S_ISSOCK(st.st_mode) && !unlink(path))
-				pr_info("removed the stale socket of '%s'", name);
+			/*
+			 * Nobody listens: the VM died without removing it,
+			 * unless the name's lock is held (a VM of that name
+			 * is alive; it listens before its socket appears, so
+			 * this is one about to remove its socket at exit).
+			 */
+			if (errno == ECONNREFUSED && (lock = ctl_lock_name(name)) >= 0) {
+				if (!lstat(path, &st) && S_ISSOCK(st.st_mode) && !unlink(path))
+					pr_info("removed the stale socket of '%s'", name);
+				ctl_unlock_name(name, lock);
+			}
 			continue;
 		}
 		close(fd);

@@ -4,6 +4,7 @@
  * The option table is shared with lkvm sandbox (builtin-sandbox.c), which
  * adds its own options after these.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "lkvm/kvm.h"
 #include "lkvm/parse-options.h"
 #include "lkvm/virtio-fs.h"
+#include "lkvm/privs.h"
 #include "lkvm/term.h"
 
 /* Arch defaults and arch-only options (kvm-arch.h); x86 has none. */
@@ -148,6 +150,23 @@ static int add_network(const struct option *opt, const char *arg)
 	return virtio_net_parse(opt->value, arg);
 }
 
+static int set_vsock(const struct option *opt, const char *arg)
+{
+	u64 *cid = opt->value;
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 0);
+	/* 0-2 are the hypervisor's, the loopback's and the host's; -1U is "any". */
+	if (!*arg || *end || errno || v < 3 || v >= 0xffffffffULL || *arg == '-') {
+		pr_err("--vsock: '%s' is not a guest CID (3 to 4294967294)", arg);
+		return -1;
+	}
+	*cid = v;
+	return 0;
+}
+
 void kvm_config_defaults(struct kvm_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -156,6 +175,7 @@ void kvm_config_defaults(struct kvm_config *cfg)
 	cfg->console = "serial";
 	cfg->virtio_transport = LKVM_ARCH_DEFAULT_TRANSPORT;
 	cfg->loglevel = LKVM_LOG_INFO;
+	cfg->console_log_max = LKVM_CONSOLE_LOG_MAX;
 }
 
 struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extra)
@@ -179,6 +199,9 @@ struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extr
 				"guest console: ttyS0 (default) or virtio hvc0", check_console),
 		OPTION_STRING(0, "console-log", &cfg->console_log, "<file>",
 			      "also write the guest console to <file>"),
+		OPTION_SIZE(0, "console-log-max", &cfg->console_log_max, "<size>",
+			    "stop --console-log at this size, in MiB unless suffixed K/M/G "
+			    "(default 64; 0: no limit)", SZ_1M),
 		OPTION_STRING('f', "firmware", &cfg->firmware, "<file>",
 			      "boot this raw binary instead of a kernel (arm64)"),
 		OPTION_BOOLEAN(0, "nodefaults", &cfg->nodefaults,
@@ -188,6 +211,8 @@ struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extr
 		OPTION_CALLBACK(0, "vcpu-affinity", &cfg->vcpu_affinity, "<cpulist>",
 				"run the vCPU threads on these host CPUs only (e.g. 0-3,6)",
 				set_vcpu_affinity),
+		OPTION_STRING(0, "user", &cfg->user, "<user>[:<group>]",
+			      "a root-started lkvm becomes this user once the VM is set up"),
 		OPTION_GROUP("Devices:"),
 		OPTION_CALLBACK('d', "disk", cfg, "<path>[,ro][,direct]",
 				"add a virtio-blk disk backed by a raw or qcow2 image (repeatable)",
@@ -202,10 +227,15 @@ struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extr
 				"uses one listening at <path> (repeatable)", add_virtio_fs),
 		OPTION_BOOLEAN(0, "mem-shared", &cfg->mem_shared,
 			       "guest RAM in a shared memfd (implied by --virtio-fs)"),
-		OPTION_CALLBACK('n', "network", cfg, "mode=tap|none[,...]",
+		OPTION_CALLBACK('n', "network", cfg, "mode=tap|user|none[,...]",
 				"a virtio-net NIC on a tap: [,tapif=<if>][,script=<path>]"
-				"[,mac=<mac>][,queues=<n>] (repeatable; no NIC by default)",
+				"[,mac=<mac>][,queues=<n>][,vhost=on|off], or user-mode through "
+				"passt: [,hostfwd=tcp:<hostport>:<guestport>]...[,socket=<path>] "
+				"(repeatable; no NIC by default)",
 				add_network),
+		OPTION_CALLBACK(0, "vsock", &cfg->vsock_cid, "<cid>",
+				"a virtio-vsock with guest CID <cid>, through /dev/vhost-vsock",
+				set_vsock),
 		OPTION_BOOLEAN(0, "rng", &cfg->rng, "add a virtio-rng device"),
 		OPTION_BOOLEAN(0, "balloon", &cfg->balloon,
 			       "add a virtio-balloon (statistics, free page reporting)"),
@@ -235,6 +265,10 @@ struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extr
 		OPTION_CALLBACK(0, "loglevel", &cfg->loglevel, "error|warning|info|debug",
 				"what lkvm prints besides errors (debug: as --debug)",
 				set_loglevel),
+		OPTION_BOOLEAN(0, "no-seccomp", &cfg->no_seccomp,
+			       "no system call filters on lkvm's threads (for debugging)"),
+		OPTION_BOOLEAN(0, "coredump", &cfg->coredump,
+			       "let lkvm dump core on a crash, guest memory included"),
 		OPTION_CALLBACK_NOARG(0, "no-dhcp", NULL,
 				      "accepted for kvmtool: lkvm never configures DHCP",
 				      accept_no_dhcp),
@@ -300,6 +334,8 @@ int kvm_config_finish(struct kvm_config *cfg, const char *cmd)
 		       cmd, cfg->name, CTL_NAME_MAX);
 		return -1;
 	}
+	if (privs_parse_user(cfg, cmd))
+		return -1;
 	if (cfg->loglevel == LKVM_LOG_DEBUG)
 		cfg->debug = true;
 	lkvm_debug = cfg->debug;

@@ -18,7 +18,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,6 +249,8 @@ static int add_modules(struct cpio *c, const struct kvm_config *cfg, const char 
 		want[n++] = "virtio_net";
 	if (cfg->rng)
 		want[n++] = "virtio_rng";
+	if (cfg->vsock_cid)
+		want[n++] = "vmw_vsock_virtio_transport";
 	want[n] = NULL;
 
 	nr = add_module_set(c, moddir, want, false, NULL, 0, &mods, &seq);
@@ -311,25 +312,14 @@ fail:
 	return -1;
 }
 
-static int rm_entry(const char *path, const struct stat *st __unused, int flag __unused,
-		    struct FTW *ftw __unused)
-{
-	if (remove(path) < 0)
-		pr_debug("sandbox: cannot remove %s: %s", path, strerror(errno));
-	return 0;
-}
-
-/* rm -rf without following symlinks or leaving the scratch's filesystem. */
-static void remove_tree(const char *dir)
-{
-	nftw(dir, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-}
-
 /* One sandbox run; static, since the options and the config point into it. */
 struct sandbox {
 	struct kvm_config cfg;
 	const char *scratch, *moddir, *rootfs;
 	const char *root_fs;		/* --root-fs */
+	u64 scratch_size;		/* --scratch-size */
+	bool scratch_mounted;		/* the temporary one is a tmpfs */
+	bool net;			/* --net: a user-mode network */
 	char kernel[PATH_MAX], release[256], tmpdir[PATH_MAX], initrd[64];
 	char moddir_buf[PATH_MAX], params[4096], cwd[PATH_MAX];
 	struct strbuf conf;		/* the init's instructions */
@@ -343,15 +333,22 @@ static int parse_args(struct sandbox *sb, int argc, const char **argv)
 		OPTION_STRING(0, "scratch", &sb->scratch, "<dir>",
 			      "the guest's writable /tmp: this host directory (kept), instead "
 			      "of a new temporary one removed at exit"),
+		OPTION_SIZE(0, "scratch-size", &sb->scratch_size, "<size>",
+			    "the temporary /tmp's size when lkvm runs as root (a tmpfs), in MiB "
+			    "unless suffixed K/M/G (default 1G; 0: no limit)", SZ_1M),
 		OPTION_STRING(0, "modules", &sb->moddir, "<dir>",
 			      "the kernel's modules and modules.dep (default /lib/modules/<release>)"),
 		OPTION_CALLBACK(0, "root-fs", &sb->root_fs, "auto|9p|virtiofs",
 				"how the host's root is shared (default auto: virtio-fs when "
 				"virtiofsd and the kernel's virtiofs are there)", check_root_fs),
+		OPTION_BOOLEAN(0, "net", &sb->net,
+			       "a user-mode network for the command (passt; the same as "
+			       "-n mode=user, configured by the init)"),
 		OPTION_END(),
 	};
 	int n;
 
+	sb->scratch_size = SANDBOX_SCRATCH_SIZE;
 	n = kvm_run_parse(&sb->cfg, extra, argc, argv, "sandbox", sandbox_usage,
 			  sandbox_epilogue);
 	if (n == PARSE_OPT_HELP)
@@ -361,6 +358,15 @@ static int parse_args(struct sandbox *sb, int argc, const char **argv)
 	if (n == 0) {
 		pr_err("sandbox: no command given (lkvm sandbox [<options>] -- <command> [<args>])");
 		return -1;
+	}
+	/* --net: the first NIC, so that it is the guest's eth0. */
+	if (sb->net) {
+		if (sb->cfg.nr_nets) {
+			pr_err("sandbox: --net adds its own NIC; leave out -n/--network");
+			return -1;
+		}
+		if (virtio_net_parse(&sb->cfg, "mode=user"))
+			return -1;
 	}
 	return n;
 }
@@ -401,16 +407,16 @@ static void find_moddir(struct sandbox *sb)
 /* The scratch directory: the guest's /tmp. */
 static int make_scratch(struct sandbox *sb)
 {
-	const char *t = getenv("TMPDIR");
-
 	if (sb->scratch)
 		return 0;
-	if (!t || !*t)
-		t = "/tmp";
-	snprintf(sb->tmpdir, sizeof(sb->tmpdir), "%s/lkvm-sandbox.XXXXXX", t);
-	if (!mkdtemp(sb->tmpdir)) {
-		pr_err("sandbox: cannot create a scratch directory in %s: %s", t,
+	if (scratch_create(sb->tmpdir, sizeof(sb->tmpdir), sb->scratch_size,
+			   &sb->scratch_mounted))
+		return -1;
+	/* --user: the guest's /tmp is the user's to write. */
+	if (sb->cfg.user && chown(sb->tmpdir, sb->cfg.run_uid, sb->cfg.run_gid) < 0) {
+		pr_err("sandbox: cannot give %s to --user %s: %s", sb->tmpdir, sb->cfg.user,
 		       strerror(errno));
+		scratch_remove(sb->tmpdir, sb->scratch_mounted);
 		return -1;
 	}
 	sb->scratch = sb->tmpdir;
@@ -560,6 +566,10 @@ static int build_conf(struct sandbox *sb, const char **cmd, int n)
 		kv(&sb->conf, "console", "/dev/hvc0");
 	kv(&sb->conf, "stdin", isatty(STDIN_FILENO) ? "tty" : "null");
 	kv(&sb->conf, "hostname", sb->cfg.name);
+	if (sb->net) {
+		kv(&sb->conf, "net", "eth0 " NET_USER_GUEST "/" NET_USER_PREFIX " " NET_USER_GATEWAY);
+		kv(&sb->conf, "dns", NET_USER_DNS);
+	}
 	if (add_cwd(sb))
 		return -1;
 	add_env(sb);
@@ -652,6 +662,6 @@ int cmd_sandbox(int argc, const char **argv)
 	}
 	free(sb.conf.buf);
 	if (sb.scratch == sb.tmpdir)
-		remove_tree(sb.tmpdir);
+		scratch_remove(sb.tmpdir, sb.scratch_mounted);
 	return ret;
 }

@@ -2,12 +2,13 @@
 /*
  * The VM side of the control channel (protocol in include/lkvm/control.h):
  * a thread that accepts connections on ~/.lkvm/<name>.sock, reads one
- * request line, answers it and closes. Clients are other processes of the
+ * request line from each, answers it and closes. Clients are other processes of the
  * same user (the directory is 0700, the socket 0600, and the peer's uid is
  * checked), but their bytes are still untrusted: a malformed, oversized or
  * slow request gets an error reply and the VM carries on.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -30,10 +31,11 @@
 #define CTL_PAUSE_TIMEOUT_MS	5000
 #define CTL_STATS_REFRESH_MS	1000	/* how long `stat` waits for the guest */
 #define CTL_ACCEPT_RETRY_MS	100	/* after accept4 ran out of descriptors */
+#define CTL_MAX_CLIENTS		16	/* served at once */
 
 /* One VM's server (kvm->ctl). */
 struct ctl_server {
-	int lfd, wake_fd;
+	int lfd, wake_fd, statm_fd, lock_fd;
 	pthread_t thread;
 	bool running;
 	bool bound;
@@ -62,18 +64,23 @@ static void __printf(2, 3) rprintf(struct reply *r, const char *fmt, ...)
 		r->used = min(r->used + n, r->len - 1);
 }
 
-static u64 vmm_rss_bytes(void)
+/* /proc/self/statm is opened at start: the control thread opens no files. */
+static u64 vmm_rss_bytes(const struct ctl_server *srv)
 {
 	unsigned long long size, resident;
 	long psz = sysconf(_SC_PAGESIZE);
-	FILE *f = fopen("/proc/self/statm", "re");
-	int n;
+	char buf[128];
+	ssize_t n;
 
-	if (!f)
+	if (!srv || srv->statm_fd < 0)
 		return 0;
-	n = fscanf(f, "%llu %llu", &size, &resident);
-	fclose(f);
-	return n == 2 && psz > 0 ? resident * (u64)psz : 0;
+	n = pread(srv->statm_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (sscanf(buf, "%llu %llu", &size, &resident) != 2 || psz <= 0)
+		return 0;
+	return resident * (u64)psz;
 }
 
 static void reply_state(struct kvm *kvm, struct reply *r)
@@ -91,7 +98,7 @@ static void reply_stat(struct kvm *kvm, struct reply *r)
 	int refresh = kvm__is_paused(kvm) ? 0 : CTL_STATS_REFRESH_MS;
 
 	reply_state(kvm, r);
-	rprintf(r, "rss_bytes %llu\n", (unsigned long long)vmm_rss_bytes());
+	rprintf(r, "rss_bytes %llu\n", (unsigned long long)vmm_rss_bytes(kvm->ctl));
 	rprintf(r, "guest_ram_bytes %llu\n", (unsigned long long)kvm->cfg.ram_size);
 	if (balloon_get_info(kvm, &bi, refresh)) {
 		rprintf(r, "balloon absent\n");
@@ -164,129 +171,214 @@ void ctl_handle_request(struct kvm *kvm, const char *buf, size_t len, char *out,
 }
 
 /*
- * Read the request: up to the first newline, at most CTL_REQ_MAX bytes, in
- * at most CTL_READ_TIMEOUT_MS. Returns its length, or 0 with the reason in
- * @err. @size is CTL_REQ_MAX + 1, so an overlong line is seen as such.
+ * Clients are served side by side, none ever waited for: each connection is
+ * non-blocking and has CTL_READ_TIMEOUT_MS for its request line, so a slow
+ * or silent client delays nobody else. Up to CTL_MAX_CLIENTS at once; more
+ * wait in the listen backlog.
  */
-static size_t read_request(int fd, char *buf, size_t size, char *err, size_t errlen)
+struct ctl_client {
+	int fd;
+	size_t got;
+	u64 deadline;
+	char buf[CTL_REQ_MAX + 1];
+};
+
+/*
+ * Is @c's request complete? 1 when it is (or @eof says no more comes), 0
+ * when more may arrive, -1 with the reason in @err.
+ */
+static int request_state(const struct ctl_client *c, bool eof, char *err, size_t errlen)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	u64 deadline = now_ns() + CTL_READ_TIMEOUT_MS * 1000000ULL;
-	size_t got = 0;
-	char *nl;
+	const char *nl = memchr(c->buf, '\n', c->got);
 
-	while (got < size) {
-		u64 now = now_ns();
-		ssize_t r;
-
-		if (now >= deadline || poll(&pfd, 1, (deadline - now) / 1000000 + 1) <= 0) {
-			snprintf(err, errlen, "incomplete request (no newline within %d ms)",
-				 CTL_READ_TIMEOUT_MS);
-			return 0;
-		}
-		r = recv(fd, buf + got, size - got, MSG_DONTWAIT);
-		if (r < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (r <= 0)
-			break;		/* EOF: the parser says what is missing */
-		got += r;
-		nl = memchr(buf, '\n', got);
-		if (nl && (size_t)(nl - buf) + 1 != got) {
-			snprintf(err, errlen, "data after the request line");
-			return 0;
-		}
-		if (nl)
-			return got;
+	if (nl && (size_t)(nl - c->buf) + 1 != c->got) {
+		snprintf(err, errlen, "data after the request line");
+		return -1;
 	}
-	if (got >= size) {
+	if (nl)
+		return 1;
+	if (c->got >= sizeof(c->buf)) {
 		snprintf(err, errlen, "request longer than %d bytes", CTL_REQ_MAX);
+		return -1;
+	}
+	if (!eof)
 		return 0;
-	}
-	if (!got)
+	if (!c->got) {
 		snprintf(err, errlen, "empty request");
-	return got;
-}
-
-static void send_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;		/* the client went away; nothing to do */
-		p += n;
-		len -= n;
+		return -1;
 	}
+	return 1;		/* EOF: the parser says what is missing */
 }
 
-static void serve(struct kvm *kvm, int fd)
+/* One try: a client that does not read its reply loses it. */
+static void reply_and_close(struct ctl_client *c, const char *reply)
+{
+	if (send(c->fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		pr_debug("control: reply lost: %s", strerror(errno));
+	close(c->fd);
+	c->fd = -1;
+}
+
+static void client_error(struct ctl_client *c, const char *err)
+{
+	char reply[192];
+
+	snprintf(reply, sizeof(reply), "error %s\n", err);
+	reply_and_close(c, reply);
+}
+
+static void client_read(struct kvm *kvm, struct ctl_client *c)
 {
 	char *reply = kvm->ctl->reply;
-	char buf[CTL_REQ_MAX + 1], err[128];
+	bool eof = false;
+	char err[128];
+	int st;
+
+	for (;;) {
+		ssize_t r = recv(c->fd, c->buf + c->got, sizeof(c->buf) - c->got,
+				 MSG_DONTWAIT);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			eof = r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+			break;
+		}
+		c->got += r;
+		if (c->got == sizeof(c->buf))
+			break;
+	}
+	st = request_state(c, eof, err, sizeof(err));
+	if (st < 0) {
+		client_error(c, err);
+	} else if (st > 0) {
+		ctl_handle_request(kvm, c->buf, c->got, reply, CTL_REPLY_MAX);
+		reply_and_close(c, reply);
+	}
+}
+
+static void client_accept(struct ctl_client *c, int fd)
+{
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
-	size_t len;
 
+	c->fd = fd;
+	c->got = 0;
+	c->deadline = now_ns() + CTL_READ_TIMEOUT_MS * 1000000ULL;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
-	    (cred.uid != geteuid() && cred.uid != 0)) {
-		snprintf(reply, CTL_REPLY_MAX, "error permission denied\n");
-	} else if (!(len = read_request(fd, buf, sizeof(buf), err, sizeof(err)))) {
-		snprintf(reply, CTL_REPLY_MAX, "error %s\n", err);
-	} else {
-		ctl_handle_request(kvm, buf, len, reply, CTL_REPLY_MAX);
-	}
-	send_all(fd, reply, strlen(reply));
+	    (cred.uid != geteuid() && cred.uid != 0))
+		client_error(c, "permission denied");
+}
+
+/* Accept one connection into a free slot; false when out of descriptors. */
+static bool accept_one(struct ctl_server *srv, struct ctl_client *clients)
+{
+	int fd, i;
+
+	for (i = 0; i < CTL_MAX_CLIENTS && clients[i].fd >= 0; i++)
+		;
+	if (i == CTL_MAX_CLIENTS)
+		return true;
+	fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0)
+		return !(errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			 errno == ENOMEM);	/* else: the client gave up */
+	client_accept(&clients[i], fd);
+	return true;
 }
 
 static void *ctl_thread(void *arg)
 {
 	struct kvm *kvm = arg;
 	struct ctl_server *srv = kvm->ctl;
-	struct pollfd pfd[2] = {
-		{ .fd = srv->lfd, .events = POLLIN },
-		{ .fd = srv->wake_fd, .events = POLLIN },
-	};
+	struct ctl_client clients[CTL_MAX_CLIENTS];
+	struct pollfd pfd[2 + CTL_MAX_CLIENTS];
+	int idx[2 + CTL_MAX_CLIENTS];
+	bool starved = false;
+	int i;
 
+	thread_filter_enter(&kvm->seccomp, "control", "control");
+	for (i = 0; i < CTL_MAX_CLIENTS; i++)
+		clients[i].fd = -1;
 	for (;;) {
-		int fd;
+		int n = 0, wait_ms = -1;
+		u64 now = now_ns();
 
-		if (poll(pfd, 2, -1) < 0) {
+		pfd[n++] = (struct pollfd){ .fd = srv->wake_fd, .events = POLLIN };
+		/*
+		 * Out of descriptors or memory, a connection stays queued and
+		 * poll() reports it again at once: wait (for stop, a client
+		 * or the retry) instead of spinning.
+		 */
+		if (!starved)
+			pfd[n++] = (struct pollfd){ .fd = srv->lfd, .events = POLLIN };
+		else
+			wait_ms = CTL_ACCEPT_RETRY_MS;
+		for (i = 0; i < CTL_MAX_CLIENTS; i++) {
+			struct ctl_client *c = &clients[i];
+			int left;
+
+			if (c->fd < 0)
+				continue;
+			if (now >= c->deadline) {
+				char err[80];
+
+				snprintf(err, sizeof(err),
+					 "incomplete request (no newline within %d ms)",
+					 CTL_READ_TIMEOUT_MS);
+				client_error(c, err);
+				continue;
+			}
+			left = (c->deadline - now) / 1000000 + 1;
+			if (wait_ms < 0 || left < wait_ms)
+				wait_ms = left;
+			idx[n] = i;
+			pfd[n++] = (struct pollfd){ .fd = c->fd, .events = POLLIN };
+		}
+		if (poll(pfd, n, wait_ms) < 0) {
 			if (errno == EINTR)
 				continue;
 			pr_warn("control: poll: %s", strerror(errno));
-			return NULL;
+			break;
 		}
-		if (pfd[1].revents)
-			return NULL;
-		if (!(pfd[0].revents & POLLIN))
-			continue;
-		fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0) {
-			/*
-			 * Out of descriptors or memory: the connection stays
-			 * queued and poll() reports it again at once, so wait
-			 * (for stop, or the retry) instead of spinning.
-			 */
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			    errno == ENOMEM)
-				poll(&pfd[1], 1, CTL_ACCEPT_RETRY_MS);
-			continue;	/* or the client gave up already */
+		if (pfd[0].revents)
+			break;
+		starved = false;
+		for (i = 1; i < n; i++) {
+			if (!pfd[i].revents)
+				continue;
+			if (pfd[i].fd == srv->lfd)
+				starved = !accept_one(srv, clients);
+			else
+				client_read(kvm, &clients[idx[i]]);
 		}
-		serve(kvm, fd);
-		close(fd);
 	}
+	for (i = 0; i < CTL_MAX_CLIENTS; i++)
+		if (clients[i].fd >= 0)
+			close(clients[i].fd);
+	return NULL;
 }
 
 /*
- * Take the socket path: a live VM of the same name is an error; a socket
- * nobody listens on is what a dead VM left behind, and is removed.
+ * Take the name and its socket path: a live VM of the same name is an
+ * error; a socket nobody listens on is what a dead VM left behind, and is
+ * removed (only while holding the name lock, see ctl_lock_name()).
  */
-static int claim_path(const char *path, const char *name)
+static int claim_path(struct ctl_server *srv, const char *path, const char *name)
 {
 	struct stat st;
-	int fd = ctl_connect_path(path);
+	int fd;
+
+	srv->lock_fd = ctl_lock_name(name);
+	if (srv->lock_fd < 0) {
+		if (errno == EWOULDBLOCK)
+			pr_err("a VM named '%s' is already running (%s); pick another --name",
+			       name, path);
+		else
+			pr_err("cannot lock the name '%s': %s", name, strerror(errno));
+		return -1;
+	}
+	fd = ctl_connect_path(path);
 
 	if (fd >= 0) {
 		close(fd);
@@ -317,7 +409,7 @@ int ctl_server_start(struct kvm *kvm)
 	struct ctl_server *srv = xzalloc(sizeof(*srv));
 	int r;
 
-	srv->lfd = srv->wake_fd = -1;
+	srv->lfd = srv->wake_fd = srv->statm_fd = srv->lock_fd = -1;
 	kvm->ctl = srv;
 	if (kvm->cfg.name)
 		snprintf(srv->name, sizeof(srv->name), "%s", kvm->cfg.name);
@@ -328,32 +420,45 @@ int ctl_server_start(struct kvm *kvm)
 		       srv->name, CTL_NAME_MAX);
 		return -1;
 	}
-	if (ctl_make_sock_dir() || claim_path(srv->path, srv->name))
+	if (ctl_make_sock_dir() || claim_path(srv, srv->path, srv->name))
 		return -1;
 
+	srv->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 	srv->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	srv->wake_fd = eventfd(0, EFD_CLOEXEC);
 	if (srv->lfd < 0 || srv->wake_fd < 0) {
 		pr_err("control socket: %s", strerror(errno));
 		return -1;
 	}
-	strcpy(sa.sun_path, srv->path);
+	/*
+	 * Bound and listening under a temporary name, then renamed into
+	 * place: a client (or lkvm list) never finds the socket refusing
+	 * connections while the VM is alive.
+	 */
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%.*s/.%d.tmp",
+		     (int)(strrchr(srv->path, '/') - srv->path), srv->path,
+		     (int)getpid()) >= (int)sizeof(sa.sun_path)) {
+		pr_err("control socket %s: the directory's name is too long", srv->path);
+		return -1;
+	}
+	unlink(sa.sun_path);
 	/* Never visible with looser permissions than 0600, even briefly. */
 	mask = umask(0177);
 	r = bind(srv->lfd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(mask);
 	if (r < 0) {
-		pr_err("cannot bind %s: %s%s", srv->path, strerror(errno),
-		       errno == EADDRINUSE ? " (another VM took this name)" : "");
+		pr_err("cannot bind %s: %s", sa.sun_path, strerror(errno));
+		return -1;
+	}
+	if (chmod(sa.sun_path, 0600) < 0 || listen(srv->lfd, 16) < 0 ||
+	    rename(sa.sun_path, srv->path) < 0) {
+		pr_err("control socket %s: %s", srv->path, strerror(errno));
+		unlink(sa.sun_path);
 		return -1;
 	}
 	srv->bound = true;
-	if (chmod(srv->path, 0600) < 0 || listen(srv->lfd, 16) < 0) {
-		pr_err("control socket %s: %s", srv->path, strerror(errno));
-		return -1;
-	}
 
-	/* The thread takes no signals: kvm__catch_signals()' signalfd gets them all. */
+	/* The thread takes no signals: kvm__run's signalfd gets them all. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	r = lkvm_thread_create(&srv->thread, ctl_thread, kvm);
@@ -380,8 +485,10 @@ void ctl_server_stop(struct kvm *kvm)
 	}
 	if (srv->bound)
 		unlink(srv->path);
+	ctl_unlock_name(srv->name, srv->lock_fd);
 	close_fd(&srv->lfd);
 	close_fd(&srv->wake_fd);
+	close_fd(&srv->statm_fd);
 	free(srv);
 	kvm->ctl = NULL;
 }

@@ -18,6 +18,7 @@
 #include "lkvm/kvm-compat.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/pause.h"
+#include "lkvm/privs.h"
 #include "lkvm/term.h"
 
 #define SIG_KICK	SIGUSR1
@@ -207,8 +208,11 @@ static void *vcpu_thread(void *arg)
 {
 	struct kvm_cpu *cpu = arg;
 	struct kvm *kvm = cpu->kvm;
+	char name[16];
 	sigset_t set;
 
+	snprintf(name, sizeof(name), "vcpu%u", cpu->id);
+	thread_filter_enter(&kvm->seccomp, "vcpu", name);
 	sigemptyset(&set);
 	sigaddset(&set, SIG_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
@@ -321,6 +325,13 @@ int kvm_cpu__run_all(struct kvm *kvm)
 
 	if (kvm__catch_signals(kvm))
 		return LKVM_EXIT_ERROR;
+	/*
+	 * Set-up is over: lkvm becomes --user (every thread, glibc sees to
+	 * that), then every thread takes its filter before the guest runs.
+	 */
+	if (privs_drop(kvm))
+		return LKVM_EXIT_ERROR;
+	thread_filter_setup_done(kvm);
 	for (i = 0; i < kvm->nrcpus; i++) {
 		if (kvm_cpu__start(kvm->cpus[i])) {
 			kvm__request_stop(kvm, LKVM_EXIT_ERROR, NULL);
@@ -328,6 +339,9 @@ int kvm_cpu__run_all(struct kvm *kvm)
 		}
 	}
 	term_start(&kvm->term, term_quit, kvm);
+	/* Last, once every thread exists: no thread inherits the main list. */
+	if (thread_filter_main(kvm))
+		kvm__request_stop(kvm, LKVM_EXIT_ERROR, NULL);
 
 	kvm__wait(kvm);
 

@@ -22,6 +22,7 @@
 #include "lkvm/init.h"
 #include "lkvm/kvm-compat.h"
 #include "lkvm/kvm.h"
+#include "lkvm/privs.h"
 
 /* Capabilities every architecture relies on. */
 static const struct kvm_cap_req common_caps[] = {
@@ -194,6 +195,7 @@ static int setup_ram(struct kvm *kvm)
 	}
 	madvise(kvm->ram, size, MADV_HUGEPAGE);
 	madvise(kvm->ram, size, MADV_DONTFORK);
+	privs_guard_ram(kvm, kvm->ram, size);
 	return kvm__arch_setup_ram(kvm);
 }
 
@@ -386,6 +388,11 @@ int kvm_config_check(const struct kvm_config *cfg)
 int kvm__init(struct kvm *kvm)
 {
 	kvm->sys_fd = kvm->vm_fd = kvm->signal_fd = kvm->ram_fd = -1;
+	privs_no_core(kvm);
+	thread_filter_set_exit_hook(term_emergency_restore);
+	/* Before any thread: those started during set-up wait for its end. */
+	if (thread_filter_prepare(kvm))
+		return -1;
 	kvm->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (kvm->stop_fd < 0) {
 		pr_err("eventfd: %s", strerror(errno));
@@ -394,6 +401,7 @@ int kvm__init(struct kvm *kvm)
 	pthread_mutex_init(&kvm->irq_lock, NULL);
 	kvm__pause_init(kvm);
 	term_init(&kvm->term);
+	kvm->term.filters = &kvm->seccomp;
 	ioeventfd_init(&kvm->ioevents);
 	iobus_init(&kvm->pio_bus, "pio");
 	iobus_init(&kvm->mmio_bus, "mmio");
@@ -491,6 +499,8 @@ int kvm__wait(struct kvm *kvm)
 
 void kvm__exit_devices(struct kvm *kvm)
 {
+	/* Threads still waiting for the end of set-up may now just exit. */
+	thread_filter_release(kvm);
 	init_run_exits(kvm);
 }
 

@@ -46,7 +46,6 @@ static const struct option refusals[] = {
 	REFUSE("hugetlbfs", "lkvm backs guest RAM with anonymous memory and transparent "
 	       "huge pages; it does not use hugetlbfs"),
 	REFUSE("vfio-pci", "lkvm has no VFIO device assignment"),
-	REFUSE("vsock", LKVM_VSOCK_REFUSAL),
 	REFUSE_NOARG("debug-single-step", "lkvm does not single-step guests; --debug "
 		     "logs VMM events"),
 	REFUSE_NOARG("debug-ioport", NO_TRACE),

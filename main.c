@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* lkvm: dispatch "lkvm <command>" to builtin-<command>.c. */
+#include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "lkvm/builtin.h"
 #include "lkvm/util.h"
@@ -70,6 +73,22 @@ int main(int argc, const char **argv)
 	 * hangs up) must not kill a running guest: writes get EPIPE instead.
 	 */
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * One malloc arena for every thread. glibc gives a thread that
+	 * allocates its own mmap'd heap, and the first time such a heap
+	 * shrinks it opens /proc/sys/vm/overcommit_memory: a vCPU's filter
+	 * (seccomp.c) rightly forbids that open. lkvm's threads allocate
+	 * little, so one arena also keeps the footprint small.
+	 */
+	mallopt(M_ARENA_MAX, 1);
+	/*
+	 * Nothing lkvm runs (tap scripts, passt) gains privileges by exec,
+	 * and the thread filters (seccomp.c) need no CAP_SYS_ADMIN.
+	 */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		pr_err("prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
+		return 1;
+	}
 	if (argc < 2)
 		return cmd_help(0, NULL);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))

@@ -23,7 +23,6 @@
 # tests/nested needs.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-REPO=$PWD
 OUTPNG=${1:-balloon-rss.png}
 # shellcheck source=tests/nested/lib.sh
 . tests/nested/lib.sh
@@ -47,14 +46,7 @@ for r in $RUNS; do
 done
 nruns=$(wc -w <<<"$RUNS")
 
-make -s lkvm >&2 || exit 1
-lkvm_detect_mode "$REPO/lkvm"
-if [ "$LKVM_MODE" = nested ]; then
-	make -s lkvm-static >&2 || exit 1
-	LKVM_BIN=$REPO/lkvm-static
-else
-	LKVM_BIN=$REPO/lkvm
-fi
+lkvm_bench_build || exit 1
 lkvm_fetch_guest x86_64 || exit 1
 lkvm_build_l2_initrd "$WORK/l2.cpio" || exit 1
 nested_balloon_prepare "$WORK" || exit 1

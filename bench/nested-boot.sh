@@ -34,7 +34,6 @@
 # early in some boots of this kernel, see bench/README.md).
 set -u
 cd "$(dirname "$0")/.." || exit 1
-REPO=$PWD
 RUNS=${1:-3}
 MACHINE=${NESTED_BOOT_QEMU_MACHINE:-microvm}
 KVMTOOL=${KVMTOOL:-}
@@ -58,14 +57,7 @@ esac
 case " $VMMS " in
 *" lkvm-old "*) [ -x "$LKVM_OLD" ] || { echo "bench: LKVM_OLD='$LKVM_OLD' is not an executable" >&2; exit 1; } ;;
 esac
-make -s lkvm >&2 || exit 1
-lkvm_detect_mode "$REPO/lkvm"
-if [ "$LKVM_MODE" = nested ]; then
-	make -s lkvm-static >&2 || exit 1
-	LKVM_BIN=$REPO/lkvm-static
-else
-	LKVM_BIN=$REPO/lkvm
-fi
+lkvm_bench_build || exit 1
 lkvm_fetch_guest x86_64 || exit 1
 lkvm_guest_vmlinux || exit 1
 lkvm_build_l2_initrd "$WORK/l2.cpio" || exit 1

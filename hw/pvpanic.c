@@ -11,17 +11,19 @@
  * A read returns the events lkvm understands; the driver only ever writes
  * those. Bit 0: the guest panicked and the host should act. Bit 1: the
  * guest panicked but a kdump kernel takes over, so the guest keeps running
- * and lkvm only says so.
+ * and lkvm only says so, once: a guest that writes the register in a
+ * loop must not fill lkvm's stderr (or the journal behind it).
  */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "lkvm/init.h"
 #include "lkvm/kvm.h"
 #include "lkvm/pvpanic.h"
 
-static struct io_range pvpanic_range;
+static struct pvpanic pvpanic;
 
-void pvpanic_access(struct kvm *kvm, u8 *data, u32 len, bool is_write)
+void pvpanic_access(struct pvpanic *p, u8 *data, u32 len, bool is_write)
 {
 	u32 i;
 
@@ -32,8 +34,10 @@ void pvpanic_access(struct kvm *kvm, u8 *data, u32 len, bool is_write)
 	}
 	/* Only the first byte is the register; wider writes carry it there. */
 	if (data[0] & PVPANIC_PANICKED)
-		kvm__request_stop(kvm, LKVM_EXIT_GUEST_CRASH, "guest kernel panicked");
-	else if (data[0] & PVPANIC_CRASH_LOADED)
+		/* Says so once: the first stop request wins. */
+		kvm__request_stop(p->kvm, LKVM_EXIT_GUEST_CRASH, "guest kernel panicked");
+	else if (data[0] & PVPANIC_CRASH_LOADED &&
+		 !(atomic_fetch_or(&p->reported, PVPANIC_CRASH_LOADED) & PVPANIC_CRASH_LOADED))
 		pr_info("guest kernel panicked; its crash kernel takes over");
 }
 
@@ -50,17 +54,18 @@ static void pvpanic_io(struct io_range *r __unused, u64 off, u8 *data, u32 len,
 
 static int pvpanic_init(struct kvm *kvm)
 {
-	pvpanic_range = (struct io_range){
-		.start = PVPANIC_ADDR, .len = PVPANIC_LEN, .fn = pvpanic_io,
-		.ctx = kvm, .name = "pvpanic",
+	pvpanic = (struct pvpanic){
+		.range = { .start = PVPANIC_ADDR, .len = PVPANIC_LEN, .fn = pvpanic_io,
+			   .ctx = &pvpanic, .name = "pvpanic" },
+		.kvm = kvm,
 	};
 	return iobus_register(PVPANIC_IS_PIO ? &kvm->pio_bus : &kvm->mmio_bus,
-			      &pvpanic_range);
+			      &pvpanic.range);
 }
 
 static void pvpanic_exit(struct kvm *kvm)
 {
 	iobus_unregister(PVPANIC_IS_PIO ? &kvm->pio_bus : &kvm->mmio_bus,
-			 &pvpanic_range);
+			 &pvpanic.range);
 }
 dev_init(pvpanic_init, pvpanic_exit);

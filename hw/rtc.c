@@ -100,6 +100,12 @@ static int rtc_init(struct kvm *kvm)
 {
 	rtc.cmos[RTC_REG_A] = 0x26;		/* 32.768 kHz, 1024 Hz rate */
 	rtc.cmos[RTC_REG_B] = REG_B_24H;
+	/*
+	 * glibc's gmtime_r() reads the time zone (/etc/localtime) the
+	 * first time it runs: let that happen now, at set-up, not in a
+	 * vCPU whose seccomp filter forbids opening files.
+	 */
+	tzset();
 	rtc.io = (struct io_range){
 		.start = X86_RTC_PORT, .len = 2, .fn = rtc_io, .name = "rtc",
 	};

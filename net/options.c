@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * -n/--network: mode=tap[,tapif=NAME][,script=PATH][,mac=MAC][,queues=N]
- * adds a virtio-net NIC on a tap device; mode=none adds nothing (and is
- * what you get without -n: lkvm never adds a NIC unasked).
+ * [,vhost=on|off] adds a virtio-net NIC on a tap device; mode=user
+ * [,hostfwd=tcp|udp:HOSTPORT:GUESTPORT]...[,socket=PATH][,mac=MAC] one on
+ * passt; mode=none adds nothing (and is what you get without -n: lkvm
+ * never adds a NIC unasked).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,49 @@ static int parse_mac(const char *s, u8 mac[6])
 	return 0;
 }
 
+static int parse_port(const char *s, u16 *port)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (!*s || *end || v < 1 || v > 65535)
+		return -1;
+	*port = v;
+	return 0;
+}
+
+/* tcp:HOSTPORT:GUESTPORT or udp:HOSTPORT:GUESTPORT */
+static int parse_fwd(char *val, struct net_config *nc)
+{
+	struct net_fwd *f = &nc->fwds[nc->nr_fwds];
+	char *host, *guest;
+
+	if (nc->nr_fwds == NET_MAX_FWDS) {
+		pr_err("--network: at most %d hostfwd", NET_MAX_FWDS);
+		return -1;
+	}
+	host = strchr(val, ':');
+	guest = host ? strchr(host + 1, ':') : NULL;
+	if (!guest)
+		goto bad;
+	*host++ = '\0';
+	*guest++ = '\0';
+	if (!strcmp(val, "tcp"))
+		f->udp = false;
+	else if (!strcmp(val, "udp"))
+		f->udp = true;
+	else
+		goto bad;
+	if (parse_port(host, &f->host_port) || parse_port(guest, &f->guest_port))
+		goto bad;
+	nc->nr_fwds++;
+	return 0;
+bad:
+	pr_err("--network: hostfwd wants tcp:HOSTPORT:GUESTPORT or udp:HOSTPORT:GUESTPORT "
+	       "(ports 1-65535)");
+	return -1;
+}
+
 int virtio_net_parse(struct kvm_config *cfg, const char *arg)
 {
 	struct net_config nc = { 0 };
@@ -45,7 +90,7 @@ int virtio_net_parse(struct kvm_config *cfg, const char *arg)
 		if (!strcmp(tok, "mode")) {
 			mode = val;
 		} else if (!strcmp(tok, "tapif")) {
-			if (!*val || strlen(val) >= sizeof(((struct tap *)0)->ifname) ||
+			if (!*val || strlen(val) >= 16 /* IFNAMSIZ */ ||
 			    strchr(val, '/') || strchr(val, ' ')) {
 				pr_err("--network: bad interface name '%s'", val);
 				goto fail;
@@ -60,6 +105,24 @@ int virtio_net_parse(struct kvm_config *cfg, const char *arg)
 				goto fail;
 			}
 			nc.mac_set = true;
+		} else if (!strcmp(tok, "vhost")) {
+			if (!strcmp(val, "on")) {
+				nc.vhost = NET_VHOST_ON;
+			} else if (!strcmp(val, "off")) {
+				nc.vhost = NET_VHOST_OFF;
+			} else {
+				pr_err("--network: vhost is on or off");
+				goto fail;
+			}
+		} else if (!strcmp(tok, "hostfwd")) {
+			if (parse_fwd(val, &nc))
+				goto fail;
+		} else if (!strcmp(tok, "socket")) {
+			if (!*val) {
+				pr_err("--network: socket needs a path");
+				goto fail;
+			}
+			nc.socket = val;
 		} else if (!strcmp(tok, "queues")) {
 			char *end;
 			long q = strtol(val, &end, 10);
@@ -70,8 +133,8 @@ int virtio_net_parse(struct kvm_config *cfg, const char *arg)
 			}
 			nc.queues = q;
 		} else {
-			pr_err("--network: unknown key '%s' (use: mode, tapif, script, mac, queues)",
-			       tok);
+			pr_err("--network: unknown key '%s' (use: mode, tapif, script, mac, queues, "
+			       "vhost, hostfwd, socket)", tok);
 			goto fail;
 		}
 	}
@@ -79,9 +142,27 @@ int virtio_net_parse(struct kvm_config *cfg, const char *arg)
 		free(copy);
 		return 0;
 	}
-	if (strcmp(mode, "tap")) {
-		pr_err("--network: mode '%s' is not supported (use: tap, none; "
-		       "tap needs root or CAP_NET_ADMIN)", mode);
+	if (!strcmp(mode, "user")) {
+		nc.mode = NET_MODE_USER;
+		if (nc.tapif || nc.script || nc.queues || nc.vhost != NET_VHOST_AUTO) {
+			pr_err("--network: tapif, script, queues and vhost are for mode=tap");
+			goto fail;
+		}
+		if (nc.socket && nc.nr_fwds) {
+			pr_err("--network: hostfwd is for the passt lkvm starts, not socket=");
+			goto fail;
+		}
+		/* Found now, so a missing passt is one line before anything starts. */
+		if (!nc.socket && !(nc.passt = passt_find()))
+			goto fail;
+	} else if (!strcmp(mode, "tap")) {
+		nc.mode = NET_MODE_TAP;
+		if (nc.nr_fwds || nc.socket) {
+			pr_err("--network: hostfwd and socket are for mode=user");
+			goto fail;
+		}
+	} else {
+		pr_err("--network: mode '%s' is not supported (use: tap, user, none)", mode);
 		goto fail;
 	}
 	if (cfg->nr_nets == LKVM_MAX_NETS) {

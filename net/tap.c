@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -96,71 +97,35 @@ static int run_script(const char *script, const char *ifname)
 	return 0;
 }
 
-int tap_open(struct tap *t, const char *ifname, int queues, const char *script)
+static ssize_t tap_recv(struct net_backend *t, int q, u8 *buf)
 {
-	int i, fd;
+	ssize_t got;
 
-	memset(t, 0, sizeof(*t));
-	if (queues < 1)
-		queues = 1;
-	if (queues > LKVM_NET_MAX_QUEUES)
-		queues = LKVM_NET_MAX_QUEUES;
-	fd = tap_queue(ifname, queues > 1, t->ifname);
-	if (fd < 0 && queues > 1 && errno == EINVAL) {
-		/* No IFF_MULTI_QUEUE here (or an existing single-queue tap). */
-		queues = 1;
-		fd = tap_queue(ifname, false, t->ifname);
-	}
-	if (fd < 0) {
-		if (errno == EPERM)
-			pr_err("network: creating a tap needs root (CAP_NET_ADMIN)");
-		else
-			pr_err("network: TUNSETIFF %s: %s", ifname ? ifname : "(new tap)",
-			       strerror(errno));
-		return -1;
-	}
-	t->fds[t->nr_fds++] = fd;
-	for (i = 1; i < queues; i++) {
-		char name[IFNAMSIZ];
-
-		fd = tap_queue(t->ifname, true, name);
-		if (fd < 0)
-			break;		/* fewer queues than asked: still fine */
-		t->fds[t->nr_fds++] = fd;
-	}
-	/* Which offloads the tap takes: probe them all, then start with none. */
-	if (ioctl(t->fds[0], TUNSETOFFLOAD, TAP_OFFLOADS) == 0)
-		t->offloads = TAP_OFFLOADS;
-	else if (ioctl(t->fds[0], TUNSETOFFLOAD, TUN_F_CSUM) == 0)
-		t->offloads = TUN_F_CSUM;
-	ioctl(t->fds[0], TUNSETOFFLOAD, 0);
-
-	if (script) {
-		if (run_script(script, t->ifname))
-			goto fail;
-	} else if (if_up(t->ifname) < 0) {
-		pr_warn("network: cannot bring %s up: %s", t->ifname, strerror(errno));
-	}
-	pr_debug("network: tap %s, %d queue(s), offloads 0x%x", t->ifname, t->nr_fds,
-		 t->offloads);
-	return 0;
-fail:
-	tap_close(t);
-	return -1;
+	do
+		got = read(t->fds[q], buf, NET_VNET_HDR_LEN + NET_MAX_FRAME);
+	while (got < 0 && errno == EINTR);
+	/* A tap never goes away under us: an error is just no frame now. */
+	return got < NET_VNET_HDR_LEN ? 0 : got;
 }
 
-int tap_set_offloads(struct tap *t, unsigned int tun_flags)
+static void tap_send(struct net_backend *t, int q, const struct iovec *iov, unsigned int n)
+{
+	if (writev(t->fds[q < t->nr_fds ? q : 0], iov, n) < 0)
+		pr_debug("network: %s: write: %s", t->name, strerror(errno));
+}
+
+static int tap_set_offloads(struct net_backend *t, unsigned int tun_flags)
 {
 	tun_flags &= t->offloads;
 	if (ioctl(t->fds[0], TUNSETOFFLOAD, tun_flags) < 0) {
-		pr_debug("network: %s: TUNSETOFFLOAD 0x%x: %s", t->ifname, tun_flags,
+		pr_debug("network: %s: TUNSETOFFLOAD 0x%x: %s", t->name, tun_flags,
 			 strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
-int tap_set_queues(struct tap *t, int active)
+static int tap_set_queues(struct net_backend *t, int active)
 {
 	struct ifreq ifr = { 0 };
 	int i, r = 0;
@@ -176,11 +141,75 @@ int tap_set_queues(struct tap *t, int active)
 	return r;
 }
 
-void tap_close(struct tap *t)
+static void tap_close(struct net_backend *t)
 {
 	int i;
 
 	for (i = 0; i < t->nr_fds; i++)
 		close(t->fds[i]);
 	t->nr_fds = 0;
+}
+
+static const struct net_backend_ops tap_ops = {
+	.recv = tap_recv,
+	.send = tap_send,
+	.set_offloads = tap_set_offloads,
+	.set_queues = tap_set_queues,
+	.close = tap_close,
+};
+
+int tap_open(struct net_backend *t, const char *ifname, int queues, const char *script)
+{
+	int i, fd;
+
+	memset(t, 0, sizeof(*t));
+	t->ops = &tap_ops;
+	t->is_tap = true;
+	t->tx_offloads = true;
+	if (queues < 1)
+		queues = 1;
+	if (queues > LKVM_NET_MAX_QUEUES)
+		queues = LKVM_NET_MAX_QUEUES;
+	fd = tap_queue(ifname, queues > 1, t->name);
+	if (fd < 0 && queues > 1 && errno == EINVAL) {
+		/* No IFF_MULTI_QUEUE here (or an existing single-queue tap). */
+		queues = 1;
+		fd = tap_queue(ifname, false, t->name);
+	}
+	if (fd < 0) {
+		if (errno == EPERM)
+			pr_err("network: creating a tap needs root (CAP_NET_ADMIN)");
+		else
+			pr_err("network: TUNSETIFF %s: %s", ifname ? ifname : "(new tap)",
+			       strerror(errno));
+		return -1;
+	}
+	t->fds[t->nr_fds++] = fd;
+	for (i = 1; i < queues; i++) {
+		char name[IFNAMSIZ];
+
+		fd = tap_queue(t->name, true, name);
+		if (fd < 0)
+			break;		/* fewer queues than asked: still fine */
+		t->fds[t->nr_fds++] = fd;
+	}
+	/* Which offloads the tap takes: probe them all, then start with none. */
+	if (ioctl(t->fds[0], TUNSETOFFLOAD, TAP_OFFLOADS) == 0)
+		t->offloads = TAP_OFFLOADS;
+	else if (ioctl(t->fds[0], TUNSETOFFLOAD, TUN_F_CSUM) == 0)
+		t->offloads = TUN_F_CSUM;
+	ioctl(t->fds[0], TUNSETOFFLOAD, 0);
+
+	if (script) {
+		if (run_script(script, t->name))
+			goto fail;
+	} else if (if_up(t->name) < 0) {
+		pr_warn("network: cannot bring %s up: %s", t->name, strerror(errno));
+	}
+	pr_debug("network: tap %s, %d queue(s), offloads 0x%x", t->name, t->nr_fds,
+		 t->offloads);
+	return 0;
+fail:
+	tap_close(t);
+	return -1;
 }

@@ -11,6 +11,7 @@
  *    the initramfs; over it mount the guest's own /dev, /proc, /sys, /run,
  *    and the writable scratch share at /tmp, then other shares at their
  *    host paths; switch to it;
+ *    with --net, eth0 gets the address passt hands out and a default route;
  * 3. run the command with the console as its stdout and stderr;
  * 4. drain the console, sync, and write the command's status to lkvm's
  *    sandbox exit register, which ends the VM.
@@ -22,7 +23,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -343,6 +347,75 @@ static void loopback_up(void)
 	close(s);
 }
 
+/*
+ * net=IF ADDR/PREFIX GATEWAY (lkvm sandbox --net): the addresses passt
+ * hands out are fixed, so no DHCP client is needed here.
+ */
+static void net_up(void)
+{
+	struct sockaddr_in *sin;
+	struct rtentry rt = { 0 };
+	struct ifreq ifr = { 0 };
+	char ifname[IFNAMSIZ] = "", addr[16] = "", gw[16] = "";
+	unsigned int prefix = 0;
+	int s;
+
+	if (!get("net") || sscanf(get("net"), "%15s %15[0-9.]/%u %15s", ifname, addr, &prefix,
+				  gw) != 4 || prefix > 32)
+		return;
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return;
+	strcpy(ifr.ifr_name, ifname);
+	sin = (struct sockaddr_in *)&ifr.ifr_addr;
+	sin->sin_family = AF_INET;
+	inet_pton(AF_INET, addr, &sin->sin_addr);
+	if (ioctl(s, SIOCSIFADDR, &ifr) < 0)
+		say("%s: cannot set its address: %s", ifname, strerror(errno));
+	sin->sin_addr.s_addr = htonl(prefix ? ~0U << (32 - prefix) : 0);
+	ioctl(s, SIOCSIFNETMASK, &ifr);
+	/* passt's own MTU (what its DHCP would say): fewer, larger frames. */
+	ifr.ifr_mtu = 65520;
+	ioctl(s, SIOCSIFMTU, &ifr);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	sin = (struct sockaddr_in *)&rt.rt_gateway;
+	sin->sin_family = AF_INET;
+	inet_pton(AF_INET, gw, &sin->sin_addr);
+	((struct sockaddr_in *)&rt.rt_dst)->sin_family = AF_INET;
+	((struct sockaddr_in *)&rt.rt_genmask)->sin_family = AF_INET;
+	rt.rt_flags = RTF_UP | RTF_GATEWAY;
+	if (ioctl(s, SIOCADDRT, &rt) < 0)
+		say("%s: cannot add the default route: %s", ifname, strerror(errno));
+	close(s);
+}
+
+/*
+ * The host's /etc/resolv.conf names servers the guest cannot reach (often
+ * its own loopback): cover it with one naming passt's DNS forwarder.
+ */
+static void resolv_conf(const char *root)
+{
+	char path[64], line[64];
+	int fd, n;
+
+	if (!get("dns"))
+		return;
+	snprintf(path, sizeof(path), "%s/run/lkvm-resolv.conf", root);
+	n = snprintf(line, sizeof(line), "nameserver %s\n", get("dns"));
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	if (write(fd, line, n) != n)
+		say("resolv.conf: %s", strerror(errno));
+	close(fd);
+	snprintf(line, sizeof(line), "%s/etc/resolv.conf", root);
+	/* Quietly not, when it is missing or a symlink into the host's /run. */
+	mount(path, line, NULL, MS_BIND, NULL);
+}
+
 static __attribute__((noreturn)) void finish(int status, bool report)
 {
 	tcdrain(STDOUT_FILENO);
@@ -445,6 +518,7 @@ int main(void)
 	if (get("hostname"))
 		sethostname(get("hostname"), strlen(get("hostname")));
 	loopback_up();
+	net_up();
 
 	rootfs = get("rootfs");
 	root = get("root");
@@ -454,6 +528,7 @@ int main(void)
 		if (mount_9p(root, "/newroot", ro, ro ? "loose" : "mmap"))
 			finish(0, false);
 		populate("/newroot");
+		resolv_conf("/newroot");
 		switch_root("/newroot");
 	} else if (rootfs && !strcmp(rootfs, "virtiofs")) {
 		mkdir("/newroot", 0755);
@@ -466,9 +541,11 @@ int main(void)
 		if (mount_disk(root, "/newroot", ro))
 			finish(0, false);
 		populate("/newroot");
+		resolv_conf("/newroot");
 		switch_root("/newroot");
 	} else {
 		populate("/");
+		resolv_conf("");
 	}
 	finish(run_command(), true);
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Print the path of a small sysroot with Debian's arm64 libfdt, libaio and
-# zlib (headers and static libraries), which `make ARCH=arm64
+# Print the path of a small sysroot with Debian's arm64 libfdt, libaio,
+# zlib and libseccomp (headers and static libraries), which `make ARCH=arm64
 # CROSS_COMPILE=aarch64-linux-gnu-` links lkvm-arm64 against statically.
 #
 # The packages are fetched once with `apt-get download` and unpacked into
@@ -13,10 +13,12 @@ set -eu
 
 CACHE=${LKVM_CACHE:-${HOME:-/tmp}/.cache/lkvm}
 DEST=$CACHE/arm64-sysroot
-PKGS="libfdt-dev libaio-dev zlib1g-dev"
+PKGS="libfdt-dev libaio-dev zlib1g-dev libseccomp-dev"
+# Bumped when PKGS grows: an older sysroot is fetched again.
+STAMP=.complete-2
 TRIPLET=aarch64-linux-gnu
 
-if [ -f "$DEST/.complete" ]; then
+if [ -f "$DEST/$STAMP" ]; then
 	echo "$DEST"
 	exit 0
 fi
@@ -35,7 +37,7 @@ as_root() {
 mkdir -p "$CACHE"
 exec {lock}>"$CACHE/.arm64-sysroot.lock"
 flock "$lock"
-if [ -f "$DEST/.complete" ]; then
+if [ -f "$DEST/$STAMP" ]; then
 	echo "$DEST"
 	exit 0
 fi
@@ -58,8 +60,9 @@ mkdir -p "$tmp/root"
 for deb in "$tmp"/*.deb; do
 	dpkg-deb -x "$deb" "$tmp/root"
 done
-for f in usr/include/libfdt.h usr/include/zlib.h usr/include/libaio.h \
-	 usr/lib/$TRIPLET/libfdt.a usr/lib/$TRIPLET/libz.a usr/lib/$TRIPLET/libaio.a; do
+for f in usr/include/libfdt.h usr/include/zlib.h usr/include/libaio.h usr/include/seccomp.h \
+	 usr/lib/$TRIPLET/libfdt.a usr/lib/$TRIPLET/libz.a usr/lib/$TRIPLET/libaio.a \
+	 usr/lib/$TRIPLET/libseccomp.a; do
 	if [ ! -e "$tmp/root/$f" ]; then
 		echo "arm64-sysroot: $f is missing from the downloaded packages" >&2
 		exit 1
@@ -67,5 +70,5 @@ for f in usr/include/libfdt.h usr/include/zlib.h usr/include/libaio.h \
 done
 rm -rf "$DEST"
 mv "$tmp/root" "$DEST"
-touch "$DEST/.complete"
+touch "$DEST/$STAMP" "$DEST/.complete"	# .complete: what older checkouts look for
 echo "$DEST"

@@ -25,7 +25,7 @@ if dpkg-query -W -f='${Status}' lkvm 2>/dev/null | grep -q 'ok installed'; then
 	fail setup "an lkvm package is installed already; this would replace it"
 	exit 1
 fi
-need="debhelper dpkg-dev build-essential pkg-config libfdt-dev libaio-dev zlib1g-dev man-db"
+need="debhelper dpkg-dev build-essential pkg-config libfdt-dev libaio-dev zlib1g-dev libseccomp-dev man-db"
 missing=
 for p in $need; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"

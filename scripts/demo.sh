@@ -31,7 +31,7 @@ fi
 # The project's installer when present (one list for every entry point),
 # otherwise install this demo's needs directly.
 install_deps() {
-	local p missing='' pkgs="libfdt-dev libaio-dev zlib1g-dev pkg-config gcc make
+	local p missing='' pkgs="libfdt-dev libaio-dev zlib1g-dev libseccomp-dev pkg-config gcc make
 		qemu-system-x86 busybox-static cpio kmod xz-utils"
 	if [ -f "$REPO/scripts/install-deps.sh" ]; then
 		bash "$REPO/scripts/install-deps.sh"

@@ -2,15 +2,16 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Install what lkvm needs to build and test on Debian 12: the build
-# dependencies (glibc, libfdt, libaio, zlib), and for the test tiers QEMU
+# dependencies (glibc, libfdt, libaio, zlib, libseccomp), and for the test tiers QEMU
 # (the nested tier's L1 host), qemu-img (qemu-utils: the qcow2 tests' oracle),
 # busybox (the guests' userland), cpio and kmod, man-db (tests/unit/test-man.sh
-# renders the manual pages).
+# renders the manual pages), passt (-n mode=user; the nested tier copies it
+# into L1).
 # arm64: the cross compiler and qemu-system-aarch64 (the arm64 Debian
 # packages themselves are fetched by scripts/arm64-sysroot.sh and the tier).
 set -eu
-PKGS="gcc make pkg-config libc6-dev libfdt-dev libaio-dev zlib1g-dev
-      qemu-system-x86 qemu-utils busybox-static cpio kmod xz-utils e2fsprogs man-db
+PKGS="gcc make pkg-config libc6-dev libfdt-dev libaio-dev zlib1g-dev libseccomp-dev
+      qemu-system-x86 qemu-utils busybox-static cpio kmod xz-utils e2fsprogs man-db passt
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm"
 
 missing=

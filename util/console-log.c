@@ -2,7 +2,8 @@
 /*
  * --console-log FILE: everything the guest writes to its console also goes
  * to FILE (created or truncated), whatever the console device. Opened
- * before any vCPU runs, so the log starts with the first byte.
+ * before any vCPU runs, so the log starts with the first byte; at most
+ * --console-log-max bytes (default LKVM_CONSOLE_LOG_MAX) are kept.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +26,7 @@ static int console_log_init(struct kvm *kvm)
 		pr_err("cannot open console log '%s': %s", path, strerror(errno));
 		return -1;
 	}
-	term_set_log(&kvm->term, fd);
+	term_set_log(&kvm->term, fd, kvm->cfg.console_log_max);
 	return 0;
 }
 
@@ -35,7 +36,7 @@ static void console_log_exit(struct kvm *kvm)
 
 	if (fd < 0)
 		return;
-	term_set_log(&kvm->term, -1);
+	term_set_log(&kvm->term, -1, 0);
 	close(fd);
 }
 dev_init(console_log_init, console_log_exit);

@@ -6,10 +6,12 @@
  * in the grammar of control.h is refused with a reason.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -271,6 +273,60 @@ int ctl_make_sock_dir(void)
 		return -1;
 	}
 	return 0;
+}
+
+static int ctl_lock_path(const char *name, char *buf, size_t len)
+{
+	char dir[CTL_PATH_MAX];
+	int n;
+
+	if (!ctl_name_valid(name) || ctl_sock_dir(dir, sizeof(dir)))
+		return -1;
+	n = snprintf(buf, len, "%s/%s.lock", dir, name);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int ctl_lock_name(const char *name)
+{
+	char path[CTL_PATH_MAX + 16];
+	struct stat a, b;
+	int fd;
+
+	if (ctl_lock_path(name, path, sizeof(path))) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	/*
+	 * The holder unlinks the file before it lets go: a lock taken on a
+	 * file that is no longer at the path is worth nothing, try again.
+	 */
+	for (;;) {
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0)
+			return -1;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			int e = errno;
+
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		if (!fstat(fd, &a) && !stat(path, &b) && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return fd;
+		close(fd);
+	}
+}
+
+void ctl_unlock_name(const char *name, int fd)
+{
+	char path[CTL_PATH_MAX + 16];
+
+	if (fd < 0)
+		return;
+	if (!ctl_lock_path(name, path, sizeof(path)))
+		unlink(path);
+	close(fd);
 }
 
 int ctl_connect_path(const char *path)

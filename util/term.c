@@ -10,6 +10,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "lkvm/seccomp.h"
 #include "lkvm/term.h"
 
 /*
@@ -36,10 +37,34 @@ void term_set_input(struct term *t, term_input_fn fn, void *ctx)
 	pthread_mutex_unlock(&t->input_lock);
 }
 
-/* --console-log: a copy of everything the guest writes (util/console-log.c). */
-void term_set_log(struct term *t, int fd)
+/*
+ * --console-log: a copy of everything the guest writes (util/console-log.c),
+ * up to --console-log-max bytes (0: no limit): a guest printing in a loop
+ * must not fill the host's disk. Past the limit one line says so.
+ */
+void term_set_log(struct term *t, int fd, u64 max_bytes)
 {
 	t->log_fd = fd;
+	t->log_max = max_bytes;
+	t->log_used = 0;
+}
+
+static void log_write(struct term *t, const void *buf, size_t len)
+{
+	static const char full[] =
+		"\n[lkvm: --console-log-max reached; the rest of the console is not logged]\n";
+	u64 before = atomic_fetch_add(&t->log_used, len);
+
+	if (t->log_max && before + len > t->log_max) {
+		if (before >= t->log_max)
+			return;		/* the line was written already */
+		len = t->log_max - before;
+	}
+	if (write_full(t->log_fd, buf, len) < 0)
+		pr_debug("console log write failed: %s", strerror(errno));
+	if (t->log_max && before + len >= t->log_max &&
+	    write_full(t->log_fd, full, sizeof(full) - 1) < 0)
+		pr_debug("console log write failed: %s", strerror(errno));
 }
 
 u64 term_first_output_ns(const struct term *t)
@@ -55,8 +80,8 @@ void term_write(struct term *t, const void *buf, size_t len)
 		atomic_compare_exchange_strong(&t->first_output_ns, &none, now_ns());
 	if (write_full(STDOUT_FILENO, buf, len) < 0 && errno != EPIPE)
 		pr_debug("console write failed: %s", strerror(errno));
-	if (t->log_fd >= 0 && write_full(t->log_fd, buf, len) < 0)
-		pr_debug("console log write failed: %s", strerror(errno));
+	if (t->log_fd >= 0)
+		log_write(t, buf, len);
 }
 
 static void restore_termios(void)
@@ -65,6 +90,11 @@ static void restore_termios(void)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
 		termios_saved = 0;
 	}
+}
+
+void term_emergency_restore(void)
+{
+	restore_termios();
 }
 
 static void fatal_signal(int sig)
@@ -118,6 +148,7 @@ static void *input_loop(void *arg)
 	bool escape = false;
 	u8 buf[256], out[512];
 
+	thread_filter_enter(t->filters, "console-input", "console input");
 	for (;;) {
 		struct pollfd pfd[2] = {
 			{ .fd = STDIN_FILENO, .events = POLLIN },

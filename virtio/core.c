@@ -5,6 +5,7 @@
  * thread that services a device's queues.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -58,7 +59,10 @@ static void *worker_thread(void *arg)
 {
 	struct virtio_device *vdev = arg;
 	struct epoll_event ev[16];
+	char name[32];
 
+	snprintf(name, sizeof(name), "virtio-%s worker", vdev->ops->name);
+	thread_filter_enter(&vdev->kvm->seccomp, vdev->ops->name, name);
 	for (;;) {
 		int n = epoll_wait(vdev->epoll_fd, ev, ARRAY_SIZE(ev), -1), i;
 
@@ -398,6 +402,21 @@ void virtio_queue_enable(struct virtio_device *vdev, unsigned int idx, bool on)
 			vq->ready = true;
 	}
 	pthread_mutex_unlock(&vdev->lock);
+}
+
+void virtio_queue_handover(struct virtio_device *vdev, unsigned int idx, bool away)
+{
+	struct worker_fd *w;
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	for (w = vdev->worker_fds; w; w = w->next)
+		if (w->vq && w->vq->index == idx)
+			break;
+	if (!w)
+		return;
+	ev.data.ptr = w;
+	/* Adding what is there, or deleting what isn't, changes nothing. */
+	epoll_ctl(vdev->epoll_fd, away ? EPOLL_CTL_DEL : EPOLL_CTL_ADD, w->fd, &ev);
 }
 
 void virtio_queue_kick(struct virtio_device *vdev, unsigned int idx)

@@ -295,6 +295,10 @@ static int vfs_add(struct kvm *kvm, const struct vfs_config *c)
 		}
 		if (virtiofsd_start(&f->daemon, c->dir, c->readonly))
 			goto fail;
+		/* --user: lkvm, no longer root at exit, empties and removes it. */
+		if (kvm->cfg.user && chown(f->daemon.dir, kvm->cfg.run_uid, kvm->cfg.run_gid) < 0)
+			pr_warn("%s: cannot give %s to --user: %s", f->name, f->daemon.dir,
+				strerror(errno));
 		sock = f->daemon.socket;
 	}
 	if (vfs_connect(f, sock))

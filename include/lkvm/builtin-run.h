@@ -35,9 +35,6 @@ int kvm_run_config(const struct kvm_config *cfg);
  */
 const struct option *kvmtool_refusals(void);
 int kvmtool_refuse(const struct option *opt, const char *arg);
-/* What --vsock says until lkvm has a virtio-vsock device. */
-#define LKVM_VSOCK_REFUSAL	"lkvm has no virtio-vsock device; give the guest a NIC " \
-				"with -n mode=tap"
 /* An arch's own refusals (kvm-arch.h), REFUSE() entries with a comma each. */
 #ifndef LKVM_ARCH_KVMTOOL_REFUSALS
 #define LKVM_ARCH_KVMTOOL_REFUSALS

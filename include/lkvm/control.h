@@ -68,6 +68,17 @@ int ctl_sock_path(const char *name, char *buf, size_t len);
 int ctl_make_sock_dir(void);
 
 /*
+ * The name lock, ~/.lkvm/<name>.lock: the VM of that name holds it (flock)
+ * for its whole life, so a socket nobody listens on is stale only when the
+ * lock can be taken; `lkvm list` and a new VM remove a socket only while
+ * they hold it. Returns the locked fd, or -1 with errno (EWOULDBLOCK: a
+ * live VM holds the name).
+ */
+int ctl_lock_name(const char *name);
+/* Remove the lock file and let go of it. */
+void ctl_unlock_name(const char *name, int fd);
+
+/*
  * Connect to the socket at @path. Returns the fd, or -1 with errno
  * (ECONNREFUSED: nobody listens, the socket is stale; ENOENT: no socket).
  */

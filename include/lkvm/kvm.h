@@ -14,6 +14,7 @@
 #include "lkvm/pause.h"
 #include "lkvm/term.h"
 #include "lkvm/virtio-fs.h"
+#include "lkvm/seccomp.h"
 #include "lkvm/util.h"
 #include "lkvm/kvm-arch.h"
 
@@ -27,6 +28,7 @@
 #define LKVM_MIN_RAM		(4 * SZ_1M)
 
 #define LKVM_MAX_DISKS		16
+#define LKVM_CONSOLE_LOG_MAX	(64 * SZ_1M)	/* --console-log-max default */
 
 struct disk_config {
 	const char *path;
@@ -52,7 +54,9 @@ struct kvm_config {
 	int nr_9p;
 	struct net_config nets[LKVM_MAX_NETS];	/* -n/--network mode=tap */
 	int nr_nets;
+	u64 vsock_cid;			/* --vsock: the guest's CID, 0 = no vsock */
 	const char *console_log;	/* --console-log: console copied here */
+	u64 console_log_max;		/* --console-log-max: bytes, 0 = no limit */
 	bool sandbox;			/* lkvm sandbox: the exit-status port */
 	bool balloon;			/* --balloon: virtio-balloon */
 	bool balloon_no_reporting;	/* ... without free page reporting */
@@ -79,6 +83,10 @@ struct kvm_config {
 	int loglevel;			/* --loglevel (enum lkvm_loglevel) */
 	bool debug;
 	bool boot_timings;		/* --boot-timings: where the boot's time went */
+	bool no_seccomp;		/* --no-seccomp: no system call filters */
+	const char *user;		/* --user USER[:GROUP]: run as, after set-up */
+	u32 run_uid, run_gid;		/* ... resolved (privs.c) */
+	bool coredump;			/* --coredump: core dumps with guest RAM */
 };
 
 struct kvm_cpu;
@@ -141,6 +149,8 @@ struct kvm {
 	/* Init items that ran and have an exit, in order (util/init.c). */
 	struct init_item *init_done[64];
 	unsigned int nr_init_done;
+
+	struct kvm_seccomp seccomp;	/* thread filters (seccomp.c) */
 
 	struct kvm_arch arch;
 };

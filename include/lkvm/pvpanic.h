@@ -2,6 +2,7 @@
 #ifndef LKVM_PVPANIC_H
 #define LKVM_PVPANIC_H
 
+#include "lkvm/iobus.h"
 #include "lkvm/kvm-arch.h"
 #include "lkvm/util.h"
 
@@ -25,7 +26,12 @@
 #endif
 
 struct kvm;
+struct pvpanic {
+	struct io_range range;
+	struct kvm *kvm;
+	_Atomic u32 reported;	/* events already reported: each only once */
+};
 /* One access to the register (byte 0 of @data); the bus handler's core. */
-void pvpanic_access(struct kvm *kvm, u8 *data, u32 len, bool is_write);
+void pvpanic_access(struct pvpanic *p, u8 *data, u32 len, bool is_write);
 
 #endif

@@ -30,6 +30,7 @@
 /* 9P tags of the sandbox's own shares. */
 #define SANDBOX_ROOT_TAG	"lkvm-root"
 #define SANDBOX_SCRATCH_TAG	"lkvm-scratch"
+#define SANDBOX_SCRATCH_SIZE	(1ULL << 30)	/* --scratch-size default */
 
 #ifndef LKVM_SANDBOX_INIT
 #include "lkvm/util.h"
@@ -73,6 +74,14 @@ bool sandbox_exit_status(int *status);
 
 /* The embedded init (sandbox/init-blob.S). */
 extern const unsigned char sandbox_init_start[], sandbox_init_end[];
+
+/*
+ * The temporary scratch directory (sandbox/scratch.c): created in $TMPDIR,
+ * a tmpfs of @max_bytes when lkvm is root (*@mounted); -1 after one line.
+ */
+int scratch_create(char *dir, size_t len, u64 max_bytes, bool *mounted);
+/* rm -rf, unreadable directories included; never leaves the file system. */
+void scratch_remove(const char *dir, bool mounted);
 #endif
 
 #endif

@@ -7,6 +7,8 @@
 
 #include "lkvm/util.h"
 
+struct kvm_seccomp;
+
 /*
  * The host side of the guest console. Output goes to stdout; input comes
  * from stdin (in raw mode when it is a terminal) and is handed to the one
@@ -26,12 +28,15 @@ struct term {
 	term_input_fn input_fn;
 	void *input_ctx;
 	int log_fd;			/* --console-log, or -1 */
+	u64 log_max;			/* --console-log-max; 0: no limit */
+	_Atomic u64 log_used;		/* bytes offered to the log */
 	pthread_t input_thread;
 	bool input_running;
 	int wake_pipe[2];		/* tells the input thread to end */
 	atomic_bool stopping;
 	void (*quit)(void *ctx);	/* Ctrl-A x */
 	void *quit_ctx;
+	struct kvm_seccomp *filters;	/* the VM's, for the input thread (seccomp.c) */
 	/* now_ns() of the guest's first console byte (--boot-timings); 0: none yet */
 	_Atomic u64 first_output_ns;
 };
@@ -43,7 +48,7 @@ void term_write(struct term *t, const void *buf, size_t len);
 /* now_ns() of the guest's first console byte, 0 when it wrote none. */
 u64 term_first_output_ns(const struct term *t);
 /* Also write the console to @fd (-1: stop). */
-void term_set_log(struct term *t, int fd);
+void term_set_log(struct term *t, int fd, u64 max_bytes);
 /*
  * Start reading stdin (raw mode when it is a terminal); Ctrl-A x calls
  * @quit(@ctx): the caller decides what quitting means, the terminal knows
@@ -51,5 +56,7 @@ void term_set_log(struct term *t, int fd);
  */
 void term_start(struct term *t, void (*quit)(void *ctx), void *ctx);
 void term_stop(struct term *t);
+/* Put the terminal back from a signal handler (async-signal-safe). */
+void term_emergency_restore(void);
 
 #endif

@@ -191,6 +191,11 @@ void virtio_queue_enable(struct virtio_device *vdev, unsigned int idx, bool on);
 /* Kick a queue's worker by hand (a notify no ioeventfd caught). */
 void virtio_queue_kick(struct virtio_device *vdev, unsigned int idx);
 /*
+ * Someone else (vhost) takes queue @idx's kicks from its eventfd: the
+ * worker stops watching it (@away), or watches it again.
+ */
+void virtio_queue_handover(struct virtio_device *vdev, unsigned int idx, bool away);
+/*
  * Stop the worker, detach from the transport and free what the core
  * allocated; devices call it from their exit function.
  */

@@ -148,7 +148,6 @@ run net-none run -k "$kernel" -m 128 -n mode=none -p lkvmtest.action=poweroff
 finish
 
 name=net-bad
-expect_error "user mode" "not supported" run -k "$kernel" -n mode=user
 expect_error "multicast MAC" "bad MAC" run -k "$kernel" -n mode=tap,mac=01:00:00:00:00:01
 expect_error "short MAC" "bad MAC" run -k "$kernel" -n mode=tap,mac=02:00:00:00:01
 expect_error "0 queues" "queues" run -k "$kernel" -n mode=tap,queues=0

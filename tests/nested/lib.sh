@@ -636,7 +636,11 @@ lkvm_build_l2_initrd() {
 	lkvm_stage_modules "$LKVM_KROOT" "$LKVM_KVER" "$dir/lib/modules" $mods ||
 		{ rm -rf "$dir"; return 1; }
 	install -m 755 "$LKVM_NESTED_LIB_DIR/l2-init.sh" "$dir/init"
-	[ -n "$overlay" ] && cp -a "$overlay/." "$dir/"
+	if [ -n "$overlay" ] && ! cp -a "$overlay/." "$dir/"; then
+		lkvm_err "cannot copy $overlay over the L1 root"
+		rm -rf "$dir"
+		return 1
+	fi
 	lkvm_pack_cpio "$dir" "$out"
 	local rc=$?
 	rm -rf "$dir"
@@ -663,7 +667,11 @@ lkvm_build_l1_initrd() {
 		install -m 755 "$lkvm" "$dir/bin/lkvm"
 	fi
 	cp "$cases" "$dir/tests.sh"
-	[ -n "$overlay" ] && cp -a "$overlay/." "$dir/"
+	if [ -n "$overlay" ] && ! cp -a "$overlay/." "$dir/"; then
+		lkvm_err "cannot copy $overlay over the L1 root"
+		rm -rf "$dir"
+		return 1
+	fi
 	lkvm_pack_cpio "$dir" "$out"
 	local rc=$?
 	rm -rf "$dir"
@@ -711,6 +719,19 @@ lkvm_detect_mode() {
 		unknown)  lkvm_info "nested: lkvm inside QEMU TCG L1 (host /dev/kvm speed unknown)" ;;
 		*)        lkvm_info "nested: lkvm inside QEMU TCG L1 (forced by LKVM_MODE)" ;;
 		esac
+	fi
+}
+
+# Build what the benches boot: make lkvm, decide the mode, and set LKVM_BIN
+# (lkvm-static in nested mode: L1 has no shared libraries). Run in REPO.
+lkvm_bench_build() {
+	make -s lkvm >&2 || return 1
+	lkvm_detect_mode "$PWD/lkvm"
+	if [ "$LKVM_MODE" = nested ]; then
+		make -s lkvm-static >&2 || return 1
+		LKVM_BIN=$PWD/lkvm-static
+	else
+		LKVM_BIN=$PWD/lkvm
 	fi
 }
 

@@ -38,13 +38,19 @@ ALL_CASES="boot-poweroff reboot nested-svm balloon $PVH_CASES $NESTED_SANDBOX_CA
 # boots through PVH, reboot reboots); nested-svm leaves out its Linux L3
 # (see nv.sh).
 FULL_ONLY_CASES="kernel2-mmio pvh-reboot"
-DEFAULT_CASES=$ALL_CASES
-if [ "${LKVM_FULL:-0}" != 1 ]; then
-	DEFAULT_CASES=
-	for c in $ALL_CASES; do
-		case " $FULL_ONLY_CASES " in *" $c "*) ;; *) DEFAULT_CASES="$DEFAULT_CASES $c" ;; esac
-	done
-fi
+# Run only when named (LKVM_NESTED_CASES), as they do not pass yet: passt
+# started as a user in L1 fails "to sandbox process" (L1's root is an
+# initramfs, where it cannot pivot_root) and L1's loopback address is not
+# up for the HTTP server (issue 16; README, Networking).
+NAMED_ONLY_CASES="usernet sandbox-user"
+DEFAULT_CASES=
+for c in $ALL_CASES; do
+	case " $NAMED_ONLY_CASES " in *" $c "*) continue ;; esac
+	if [ "${LKVM_FULL:-0}" != 1 ]; then
+		case " $FULL_ONLY_CASES " in *" $c "*) continue ;; esac
+	fi
+	DEFAULT_CASES="$DEFAULT_CASES $c"
+done
 # LKVM_NESTED_CASES="a b" (or NESTED_X86_CASES) runs only those.
 CASES=${LKVM_NESTED_CASES:-${NESTED_X86_CASES:-$DEFAULT_CASES}}
 for c in $CASES; do
@@ -166,6 +172,11 @@ fi
 			echo "run_case $c '\$LKVM sandbox -k $PVH_VMLINUX $m --boot-timings -- sh -c \"echo PVH-SANDBOX-\\\$(uname -r); exit 6\"'"
 			continue
 			;;
+		usernet|sandbox-user)
+			echo "_lkvm_tmo=\$LKVM_CASE_TIMEOUT; LKVM_CASE_TIMEOUT=$NESTED_USERNET_TIMEOUT"
+			echo "run_case $c '$(nested_sandbox_cmd "$c")'"
+			echo "LKVM_CASE_TIMEOUT=\$_lkvm_tmo"
+			continue ;;
 		sandbox|sandbox-*|vfs|vfs-*|net)
 			[ -n "$(nested_sandbox_skip "$c")" ] ||
 				echo "run_case $c '$(nested_sandbox_cmd "$c")'"
@@ -185,7 +196,8 @@ if [ "$LKVM_MODE" = nested ]; then
 	for attempt in 1 2; do
 		echo "INFO: [$(now)s] booting L1 (QEMU TCG) with $ncases case(s)" >&2
 		lkvm_run_l1 "$WORK/l1.cpio" "$LOG" \
-			$((60 + ncases * (LKVM_CASE_TIMEOUT + 10) + NESTED_BALLOON_TIMEOUT + NESTED_NV_X86_TIMEOUT))
+			$((60 + ncases * (LKVM_CASE_TIMEOUT + 10) + NESTED_BALLOON_TIMEOUT + \
+			   NESTED_NV_X86_TIMEOUT + 2 * NESTED_USERNET_TIMEOUT))
 		qrc=$?
 		echo "INFO: [$(now)s] L1 finished (qemu status $qrc)" >&2
 		# Killed by its timeout with cases unfinished. Seen once in CI: the
@@ -230,7 +242,7 @@ check_case() {
 		return
 	fi
 	case "$c" in
-	sandbox|sandbox-*|vfs|vfs-*|net)	# sandbox.sh
+	sandbox|sandbox-*|vfs|vfs-*|net|usernet)	# sandbox.sh
 		nested_sandbox_check "$c" "$out" "$status"
 		return
 		;;
@@ -316,6 +328,7 @@ for c in $CASES; do
 	boot-poweroff|nested-svm|pvh-poweroff) action=poweroff ;;
 	reboot|pvh-reboot) action=reboot ;;
 	balloon) action=balloon ;;
+	*) action=none ;;	# the case's own checks
 	esac
 	if [ -n "$K2_SKIP" ] && [ "${c#kernel2-}" != "$c" ]; then
 		echo "SKIP: nested/$c: $K2_SKIP"
@@ -326,7 +339,13 @@ for c in $CASES; do
 		echo "SKIP: nested/$c: $why"
 		continue
 	fi
-	why=$(check_case "$c" "$action")
+	# A check that dies on the way (set -u, say) must not read as a pass:
+	# only one that returns gets to print the final ".".
+	why=$(check_case "$c" "$action"; echo .)
+	case "$why" in
+	*.) why=${why%.}; why=${why%$'\n'} ;;
+	*) why="the check of the case's output failed (see stderr)" ;;
+	esac
 	secs=$(lkvm_case_secs "$LOG" "$c")
 	if [ -z "$why" ]; then
 		echo "PASS: nested/$c"

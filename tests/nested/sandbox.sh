@@ -28,7 +28,17 @@
 #   net              an lkvm guest on a tap that script= puts on a bridge: pings
 #                    the bridge's address, 4 MiB over TCP each way with matching
 #                    checksums; 2 vCPUs and so 2 queue pairs; receive offloads
-#                    only with CTRL_GUEST_OFFLOADS (net-l2.sh runs in the guest)
+#                    only with CTRL_GUEST_OFFLOADS (net-l2.sh runs in the guest);
+#                    with vhost=on when LKVM_NET_VHOST=1
+#   usernet          as an unprivileged user: lkvm run -n mode=user (passt) with a
+#                    forwarded port and --vsock: DHCP, 4 MiB from L1's loopback
+#                    through the gateway, L1 fetches the guest's page through the
+#                    forwarded port, vsock both ways; then the one-line errors for
+#                    passt missing, a port in use, an unusable /dev/vhost-vsock
+#                    (usernet-l1.sh, usernet-l2.sh)
+#   sandbox-user     as that user: lkvm sandbox --net --vsock --9p; the command
+#                    downloads the 4 MiB, writes to the share and /tmp; the files
+#                    must be the user's in L1
 #
 # In nested mode L1 gets, through its overlay, what a Debian host would have:
 # /boot/vmlinuz-<release> (the L2 kernel) and /lib/modules/<release> with
@@ -37,9 +47,23 @@
 # --modules instead.
 
 NESTED_SANDBOX_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-NESTED_SANDBOX_CASES="sandbox sandbox-9p sandbox-timeout sandbox-initrd sandbox-disk vfs vfs-rust vfs-kill net"
+NESTED_SANDBOX_CASES="sandbox sandbox-9p sandbox-timeout sandbox-initrd sandbox-disk vfs vfs-rust vfs-kill net usernet sandbox-user"
 # Everything lkvm sandbox may ask for, and what the net cases load in L1.
-NESTED_SANDBOX_MODULES="virtio_pci virtio_mmio 9pnet_virtio 9p virtiofs virtio_console virtio_blk virtio_net virtio_rng ext4 crc32c_generic tun bridge"
+NESTED_SANDBOX_MODULES="virtio_pci virtio_mmio 9pnet_virtio 9p virtiofs virtio_console virtio_blk virtio_net virtio_rng ext4 crc32c_generic vmw_vsock_virtio_transport tun bridge dummy vhost_net vhost_vsock"
+# The user-mode network cases boot and wait on both sides: their own timeout.
+NESTED_USERNET_TIMEOUT=200
+
+# nested_usernet_passt OVERLAY: this host's passt and the libraries it
+# loads, for L1 (a busybox root with no shared libraries of its own; its
+# /usr/bin is a link to /bin, so passt goes there).
+nested_usernet_passt() {
+	local ov=$1 p lib
+	p=$(command -v passt) || { lkvm_err "passt is not installed (Debian package: passt)"; return 1; }
+	mkdir -p "$ov/bin" && cp "$p" "$ov/bin/passt" || return 1
+	for lib in $(ldd "$p" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*ld-linux/ { print $1 }'); do
+		mkdir -p "$ov$(dirname "$lib")" && cp -L "$lib" "$ov$lib" || return 1
+	done
+}
 
 # nested_sandbox_modules OVERLAY KROOT KVER NAME...: the named modules (those
 # the kernel has: Debian's cloud flavour has no 9p, say; lkvm sandbox names
@@ -121,8 +145,8 @@ nested_sandbox_prepare() {
 	# net-l1.sh modprobes tun and bridge in L1: L1's own, when the
 	# guest's kernel is another one.
 	if [ "$LKVM_L1_KVER" != "$LKVM_KVER" ]; then
-		nested_sandbox_modules "$ov" "$LKVM_L1_KROOT" "$LKVM_L1_KVER" tun bridge ||
-			return 1
+		nested_sandbox_modules "$ov" "$LKVM_L1_KROOT" "$LKVM_L1_KVER" tun bridge \
+			vhost_net vhost_vsock || return 1
 	fi
 	nested_sandbox_virtiofsd "$ov" || return 1
 	# In L1 at /rust; in direct mode where it was unpacked.
@@ -145,6 +169,22 @@ nested_sandbox_prepare() {
 	install -m 755 "$NESTED_SANDBOX_DIR/net-l1.sh" "$work/net-l1.sh"
 	cp "$work/net.cpio" "$work/net-l1.sh" "$ov/l2/"
 
+	# The user-mode network cases: passt, a static vsock/setuid helper for
+	# both levels, and their guest (DHCP, wget, httpd, vsock).
+	nested_usernet_passt "$ov" || return 1
+	${CC:-cc} -static -O2 -Wall -o "$work/nettool" "$NESTED_SANDBOX_DIR/nettool.c" ||
+		{ lkvm_err "cannot build tests/nested/nettool.c statically"; return 1; }
+	rel=$(mktemp -d "$work/usernet-root.XXXXXX") || return 1
+	mkdir -p "$rel/lkvmtest.d"
+	install -m 755 "$NESTED_SANDBOX_DIR/usernet-l2.sh" "$rel/lkvmtest.d/usernet.sh"
+	install -m 755 "$work/nettool" "$rel/lkvmtest.d/nettool"
+	lkvm_build_l2_initrd "$work/usernet.cpio" \
+		--modules "virtio_pci virtio_net vmw_vsock_virtio_transport" \
+		--overlay "$rel" || { rm -rf "$rel"; return 1; }
+	rm -rf "$rel"
+	install -m 755 "$NESTED_SANDBOX_DIR/usernet-l1.sh" "$work/usernet-l1.sh"
+	cp "$work/usernet.cpio" "$work/usernet-l1.sh" "$work/nettool" "$ov/l2/"
+
 	# sandbox-disk's root: a busybox tree in an ext4 image (mkfs -d fills it).
 	rel=$(mktemp -d "$work/disk-root.XXXXXX") || return 1
 	lkvm_busybox_skeleton "$rel"
@@ -166,6 +206,12 @@ nested_sandbox_cmd() {
 	if [ "$c" = net ]; then
 		# shellcheck disable=SC2016 # expanded by the case runner
 		printf '%s' 'sh ${L2_INITRD%/*}/net-l1.sh $LKVM $L2_KERNEL ${L2_INITRD%/*}/net.cpio'
+		[ "${LKVM_NET_VHOST:-0}" = 1 ] && printf ' vhost'
+		return
+	fi
+	if [ "$c" = usernet ]; then
+		# shellcheck disable=SC2016 # expanded by the case runner
+		printf '%s' 'sh ${L2_INITRD%/*}/usernet-l1.sh usernet $LKVM ${L2_INITRD%/*}/nettool $L2_KERNEL ${L2_INITRD%/*}/usernet.cpio'
 		return
 	fi
 	if [ "$LKVM_MODE" = direct ]; then
@@ -175,10 +221,12 @@ nested_sandbox_cmd() {
 		# finds its modules from the release in the bzImage.
 		extra="-k /boot/vmlinuz-$LKVM_KVER"
 	fi
-	case "$c" in
 	# shellcheck disable=SC2016 # expanded by the case runner
+	case "$c" in
+	sandbox-user)
+		printf 'sh ${L2_INITRD%%/*}/usernet-l1.sh sandbox-user $LKVM ${L2_INITRD%%/*}/nettool %s' "$extra"
+		return ;;
 	sandbox-initrd) extra='${L2_INITRD%/*}/net.cpio '"$extra" ;;
-	# shellcheck disable=SC2016
 	sandbox-disk) extra='${L2_INITRD%/*}/root.ext4 '"$extra" ;;
 	vfs-rust)
 		if [ "$LKVM_MODE" = direct ]; then
@@ -290,6 +338,47 @@ nested_sandbox_check() {
 			{ echo "root mount '$(nested_sandbox_value "$out" SANDBOX-ROOTFS)', want '/dev/vda ext4 ro'"; return; }
 		[ "$status" = 4 ] || { echo "lkvm exit status $status, want the command's 4"; return; }
 		;;
+	usernet)
+		v=$(nested_sandbox_value "$out" USERNET-FAIL)
+		[ -n "$v" ] && { echo "in the guest: $v"; return; }
+		printf '%s\n' "$out" | grep -q '^USERNET-DHCP=10.0.2.15 10.0.2.2' ||
+			{ echo "no DHCP lease 10.0.2.15 via 10.0.2.2 (lkvm status $status)"; return; }
+		v=$(nested_sandbox_value "$out" USERNET-BLOB-MD5)
+		[ -n "$v" ] && [ "$v" = "$(nested_sandbox_value "$out" USERNET-HOST-BLOB-MD5)" ] ||
+			{ echo "4 MiB through the gateway: got $(nested_sandbox_value "$out" USERNET-BLOB-BYTES) bytes, md5 '$v'"; return; }
+		[ "$(nested_sandbox_value "$out" USERNET-FWD)" = guest-page-ok ] ||
+			{ echo "the forwarded port did not reach the guest's server"; return; }
+		[ "$(nested_sandbox_value "$out" USERNET-VSOCK-FROM-GUEST)" = hello-from-guest ] ||
+			{ echo "vsock guest to host: got '$(nested_sandbox_value "$out" USERNET-VSOCK-FROM-GUEST)'"; return; }
+		[ "$(nested_sandbox_value "$out" USERNET-VSOCK-IN)" = hello-from-host ] ||
+			{ echo "vsock host to guest: got '$(nested_sandbox_value "$out" USERNET-VSOCK-IN)'"; return; }
+		[ "$(nested_sandbox_value "$out" USERNET-STATUS)" = 0 ] ||
+			{ echo "lkvm run -n mode=user exited $(nested_sandbox_value "$out" USERNET-STATUS)"; return; }
+		v=$(nested_sandbox_value "$out" USERNET-ERROR-FAIL)
+		[ -n "$v" ] && { echo "error case $v"; return; }
+		[ "$(printf '%s\n' "$out" | grep -c '^USERNET-ERROR-OK=')" = 3 ] ||
+			{ echo "the three error cases did not all run"; return; }
+		[ "$status" = 0 ] || { echo "status $status"; return; }
+		;;
+	sandbox-user)
+		v=$(nested_sandbox_value "$out" USERNET-FAIL)
+		[ -n "$v" ] && { echo "in the guest: $v"; return; }
+		printf '%s\n' "$out" | grep -q '^USERNET-SANDBOX-DONE' ||
+			{ echo "the command did not finish (lkvm status $(nested_sandbox_value "$out" USERNET-SANDBOX-STATUS))"; return; }
+		v=$(nested_sandbox_value "$out" USERNET-SANDBOX-BLOB-MD5)
+		[ -n "$v" ] && [ "$v" = "$(nested_sandbox_value "$out" USERNET-HOST-BLOB-MD5)" ] ||
+			{ echo "--net download: md5 '$v'"; return; }
+		[ "$(nested_sandbox_value "$out" USERNET-SANDBOX-VSOCK)" = 1 ] ||
+			{ echo "--vsock: no virtio-vsock device in the guest"; return; }
+		[ "$(nested_sandbox_value "$out" USERNET-CONTENT)" = made-in-guest ] ||
+			{ echo "the file the guest wrote is not in the share"; return; }
+		for v in SHARE SHAREDIR SCRATCH; do
+			[ "$(nested_sandbox_value "$out" USERNET-OWNER-$v)" = 1000:1000 ] ||
+				{ echo "$v: the guest's file is owned by '$(nested_sandbox_value "$out" USERNET-OWNER-$v)' in L1, not 1000:1000"; return; }
+		done
+		[ "$(nested_sandbox_value "$out" USERNET-SANDBOX-STATUS)" = 7 ] ||
+			{ echo "lkvm sandbox exited $(nested_sandbox_value "$out" USERNET-SANDBOX-STATUS), want the command's 7"; return; }
+		;;
 	net)
 		v=$(nested_sandbox_value "$out" NET-FAIL)
 		[ -n "$v" ] && { echo "$v"; return; }
@@ -312,6 +401,10 @@ nested_sandbox_check() {
 		???????0*) ;;
 		*) echo "virtio features $v: GUEST_TSO4 without CTRL_GUEST_OFFLOADS"; return ;;
 		esac
+		# Asked for vhost-net (LKVM_NET_VHOST=1), the case must have had it.
+		[ "${LKVM_NET_VHOST:-0}" != 1 ] || [ "$LKVM_MODE" = direct ] ||
+			[ "$(nested_sandbox_value "$out" NET-VHOST)" = on ] ||
+			{ echo "L1 has no /dev/vhost-net: vhost-net was not tested"; return; }
 		[ "$status" = 0 ] || { echo "lkvm exit status $status"; return; }
 		;;
 	esac

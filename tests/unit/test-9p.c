@@ -12,11 +12,13 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "lkvm/9p-server.h"
 #include "lkvm/beneath.h"
+#include "lkvm/seccomp.h"
 #include "test.h"
 
 #define MSIZE		(512 * 1024)
@@ -1459,6 +1461,93 @@ static void test_open_limit(void)
 	CHECK_EQ(count_fds(), base);
 }
 
+/*
+ * A session of every kind of operation on a writable share, as the 9P
+ * worker makes it, under the worker's seccomp list (seccomp.c). Returns how
+ * many basic operations failed.
+ */
+static int session_9p(void)
+{
+	u32 n, mode, fid;
+	u64 size;
+	u8 st;
+	char buf[64];
+	int bad = 0;
+
+	bad += walk(ROOT_FID, 2, "dir") != 0;
+	bad += lcreate(2, "new", P9_DOTL_RDWR, 0640) != 0;
+	bad += p9write(2, 0, "hello", 5) != 0;
+	bad += p9read(2, 0, 5, &n) != 0;
+	bad += getattr(2, &mode, &size) != 0;
+	bad += setattr(2, P9_ATTR_MODE, 0600, 0) != 0;
+	bad += setattr(2, P9_ATTR_SIZE, 0, 3) != 0;
+	m_begin(P9_TFSYNC);
+	put(2, 4);
+	put(1, 4);
+	bad += m_send() != 0;
+	lock9(2, P9_LOCK_TYPE_WRLCK, &st);
+	getlock9(2);
+	xattrwalk(2, 9, "user.lkvm", &size);
+	bad += walk(ROOT_FID, 3, "dir") != 0;
+	bad += mkdir9(3, "d") != 0;
+	bad += symlink9(3, "s", "target") != 0;
+	mknod9(3, "fifo2", S_IFIFO | 0600);
+	link9(3, 2, "hard");
+	bad += renameat9(3, "d", 3, "d2") != 0;
+	walk(3, 4, "s");
+	readlink9(4, buf, sizeof(buf));
+	for (fid = 5; fid < 7; fid++)
+		walk(ROOT_FID, fid, "dir");
+	m_begin(P9_TLOPEN);
+	put(5, 4);
+	put(P9_DOTL_RDONLY | P9_DOTL_DIRECTORY, 4);
+	m_send();
+	m_begin(P9_TREADDIR);
+	put(5, 4);
+	put(0, 8);
+	put(500, 4);
+	bad += m_send() != 0;
+	xattrcreate(6, "user.lkvm", 5, 0);
+	p9write(6, 0, "value", 5);
+	clunk(6);
+	m_begin(P9_TSTATFS);
+	put(ROOT_FID, 4);
+	bad += m_send() != 0;
+	bad += unlinkat9(3, "d2", AT_REMOVEDIR) != 0;
+	bad += unlinkat9(3, "new", 0) != 0;
+	clunk(2);
+	return bad;
+}
+
+static void test_under_seccomp(void)
+{
+	int status = -1, pfd[2];
+	char err[512] = "";
+	ssize_t n;
+	pid_t pid;
+
+	setup(false);
+	CHECK_EQ(pipe(pfd), 0);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		close(pfd[0]);
+		dup2(pfd[1], STDERR_FILENO);
+		if (thread_filter_install("9p", "virtio-9p worker"))
+			_exit(100);
+		exit(session_9p() ? 101 : 0);
+	}
+	close(pfd[1]);
+	n = read(pfd[0], err, sizeof(err) - 1);
+	err[n > 0 ? n : 0] = '\0';
+	close(pfd[0]);
+	waitpid(pid, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		fprintf(stderr, "status 0x%x: %s\n", status, err);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(!strstr(err, "seccomp"));
+}
+
 TEST_MAIN_BEGIN("test-9p")
 	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 
@@ -1484,6 +1573,7 @@ TEST_MAIN_BEGIN("test-9p")
 	RUN(test_readonly_locks);
 	RUN(test_open_limit);
 	RUN(test_fuzz);
+	RUN(test_under_seccomp);
 	p9_server_free(srv);
 	sh("rm -rf '%s'", tmp);
 TEST_MAIN_END()

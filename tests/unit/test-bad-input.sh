@@ -37,11 +37,16 @@ printf '\267\000' | dd of="$tmp/arm64.elf" bs=1 seek=18 conv=notrunc status=none
 } >"$tmp/i386.elf"
 
 rc=0
+runner=()	# what runs the binary (check_unprivileged)
 # check BIN NAME PATTERN ARGS...: exit 1, one stderr line matching PATTERN.
 check() {
 	local bin=$1 name=$2 pat=$3 st lines
 	shift 3
-	"./$bin" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
+	if [ "$1" = env ]; then		# env VAR=... ./BIN ARGS...
+		"${runner[@]}" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
+	else
+		"${runner[@]}" "./$bin" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
+	fi
 	st=$?
 	lines=$(wc -l <"$tmp/err")
 	if [ "$st" != 1 ]; then
@@ -99,5 +104,26 @@ for bin in lkvm lkvm-asan; do
 	check $bin vfs-same-tag "used twice" run -k $good --virtio-fs "$tmp/dir,t" --virtio-fs "$tmp/dir,t"
 	check $bin sandbox-root-fs "root-fs must be auto, 9p or virtiofs" sandbox -k $good --root-fs ext4 -- true
 	check $bin unknown-command "not an lkvm command" frobnicate
+	check $bin console-log-max-words "console-log-max expects a size" run -k $good --console-log-max abc
+	check $bin scratch-size-words "scratch-size expects a size" sandbox -k $good --scratch-size x -- true
+	check $bin user-unknown "no such user" run -k $good --user no-such-user-here
+	check $bin group-unknown "no such group" run -k $good --user 0:no-such-group-here
+	# --user needs root: as root, check it from an unprivileged child.
+	if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+		runner=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+		check $bin user-not-root "only an lkvm started as root" run -k $good --user 0
+		runner=()
+	elif [ "$(id -u)" != 0 ]; then
+		check $bin user-not-root "only an lkvm started as root" run -k $good --user 0
+	fi
+	check $bin net-unknown-mode "not supported" run -k $good -n mode=slirp
+	check $bin net-no-passt "Debian package: passt" env PATH="$tmp/dir" "./$bin" run -k $good -n mode=user
+	check $bin net-bad-hostfwd "hostfwd wants" run -k $good -n mode=user,hostfwd=tcp:80
+	check $bin net-hostfwd-port0 "hostfwd wants" run -k $good -n mode=user,hostfwd=tcp:0:80
+	check $bin net-hostfwd-on-tap "mode=user" run -k $good -n mode=tap,hostfwd=tcp:8080:80
+	check $bin net-vhost-on-user "mode=tap" run -k $good -n mode=user,vhost=on
+	check $bin net-bad-vhost "on or off" run -k $good -n mode=tap,vhost=maybe
+	check $bin vsock-cid-2 "not a guest CID" run -k $good --vsock 2
+	check $bin vsock-cid-junk "not a guest CID" run -k $good --vsock 3x
 done
 exit $rc

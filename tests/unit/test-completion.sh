@@ -59,7 +59,7 @@ check help-command "lkvm help sa" sandbox
 check long-option "lkvm run --ker" --kernel
 check options-from-binary "lkvm run --virtio-mmio" --virtio-mmio-msi --virtio-mmio-msi-shared
 check alias "lkvm sandbox --virtio-9" --virtio-9p
-check sandbox-own-option "lkvm sandbox --scr" --scratch
+check sandbox-own-option "lkvm sandbox --scr" --scratch --scratch-size
 check json "lkvm stat --j" --json
 check choice "lkvm run --console " serial virtio
 check choice-prefix "lkvm run --virtio-transport m" mmio

@@ -3,11 +3,15 @@
  * The control server's thread (control.c) when lkvm has run out of
  * descriptors (issue F4: 9P fids used them up, accept4 failed with EMFILE
  * and the thread spun at 100% CPU): it must wait, not spin, and serve the
- * queued client once descriptors are back. The VM side is stubbed.
+ * queued client once descriptors are back. Issue F6: a slow client must
+ * not hold up the others; the socket appears only once it listens; `lkvm
+ * list` leaves the socket of a VM that holds its name alone. The VM side is
+ * stubbed.
  */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -121,6 +125,132 @@ static void test_emfile_no_spin(void)
 	ctl_server_stop(&vm);
 }
 
+static int connect_vm(const char *name)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	if (fd < 0 || ctl_sock_path(name, sa.sun_path, sizeof(sa.sun_path)) ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The reply on @fd within @ms, or "" */
+static void read_reply(int fd, char *buf, size_t len, int ms)
+{
+	size_t got = 0;
+
+	buf[0] = '\0';
+	while (got + 1 < len) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+
+		if (poll(&p, 1, ms) <= 0)
+			break;
+		r = recv(fd, buf + got, len - 1 - got, 0);
+		if (r <= 0)
+			break;
+		got += r;
+		buf[got] = '\0';
+	}
+}
+
+static void test_slow_client_stalls_nobody(void)
+{
+	char reply[256];
+	int slow, quick;
+	u64 t;
+
+	vm.cfg.name = "unit-ctl-slow";
+	CHECK_EQ(ctl_server_start(&vm), 0);
+	slow = connect_vm(vm.cfg.name);
+	CHECK(slow >= 0);
+	CHECK_EQ(send(slow, "in", 2, MSG_NOSIGNAL), 2);	/* and nothing more */
+	usleep(100 * 1000);
+	quick = connect_vm(vm.cfg.name);
+	CHECK(quick >= 0);
+	t = now_ns();
+	CHECK_EQ(send(quick, "info\n", 5, MSG_NOSIGNAL), 5);
+	read_reply(quick, reply, sizeof(reply), 1500);
+	t = now_ns() - t;
+	printf("# the second client's reply came after %.3f s\n", t / 1e9);
+	CHECK(!strncmp(reply, "ok\n", 3));
+	CHECK(t < 500 * 1000000ULL);
+	/* The slow one gets its error at its own deadline. */
+	read_reply(slow, reply, sizeof(reply), 4000);
+	CHECK(strstr(reply, "error incomplete request") == reply);
+	close(slow);
+	close(quick);
+	ctl_server_stop(&vm);
+}
+
+static void test_socket_appears_listening(void)
+{
+	char dir[CTL_PATH_MAX], buf[4096] __attribute__((aligned(8)));
+	bool created = false, moved = false;
+	int in, fd;
+	ssize_t n;
+
+	vm.cfg.name = "unit-ctl-appear";
+	CHECK_EQ(ctl_make_sock_dir(), 0);
+	CHECK_EQ(ctl_sock_dir(dir, sizeof(dir)), 0);
+	in = inotify_init1(IN_NONBLOCK);
+	CHECK(in >= 0);
+	CHECK(inotify_add_watch(in, dir, IN_CREATE | IN_MOVED_TO) >= 0);
+	CHECK_EQ(ctl_server_start(&vm), 0);
+	/* The name that clients look for arrives whole, by rename(2). */
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		char *p = buf;
+
+		while (p < buf + n) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+
+			if (ev->len && !strcmp(ev->name, "unit-ctl-appear.sock")) {
+				created |= !!(ev->mask & IN_CREATE);
+				moved |= !!(ev->mask & IN_MOVED_TO);
+			}
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	CHECK(moved);
+	CHECK(!created);
+	fd = connect_vm(vm.cfg.name);
+	CHECK(fd >= 0);
+	close(fd);
+	close(in);
+	ctl_server_stop(&vm);
+}
+
+int cmd_list(int argc, const char **argv);
+
+static void test_list_spares_a_live_name(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *argv[] = { "list", NULL };
+	int lock, s;
+
+	/* A VM that holds its name but whose socket does not listen (yet). */
+	CHECK_EQ(ctl_make_sock_dir(), 0);
+	lock = ctl_lock_name("unit-ctl-live");
+	CHECK(lock >= 0);
+	CHECK_EQ(ctl_sock_path("unit-ctl-live", sa.sun_path, sizeof(sa.sun_path)), 0);
+	s = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK_EQ(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	CHECK_EQ(cmd_list(1, argv), 0);
+	CHECK_EQ(access(sa.sun_path, F_OK), 0);
+	/* Another VM cannot take the name meanwhile. */
+	CHECK(ctl_lock_name("unit-ctl-live") < 0 && errno == EWOULDBLOCK);
+	/* Once the name is free the socket is stale, and list removes it. */
+	ctl_unlock_name("unit-ctl-live", lock);
+	CHECK_EQ(cmd_list(1, argv), 0);
+	CHECK(access(sa.sun_path, F_OK) < 0 && errno == ENOENT);
+	close(s);
+}
+
 TEST_MAIN_BEGIN("test-control-server")
 	char home[PATH_MAX], cmd[PATH_MAX + 16];
 	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
@@ -129,6 +259,9 @@ TEST_MAIN_BEGIN("test-control-server")
 	if (!mkdtemp(home) || setenv("HOME", home, 1))
 		return 2;
 	RUN(test_emfile_no_spin);
+	RUN(test_slow_client_stalls_nobody);
+	RUN(test_socket_appears_listening);
+	RUN(test_list_spares_a_live_name);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", home);
 	if (system(cmd))
 		return 1;

@@ -6,10 +6,12 @@
  * skipped, cycles survived), and the kernel release from a bzImage header,
  * including truncated and hostile headers.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lkvm/sandbox.h"
@@ -251,6 +253,104 @@ static void test_release_elf(void)
 	CHECK_EQ(kernel_release(path, rel, sizeof(rel)), -1);
 }
 
+/* Runs @fn in a child, as nobody when we are root; its exit status. */
+static int as_child(int (*fn)(void), bool drop)
+{
+	int status = -1;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		if (drop && geteuid() == 0 && (setresgid(65534, 65534, 65534) ||
+					       setresuid(65534, 65534, 65534)))
+			_exit(3);
+		_exit(fn());
+	}
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static char scratch[PATH_MAX];
+
+/* What a guest may leave: unreadable, unwritable directories, a symlink. */
+static int leave_a_mess(void)
+{
+	char p[PATH_MAX + 32];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/a", scratch);
+	if (mkdir(p, 0700))
+		return 1;
+	snprintf(p, sizeof(p), "%s/a/b", scratch);
+	if (mkdir(p, 0700))
+		return 1;
+	snprintf(p, sizeof(p), "%s/a/b/file", scratch);
+	fd = open(p, O_CREAT | O_WRONLY, 0600);
+	if (fd < 0)
+		return 1;
+	close(fd);
+	snprintf(p, sizeof(p), "%s/a/link", scratch);
+	if (symlink("/etc", p))
+		return 1;
+	snprintf(p, sizeof(p), "%s/a/b", scratch);
+	if (chmod(p, 0))
+		return 1;
+	snprintf(p, sizeof(p), "%s/a", scratch);
+	return chmod(p, 0500) ? 1 : 0;
+}
+
+static int remove_locked_tree(void)
+{
+	struct stat st;
+	bool mounted;
+
+	if (scratch_create(scratch, sizeof(scratch), 0, &mounted) || mounted ||
+	    leave_a_mess())
+		return 1;
+	scratch_remove(scratch, mounted);
+	if (!lstat(scratch, &st) || errno != ENOENT || lstat("/etc/passwd", &st))
+		return 2;
+	return 0;
+}
+
+static void test_scratch_removed_with_chmod_000(void)
+{
+	/* As nobody: root could enter a mode 000 directory anyway. */
+	CHECK_EQ(as_child(remove_locked_tree, true), 0);
+}
+
+static int fill_limited_scratch(void)
+{
+	static char buf[1 << 16];
+	char p[PATH_MAX + 8];
+	bool mounted;
+	size_t total = 0;
+	ssize_t n = 0;
+	int fd, err = 0;
+
+	if (scratch_create(scratch, sizeof(scratch), 1 << 20, &mounted) || !mounted)
+		return 1;
+	snprintf(p, sizeof(p), "%s/big", scratch);
+	fd = open(p, O_CREAT | O_WRONLY, 0600);
+	while (fd >= 0 && total < (4u << 20) && (n = write(fd, buf, sizeof(buf))) > 0)
+		total += n;
+	if (n < 0)
+		err = errno;
+	if (fd >= 0)
+		close(fd);
+	leave_a_mess();
+	scratch_remove(scratch, mounted);
+	if (access(scratch, F_OK) == 0)
+		return 3;
+	return total <= (1u << 20) && err == ENOSPC ? 0 : 2;
+}
+
+static void test_scratch_size_limited(void)
+{
+	CHECK_EQ(as_child(fill_limited_scratch, false), 0);
+}
+
 TEST_MAIN_BEGIN("test-sandbox")
 	char cmd[PATH_MAX + 32];
 
@@ -262,6 +362,12 @@ TEST_MAIN_BEGIN("test-sandbox")
 	RUN(test_modules);
 	RUN(test_release);
 	RUN(test_release_elf);
+	RUN(test_scratch_removed_with_chmod_000);
+	/* A tmpfs needs root (CAP_SYS_ADMIN), as lkvm sandbox's limit does. */
+	if (geteuid() == 0)
+		RUN(test_scratch_size_limited);
+	else
+		printf("SKIP: unit/test-sandbox/test_scratch_size_limited: not root\n");
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd))
 		return 2;

@@ -21,52 +21,7 @@
 #include "lkvm/net.h"
 #include "test.h"
 #include "fake-virtio.h"
-
-/* ---- the tap, replaced ---- */
-
-static int peer[LKVM_NET_MAX_QUEUES];
-static int stub_active = -1;
-static unsigned int stub_offloads = ~0U;
-
-int tap_open(struct tap *t, const char *ifname __unused, int queues,
-	     const char *script __unused)
-{
-	int i, sv[2];
-
-	memset(t, 0, sizeof(*t));
-	strcpy(t->ifname, "stub0");
-	for (i = 0; i < queues; i++) {
-		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-			return -1;
-		fcntl(sv[0], F_SETFL, O_NONBLOCK);
-		fcntl(sv[1], F_SETFL, O_NONBLOCK);
-		t->fds[t->nr_fds++] = sv[0];
-		peer[i] = sv[1];
-	}
-	t->offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
-	return 0;
-}
-
-int tap_set_offloads(struct tap *t, unsigned int tun_flags)
-{
-	stub_offloads = tun_flags & t->offloads;
-	return 0;
-}
-
-int tap_set_queues(struct tap *t __unused, int active)
-{
-	stub_active = active;
-	return 0;
-}
-
-void tap_close(struct tap *t)
-{
-	int i;
-
-	for (i = 0; i < t->nr_fds; i++)
-		close(t->fds[i]);
-	t->nr_fds = 0;
-}
+#include "fake-net.h"
 
 /* ---- virtio-net ---- */
 

@@ -76,6 +76,43 @@ static void test_timed_out(int sig __attribute__((unused)))
 		fflush(stdout);						\
 	} while (0)
 
+/* What lkvm prints on stderr between these two, for checking its messages. */
+static char test_captured[1024];
+static int test_capture_fd = -1, test_saved_err = -1;
+
+static inline void test_capture_begin(void)
+{
+	char path[] = "/tmp/lkvm-test-stderr-XXXXXX";
+
+	fflush(stderr);
+	test_capture_fd = mkstemp(path);
+	unlink(path);
+	test_saved_err = dup(2);
+	dup2(test_capture_fd, 2);
+}
+
+static inline const char *test_capture_end(void)
+{
+	ssize_t r;
+
+	fflush(stderr);
+	dup2(test_saved_err, 2);
+	close(test_saved_err);
+	r = pread(test_capture_fd, test_captured, sizeof(test_captured) - 1, 0);
+	test_captured[r > 0 ? r : 0] = '\0';
+	close(test_capture_fd);
+	return test_captured;
+}
+
+static inline int test_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
 #define TEST_MAIN_BEGIN(name)						\
 	int main(void)							\
 	{								\

@@ -124,12 +124,16 @@ static bool kernel_has_virtiofs(const char *moddir)
 }
 
 /*
- * Where the host's root goes: over virtio-fs when virtiofsd is here (and
- * can run as we are) and the guest kernel has virtiofs, else over 9p.
- * @want is --root-fs (NULL or "auto", "9p", "virtiofs"). Returns true for
- * virtio-fs; -1 in *err when virtio-fs was asked for and cannot be.
+ * Where the host's root goes: over virtio-fs when it works as 9p would, that
+ * is when virtiofsd is here, can run as we are and share / read-only, the
+ * guest kernel has virtiofs, and no --user asks for the user's view of the
+ * files (virtiofsd, started before lkvm drops root, would serve them as
+ * root); else over 9p. @want is --root-fs (NULL or "auto", "9p", "virtiofs").
+ * Returns true for virtio-fs; -1 in *err when virtio-fs was asked for and
+ * cannot be.
  */
-static bool root_on_virtiofs(const char *want, const char *moddir, int *err)
+static bool root_on_virtiofs(const struct kvm_config *cfg, const char *want,
+			     const char *moddir, int *err)
 {
 	struct virtiofsd d;
 	const char *why = NULL;
@@ -140,12 +144,16 @@ static bool root_on_virtiofs(const char *want, const char *moddir, int *err)
 		return false;
 	}
 	/* The kernel first: looking for virtiofsd runs it (--help). */
-	if (!kernel_has_virtiofs(moddir))
+	if (cfg->user)
+		why = "--user: virtiofsd would read the files as root";
+	else if (!kernel_has_virtiofs(moddir))
 		why = "the guest kernel has no virtiofs module";
 	else if (virtiofsd_find(&d))
 		why = "no virtiofsd found";
 	else if (d.kind == VIRTIOFSD_C && geteuid() != 0)
 		why = "QEMU's virtiofsd needs root";
+	else if (!d.has_readonly && geteuid() != 0)
+		why = "this virtiofsd has no --readonly, and / is read-only only with root";
 	if (!why) {
 		pr_info("sandbox: the root is on virtio-fs (%s)", d.path);
 		return true;
@@ -482,7 +490,7 @@ static int add_root(struct sandbox *sb)
 		kv(&sb->conf, "rootro", sb->cfg.disks[0].readonly ? "1" : "0");
 	} else if (sb->cfg.initrd_filename) {
 		sb->rootfs = "initramfs";
-	} else if (root_on_virtiofs(sb->root_fs, sb->moddir, &err)) {
+	} else if (root_on_virtiofs(&sb->cfg, sb->root_fs, sb->moddir, &err)) {
 		sb->rootfs = "virtiofs";
 		if (sb->cfg.nr_vfs == LKVM_MAX_VIRTIO_FS) {
 			pr_err("sandbox: too many --virtio-fs shares");

@@ -270,8 +270,9 @@ static int vfs_connect(struct vfs_dev *f, const char *path)
 
 static void vfs_free(struct vfs_dev *f)
 {
+	/* The daemon first, while the connection is up (virtiofsd.c). */
+	virtiofsd_stop(&f->daemon, &f->vud.vu.fd);
 	vhost_user_dev_free(&f->vud);
-	virtiofsd_stop(&f->daemon);
 	free(f);
 }
 

@@ -306,15 +306,21 @@ static bool reaped(pid_t pid, int ms)
 	return false;
 }
 
-void virtiofsd_stop(struct virtiofsd *d)
+void virtiofsd_stop(struct virtiofsd *d, int *conn)
 {
 	if (d->pid > 0) {
 		/*
-		 * Under --user lkvm may no longer signal the daemon it started as
-		 * root (EPERM); it ends on its own once lkvm has closed the
-		 * vhost-user connection, which the caller does first.
+		 * SIGTERM while the connection is up: QEMU's daemon ends quietly
+		 * then, but complains ("Unexpected poll revents") when it sees
+		 * the connection close first. Under --user lkvm may no longer
+		 * signal the daemon it started as root (EPERM): closing the
+		 * connection is what ends it then.
 		 */
 		if (kill(d->pid, SIGTERM) < 0 && errno == EPERM) {
+			if (conn && *conn >= 0) {
+				close(*conn);
+				*conn = -1;
+			}
 			if (!reaped(d->pid, VIRTIOFSD_STOP_MS))
 				pr_warn("virtiofsd (pid %d) did not exit and cannot be signalled",
 					d->pid);

@@ -58,7 +58,11 @@ int virtiofsd_argv(const struct virtiofsd *d, const char *dir, bool readonly,
 		   const char **argv, int max);
 /* Start it on a socket in a new private directory and wait for the socket. */
 int virtiofsd_start(struct virtiofsd *d, const char *dir, bool readonly);
-/* Stop it (SIGTERM, then SIGKILL) and remove its directory. */
-void virtiofsd_stop(struct virtiofsd *d);
+/*
+ * Stop it (SIGTERM, then SIGKILL) and remove its directory. @conn (or NULL):
+ * the vhost-user connection to it, closed (and set to -1) first when the
+ * daemon may not be signalled, since it then ends on the hang-up.
+ */
+void virtiofsd_stop(struct virtiofsd *d, int *conn);
 
 #endif

@@ -99,30 +99,80 @@ nested_sandbox_virtiofsd() {
 	done
 }
 
-# The Rust virtiofsd: Debian sid's, built against glibc 2.39+ (bookworm has
-# 2.36), so its glibc comes along; pinned, as the QEMU 10 backport is.
+# The Rust virtiofsd: bookworm-backports' when it has the package (built for
+# bookworm: it runs on this host's libraries); else Debian sid's, built against
+# glibc 2.39+ (bookworm has 2.36), so its glibc comes along; pinned, as the
+# QEMU 10 backport is. A pinned version gone from the archive (and not in the
+# cache) makes vfs-rust SKIP, saying so.
 NESTED_RUST_VIRTIOFSD_PKGS=${NESTED_RUST_VIRTIOFSD_PKGS:-virtiofsd=1.14.0-4 libc6=2.43-7 libcap-ng0=0.9.6-1+b1 libseccomp2=2.6.1-1+b2 libgcc-s1=16.2.0-4}
 NESTED_VFS_RUST_SKIP=
 
-# nested_sandbox_rust_virtiofsd DEST: fetch it into the cache and put it, its
-# libraries and a wrapper that runs it through their loader in DEST (found by
-# lkvm through LKVM_VIRTIOFSD=DEST/virtiofsd). Sets NESTED_VFS_RUST_SKIP when
-# the archive cannot give it.
-nested_sandbox_rust_virtiofsd() {
-	local dest=$1 root lib l
-	# shellcheck disable=SC2086 # package=version words
-	root=$LKVM_CACHE/amd64/virtiofsd-rust_$(printf '%s' "$NESTED_RUST_VIRTIOFSD_PKGS" | md5sum | cut -c1-12)
-	# shellcheck disable=SC2086
-	if ! lkvm_suite_fetch sid "$root" amd64 $NESTED_RUST_VIRTIOFSD_PKGS >&2; then
-		NESTED_VFS_RUST_SKIP="cannot fetch the Rust virtiofsd from sid ($NESTED_RUST_VIRTIOFSD_PKGS)"
-		return 0
-	fi
-	lib=$root/usr/lib/x86_64-linux-gnu
-	mkdir -p "$dest/lib" || return 1
-	cp "$root/usr/libexec/virtiofsd" "$dest/virtiofsd.bin" || return 1
-	for l in ld-linux-x86-64.so.2 libc.so.6 libcap-ng.so.0 libseccomp.so.2 libgcc_s.so.1; do
-		cp -L "$lib/$l" "$dest/lib/" || return 1
+# nested_suite_candidate SUITE PKG: the version of PKG apt would take from SUITE
+# (through the suite's private configuration); nothing when it has none.
+nested_suite_candidate() {
+	local dir
+	dir=$(lkvm_suite_dir "$1") || return 0
+	LKVM_APT_SUITE=$1 LKVM_APT_DIR=$dir lkvm_apt apt-cache policy "$2" 2>/dev/null |
+		awk '$1 == "Candidate:" && $2 != "(none)" { print $2 }'
+}
+
+# nested_suite_missing SUITE PKG=VER...: the first PKG=VER SUITE does not have.
+nested_suite_missing() {
+	local suite=$1 dir pv
+	shift
+	dir=$(lkvm_suite_dir "$suite") || return 0
+	for pv in "$@"; do
+		# (apt-cache show of an unknown version prints nothing, status 0)
+		LKVM_APT_SUITE=$suite LKVM_APT_DIR=$dir lkvm_apt apt-cache show "$pv" 2>/dev/null |
+			grep -q '^Package:' || { echo "$pv"; return 0; }
 	done
+}
+
+# nested_sandbox_rust_virtiofsd DEST RUNDIR: fetch it into the cache and put
+# it, its libraries and a wrapper that runs it through their loader in DEST
+# (RUNDIR: where DEST is when it runs; lkvm finds it through
+# LKVM_VIRTIOFSD=RUNDIR/virtiofsd). Sets NESTED_VFS_RUST_SKIP when the archive
+# cannot give it.
+nested_sandbox_rust_virtiofsd() {
+	local dest=$1 root lib l bin ver pkgs gone
+	ver=$(nested_suite_candidate bookworm-backports virtiofsd)
+	if [ -n "$ver" ]; then
+		pkgs="virtiofsd=$ver"
+		root=$LKVM_CACHE/amd64/virtiofsd-rust-bpo_$ver
+		lkvm_suite_fetch bookworm-backports "$root" amd64 "$pkgs" >&2 ||
+			{ NESTED_VFS_RUST_SKIP="cannot fetch virtiofsd=$ver from bookworm-backports"; return 0; }
+		bin=$root/usr/libexec/virtiofsd
+		mkdir -p "$dest/lib" && cp "$bin" "$dest/virtiofsd.bin" || return 1
+		# This host's libraries (L1 has none of its own).
+		for l in $(ldd "$bin" | grep -o '/[^ ]*'); do
+			cp -L "$l" "$dest/lib/" || return 1
+		done
+		[ -f "$dest/lib/ld-linux-x86-64.so.2" ] || return 1
+	else
+		pkgs=$NESTED_RUST_VIRTIOFSD_PKGS
+		# shellcheck disable=SC2086 # package=version words
+		root=$LKVM_CACHE/amd64/virtiofsd-rust_$(printf '%s' "$pkgs" | md5sum | cut -c1-12)
+		if [ ! -f "$root/.complete" ]; then
+			# shellcheck disable=SC2086
+			gone=$(nested_suite_missing sid $pkgs)
+			if [ -n "$gone" ]; then
+				NESTED_VFS_RUST_SKIP="sid no longer has $gone (NESTED_RUST_VIRTIOFSD_PKGS in tests/nested/sandbox.sh pins it), nor bookworm-backports virtiofsd"
+				return 0
+			fi
+		fi
+		# shellcheck disable=SC2086
+		if ! lkvm_suite_fetch sid "$root" amd64 $pkgs >&2; then
+			NESTED_VFS_RUST_SKIP="cannot fetch the Rust virtiofsd from sid ($pkgs)"
+			return 0
+		fi
+		lib=$root/usr/lib/x86_64-linux-gnu
+		mkdir -p "$dest/lib" || return 1
+		cp "$root/usr/libexec/virtiofsd" "$dest/virtiofsd.bin" || return 1
+		for l in ld-linux-x86-64.so.2 libc.so.6 libcap-ng.so.0 libseccomp.so.2 libgcc_s.so.1; do
+			cp -L "$lib/$l" "$dest/lib/" || return 1
+		done
+	fi
+	lkvm_info "Rust virtiofsd for vfs-rust: ${pkgs%% *}"
 	printf '#!/bin/sh\nexec %s/lib/ld-linux-x86-64.so.2 --library-path %s/lib %s/virtiofsd.bin "$@"\n' \
 		"$2" "$2" "$2" >"$dest/virtiofsd"
 	chmod 755 "$dest/virtiofsd"

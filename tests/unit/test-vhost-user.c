@@ -788,7 +788,7 @@ static void real_virtiofsd(void)
 		vhost_user_close(&vu);
 	}
 	snprintf(sockdir, sizeof(sockdir), "%s", d.dir);
-	virtiofsd_stop(&d);
+	virtiofsd_stop(&d, NULL);
 	/* Its private socket directory is gone with it. */
 	CHECK(access(sockdir, F_OK) && errno == ENOENT);
 	rmdir(dir);

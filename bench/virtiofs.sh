@@ -28,14 +28,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-bench-vfs.XXXXXX") || exit 1
 # shellcheck disable=SC2153 # LKVM_KEEP comes from the environment, as in the tier
 trap '[ "${LKVM_KEEP:-0}" = 1 ] && echo "bench: work files in $WORK" >&2 || rm -rf "$WORK"' EXIT
 
-make -s lkvm >&2 || exit 1
-lkvm_detect_mode "$REPO/lkvm"
-if [ "$LKVM_MODE" = nested ]; then
-	make -s lkvm-static >&2 || exit 1
-	LKVM_BIN=$REPO/lkvm-static
-else
-	LKVM_BIN=$REPO/lkvm
-fi
+lkvm_bench_build || exit 1
 lkvm_fetch_guest x86_64 || exit 1
 lkvm_build_l2_initrd "$WORK/l2.cpio" || exit 1
 # The sandbox's kernel and modules (virtiofs, 9p) and virtiofsd, as in the tier.

@@ -76,12 +76,6 @@ EOF
 	fi
 	echo "SANDBOX-SCRATCH=$(cat "$scratch/scratch-file" 2>/dev/null)"
 	;;
-sandbox-9p)
-	"$lkvm" sandbox "$@" -m 256 --root-fs 9p -- \
-		sh -c 'echo "SANDBOX-ROOTTYPE=$(awk "\$2 == \"/\" { t = \$3 } END { print t }" /proc/mounts)"; exit 6' 2>&1
-	rc=$?
-	echo
-	;;
 vfs|vfs-rust)
 	# L1 writes a tree, the guest checks it and writes one back; ro refuses.
 	if [ "$case" = vfs-rust ]; then
@@ -104,6 +98,7 @@ vfs|vfs-rust)
 s=$1 ro=$2
 fail() { echo "VFS-FAIL=$*"; exit 1; }
 grep -q " $s virtiofs " /proc/mounts || fail "$s is not a virtiofs mount"
+echo "SANDBOX-ROOTTYPE=$(awk '$2 == "/" { t = $3 } END { print t }' /proc/mounts)"
 (cd "$s/fromhost" && md5sum -c -s "$s/fromhost.md5") && echo VFS-FROMHOST=ok
 mkdir -p "$s/fromguest" || fail mkdir
 i=0

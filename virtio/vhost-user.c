@@ -421,7 +421,8 @@ static void hung_up(struct virtio_device *vdev __unused, void *ctx)
 {
 	struct vhost_user_dev *vud = ctx;
 
-	if (!vud->vu.dead)
+	/* One message: the device's own (what it does now), else this. */
+	if (!vud->vu.dead && !vud->dead)
 		pr_warn("%s: the vhost-user back end hung up", vud->vu.name);
 	vud->vu.dead = true;
 	if (vud->dead)

@@ -19,9 +19,10 @@
 #                    --root-fs 9p (where virtio-fs could be; lkvm says so): a tree
 #                    of files L1 wrote is read intact in the guest, one the guest
 #                    wrote is intact in L1, the ro share refuses writes (EROFS)
-#   vfs-rust         vfs again with the Rust virtiofsd (Debian sid's, fetched with the
-#                    glibc it needs into the cache, run through that glibc's loader:
-#                    bookworm has none); ro through its --readonly
+#   vfs-rust         vfs again with the Rust virtiofsd (bookworm-backports' if it has
+#                    one, else Debian sid's pinned one, fetched with the glibc it needs
+#                    into the cache and run through that glibc's loader); ro through
+#                    its --readonly; SKIP when the pinned version left the archive
 #   vfs-kill         virtiofsd killed (SIGKILL) while the guest creates files on its
 #                    share, over virtio-mmio: the guest gets I/O errors, lkvm says
 #                    so and goes on, the command's status comes back

@@ -217,7 +217,7 @@ fuzz/fuzz-qcow2: $(FUZZ_DISK)
 fuzz/fuzz-virtqueue: virtio/virtqueue.c guest-mem.c
 FUZZ_INCLUDES_blk := virtio/blk.c
 fuzz/fuzz-blk: CFLAGS += -Itests/unit
-fuzz/fuzz-blk: tests/unit/fake-virtio.h virtio/blk.c virtio/core.c virtio/virtqueue.c guest-mem.c util/init.c \
+fuzz/fuzz-blk: tests/unit/fake-virtio.h virtio/blk.c virtio/core.c virtio/virtqueue.c guest-mem.c util/init.c seccomp.c \
 	       $(FUZZ_DISK)
 fuzz/fuzz-9p: $(P9_OBJS:.o=.c) fs/9p-internal.h fs/9p-wire.h
 fuzz/fuzz-x86-loaders: x86/bzimage.c x86/elf.c

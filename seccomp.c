@@ -25,6 +25,7 @@
 #include <linux/kvm.h>
 #include <linux/if_tun.h>
 #include <linux/vhost.h>
+#include <malloc.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -456,6 +457,12 @@ int thread_filter_install(const char *kind, const char *name)
 	if (ctx && !build(ctx, c))
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);
+	/*
+	 * Building a filter takes libseccomp a few hundred KiB of heap for
+	 * a moment; give them back, or every VM keeps them resident for its
+	 * life (brk and madvise are in every list).
+	 */
+	malloc_trim(0);
 	if (r) {
 		pr_err("seccomp: cannot install the %s filter for thread '%s': %s",
 		       c->kind, name, strerror(r < 0 ? -r : EINVAL));

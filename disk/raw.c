@@ -36,6 +36,14 @@
 /* Chunk for writing zeroes by hand. */
 #define DISK_ZERO_CHUNK		(64 * 1024)
 
+/*
+ * The zeroes written for write-zeroes and read past a disk's end.  Not
+ * const: in .bss it costs nothing until read (and then maps the zero page),
+ * where in .rodata it is 64 KiB of the binary that fault-around maps in
+ * with whatever read-only data sits beside it.
+ */
+static u8 zero_chunk[DISK_ZERO_CHUNK];
+
 #ifndef RWF_DSYNC
 #define RWF_DSYNC		0x00000002
 #endif
@@ -433,14 +441,13 @@ int disk_discard_sync(struct disk_image *disk, u64 offset, u64 len)
 
 static int write_zeroes_by_hand(struct disk_image *disk, u64 offset, u64 len)
 {
-	static const u8 zeroes[DISK_ZERO_CHUNK];
 	struct disk_req req = { .op = DISK_WRITE };
 	struct iovec iov;
 	ssize_t r;
 
 	while (len) {
-		iov.iov_base = (void *)zeroes;
-		iov.iov_len = min(len, (u64)sizeof(zeroes));
+		iov.iov_base = zero_chunk;
+		iov.iov_len = min(len, (u64)sizeof(zero_chunk));
 		req.offset = offset;
 		req.iov = &iov;
 		req.iovcnt = 1;
@@ -742,7 +749,6 @@ static ssize_t raw_read_iov(struct disk_image *disk, const struct iovec *iov,
 int disk_read_iov(struct disk_image *disk, const struct iovec *iov, unsigned int cnt,
 		  u64 off, u64 len)
 {
-	static const u8 zeroes[DISK_ZERO_CHUNK];
 	u64 in = off < disk->size ? min(len, disk->size - off) : 0;
 	ssize_t got = 0;
 	u64 n;
@@ -754,8 +760,8 @@ int disk_read_iov(struct disk_image *disk, const struct iovec *iov, unsigned int
 	if (got < 0)
 		return got;
 	for (in = got; in < len; in += n) {
-		n = min(len - in, (u64)sizeof(zeroes));
-		iov_from_buf(iov, cnt, in, zeroes, n);
+		n = min(len - in, (u64)sizeof(zero_chunk));
+		iov_from_buf(iov, cnt, in, zero_chunk, n);
 	}
 	return 0;
 }

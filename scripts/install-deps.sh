@@ -6,12 +6,14 @@
 # (the nested tier's L1 host), qemu-img (qemu-utils: the qcow2 tests' oracle),
 # busybox (the guests' userland), cpio and kmod, man-db (tests/unit/test-man.sh
 # renders the manual pages), passt (-n mode=user; the nested tier copies it
-# into L1).
+# into L1), clang with its sanitizer runtimes (make fuzz; tests/unit/test-fuzz.sh
+# builds and smoke-runs the libFuzzer harnesses).
 # arm64: the cross compiler and qemu-system-aarch64 (the arm64 Debian
 # packages themselves are fetched by scripts/arm64-sysroot.sh and the tier).
 set -eu
 PKGS="gcc make pkg-config libc6-dev libfdt-dev libaio-dev zlib1g-dev libseccomp-dev
       qemu-system-x86 qemu-utils busybox-static cpio kmod xz-utils e2fsprogs man-db passt
+      clang libclang-rt-14-dev
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm"
 
 missing=

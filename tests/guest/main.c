@@ -126,12 +126,15 @@ void apic_setup(void)
 /*
  * Timeouts: a one-shot LAPIC timer counting at the 1 GHz bus clock that
  * KVM and QEMU both emulate, divided by 1.  It interrupts on VEC_TIMER
- * (to wake a hlt); with interrupts off, the current count tells.
+ * (to wake a hlt); with interrupts off, the current count tells. Its 32
+ * bits hold about 4.29 s: a longer deadline runs in laps of at most
+ * DEADLINE_LAP_MS, deadline_passed() starting the next one.
  */
-void deadline_set(u32 ms)
+#define DEADLINE_LAP_MS	4000
+static u32 deadline_rest_ms;	/* what the laps after this one still hold */
+
+static void deadline_arm(u32 ms)
 {
-	if (ms > 4000)
-		ms = 4000;
 	/* Take a stale timer interrupt (an earlier deadline) now. */
 	asm volatile("sti; nop; cli" : : : "memory");
 	timer_fired = 0;
@@ -141,13 +144,31 @@ void deadline_set(u32 ms)
 	lapic_write(LAPIC_TIMER_INIT, ms * 1000000u);
 }
 
+void deadline_set(u32 ms)
+{
+	u32 lap = ms > DEADLINE_LAP_MS ? DEADLINE_LAP_MS : ms;
+
+	deadline_rest_ms = ms - lap;
+	deadline_arm(lap);
+}
+
 bool deadline_passed(void)
 {
-	return timer_fired || lapic_read(LAPIC_TIMER_CUR) == 0;
+	u32 lap;
+
+	if (!timer_fired && lapic_read(LAPIC_TIMER_CUR) != 0)
+		return false;
+	if (!deadline_rest_ms)
+		return true;
+	lap = deadline_rest_ms > DEADLINE_LAP_MS ? DEADLINE_LAP_MS : deadline_rest_ms;
+	deadline_rest_ms -= lap;
+	deadline_arm(lap);
+	return false;
 }
 
 void deadline_clear(void)
 {
+	deadline_rest_ms = 0;
 	lapic_write(LAPIC_TIMER_INIT, 0);
 	lapic_write(LAPIC_LVT_TIMER, 1u << 16 | VEC_TIMER);
 	asm volatile("sti; nop; cli" : : : "memory");

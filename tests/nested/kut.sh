@@ -27,15 +27,20 @@
 
 NESTED_KUT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # The peer build: LKVM_KUT_TARBALL, else shared/peer/ beside the repository
-# or beside one of its parent directories (a worktree or a CI clone may sit
-# deeper than the checkout the machine was set up with).
+# or beside one of its parent directories (a worktree may sit deeper than
+# the checkout the machine was set up with), or beside those of the local
+# repository it was cloned from (a clone made elsewhere, as CI's).
 nested_kut_find_tarball() {
-	local d=$REPO
-	while :; do
-		d=$(dirname "$d")
-		[ -f "$d/shared/peer/kvm-unit-tests-arm64.tar.gz" ] &&
-			{ echo "$d/shared/peer/kvm-unit-tests-arm64.tar.gz"; return; }
-		[ "$d" = / ] && break
+	local start d origin
+	origin=$(git -C "$REPO" remote get-url origin 2>/dev/null)
+	case "$origin" in /*) ;; file://*) origin=${origin#file://} ;; *) origin= ;; esac
+	for start in "$REPO" ${origin:+"$origin"}; do
+		d=$start
+		while [ "$d" != / ]; do
+			d=$(dirname "$d")
+			[ -f "$d/shared/peer/kvm-unit-tests-arm64.tar.gz" ] &&
+				{ echo "$d/shared/peer/kvm-unit-tests-arm64.tar.gz"; return; }
+		done
 	done
 	echo "$REPO/../shared/peer/kvm-unit-tests-arm64.tar.gz"
 }

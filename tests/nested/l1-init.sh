@@ -25,8 +25,10 @@ uptime_s() { cut -d' ' -f1 /proc/uptime; }
 # sandbox's virtio-fs root) is shmem, which gets huge pages only where
 # shmem_enabled allows them (6.1's default: never); lkvm asks with
 # MADV_HUGEPAGE, as for anonymous RAM. Without them every 4 KiB page the
-# guest touches is one nested page fault, each costly under TCG: a sandbox
-# over virtio-fs took over 90 s instead of about 15.
+# guest touches is one nested page fault, each costly under TCG. Seen: a
+# sandbox over virtio-fs outlasted the 90 s that one over 9p finishes in
+# about 15 (with the host loaded); that 4 KiB pages are the whole cause is
+# not measured yet.
 echo advise >/sys/kernel/mm/transparent_hugepage/shmem_enabled 2>/dev/null
 
 echo "L1-INIT-REACHED uptime=$(uptime_s)"

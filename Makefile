@@ -99,6 +99,8 @@ CORE_OBJS += virtio/9p.o $(P9_OBJS) net/options.o util/console-log.o \
 	     virtio/net.o net/tap.o net/passt.o net/backend.o
 # vhost: vhost-net for taps, virtio-vsock on vhost-vsock
 CORE_OBJS += virtio/vhost.o virtio/vhost-sys.o virtio/vhost-net.o virtio/vsock.o
+# vhost-user front end; virtio-fs through it, and starting virtiofsd
+CORE_OBJS += virtio/vhost-user.o virtio/fs.o virtio/virtiofsd.o
 # lkvm sandbox: initramfs writer, module order, exit register, embedded init
 CORE_OBJS += sandbox/cpio.o sandbox/modules.o sandbox/scratch.o sandbox/init-blob.o \
 	     hw/sandbox-exit.o
@@ -188,6 +190,8 @@ tests/unit/test-net-passt: .asan/net/passt.o
 tests/unit/test-vhost: tests/unit/fake-virtio.h tests/unit/fake-net.h .asan/virtio/net.o .asan/virtio/vhost.o \
 		       .asan/virtio/vhost-net.o .asan/virtio/vsock.o
 tests/unit/test-sandbox: .asan/sandbox/cpio.o .asan/sandbox/modules.o .asan/sandbox/scratch.o
+tests/unit/test-vhost-user: tests/unit/fake-virtio.h .asan/virtio/vhost-user.o \
+			    .asan/virtio/fs.o .asan/virtio/virtiofsd.o .asan/mem-discard.o
 # arm64's VM logic is host-independent; its tests run on any build host.
 .asan/arm/%.o tests/unit/test-arm-%: CFLAGS += -Iarm/include
 tests/unit/test-arm-image: .asan/arm/image.o

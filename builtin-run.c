@@ -17,6 +17,7 @@
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
 #include "lkvm/parse-options.h"
+#include "lkvm/virtio-fs.h"
 #include "lkvm/privs.h"
 #include "lkvm/term.h"
 
@@ -139,6 +140,11 @@ static int add_9p(const struct option *opt, const char *arg)
 	return virtio_9p_parse(opt->value, arg);
 }
 
+static int add_virtio_fs(const struct option *opt, const char *arg)
+{
+	return virtio_fs_parse(opt->value, arg);
+}
+
 static int add_network(const struct option *opt, const char *arg)
 {
 	return virtio_net_parse(opt->value, arg);
@@ -216,6 +222,11 @@ struct option *kvm_run_options(struct kvm_config *cfg, const struct option *extr
 		{ .type = OPT_CALLBACK, .long_name = "virtio-9p", .value = cfg,
 		  .argh = "<hostdir>,<tag>[,ro][,security=restricted|passthrough]", .help = "the same as --9p",
 		  .cb = add_9p, .flags = OPT_ALIAS },
+		OPTION_CALLBACK(0, "virtio-fs", cfg, "<dir>,<tag>[,ro]|socket=<path>,tag=<tag>",
+				"share a host directory over virtio-fs: lkvm starts virtiofsd, or "
+				"uses one listening at <path> (repeatable)", add_virtio_fs),
+		OPTION_BOOLEAN(0, "mem-shared", &cfg->mem_shared,
+			       "guest RAM in a shared memfd (implied by --virtio-fs)"),
 		OPTION_CALLBACK('n', "network", cfg, "mode=tap|user|none[,...]",
 				"a virtio-net NIC on a tap: [,tapif=<if>][,script=<path>]"
 				"[,mac=<mac>][,queues=<n>][,vhost=on|off], or user-mode through "

@@ -63,6 +63,16 @@ static void kv(struct strbuf *sb, const char *key, const char *val)
 	sb->len += kl + vl + 2;
 }
 
+static int check_root_fs(const struct option *opt, const char *arg)
+{
+	if (strcmp(arg, "auto") && strcmp(arg, "9p") && strcmp(arg, "virtiofs")) {
+		pr_err("sandbox: --root-fs must be auto, 9p or virtiofs, not '%s'", arg);
+		return -1;
+	}
+	*(const char **)opt->value = arg;
+	return 0;
+}
+
 static int add_share(struct kvm_config *cfg, const char *dir, const char *tag, bool ro)
 {
 	if (cfg->nr_9p == LKVM_MAX_9P) {
@@ -76,6 +86,86 @@ static int add_share(struct kvm_config *cfg, const char *dir, const char *tag, b
 }
 
 #define NO_MODULES_DEP	(-2)
+
+/* Does the kernel of @moddir have virtiofs, as a module or built in? */
+static bool kernel_has_virtiofs(const char *moddir)
+{
+	static const char *const want[] = { "virtiofs", NULL };
+	char path[PATH_MAX], **mods, *missing, *line = NULL;
+	bool found = false;
+	size_t cap = 0;
+	FILE *f;
+	int nr, i;
+
+	if (!moddir)
+		return false;
+	nr = modules_resolve(moddir, want, &mods, &missing);
+	if (nr > 0) {
+		found = true;
+		for (i = 0; i < nr; i++)
+			if (snprintf(path, sizeof(path), "%s/%s", moddir, mods[i]) >= (int)sizeof(path) ||
+			    access(path, R_OK))
+				found = false;
+	}
+	if (nr >= 0) {
+		modules_free(mods, nr);
+		free(missing);
+	}
+	if (found)
+		return true;
+	snprintf(path, sizeof(path), "%s/modules.builtin", moddir);
+	f = fopen(path, "re");
+	while (f && !found && getline(&line, &cap, f) > 0)
+		found = strstr(line, "/virtiofs.ko") != NULL;
+	free(line);
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/*
+ * Where the host's root goes: over virtio-fs when it works as 9p would, that
+ * is when virtiofsd is here, can run as we are and share / read-only, the
+ * guest kernel has virtiofs, and no --user asks for the user's view of the
+ * files (virtiofsd, started before lkvm drops root, would serve them as
+ * root); else over 9p. @want is --root-fs (NULL or "auto", "9p", "virtiofs").
+ * Returns true for virtio-fs; -1 in *err when virtio-fs was asked for and
+ * cannot be.
+ */
+static bool root_on_virtiofs(const struct kvm_config *cfg, const char *want,
+			     const char *moddir, int *err)
+{
+	struct virtiofsd d;
+	const char *why = NULL;
+
+	*err = 0;
+	if (want && !strcmp(want, "9p")) {
+		pr_info("sandbox: the root is on 9p (--root-fs 9p)");
+		return false;
+	}
+	/* The kernel first: looking for virtiofsd runs it (--help). */
+	if (cfg->user)
+		why = "--user: virtiofsd would read the files as root";
+	else if (!kernel_has_virtiofs(moddir))
+		why = "the guest kernel has no virtiofs module";
+	else if (virtiofsd_find(&d))
+		why = "no virtiofsd found";
+	else if (d.kind == VIRTIOFSD_C && geteuid() != 0)
+		why = "QEMU's virtiofsd needs root";
+	else if (!d.has_readonly && geteuid() != 0)
+		why = "this virtiofsd has no --readonly, and / is read-only only with root";
+	if (!why) {
+		pr_info("sandbox: the root is on virtio-fs (%s)", d.path);
+		return true;
+	}
+	if (want && !strcmp(want, "virtiofs")) {
+		pr_err("sandbox: --root-fs virtiofs: %s", why);
+		*err = -1;
+		return false;
+	}
+	pr_info("sandbox: the root is on 9p (%s)", why);
+	return false;
+}
 
 /*
  * Put the modules @want resolves to (dependencies first) into the archive,
@@ -153,6 +243,8 @@ static int add_modules(struct cpio *c, const struct kvm_config *cfg, const char 
 		want[n++] = "9pnet_virtio";
 		want[n++] = "9p";
 	}
+	if (cfg->nr_vfs)
+		want[n++] = "virtiofs";	/* and fuse, from modules.dep */
 	if (cfg->console && !strcmp(cfg->console, "virtio"))
 		want[n++] = "virtio_console";
 	if (cfg->nr_disks)
@@ -232,6 +324,7 @@ fail:
 struct sandbox {
 	struct kvm_config cfg;
 	const char *scratch, *moddir, *rootfs;
+	const char *root_fs;		/* --root-fs */
 	u64 scratch_size;		/* --scratch-size */
 	bool scratch_mounted;		/* the temporary one is a tmpfs */
 	bool net;			/* --net: a user-mode network */
@@ -253,6 +346,9 @@ static int parse_args(struct sandbox *sb, int argc, const char **argv)
 			    "unless suffixed K/M/G (default 1G; 0: no limit)", SZ_1M),
 		OPTION_STRING(0, "modules", &sb->moddir, "<dir>",
 			      "the kernel's modules and modules.dep (default /lib/modules/<release>)"),
+		OPTION_CALLBACK(0, "root-fs", &sb->root_fs, "auto|9p|virtiofs",
+				"how the host's root is shared (default auto: virtio-fs when "
+				"virtiofsd and the kernel's virtiofs are there)", check_root_fs),
 		OPTION_BOOLEAN(0, "net", &sb->net,
 			       "a user-mode network for the command (passt; the same as "
 			       "-n mode=user, configured by the init)"),
@@ -335,43 +431,79 @@ static int make_scratch(struct sandbox *sb)
 	return 0;
 }
 
-/* "share=TAG:PATH": the init mounts TAG at PATH. */
-static void kv_share(struct sandbox *sb, const char *tag, const char *path)
+/* "share=TAG:PATH" (9p), "vshare=TAG:PATH" (virtio-fs): the init mounts TAG at PATH. */
+static void kv_share(struct sandbox *sb, const char *key, const char *tag, const char *path)
 {
 	char *item = xmalloc(strlen(tag) + strlen(path) + 2);
 
 	sprintf(item, "%s:%s", tag, path);
-	kv(&sb->conf, "share", item);
+	kv(&sb->conf, key, item);
 	free(item);
 }
 
-/* The user's --9p shares are mounted at their host paths. */
+/* @dir made absolute, for kv_share(); -1 with a message. */
+static int kv_share_dir(struct sandbox *sb, const char *key, const char *opt,
+			const char *tag, const char *dir)
+{
+	char *abs = realpath(dir, NULL);
+
+	if (!abs) {
+		pr_err("sandbox: %s %s: %s", opt, dir, strerror(errno));
+		return -1;
+	}
+	kv_share(sb, key, tag, abs);
+	free(abs);
+	return 0;
+}
+
+/* The user's --9p and --virtio-fs shares are mounted at their host paths. */
 static int add_user_shares(struct sandbox *sb)
 {
 	int i;
 
-	for (i = 0; i < sb->cfg.nr_9p; i++) {
-		char *abs = realpath(sb->cfg.shares_9p[i].dir, NULL);
-
-		if (!abs) {
-			pr_err("sandbox: --9p %s: %s", sb->cfg.shares_9p[i].dir, strerror(errno));
+	for (i = 0; i < sb->cfg.nr_9p; i++)
+		if (kv_share_dir(sb, "share", "--9p", sb->cfg.shares_9p[i].tag,
+				 sb->cfg.shares_9p[i].dir))
 			return -1;
-		}
-		kv_share(sb, sb->cfg.shares_9p[i].tag, abs);
-		free(abs);
-	}
+	/* (A socket= --virtio-fs has no host path: the command mounts it by tag.) */
+	for (i = 0; i < sb->cfg.nr_vfs; i++)
+		if (sb->cfg.vfs[i].dir && kv_share_dir(sb, "vshare", "--virtio-fs",
+						       sb->cfg.vfs[i].tag, sb->cfg.vfs[i].dir))
+			return -1;
 	return 0;
 }
 
 /* The guest's root: the first disk, the given initramfs, or the host's /. */
 static int add_root(struct sandbox *sb)
 {
+	int err;
+
+	if ((sb->cfg.nr_disks || sb->cfg.initrd_filename) && sb->root_fs &&
+	    strcmp(sb->root_fs, "auto")) {
+		pr_err("sandbox: --root-fs %s: the root is the %s", sb->root_fs,
+		       sb->cfg.nr_disks ? "first --disk" : "--initrd");
+		return -1;
+	}
 	if (sb->cfg.nr_disks) {
 		sb->rootfs = "disk";
 		kv(&sb->conf, "root", "/dev/vda");
 		kv(&sb->conf, "rootro", sb->cfg.disks[0].readonly ? "1" : "0");
 	} else if (sb->cfg.initrd_filename) {
 		sb->rootfs = "initramfs";
+	} else if (root_on_virtiofs(&sb->cfg, sb->root_fs, sb->moddir, &err)) {
+		sb->rootfs = "virtiofs";
+		if (sb->cfg.nr_vfs == LKVM_MAX_VIRTIO_FS) {
+			pr_err("sandbox: too many --virtio-fs shares");
+			return -1;
+		}
+		sb->cfg.vfs[sb->cfg.nr_vfs++] = (struct vfs_config){
+			.dir = "/", .tag = SANDBOX_ROOT_TAG, .readonly = true,
+		};
+		sb->cfg.mem_shared = true;
+		kv(&sb->conf, "root", SANDBOX_ROOT_TAG);
+		kv(&sb->conf, "rootro", "1");
+	} else if (err) {
+		return -1;
 	} else {
 		sb->rootfs = "9p";
 		if (add_share(&sb->cfg, "/", SANDBOX_ROOT_TAG, true))
@@ -399,12 +531,13 @@ static int add_cwd(struct sandbox *sb)
 	 * directory below them is shared (read-only, like the rest of the
 	 * host's root) so that the command starts where lkvm did.
 	 */
-	if (strcmp(sb->rootfs, "9p") || (strncmp(cwd, "/tmp/", 5) &&
+	if ((strcmp(sb->rootfs, "9p") && strcmp(sb->rootfs, "virtiofs")) ||
+	    (strncmp(cwd, "/tmp/", 5) &&
 	    strncmp(cwd, "/run/", 5) && strncmp(cwd, "/dev/", 5)))
 		return 0;
 	if (add_share(&sb->cfg, cwd, "lkvm-cwd", true))
 		return -1;
-	kv_share(sb, "lkvm-cwd", cwd);
+	kv_share(sb, "share", "lkvm-cwd", cwd);
 	return 0;
 }
 

@@ -132,7 +132,7 @@ int kvm__register_ram(struct kvm *kvm, u64 gpa, u64 size, void *host)
  * transparent huge pages can back guest-physical 2 MiB blocks one to one
  * (and a balloon discard of such a block frees a whole huge page).
  */
-static void *map_ram_aligned(u64 size)
+static void *map_ram_aligned(u64 size, int fd)
 {
 	u64 slack = SZ_2M;
 	u8 *p, *aligned;
@@ -146,7 +146,30 @@ static void *map_ram_aligned(u64 size)
 		munmap(p, aligned - p);
 	if (aligned + size < p + size + slack)
 		munmap(aligned + size, p + size + slack - (aligned + size));
+	/* A memfd replaces the reservation in place, keeping the alignment. */
+	if (fd >= 0 && mmap(aligned, size, PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_FIXED | MAP_NORESERVE, fd, 0) == MAP_FAILED) {
+		munmap(aligned, size);
+		return NULL;
+	}
 	return aligned;
+}
+
+/*
+ * Guest RAM another process must map (a vhost-user back end) lives in a
+ * memfd, mapped shared: the back end gets the descriptor in SET_MEM_TABLE.
+ * The balloon then gives pages back with fallocate(PUNCH_HOLE) on it
+ * (mem-discard.c): MADV_DONTNEED would only drop lkvm's page table entries.
+ */
+static int open_ram_memfd(struct kvm *kvm, u64 size)
+{
+	kvm->ram_fd = memfd_create("lkvm-guest-ram", MFD_CLOEXEC);
+	if (kvm->ram_fd < 0 || ftruncate(kvm->ram_fd, size) < 0) {
+		pr_err("cannot create %llu MiB of shared guest memory: %s",
+		       (unsigned long long)(size >> 20), strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static int setup_ram(struct kvm *kvm)
@@ -162,7 +185,9 @@ static int setup_ram(struct kvm *kvm)
 	 * pages are populated on first use by the loaders or the guest.
 	 */
 	kvm->ram_map_size = size;
-	kvm->ram = map_ram_aligned(size);
+	if (kvm->cfg.mem_shared && open_ram_memfd(kvm, size))
+		return -1;
+	kvm->ram = map_ram_aligned(size, kvm->ram_fd);
 	if (!kvm->ram) {
 		pr_err("cannot allocate %llu MiB of guest memory: %s",
 		       (unsigned long long)(size >> 20), strerror(errno));
@@ -362,7 +387,7 @@ int kvm_config_check(const struct kvm_config *cfg)
 
 int kvm__init(struct kvm *kvm)
 {
-	kvm->sys_fd = kvm->vm_fd = kvm->signal_fd = -1;
+	kvm->sys_fd = kvm->vm_fd = kvm->signal_fd = kvm->ram_fd = -1;
 	privs_no_core(kvm);
 	thread_filter_set_exit_hook(term_emergency_restore);
 	/* Before any thread: those started during set-up wait for its end. */
@@ -486,6 +511,8 @@ void kvm__exit(struct kvm *kvm)
 	kvm->irq_routing = NULL;
 	if (kvm->ram)
 		munmap(kvm->ram, kvm->ram_map_size);
+	if (kvm->ram_fd >= 0)
+		close(kvm->ram_fd);
 	if (kvm->vm_fd >= 0)
 		close(kvm->vm_fd);
 	if (kvm->sys_fd >= 0)

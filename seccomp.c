@@ -102,6 +102,12 @@ static const char *const vcpu_calls[] = {
 	"io_getevents", "io_pgetevents", "io_submit", "io_cancel", "fdatasync", "epoll_ctl",
 	/* an MSI-X or MMIO MSI vector gets its irqfd when the driver sets it */
 	"eventfd2", "timerfd_settime",
+	/*
+	 * vhost-user (virtio/vhost-user.c): the driver's DRIVER_OK, a reset or
+	 * a queue's stop talks to the back end (guest RAM and the rings' eventfds
+	 * go as SCM_RIGHTS) and waits for its replies.
+	 */
+	"sendmsg", "recvmsg",
 	NULL,
 };
 
@@ -219,7 +225,10 @@ static const struct seccomp_class classes[] = {
 	{ "9p", p9_calls, irq_ioctls },
 	{ "control", control_calls, irq_ioctls },
 	{ "console-input", device_calls, irq_ioctls },
-	/* passt's and virtiofsd's helper threads: their lists go here */
+	/*
+	 * virtio-fs's worker ("fs") relays the back end's call eventfds and, once
+	 * it hangs up, answers requests with EIO itself: the device list.
+	 */
 	/* last: rng, console, balloon and any device without a list of its own */
 	{ "device", device_calls, irq_ioctls },
 };

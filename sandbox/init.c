@@ -219,6 +219,21 @@ static int mount_9p(const char *tag, const char *dst, bool ro, const char *cache
 	return -1;
 }
 
+static int mount_virtiofs(const char *tag, const char *dst, bool ro)
+{
+	int i;
+
+	for (i = 0; i < 40; i++) {
+		if (mount(tag, dst, "virtiofs", ro ? MS_RDONLY : 0, NULL) == 0)
+			return 0;
+		if (errno != ENOENT && errno != ENODEV && errno != EINVAL)
+			break;
+		sleep_ms(50);
+	}
+	say("cannot mount the virtio-fs share '%s' on %s: %s", tag, dst, strerror(errno));
+	return -1;
+}
+
 /* mkdir -p, ignoring errors (the mount that follows reports them). */
 static void mkdirs(const char *path)
 {
@@ -253,12 +268,32 @@ static int mount_disk(const char *dev, const char *dst, bool ro)
 	return -1;
 }
 
+/* Mount the shares of config key @key (TAG:PATH) at PATH below @dir. */
+static void mount_shares(const char *dir, const char *key, bool virtiofs)
+{
+	char p[4096], **shares = get_all(key);
+	int i;
+
+	for (i = 0; shares[i]; i++) {
+		char *colon = strchr(shares[i], ':');
+
+		if (!colon)
+			continue;
+		*colon = '\0';
+		snprintf(p, sizeof(p), "%s%s", strcmp(dir, "/") ? dir : "", colon + 1);
+		mkdirs(p);
+		if (virtiofs)
+			mount_virtiofs(shares[i], p, false);
+		else
+			mount_9p(shares[i], p, false, "mmap");
+		*colon = ':';
+	}
+}
+
 /* Build the command's root under @dir (or in place when @dir is "/"). */
 static void populate(const char *dir)
 {
 	char p[4096];
-	char **shares;
-	int i;
 
 	snprintf(p, sizeof(p), "%s/dev", dir);
 	if (strcmp(dir, "/"))
@@ -282,19 +317,12 @@ static void populate(const char *dir)
 	} else {
 		mount_warn("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
 	}
-	/* share=TAG:PATH - the user's --9p shares, where they are on the host. */
-	shares = get_all("share");
-	for (i = 0; shares[i]; i++) {
-		char *colon = strchr(shares[i], ':');
-
-		if (!colon)
-			continue;
-		*colon = '\0';
-		snprintf(p, sizeof(p), "%s%s", strcmp(dir, "/") ? dir : "", colon + 1);
-		mkdirs(p);
-		mount_9p(shares[i], p, false, "mmap");
-		*colon = ':';
-	}
+	/*
+	 * share=TAG:PATH, vshare=TAG:PATH - the user's --9p and --virtio-fs
+	 * shares, where they are on the host.
+	 */
+	mount_shares(dir, "share", false);
+	mount_shares(dir, "vshare", true);
 }
 
 static void switch_root(const char *dir)
@@ -501,6 +529,12 @@ int main(void)
 			finish(0, false);
 		populate("/newroot");
 		resolv_conf("/newroot");
+		switch_root("/newroot");
+	} else if (rootfs && !strcmp(rootfs, "virtiofs")) {
+		mkdir("/newroot", 0755);
+		if (mount_virtiofs(root, "/newroot", ro))
+			finish(0, false);
+		populate("/newroot");
 		switch_root("/newroot");
 	} else if (rootfs && !strcmp(rootfs, "disk")) {
 		mkdir("/newroot", 0755);

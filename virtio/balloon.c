@@ -451,12 +451,13 @@ static int virtio_balloon_init(struct kvm *kvm)
 	b->vdev.config = (u8 *)&b->config;
 	b->vdev.config_len = sizeof(b->config);
 
-	/* lkvm's guest RAM is one private anonymous mapping (kvm.c). */
+	/* lkvm's guest RAM is one mapping: private anonymous, or a shared memfd (kvm.c). */
 	b->ram = (struct ram_backing){
 		.base = kvm->ram,
 		.size = kvm->ram_map_size,
-		.fd = -1,
-		.shared = false,
+		.fd = kvm->ram_fd,
+		.fd_offset = 0,
+		.shared = kvm->ram_fd >= 0,
 		.page_size = psz > 0 ? (u64)psz : SZ_4K,
 	};
 	pthread_mutex_init(&b->stats_lock, NULL);

@@ -24,6 +24,7 @@ struct worker_fd {
 	struct virt_queue *vq;	/* a queue's kick, or */
 	virtio_fd_fn fn;	/* a device's own fd */
 	void *ctx;
+	bool hangup;		/* a socket watched for its peer's hang-up */
 	struct worker_fd *next;
 };
 
@@ -79,7 +80,11 @@ static void *worker_thread(void *arg)
 
 			if (!w)			/* the wake fd: time to stop */
 				return NULL;
-			drain_eventfd(w->fd);
+			if (w->hangup)
+				/* Level-triggered: report it once. */
+				epoll_ctl(vdev->epoll_fd, EPOLL_CTL_DEL, w->fd, NULL);
+			else
+				drain_eventfd(w->fd);
 			pthread_mutex_lock(&vdev->lock);
 			if (w->vq) {
 				if (driver_ok(vdev) && w->vq->ready)
@@ -96,6 +101,9 @@ static void *worker_thread(void *arg)
 static int worker_watch(struct virtio_device *vdev, int fd, struct worker_fd *w)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = w };
+
+	if (w && w->hangup)
+		ev.events = EPOLLRDHUP;
 
 	if (w) {
 		w->next = vdev->worker_fds;
@@ -117,6 +125,18 @@ int virtio_worker_add_fd(struct virtio_device *vdev, int fd, virtio_fd_fn fn,
 	w->fn = fn;
 	w->ctx = ctx;
 	/* Kept until virtio_device_unregister(); epoll refers to it. */
+	return worker_watch(vdev, fd, w);
+}
+
+int virtio_worker_watch_hangup(struct virtio_device *vdev, int fd, virtio_fd_fn fn,
+			       void *ctx)
+{
+	struct worker_fd *w = xzalloc(sizeof(*w));
+
+	w->fd = fd;
+	w->fn = fn;
+	w->ctx = ctx;
+	w->hangup = true;
 	return worker_watch(vdev, fd, w);
 }
 
@@ -168,6 +188,10 @@ int virtio_device_register(struct kvm *kvm, struct virtio_device *vdev)
 		if (vq->kick_fd < 0) {
 			pr_err("virtio-%s: eventfd: %s", vdev->ops->name, strerror(errno));
 			return -1;
+		}
+		if (vdev->kicks_elsewhere) {
+			free(w);
+			continue;
 		}
 		w->fd = vq->kick_fd;
 		w->vq = vq;

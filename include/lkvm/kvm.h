@@ -13,6 +13,7 @@
 #include "lkvm/net.h"
 #include "lkvm/pause.h"
 #include "lkvm/term.h"
+#include "lkvm/virtio-fs.h"
 #include "lkvm/seccomp.h"
 #include "lkvm/util.h"
 #include "lkvm/kvm-arch.h"
@@ -46,6 +47,9 @@ struct kvm_config {
 	struct disk_config disks[LKVM_MAX_DISKS];
 	int nr_disks;
 	bool rng;			/* --rng: virtio-rng */
+	struct vfs_config vfs[LKVM_MAX_VIRTIO_FS];	/* --virtio-fs */
+	int nr_vfs;
+	bool mem_shared;		/* RAM in a memfd (--mem-shared, vhost-user) */
 	struct p9_share_config shares_9p[LKVM_MAX_9P];	/* --9p */
 	int nr_9p;
 	struct net_config nets[LKVM_MAX_NETS];	/* -n/--network mode=tap */
@@ -105,6 +109,7 @@ struct kvm {
 
 	void *ram;			/* host mapping of all guest RAM */
 	u64 ram_map_size;
+	int ram_fd;			/* its memfd (shared mapping), or -1 (anonymous) */
 	struct guest_mem mem;
 
 	struct iobus pio_bus;

@@ -150,6 +150,12 @@ struct virtio_device {
 	unsigned int nr_queues;
 	u16 queue_max_size;		/* 0: VIRTQ_DEFAULT_SIZE */
 	struct virt_queue *vqs;
+	/*
+	 * Another process serves the queues (a vhost-user back end): the
+	 * kick eventfds are still bound to the transport's notify addresses
+	 * but are handed over, so the worker must not read them.
+	 */
+	bool kicks_elsewhere;
 
 	/* The worker thread that services kicks and device events. */
 	pthread_t worker;
@@ -236,6 +242,13 @@ bool virtio_has_feature(const struct virtio_device *vdev, unsigned int bit);
 typedef void (*virtio_fd_fn)(struct virtio_device *vdev, void *ctx);
 int virtio_worker_add_fd(struct virtio_device *vdev, int fd, virtio_fd_fn fn,
 			 void *ctx);
+/*
+ * Call @fn once, on the worker, when the peer of socket @fd hangs up
+ * (EPOLLRDHUP/EPOLLHUP). Nothing is read from @fd: another thread may be
+ * waiting on it for a reply.
+ */
+int virtio_worker_watch_hangup(struct virtio_device *vdev, int fd, virtio_fd_fn fn,
+			       void *ctx);
 
 /*
  * Transports register themselves by name ("pci", "mmio"); the VM's

@@ -39,6 +39,15 @@ uptime_s() { cut -d' ' -f1 /proc/uptime; }
 
 # 127.0.0.1 for the servers the cases start on L1's loopback.
 ip link set lo up
+# Guest RAM in a memfd (--mem-shared, implied by --virtio-fs and so by lkvm
+# sandbox's virtio-fs root) is shmem, which gets huge pages only where
+# shmem_enabled allows them (6.1's default: never); lkvm asks with
+# MADV_HUGEPAGE, as for anonymous RAM. Without them every 4 KiB page the
+# guest touches is one nested page fault, each costly under TCG. Seen: a
+# sandbox over virtio-fs outlasted the 90 s that one over 9p finishes in
+# about 15 (with the host loaded); that 4 KiB pages are the whole cause is
+# not measured yet.
+echo advise >/sys/kernel/mm/transparent_hugepage/shmem_enabled 2>/dev/null
 
 echo "L1-INIT-REACHED uptime=$(uptime_s)"
 
@@ -57,6 +66,30 @@ fi
 LKVM=/bin/lkvm L2_KERNEL=/l2/bzImage L2_INITRD=/l2/initrd.cpio
 LKVM_CASE_TIMEOUT=90
 
+# An lkvm a case started below a script outlives it when its time runs out:
+# busybox's timeout signals only its own child, the script. Left running it
+# would take L1's CPUs from the next cases and make them time out too (and
+# its virtiofsd, passt and output with it): SIGTERM (it says where its guest
+# is), SIGKILL 5 s later.
+stop_leftovers() {
+	_left=
+	for _p in /proc/[0-9]*; do
+		case "$(cat "$_p/comm" 2>/dev/null)" in
+		lkvm*) _left="$_left ${_p#/proc/}" ;;
+		esac
+	done
+	[ -n "$_left" ] || return 0
+	echo "L1: the case left lkvm running (pid$_left): stopping it"
+	kill -TERM $_left 2>/dev/null
+	_i=0
+	while [ $_i -lt 50 ] && kill -0 $_left 2>/dev/null; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	kill -KILL $_left 2>/dev/null
+	sleep 0.5
+}
+
 # run_case NAME CMD...: CMD is evaluated (so it may use $LKVM, $L2_KERNEL,
 # $L2_INITRD) with stdin from /dev/null. After LKVM_CASE_TIMEOUT seconds it
 # gets SIGTERM (so lkvm can report where the guest is), SIGKILL 10 s later.
@@ -67,6 +100,7 @@ run_case() {
 	echo "L1-BEGIN $_name"
 	eval "timeout -s TERM -k 10 $LKVM_CASE_TIMEOUT $*" </dev/null
 	_rc=$?
+	stop_leftovers
 	_t1=$(uptime_s)
 	# The guest's last line may lack a newline.
 	echo

@@ -52,6 +52,7 @@ cp "$s/big.in" "$s/big.out" || fail "copy 3 MB"
 echo pwned >"$s/esc/secret" 2>/dev/null && fail "wrote through ../ symlink"
 echo pwned >"$s/abs/secret" 2>/dev/null && fail "wrote through absolute symlink"
 echo pwned >/etc/lkvm-l1-marker 2>/dev/null && fail "the root share is writable"
+echo "SANDBOX-ROOTTYPE=$(awk '$2 == "/" { t = $3 } END { print t }' /proc/mounts)"
 echo in-scratch >/tmp/scratch-file || fail "write /tmp"
 echo written-by-l2 >"$s/out.txt" || fail "write the result file"
 sync
@@ -62,7 +63,7 @@ EOF
 	mkdir -p "/tmp/lkvm-cwd.$$"
 	echo cwd-file >"/tmp/lkvm-cwd.$$/here"
 	(cd "/tmp/lkvm-cwd.$$" &&
-		"$lkvm" sandbox "$@" -m 256 --scratch "$scratch" --9p "$share,share" -- \
+		"$lkvm" sandbox "$@" -m 256 --root-fs virtiofs --scratch "$scratch" --9p "$share,share" -- \
 			sh "$share/check.sh" "$share")
 	rc=$?
 	rm -rf "/tmp/lkvm-cwd.$$"
@@ -74,6 +75,84 @@ EOF
 		echo "SANDBOX-BIG=ok"
 	fi
 	echo "SANDBOX-SCRATCH=$(cat "$scratch/scratch-file" 2>/dev/null)"
+	;;
+vfs|vfs-rust)
+	# L1 writes a tree, the guest checks it and writes one back; ro refuses.
+	if [ "$case" = vfs-rust ]; then
+		# The Rust virtiofsd's wrapper comes first; lkvm must tell its kind.
+		LKVM_VIRTIOFSD=$1
+		export LKVM_VIRTIOFSD
+		shift
+		"$LKVM_VIRTIOFSD" --help 2>&1 | grep -q -- --shared-dir && echo VFS-RUST-HELP=ok
+	fi
+	mkdir -p "$share/fromhost" "$base/ro"
+	echo keep >"$base/ro/keep"
+	i=0
+	while [ $i -lt 100 ]; do
+		mkdir -p "$share/fromhost/d$((i % 7))"
+		head -c $((i * 37 + 1)) /dev/urandom >"$share/fromhost/d$((i % 7))/f$i"
+		i=$((i + 1))
+	done
+	(cd "$share/fromhost" && find . -type f | sort | xargs md5sum) >"$share/fromhost.md5"
+	cat >"$share/vfs.sh" <<'EOF'
+s=$1 ro=$2
+fail() { echo "VFS-FAIL=$*"; exit 1; }
+grep -q " $s virtiofs " /proc/mounts || fail "$s is not a virtiofs mount"
+echo "SANDBOX-ROOTTYPE=$(awk '$2 == "/" { t = $3 } END { print t }' /proc/mounts)"
+(cd "$s/fromhost" && md5sum -c -s "$s/fromhost.md5") && echo VFS-FROMHOST=ok
+mkdir -p "$s/fromguest" || fail mkdir
+i=0
+while [ $i -lt 100 ]; do
+	mkdir -p "$s/fromguest/d$((i % 5))" || fail "mkdir d$((i % 5))"
+	head -c $((i * 53 + 3)) /dev/urandom >"$s/fromguest/d$((i % 5))/g$i" || fail "write g$i"
+	i=$((i + 1))
+done
+(cd "$s/fromguest" && find . -type f | sort | xargs md5sum) >"$s/fromguest.md5" || fail md5sum
+if echo no >"$ro/new" 2>/dev/null; then echo VFS-RO=written; else echo VFS-RO=refused; fi
+sync
+EOF
+	"$lkvm" sandbox "$@" -m 256 --root-fs 9p --virtio-fs "$share,vfs" \
+		--virtio-fs "$base/ro,vro,ro" -- sh "$share/vfs.sh" "$share" "$base/ro" 2>&1
+	rc=$?
+	echo
+	if [ -f "$share/fromguest.md5" ] &&
+		(cd "$share/fromguest" && md5sum -c -s "$share/fromguest.md5") &&
+		[ "$(wc -l <"$share/fromguest.md5")" = 100 ]; then
+		echo VFS-FROMGUEST=ok
+	else
+		echo "VFS-FROMGUEST=$(wc -l <"$share/fromguest.md5" 2>/dev/null) files listed"
+	fi
+	[ "$(ls "$base/ro")" = keep ] && echo VFS-RO-HOST=untouched
+	;;
+vfs-kill)
+	# virtiofsd dies while the guest works on its share (over virtio-mmio).
+	log=$base/kill.log
+	"$lkvm" sandbox "$@" -m 256 --root-fs 9p --virtio-transport mmio \
+		--virtio-fs "$share,vk" -- sh -c '
+		s=$1; echo x >"$s/first" && echo VFS-READY
+		i=0
+		while [ $i -lt 600 ]; do
+			echo x >"$s/f$i" 2>/dev/null || { echo "VFS-EIO at file $i"; exit 7; }
+			i=$((i + 1)); sleep 0.1
+		done
+		exit 1' sh "$share" >"$log" 2>&1 &
+	pid=$!
+	i=0
+	while [ $i -lt 600 ] && ! grep -q '^VFS-READY' "$log"; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	killed=
+	for p in /proc/[0-9]*; do
+		if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "virtiofsd.*source=$share"; then
+			kill -9 "${p#/proc/}" 2>/dev/null && killed="$killed ${p#/proc/}"
+		fi
+	done
+	wait $pid
+	rc=$?
+	cat "$log"
+	echo
+	echo "VFS-KILLED=$killed"
 	;;
 sandbox-timeout)
 	"$lkvm" sandbox "$@" -m 256 --timeout 40 -- \

@@ -15,6 +15,17 @@
 #   sandbox-initrd   the root is a given --initrd (the net case's busybox one),
 #                    with --console virtio; the command exits 5
 #   sandbox-disk     the root is an ext4 image given with -d ...,ro; exits 4
+#   vfs              --virtio-fs DIR,TAG and DIR,TAG,ro on a sandbox rooted on 9p by
+#                    --root-fs 9p (where virtio-fs could be; lkvm says so): a tree
+#                    of files L1 wrote is read intact in the guest, one the guest
+#                    wrote is intact in L1, the ro share refuses writes (EROFS)
+#   vfs-rust         vfs again with the Rust virtiofsd (bookworm-backports' if it has
+#                    one, else Debian sid's pinned one, fetched with the glibc it needs
+#                    into the cache and run through that glibc's loader); ro through
+#                    its --readonly; SKIP when the pinned version left the archive
+#   vfs-kill         virtiofsd killed (SIGKILL) while the guest creates files on its
+#                    share, over virtio-mmio: the guest gets I/O errors, lkvm says
+#                    so and goes on, the command's status comes back
 #   net              an lkvm guest on a tap that script= puts on a bridge: pings
 #                    the bridge's address, 4 MiB over TCP each way with matching
 #                    checksums; 2 vCPUs and so 2 queue pairs; receive offloads
@@ -37,9 +48,9 @@
 # --modules instead.
 
 NESTED_SANDBOX_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-NESTED_SANDBOX_CASES="sandbox sandbox-timeout sandbox-initrd sandbox-disk net usernet sandbox-user"
+NESTED_SANDBOX_CASES="sandbox sandbox-timeout sandbox-initrd sandbox-disk vfs vfs-rust vfs-kill net usernet sandbox-user"
 # Everything lkvm sandbox may ask for, and what the net cases load in L1.
-NESTED_SANDBOX_MODULES="virtio_pci virtio_mmio 9pnet_virtio 9p virtio_console virtio_blk virtio_net virtio_rng ext4 crc32c_generic vmw_vsock_virtio_transport tun bridge dummy vhost_net vhost_vsock"
+NESTED_SANDBOX_MODULES="virtio_pci virtio_mmio 9pnet_virtio 9p virtiofs virtio_console virtio_blk virtio_net virtio_rng ext4 crc32c_generic vmw_vsock_virtio_transport tun bridge dummy vhost_net vhost_vsock"
 # The user-mode network cases boot and wait on both sides: their own timeout.
 NESTED_USERNET_TIMEOUT=200
 
@@ -74,6 +85,106 @@ nested_sandbox_modules() {
 	done
 }
 
+# nested_sandbox_virtiofsd OVERLAY: this host's virtiofsd (where lkvm looks for
+# it) and the shared libraries it needs, at the same paths in OVERLAY, so that
+# L1 (a busybox initramfs) can run it. Nothing when there is none.
+nested_sandbox_virtiofsd() {
+	local ov=$1 d prog='' lib
+	for d in $(printf '%s' "$PATH" | tr ':' ' ') /usr/libexec /usr/lib/qemu; do
+		[ -x "$d/virtiofsd" ] && { prog=$d/virtiofsd; break; }
+	done
+	[ -n "$prog" ] || return 0
+	mkdir -p "$ov$(dirname "$prog")" && cp -L "$prog" "$ov$prog" || return 1
+	for lib in $(ldd "$prog" 2>/dev/null | grep -o '/[^ ]*'); do
+		mkdir -p "$ov$(dirname "$lib")" && cp -L "$lib" "$ov$lib" || return 1
+	done
+}
+
+# The Rust virtiofsd: bookworm-backports' when it has the package (built for
+# bookworm: it runs on this host's libraries); else Debian sid's, built against
+# glibc 2.39+ (bookworm has 2.36), so its glibc comes along; pinned, as the
+# QEMU 10 backport is. A pinned version gone from the archive (and not in the
+# cache) makes vfs-rust SKIP, saying so.
+NESTED_RUST_VIRTIOFSD_PKGS=${NESTED_RUST_VIRTIOFSD_PKGS:-virtiofsd=1.14.0-4 libc6=2.43-7 libcap-ng0=0.9.6-1+b1 libseccomp2=2.6.1-1+b2 libgcc-s1=16.2.0-4}
+NESTED_VFS_RUST_SKIP=
+
+# nested_suite_candidate SUITE PKG: the version of PKG apt would take from SUITE
+# (through the suite's private configuration); nothing when it has none.
+nested_suite_candidate() {
+	local dir
+	dir=$(lkvm_suite_dir "$1") || return 0
+	LKVM_APT_SUITE=$1 LKVM_APT_DIR=$dir lkvm_apt apt-cache policy "$2" 2>/dev/null |
+		awk '$1 == "Candidate:" && $2 != "(none)" { print $2 }'
+}
+
+# nested_suite_missing SUITE PKG=VER...: the first PKG=VER SUITE does not have.
+nested_suite_missing() {
+	local suite=$1 dir pv
+	shift
+	dir=$(lkvm_suite_dir "$suite") || return 0
+	for pv in "$@"; do
+		# (apt-cache show of an unknown version prints nothing, status 0)
+		LKVM_APT_SUITE=$suite LKVM_APT_DIR=$dir lkvm_apt apt-cache show "$pv" 2>/dev/null |
+			grep -q '^Package:' || { echo "$pv"; return 0; }
+	done
+}
+
+# nested_sandbox_rust_virtiofsd DEST RUNDIR: fetch it into the cache and put
+# it, its libraries and a wrapper that runs it through their loader in DEST
+# (RUNDIR: where DEST is when it runs; lkvm finds it through
+# LKVM_VIRTIOFSD=RUNDIR/virtiofsd). Sets NESTED_VFS_RUST_SKIP when the archive
+# cannot give it.
+nested_sandbox_rust_virtiofsd() {
+	local dest=$1 root lib l bin ver pkgs gone
+	ver=$(nested_suite_candidate bookworm-backports virtiofsd)
+	if [ -n "$ver" ]; then
+		pkgs="virtiofsd=$ver"
+		root=$LKVM_CACHE/amd64/virtiofsd-rust-bpo_$ver
+		lkvm_suite_fetch bookworm-backports "$root" amd64 "$pkgs" >&2 ||
+			{ NESTED_VFS_RUST_SKIP="cannot fetch virtiofsd=$ver from bookworm-backports"; return 0; }
+		bin=$root/usr/libexec/virtiofsd
+		mkdir -p "$dest/lib" && cp "$bin" "$dest/virtiofsd.bin" || return 1
+		# This host's libraries (L1 has none of its own).
+		for l in $(ldd "$bin" | grep -o '/[^ ]*'); do
+			cp -L "$l" "$dest/lib/" || return 1
+		done
+		[ -f "$dest/lib/ld-linux-x86-64.so.2" ] || return 1
+	else
+		pkgs=$NESTED_RUST_VIRTIOFSD_PKGS
+		# shellcheck disable=SC2086 # package=version words
+		root=$LKVM_CACHE/amd64/virtiofsd-rust_$(printf '%s' "$pkgs" | md5sum | cut -c1-12)
+		if [ ! -f "$root/.complete" ]; then
+			# shellcheck disable=SC2086
+			gone=$(nested_suite_missing sid $pkgs)
+			if [ -n "$gone" ]; then
+				NESTED_VFS_RUST_SKIP="sid no longer has $gone (NESTED_RUST_VIRTIOFSD_PKGS in tests/nested/sandbox.sh pins it), nor bookworm-backports virtiofsd"
+				return 0
+			fi
+		fi
+		# shellcheck disable=SC2086
+		if ! lkvm_suite_fetch sid "$root" amd64 $pkgs >&2; then
+			NESTED_VFS_RUST_SKIP="cannot fetch the Rust virtiofsd from sid ($pkgs)"
+			return 0
+		fi
+		lib=$root/usr/lib/x86_64-linux-gnu
+		mkdir -p "$dest/lib" || return 1
+		cp "$root/usr/libexec/virtiofsd" "$dest/virtiofsd.bin" || return 1
+		for l in ld-linux-x86-64.so.2 libc.so.6 libcap-ng.so.0 libseccomp.so.2 libgcc_s.so.1; do
+			cp -L "$lib/$l" "$dest/lib/" || return 1
+		done
+	fi
+	lkvm_info "Rust virtiofsd for vfs-rust: ${pkgs%% *}"
+	printf '#!/bin/sh\nexec %s/lib/ld-linux-x86-64.so.2 --library-path %s/lib %s/virtiofsd.bin "$@"\n' \
+		"$2" "$2" "$2" >"$dest/virtiofsd"
+	chmod 755 "$dest/virtiofsd"
+}
+
+# Why CASE cannot run here (nothing when it can).
+nested_sandbox_skip() {
+	[ "$1" = vfs-rust ] && [ -n "$NESTED_VFS_RUST_SKIP" ] && echo "$NESTED_VFS_RUST_SKIP"
+	return 0
+}
+
 # nested_sandbox_prepare WORK: the L1 overlay (and, direct, WORK/sandbox-l1.sh).
 nested_sandbox_prepare() {
 	local work=$1 ov=$1/l1-overlay rel
@@ -87,6 +198,13 @@ nested_sandbox_prepare() {
 	if [ "$LKVM_L1_KVER" != "$LKVM_KVER" ]; then
 		nested_sandbox_modules "$ov" "$LKVM_L1_KROOT" "$LKVM_L1_KVER" tun bridge \
 			vhost_net vhost_vsock || return 1
+	fi
+	nested_sandbox_virtiofsd "$ov" || return 1
+	# In L1 at /rust; in direct mode where it was unpacked.
+	if [ "$LKVM_MODE" = direct ]; then
+		nested_sandbox_rust_virtiofsd "$work/rust" "$work/rust" || return 1
+	else
+		nested_sandbox_rust_virtiofsd "$ov/rust" /rust || return 1
 	fi
 	echo "lkvm-l1-root" >"$ov/etc/lkvm-l1-marker"
 	install -m 755 "$NESTED_SANDBOX_DIR/sandbox-l1.sh" "$ov/l2/sandbox-l1.sh"
@@ -161,6 +279,13 @@ nested_sandbox_cmd() {
 		return ;;
 	sandbox-initrd) extra='${L2_INITRD%/*}/net.cpio '"$extra" ;;
 	sandbox-disk) extra='${L2_INITRD%/*}/root.ext4 '"$extra" ;;
+	vfs-rust)
+		if [ "$LKVM_MODE" = direct ]; then
+			extra="$WORK/rust/virtiofsd $extra"
+		else
+			extra="/rust/virtiofsd $extra"
+		fi
+		;;
 	esac
 	# shellcheck disable=SC2016 # expanded by the case runner
 	printf 'sh ${L2_INITRD%%/*}/sandbox-l1.sh $LKVM %s %s' "$c" "$extra"
@@ -198,7 +323,42 @@ nested_sandbox_check() {
 			{ echo "the guest's /tmp file is not in L1's scratch directory"; return; }
 		[ "$(nested_sandbox_value "$out" SANDBOX-OUTSIDE)" = untouched ] ||
 			{ echo "a file outside the share changed"; return; }
+		[ "$(nested_sandbox_value "$out" SANDBOX-ROOTTYPE)" = virtiofs ] ||
+			{ echo "the root is on '$(nested_sandbox_value "$out" SANDBOX-ROOTTYPE)', want virtiofs"; return; }
+		printf '%s\n' "$out" | grep -q 'sandbox: the root is on virtio-fs' ||
+			{ echo "lkvm did not say the root is on virtio-fs"; return; }
 		[ "$status" = 3 ] || { echo "lkvm exit status $status, want the command's 3"; return; }
+		;;
+	vfs|vfs-rust)
+		[ "$c" = vfs-rust ] && ! printf '%s\n' "$out" | grep -q '^VFS-RUST-HELP=ok' &&
+			{ echo "the wrapper does not run the Rust virtiofsd"; return; }
+		v=$(nested_sandbox_value "$out" VFS-FAIL)
+		[ -n "$v" ] && { echo "in the guest: $v"; return; }
+		# --root-fs 9p: the root is on 9p even where virtio-fs could be.
+		[ "$(nested_sandbox_value "$out" SANDBOX-ROOTTYPE)" = 9p ] ||
+			{ echo "the root is on '$(nested_sandbox_value "$out" SANDBOX-ROOTTYPE)', want 9p"; return; }
+		printf '%s\n' "$out" | grep -q 'sandbox: the root is on 9p (--root-fs 9p)' ||
+			{ echo "lkvm did not say the root is on 9p"; return; }
+		[ "$(nested_sandbox_value "$out" VFS-FROMHOST)" = ok ] ||
+			{ echo "the tree L1 wrote did not read back intact in the guest"; return; }
+		[ "$(nested_sandbox_value "$out" VFS-RO)" = refused ] ||
+			{ echo "the ro share took a write: $(nested_sandbox_value "$out" VFS-RO)"; return; }
+		[ "$(nested_sandbox_value "$out" VFS-FROMGUEST)" = ok ] ||
+			{ echo "the tree the guest wrote is not intact in L1: $(nested_sandbox_value "$out" VFS-FROMGUEST)"; return; }
+		[ "$(nested_sandbox_value "$out" VFS-RO-HOST)" = untouched ] ||
+			{ echo "the ro share changed on L1"; return; }
+		[ "$status" = 0 ] || { echo "lkvm exit status $status"; return; }
+		;;
+	vfs-kill)
+		printf '%s\n' "$out" | grep -q '^VFS-READY$' ||
+			{ echo "the guest never used the share (lkvm status $status)"; return; }
+		[ -n "$(nested_sandbox_value "$out" VFS-KILLED)" ] ||
+			{ echo "no virtiofsd to kill"; return; }
+		printf '%s\n' "$out" | grep -q '^VFS-EIO' ||
+			{ echo "the guest saw no I/O error after virtiofsd died"; return; }
+		[ "$(printf '%s\n' "$out" | grep -c 'virtiofsd is gone\|back end hung up')" = 1 ] ||
+			{ echo "lkvm did not say once that virtiofsd is gone"; return; }
+		[ "$status" = 7 ] || { echo "lkvm exit status $status, want the command's 7"; return; }
 		;;
 	sandbox-timeout)
 		printf '%s\n' "$out" | grep -q '^SANDBOX-LOOPING$' ||

@@ -96,6 +96,14 @@ for bin in lkvm lkvm-asan; do
 	check $bin bad-timeout "timeout" run -k $good --timeout -1
 	check $bin 9p-mapped "security=mapped: not supported" run -k $good --9p "$tmp/dir,t,security=mapped"
 	check $bin 9p-bad-flag "unknown --9p flag" run -k $good --9p "$tmp/dir,t,secure"
+	check $bin vfs-no-tag "needs DIR,TAG" run -k $good --virtio-fs "$tmp/dir"
+	check $bin vfs-not-dir "is not a directory" run -k $good --virtio-fs "$tmp/missing,t"
+	check $bin vfs-long-tag "longer than 36 bytes" run -k $good --virtio-fs "$tmp/dir,0123456789012345678901234567890123456"
+	check $bin vfs-bad-flag "unknown --virtio-fs flag" run -k $good --virtio-fs "$tmp/dir,t,cache=none"
+	check $bin vfs-socket-ro "ro is up to the running virtiofsd" run -k $good --virtio-fs "socket=$tmp/s,tag=t,ro"
+	check $bin vfs-same-tag "used twice" run -k $good --virtio-fs "$tmp/dir,t" --virtio-fs "$tmp/dir,t"
+	check $bin sandbox-root-fs "root-fs must be auto, 9p or virtiofs" sandbox -k $good --root-fs ext4 -- true
+	check $bin sandbox-vfs-user "user: virtiofsd would read the files as root" sandbox -k $good --user 65534 --root-fs virtiofs -- true
 	check $bin unknown-command "not an lkvm command" frobnicate
 	check $bin console-log-max-words "console-log-max expects a size" run -k $good --console-log-max abc
 	check $bin scratch-size-words "scratch-size expects a size" sandbox -k $good --scratch-size x -- true

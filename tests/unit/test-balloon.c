@@ -12,6 +12,7 @@
 #include <linux/virtio_ids.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lkvm/balloon.h"
@@ -886,10 +887,24 @@ static void test_dev_target(void)
 	CHECK_EQ(balloon_adjust(&kvm, false, SZ_1M, err, sizeof(err)), 0);
 }
 
-static bool setup_vm(void)
+/*
+ * Guest RAM as lkvm maps it: private anonymous memory, or (@memfd) a shared
+ * memfd, as with --mem-shared and vhost-user devices, where only a hole
+ * punched in the memfd gives memory back.
+ */
+static bool setup_vm(bool memfd)
 {
-	ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	kvm.ram_fd = -1;
+	if (memfd) {
+		kvm.ram_fd = memfd_create("lkvm-test-ram", MFD_CLOEXEC);
+		if (kvm.ram_fd < 0 || ftruncate(kvm.ram_fd, RAM_SIZE) < 0)
+			return false;
+		ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+			   kvm.ram_fd, 0);
+	} else {
+		ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	}
 	if (ram == MAP_FAILED)
 		return false;
 	kvm.ram = ram;
@@ -903,6 +918,13 @@ static bool setup_vm(void)
 }
 
 TEST_MAIN_BEGIN("test-balloon")
+	bool memfd = getenv("LKVM_TEST_BALLOON_MEMFD") != NULL;
+
+	if (memfd) {
+		/* The second pass: the device tests over a memfd. */
+		test_file = "test-balloon-memfd";
+		goto device;
+	}
 	RUN(test_queue_numbering);
 	RUN(test_range_valid);
 	RUN(test_range_rounding);
@@ -912,8 +934,9 @@ TEST_MAIN_BEGIN("test-balloon")
 	RUN(test_discard_shared_anon);
 	RUN(test_discard_memfd);
 	RUN(test_parse_stats);
-	if (!setup_vm()) {
-		printf("FAIL: unit/test-balloon/setup: the device did not register\n");
+device:
+	if (!setup_vm(memfd)) {
+		printf("FAIL: unit/%s/setup: the device did not register\n", test_file);
 		return 1;
 	}
 	RUN(test_dev_config);
@@ -926,4 +949,25 @@ TEST_MAIN_BEGIN("test-balloon")
 	RUN(test_dev_stats_queue_stop);
 	RUN(test_dev_target);
 	init_run_exits(&kvm);
+	if (!memfd) {
+		/* The same device tests again, RAM in a memfd, in a fresh process. */
+		char self[4096];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		int st = -1;
+		pid_t pid;
+
+		fflush(stdout);
+		if (n > 0 && (pid = fork()) == 0) {
+			self[n] = '\0';
+			setenv("LKVM_TEST_BALLOON_MEMFD", "1", 1);
+			execl(self, self, (char *)NULL);
+			_exit(127);
+		} else if (n > 0 && pid > 0) {
+			waitpid(pid, &st, 0);
+		}
+		if (st != 0) {
+			printf("FAIL: unit/test-balloon-memfd/run: status %d\n", st);
+			test_failures++;
+		}
+	}
 TEST_MAIN_END()

@@ -8,7 +8,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <poll.h>
 #include <sched.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -216,6 +218,84 @@ static void test_ioctl_requests_are_checked(void)
 	CHECK(refused(in_child("disk-io", ioctl_kvm_run), "ioctl"));
 }
 
+/*
+ * vhost-user (virtio-fs): a vCPU sends the back end guest RAM's memfd and a
+ * ring's eventfd with SCM_RIGHTS and reads its reply; the device's worker
+ * relays call eventfds and, as a balloon over a memfd does, punches holes.
+ * The descriptors are made before the filter, as lkvm makes them at set-up.
+ */
+static int vu_sock[2] = { -1, -1 }, vu_efd = -1, vu_memfd = -1;
+
+static void vhost_user_send(void)
+{
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} ctl, rctl;
+	int fds[2] = { vu_memfd, vu_efd }, got[2];
+	char b = 'x';
+	struct iovec iov = { &b, 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	struct pollfd p = { .fd = vu_sock[1], .events = POLLIN };
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(c), fds, sizeof(fds));
+	if (sendmsg(vu_sock[0], &msg, MSG_NOSIGNAL | MSG_DONTWAIT) != 1)
+		_exit(11);
+	if (poll(&p, 1, 1000) != 1)
+		_exit(12);
+	msg.msg_control = rctl.buf;
+	msg.msg_controllen = sizeof(rctl.buf);
+	if (recvmsg(vu_sock[1], &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1)
+		_exit(13);
+	c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(got)))
+		_exit(14);
+	memcpy(got, CMSG_DATA(c), sizeof(got));
+	close(got[0]);
+	close(got[1]);
+}
+
+static void vhost_user_worker(void)
+{
+	eventfd_t v;
+
+	if (eventfd_write(vu_efd, 1) || eventfd_read(vu_efd, &v) || v != 1)
+		_exit(15);
+	if (fallocate(vu_memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096))
+		_exit(16);
+}
+
+static void test_vhost_user_work_is_allowed(void)
+{
+	int st;
+
+	vu_memfd = memfd_create("lkvm-test", MFD_CLOEXEC);
+	vu_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	CHECK(vu_memfd >= 0 && vu_efd >= 0 && ftruncate(vu_memfd, 1 << 16) == 0 &&
+	      socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, vu_sock) == 0);
+	st = in_child("vcpu", vhost_user_send);
+	if (!worked(st))
+		fprintf(stderr, "vcpu: status 0x%x: %s\n", st, child_err);
+	CHECK(worked(st));
+	st = in_child("fs", vhost_user_worker);
+	if (!worked(st))
+		fprintf(stderr, "fs: status 0x%x: %s\n", st, child_err);
+	CHECK(worked(st));
+	/* The worker never talks to the back end. */
+	CHECK(refused(in_child("fs", vhost_user_send), "sendmsg"));
+	close(vu_sock[0]);
+	close(vu_sock[1]);
+	close(vu_efd);
+	close(vu_memfd);
+}
+
 static void test_class_work_is_allowed(void)
 {
 	CHECK(worked(in_child("9p", p9_work)));
@@ -322,5 +402,6 @@ TEST_MAIN_BEGIN("test-seccomp")
 	RUN(test_no_executable_mappings);
 	RUN(test_ioctl_requests_are_checked);
 	RUN(test_class_work_is_allowed);
+	RUN(test_vhost_user_work_is_allowed);
 	RUN(test_blk_disk_work_is_allowed);
 TEST_MAIN_END()

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Starting and stopping virtiofsd for --virtio-fs DIR,TAG. Two programs
+ * answer to that name with different command lines: QEMU's C daemon (Debian
+ * 12: /usr/lib/qemu/virtiofsd, `-o source=DIR`, needs root) and the Rust one
+ * (`--shared-dir DIR`, runs unprivileged). Which one we found is read from
+ * its --help, not guessed from its path.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lkvm/virtio-fs.h"
+
+#define VIRTIOFSD_HELP_MAX	65536
+#define VIRTIOFSD_STOP_MS	3000
+
+static bool is_exec(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISREG(st.st_mode) && !access(path, X_OK);
+}
+
+static int find_program(char *out, size_t len)
+{
+	static const char *const dirs[] = { "/usr/libexec", "/usr/lib/qemu" };
+	const char *env = getenv("LKVM_VIRTIOFSD"), *path = getenv("PATH");
+	char *copy, *dir, *save = NULL;
+	size_t i;
+
+	if (env && *env) {
+		snprintf(out, len, "%s", env);
+		return is_exec(out) ? 0 : -1;
+	}
+	if (path) {
+		copy = xstrdup(path);
+		for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+			snprintf(out, len, "%s/virtiofsd", *dir ? dir : ".");
+			if (is_exec(out)) {
+				free(copy);
+				return 0;
+			}
+		}
+		free(copy);
+	}
+	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
+		snprintf(out, len, "%s/virtiofsd", dirs[i]);
+		if (is_exec(out))
+			return 0;
+	}
+	return -1;
+}
+
+enum virtiofsd_kind virtiofsd_kind_of(const char *help, bool *has_readonly)
+{
+	*has_readonly = false;
+	/* The Rust daemon's options are all long ones; the C one takes -o source=. */
+	if (strstr(help, "--shared-dir")) {
+		*has_readonly = strstr(help, "--readonly") != NULL;
+		return VIRTIOFSD_RUST;
+	}
+	if (strstr(help, "source=") && strstr(help, "--socket-path"))
+		return VIRTIOFSD_C;
+	return VIRTIOFSD_NONE;
+}
+
+/* Run `@prog --help` and collect what it prints (both streams). */
+static char *read_help(const char *prog)
+{
+	char *buf = xzalloc(VIRTIOFSD_HELP_MAX + 1);
+	size_t got = 0;
+	int p[2], status;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		goto fail;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		goto fail;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+
+		dup2(null, 0);
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		execl(prog, prog, "--help", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	for (;;) {
+		ssize_t n = read(p[0], buf + got, VIRTIOFSD_HELP_MAX - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += n;
+		if (got == VIRTIOFSD_HELP_MAX)
+			break;
+	}
+	close(p[0]);
+	kill(pid, SIGKILL);	/* a program that keeps writing is not virtiofsd */
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return buf;
+fail:
+	free(buf);
+	return NULL;
+}
+
+int virtiofsd_find(struct virtiofsd *d)
+{
+	char *help;
+
+	memset(d, 0, sizeof(*d));
+	d->pid = -1;
+	if (find_program(d->path, sizeof(d->path)))
+		return -1;
+	help = read_help(d->path);
+	if (!help)
+		return -1;
+	d->kind = virtiofsd_kind_of(help, &d->has_readonly);
+	free(help);
+	return d->kind == VIRTIOFSD_NONE ? -1 : 0;
+}
+
+int virtiofsd_argv(const struct virtiofsd *d, const char *dir, bool readonly,
+		   const char **argv, int max)
+{
+	static char sock_opt[140], src_opt[4200];
+	int n = 0;
+
+#define ARG(s) do { if (n < max - 1) argv[n++] = (s); } while (0)
+	snprintf(sock_opt, sizeof(sock_opt), "--socket-path=%s", d->socket);
+	ARG(d->path);
+	ARG(sock_opt);
+	if (d->kind == VIRTIOFSD_C) {
+		snprintf(src_opt, sizeof(src_opt), "source=%s", dir);
+		ARG("-o");
+		ARG(src_opt);
+		/* One request at a time, completed in order; errors only on stderr. */
+		ARG("--thread-pool-size=0");
+		ARG("-o");
+		ARG("log_level=err");
+		if (d->chroot) {
+			ARG("-o");
+			ARG("sandbox=chroot");
+		}
+	} else {
+		snprintf(src_opt, sizeof(src_opt), "--shared-dir=%s", dir);
+		ARG(src_opt);
+		ARG("--thread-pool-size=0");
+		ARG("--log-level=error");
+		if (readonly && d->has_readonly)
+			ARG("--readonly");
+		/* Its namespace sandbox needs privileges an unprivileged lkvm lacks. */
+		if (geteuid() != 0)
+			ARG("--sandbox=none");
+		else if (d->chroot)
+			ARG("--sandbox=chroot");
+	}
+#undef ARG
+	argv[n] = NULL;
+	return n;
+}
+
+/*
+ * A read-only share the daemon cannot enforce itself: in the daemon's own
+ * mount namespace @dir is bind-mounted read-only at @at (in lkvm's private
+ * directory), which the daemon shares instead, so every write fails with
+ * EROFS in the host kernel, whatever the daemon does. Only @at is read-only:
+ * the daemon still writes its pid file and socket elsewhere (making @dir
+ * itself read-only would take / with it when / is shared). Needs root (as
+ * the C daemon does anyway).
+ */
+static int make_readonly(const char *dir, const char *at)
+{
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+
+	if (unshare(CLONE_NEWNS) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount(dir, at, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return -1;
+	/* The mounts below @dir too (Linux 5.12+); else only @dir's own. */
+	if (!mount_setattr(AT_FDCWD, at, AT_RECURSIVE, &ro, sizeof(ro)))
+		return 0;
+	return mount(NULL, at, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+}
+
+/*
+ * Is / the initial ramfs? Then pivot_root(2), which both daemons' namespace
+ * sandbox uses, fails (EINVAL: rootfs has no parent mount), and they must
+ * chroot instead. Seen in initramfs-only systems such as the test L1.
+ */
+static bool root_is_rootfs(void)
+{
+	char line[1024], *sep;
+	bool rootfs = false;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	/* Fields: id parent major:minor root mountpoint ... - fstype source ... */
+	while (f && fgets(line, sizeof(line), f)) {
+		char root[256], mnt[256];
+
+		if (sscanf(line, "%*u %*u %*s %255s %255s", root, mnt) != 2 || strcmp(mnt, "/"))
+			continue;
+		sep = strstr(line, " - ");
+		/* The last mount on / is the one that counts. */
+		rootfs = sep && !strncmp(sep + 3, "rootfs ", 7);
+	}
+	if (f)
+		fclose(f);
+	return rootfs;
+}
+
+int virtiofsd_start(struct virtiofsd *d, const char *dir, bool readonly)
+{
+	const char *argv[16], *src = dir;
+	char tmpl[] = "/tmp/lkvm-virtiofs-XXXXXX", ro_root[96];
+	bool bind_ro = readonly && !d->has_readonly;
+	pid_t pid;
+
+	if (readonly && !d->has_readonly && geteuid() != 0) {
+		pr_err("--virtio-fs %s,ro: this virtiofsd has no --readonly; lkvm needs root to make the share read-only",
+		       dir);
+		return -1;
+	}
+	/* The socket lives in a directory only we can enter. */
+	if (!mkdtemp(tmpl)) {
+		pr_err("virtiofsd: cannot create a private directory: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(d->dir, sizeof(d->dir), "%s", tmpl);
+	snprintf(d->socket, sizeof(d->socket), "%s/sock", d->dir);
+	d->chroot = root_is_rootfs();
+	if (bind_ro) {
+		snprintf(ro_root, sizeof(ro_root), "%s/root", d->dir);
+		if (mkdir(ro_root, 0700) < 0) {
+			pr_err("virtiofsd: cannot create %s: %s", ro_root, strerror(errno));
+			rmdir(d->dir);
+			return -1;
+		}
+		src = ro_root;
+	}
+	virtiofsd_argv(d, src, readonly, argv, ARRAY_SIZE(argv));
+
+	pid = fork();
+	if (pid < 0) {
+		pr_err("virtiofsd: fork: %s", strerror(errno));
+		if (bind_ro)
+			rmdir(ro_root);
+		rmdir(d->dir);
+		return -1;
+	}
+	if (pid == 0) {
+		sigset_t none;
+
+		/* It must not outlive lkvm, even a SIGKILLed one. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (bind_ro && make_readonly(dir, ro_root) < 0) {
+			fprintf(stderr, "lkvm: virtiofsd: cannot make %s read-only: %s\n", dir,
+				strerror(errno));
+			_exit(126);
+		}
+		/* The terminal is the guest's: the daemon reads nothing. */
+		close(0);
+		open("/dev/null", O_RDONLY);
+		execv(argv[0], (char **)argv);
+		fprintf(stderr, "lkvm: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	d->pid = pid;
+	pr_debug("virtiofsd: started %s (pid %d) for %s on %s", d->path, pid, dir, d->socket);
+	return 0;
+}
+
+static bool reaped(pid_t pid, int ms)
+{
+	struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
+	int i, status;
+
+	for (i = 0; i <= ms / 10; i++) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid || (r < 0 && errno == ECHILD))
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+void virtiofsd_stop(struct virtiofsd *d, int *conn)
+{
+	if (d->pid > 0) {
+		/*
+		 * SIGTERM while the connection is up: QEMU's daemon ends quietly
+		 * then, but complains ("Unexpected poll revents") when it sees
+		 * the connection close first. Under --user lkvm may no longer
+		 * signal the daemon it started as root (EPERM): closing the
+		 * connection is what ends it then.
+		 */
+		if (kill(d->pid, SIGTERM) < 0 && errno == EPERM) {
+			if (conn && *conn >= 0) {
+				close(*conn);
+				*conn = -1;
+			}
+			if (!reaped(d->pid, VIRTIOFSD_STOP_MS))
+				pr_warn("virtiofsd (pid %d) did not exit and cannot be signalled",
+					d->pid);
+		} else if (!reaped(d->pid, VIRTIOFSD_STOP_MS)) {
+			kill(d->pid, SIGKILL);
+			reaped(d->pid, VIRTIOFSD_STOP_MS);
+		}
+		d->pid = -1;
+	}
+	/* The socket and whatever the daemon put beside it (Rust: a pid file). */
+	if (d->dir[0]) {
+		DIR *dir = opendir(d->dir);
+		struct dirent *e;
+
+		while (dir && (e = readdir(dir)))
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+			    unlinkat(dirfd(dir), e->d_name, 0) < 0)
+				unlinkat(dirfd(dir), e->d_name, AT_REMOVEDIR);	/* root/ */
+		if (dir)
+			closedir(dir);
+		rmdir(d->dir);
+	}
+	d->socket[0] = d->dir[0] = '\0';
+}

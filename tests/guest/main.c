@@ -144,25 +144,28 @@ static void deadline_arm(u32 ms)
 	lapic_write(LAPIC_TIMER_INIT, ms * 1000000u);
 }
 
+/* Arm the next lap of what is left of the deadline. */
+static void deadline_next_lap(void)
+{
+	u32 lap = deadline_rest_ms > DEADLINE_LAP_MS ? DEADLINE_LAP_MS : deadline_rest_ms;
+
+	deadline_rest_ms -= lap;
+	deadline_arm(lap);
+}
+
 void deadline_set(u32 ms)
 {
-	u32 lap = ms > DEADLINE_LAP_MS ? DEADLINE_LAP_MS : ms;
-
-	deadline_rest_ms = ms - lap;
-	deadline_arm(lap);
+	deadline_rest_ms = ms;
+	deadline_next_lap();
 }
 
 bool deadline_passed(void)
 {
-	u32 lap;
-
 	if (!timer_fired && lapic_read(LAPIC_TIMER_CUR) != 0)
 		return false;
 	if (!deadline_rest_ms)
 		return true;
-	lap = deadline_rest_ms > DEADLINE_LAP_MS ? DEADLINE_LAP_MS : deadline_rest_ms;
-	deadline_rest_ms -= lap;
-	deadline_arm(lap);
+	deadline_next_lap();
 	return false;
 }
 

@@ -167,7 +167,7 @@ UNIT_LIB_OBJS := $(addprefix .asan/,iobus.o guest-mem.o util/util.o util/iov.o \
 		 virtio/core.o virtio/blk.o virtio/rng.o disk/raw.o util/init.o \
 		 disk/qcow2.o disk/qcow2-open.o disk/qcow2-meta.o disk/io-thread.o \
 		 hw/pci.o seccomp.o)
-tests/unit/%: tests/unit/%.c tests/unit/test.h $(UNIT_LIB_OBJS)
+tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(UNIT_LIB_OBJS)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/unit $(LDFLAGS) -o $@ $< \
 		$(filter %.o,$^) $(LDLIBS)
 # A test that needs more of lkvm lists it here (and stubs what that needs).
@@ -183,11 +183,11 @@ tests/unit/test-pvpanic: .asan/hw/pvpanic.o
 tests/unit/test-sandbox-exit: .asan/hw/sandbox-exit.o
 tests/unit/test-console-log: .asan/util/term.o .asan/util/console-log.o
 tests/unit/test-9p: $(addprefix .asan/,$(P9_OBJS))
-tests/unit/test-virtio-net: tests/unit/fake-virtio.h tests/unit/fake-net.h .asan/virtio/net.o .asan/virtio/9p.o \
+tests/unit/test-virtio-net: .asan/virtio/net.o .asan/virtio/9p.o \
 			    $(addprefix .asan/,$(P9_OBJS)) .asan/virtio/vhost.o \
 			    .asan/virtio/vhost-net.o .asan/virtio/vhost-sys.o
 tests/unit/test-net-passt: .asan/net/passt.o
-tests/unit/test-vhost: tests/unit/fake-virtio.h tests/unit/fake-net.h .asan/virtio/net.o .asan/virtio/vhost.o \
+tests/unit/test-vhost: .asan/virtio/net.o .asan/virtio/vhost.o \
 		       .asan/virtio/vhost-net.o .asan/virtio/vsock.o
 tests/unit/test-sandbox: .asan/sandbox/cpio.o .asan/sandbox/modules.o .asan/sandbox/scratch.o
 tests/unit/test-vhost-user: tests/unit/fake-virtio.h .asan/virtio/vhost-user.o \

@@ -7,7 +7,6 @@
  * PFNs, free page reporting with unaligned and hostile ranges, the
  * statistics request/refresh cycle and the target set by the host.
  */
-#include <endian.h>
 #include <fcntl.h>
 #include <linux/virtio_ids.h>
 #include <sys/mman.h>
@@ -16,11 +15,9 @@
 #include <unistd.h>
 
 #include "lkvm/balloon.h"
-#include "lkvm/init.h"
-#include "lkvm/kvm.h"
 #include "lkvm/mem-discard.h"
-#include "lkvm/virtio.h"
 #include "test.h"
+#include "fake-virtio.h"
 
 #define F(x)		(1ULL << VIRTIO_BALLOON_F_##x)
 #define PG		4096ULL
@@ -370,171 +367,41 @@ static void test_parse_stats(void)
 
 /* ---- the device through a fake transport ------------------------------------ */
 
-#define RAM_SIZE	(16 << 20)
-#define QSZ		16
-#define RINGS		0x10000		/* rings: 4 queues x 8 KiB */
-#define DATA		0x200000	/* page-aligned guest buffers from here */
+#define DATA		FV_BUF_BASE	/* page-aligned guest buffers from here */
 
-static struct kvm kvm;
-static u8 *ram;
 static struct virtio_device *bdev;
-static int config_irqs;
-
-static int fake_signal_vq(struct virtio_device *v __unused, struct virt_queue *q __unused)
-{
-	return 0;
-}
-
-static int fake_signal_config(struct virtio_device *v __unused)
-{
-	__atomic_add_fetch(&config_irqs, 1, __ATOMIC_RELAXED);
-	return 0;
-}
-
-static const struct virtio_transport_ops fake_tops = {
-	.name = "fake",
-	.signal_vq = fake_signal_vq,
-	.signal_config = fake_signal_config,
-};
-
-static int fake_attach(struct kvm *k __unused, struct virtio_device *vdev)
-{
-	vdev->tops = &fake_tops;
-	bdev = vdev;
-	return 0;
-}
-
-static struct virtio_transport fake_transport = { .name = "pci", .attach = fake_attach };
-
-struct tq {
-	unsigned int idx;
-	struct vring_desc *desc;
-	struct vring_avail *avail;
-	struct vring_used *used;
-	u16 next_desc, used_seen;
-};
-
-static struct tq q[4];
+static struct fv_q q[4];
 static unsigned int nq;
-
-static u64 dev_features(void)
-{
-	return virtio_get_features_word(bdev, 0) |
-	       (u64)virtio_get_features_word(bdev, 1) << 32;
-}
 
 /* Reset, negotiate @feat and set up the queues the features give. */
 static bool driver_up(u64 feat)
 {
-	u8 s = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
-	unsigned int i;
-
-	virtio_set_status(bdev, 0);
-	virtio_set_status(bdev, s);
 	feat |= 1ULL << VIRTIO_F_VERSION_1;
-	virtio_set_features_word(bdev, 0, (u32)feat);
-	virtio_set_features_word(bdev, 1, (u32)(feat >> 32));
-	s |= VIRTIO_CONFIG_S_FEATURES_OK;
-	virtio_set_status(bdev, s);
-	if (!(virtio_get_status(bdev) & VIRTIO_CONFIG_S_FEATURES_OK))
-		return false;
 	nq = balloon_nr_vqs(feat);
-	for (i = 0; i < nq; i++) {
-		u64 d = RINGS + i * 0x2000;
-		struct virt_queue *vq = &bdev->vqs[i];
-
-		memset(ram + d, 0, 0x2000);
-		q[i] = (struct tq){ .idx = i, .desc = (void *)(ram + d),
-				    .avail = (void *)(ram + d + 0x1000),
-				    .used = (void *)(ram + d + 0x1800) };
-		pthread_mutex_lock(&bdev->lock);
-		vq->size = QSZ;
-		vq->desc_gpa = d;
-		vq->avail_gpa = d + 0x1000;
-		vq->used_gpa = d + 0x1800;
-		pthread_mutex_unlock(&bdev->lock);
-		virtio_queue_enable(bdev, i, true);
-		if (!vq->ready)
-			return false;
-	}
-	virtio_set_status(bdev, s | VIRTIO_CONFIG_S_DRIVER_OK);
-	return virtio_get_status(bdev) & VIRTIO_CONFIG_S_DRIVER_OK;
-}
-
-struct seg {
-	u64 gpa;
-	u32 len;
-	bool write;
-};
-
-static void add_chain(struct tq *t, const struct seg *s, unsigned int n)
-{
-	u16 head = t->next_desc % QSZ;
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		u16 d = (t->next_desc + i) % QSZ;
-
-		t->desc[d].addr = htole64(s[i].gpa);
-		t->desc[d].len = htole32(s[i].len);
-		t->desc[d].flags = htole16((s[i].write ? VRING_DESC_F_WRITE : 0) |
-					   (i + 1 < n ? VRING_DESC_F_NEXT : 0));
-		t->desc[d].next = htole16((t->next_desc + i + 1) % QSZ);
-	}
-	t->next_desc += n;
-	t->avail->ring[le16toh(t->avail->idx) % QSZ] = htole16(head);
-	__atomic_store_n(&t->avail->idx, htole16(le16toh(t->avail->idx) + 1),
-			 __ATOMIC_RELEASE);
-}
-
-static u16 used_idx(struct tq *t)
-{
-	return le16toh(__atomic_load_n(&t->used->idx, __ATOMIC_ACQUIRE));
-}
-
-/* Wait (up to 5 s) until @n more chains are used. */
-static bool wait_used(struct tq *t, unsigned int n)
-{
-	u16 want = t->used_seen + n;
-	int i;
-
-	for (i = 0; i < 5000; i++) {
-		if (used_idx(t) == want) {
-			t->used_seen = want;
-			return true;
-		}
-		usleep(1000);
-	}
-	return false;
-}
-
-static bool kick_wait(struct tq *t, unsigned int n)
-{
-	virtio_queue_kick(bdev, t->idx);
-	return wait_used(t, n);
+	return fv_driver_up(bdev, feat, q, nq, 0);
 }
 
 static struct balloon_info info(int refresh_ms)
 {
 	struct balloon_info bi;
 
-	CHECK_EQ(balloon_get_info(&kvm, &bi, refresh_ms), 0);
+	CHECK_EQ(balloon_get_info(&fv_kvm, &bi, refresh_ms), 0);
 	return bi;
 }
 
 static void fill(u64 gpa, u8 c, u64 len)
 {
-	memset(ram + gpa, c, len);
+	memset(fv_ram + gpa, c, len);
 }
 
 static bool ram_is(u64 gpa, u8 c, u64 len)
 {
-	return all(ram + gpa, c, len);
+	return all(fv_ram + gpa, c, len);
 }
 
 static void test_dev_config(void)
 {
-	u64 f = dev_features();
+	u64 f = fv_features(bdev);
 
 	CHECK(f & F(STATS_VQ));
 	CHECK(f & F(REPORTING));
@@ -564,13 +431,13 @@ static void test_dev_inflate_deflate(void)
 		pfns[n++] = htole32(0x400 + i);
 	pfns[n++] = htole32(0x412);
 	pfns[n++] = htole32(0x414);
-	pfns[n++] = htole32(RAM_SIZE / PG);	/* just past RAM */
+	pfns[n++] = htole32(FV_RAM_SIZE / PG);	/* just past RAM */
 	pfns[n++] = htole32(0xffffffff);
 	pfns[n++] = htole32(0xc0000);		/* the 3 GiB hole */
-	memcpy(ram + list, pfns, n * 4);
+	memcpy(fv_ram + list, pfns, n * 4);
 	/* Plus a trailing partial PFN, which is ignored. */
-	add_chain(&q[0], (struct seg[]){ { list, n * 4 + 2, false } }, 1);
-	CHECK(kick_wait(&q[0], 1));
+	fv_add(&q[0], (struct fv_seg[]){ { list, n * 4 + 2, false } }, 1);
+	CHECK(fv_kick_wait(&q[0], 1));
 	b1 = info(0);
 	CHECK_EQ(b1.inflated_pages - b0.inflated_pages, 18);
 	CHECK_EQ(b1.inflate_freed_bytes - b0.inflate_freed_bytes, 18 * PG);
@@ -583,21 +450,21 @@ static void test_dev_inflate_deflate(void)
 	CHECK(ram_is(0x415000, 0x5a, 11 * PG));
 
 	/* Deflate: counted, nothing else to do; the pages are usable. */
-	add_chain(&q[1], (struct seg[]){ { list, 16 * 4, false } }, 1);
-	CHECK(kick_wait(&q[1], 1));
+	fv_add(&q[1], (struct fv_seg[]){ { list, 16 * 4, false } }, 1);
+	CHECK(fv_kick_wait(&q[1], 1));
 	CHECK_EQ(info(0).deflated_pages - b0.deflated_pages, 16);
 	fill(0x400000, 0x77, PG);
 	CHECK(ram_is(0x400000, 0x77, PG));
 
 	/* An empty request, and one split over two segments. */
-	add_chain(&q[0], (struct seg[]){ { list, 0, false } }, 1);
-	CHECK(kick_wait(&q[0], 1));
+	fv_add(&q[0], (struct fv_seg[]){ { list, 0, false } }, 1);
+	CHECK(fv_kick_wait(&q[0], 1));
 	pfns[0] = htole32(0x500);
 	pfns[1] = htole32(0x501);
-	memcpy(ram + list, pfns, 8);
+	memcpy(fv_ram + list, pfns, 8);
 	fill(0x500000, 0x33, 2 * PG);
-	add_chain(&q[0], (struct seg[]){ { list, 2, false }, { list + 2, 6, false } }, 2);
-	CHECK(kick_wait(&q[0], 1));
+	fv_add(&q[0], (struct fv_seg[]){ { list, 2, false }, { list + 2, 6, false } }, 2);
+	CHECK(fv_kick_wait(&q[0], 1));
 	CHECK(ram_is(0x500000, 0, 2 * PG));
 }
 
@@ -611,22 +478,21 @@ static void test_dev_inflate_deflate(void)
 static void test_dev_inflate_huge(void)
 {
 	const u64 table = DATA + 0x100000, list = DATA + 0x200000, span = 4 << 20;
-	struct vring_desc *t = (struct vring_desc *)(ram + table);
+	struct vring_desc *t = (struct vring_desc *)(fv_ram + table);
 	struct balloon_info b0, b1;
 	unsigned int i;
 	u64 start;
 
 	CHECK(driver_up(F(STATS_VQ) | F(REPORTING) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC)));
-	memset(ram + list, 0, span);		/* PFN 0, over and over */
+	memset(fv_ram + list, 0, span);		/* PFN 0, over and over */
 	for (i = 0; i < 1024; i++)
 		t[i] = (struct vring_desc){ htole64(list), htole32(span),
 					    htole16(i < 1023 ? VRING_DESC_F_NEXT : 0),
 					    htole16(i + 1) };
 	b0 = info(0);
-	add_chain(&q[0], (struct seg[]){ { table, 1024 * 16, false } }, 1);
-	q[0].desc[(q[0].next_desc - 1) % QSZ].flags = htole16(VRING_DESC_F_INDIRECT);
+	fv_add(&q[0], (struct fv_seg[]){ { table, 1024 * 16, false, true } }, 1);
 	start = now_ns();
-	CHECK(kick_wait(&q[0], 1));
+	CHECK(fv_kick_wait(&q[0], 1));
 	CHECK(now_ns() - start < 3000000000ULL);
 	b1 = info(0);
 	CHECK(b1.inflated_pages - b0.inflated_pages < 1024ULL * span / 4);
@@ -653,9 +519,9 @@ static void test_dev_inflate_unordered(void)
 	pfns[n++] = htole32(0xb7f);
 	for (i = 0; i < asc; i++)
 		pfns[n++] = htole32(0xc00 + i);
-	memcpy(ram + DATA, pfns, sizeof(pfns));
-	add_chain(&q[0], (struct seg[]){ { DATA, sizeof(pfns), false } }, 1);
-	CHECK(kick_wait(&q[0], 1));
+	memcpy(fv_ram + DATA, pfns, sizeof(pfns));
+	fv_add(&q[0], (struct fv_seg[]){ { DATA, sizeof(pfns), false } }, 1);
+	CHECK(fv_kick_wait(&q[0], 1));
 	b1 = info(0);
 	CHECK_EQ(b1.inflated_pages - b0.inflated_pages, ARRAY_SIZE(pfns));
 	CHECK_EQ(b1.inflate_freed_bytes - b0.inflate_freed_bytes, (0x80 + asc) * PG);
@@ -677,13 +543,13 @@ static void test_dev_reporting(void)
 	 * A 2 MiB block, an unaligned range (rounded inward), one less than
 	 * a page and a zero-length one, in one chain.
 	 */
-	add_chain(&q[3], (struct seg[]){
+	fv_add(&q[3], (struct fv_seg[]){
 		{ 0x600000, SZ_2M, true },
 		{ 0x800000 + 100, 2 * PG, true },
 		{ 0x802000 + 1, PG - 2, true },
 		{ 0x803000, 0, true },
 	}, 4);
-	CHECK(kick_wait(&q[3], 1));
+	CHECK(fv_kick_wait(&q[3], 1));
 	CHECK_EQ(le32toh(q[3].used->ring[0].len), 0);
 	b1 = info(0);
 	CHECK_EQ(b1.reported_bytes - b0.reported_bytes, SZ_2M + PG);
@@ -694,15 +560,15 @@ static void test_dev_reporting(void)
 	CHECK(ram_is(0x802000, 0x66, 2 * PG));
 	/* A device-readable segment reports nothing. */
 	fill(0x900000, 0x44, PG);
-	add_chain(&q[3], (struct seg[]){ { 0x900000, PG, false } }, 1);
-	CHECK(kick_wait(&q[3], 1));
+	fv_add(&q[3], (struct fv_seg[]){ { 0x900000, PG, false } }, 1);
+	CHECK(fv_kick_wait(&q[3], 1));
 	CHECK(ram_is(0x900000, 0x44, PG));
 	CHECK_EQ(info(0).rejected - b1.rejected, 1);
 
 	/* Outside RAM: the ring is broken, the device asks for a reset. */
 	status = virtio_get_status(bdev);
 	CHECK(!(status & VIRTIO_CONFIG_S_NEEDS_RESET));
-	add_chain(&q[3], (struct seg[]){ { RAM_SIZE - PG, 2 * PG, true } }, 1);
+	fv_add(&q[3], (struct fv_seg[]){ { FV_RAM_SIZE - PG, 2 * PG, true } }, 1);
 	virtio_queue_kick(bdev, 3);
 	usleep(50000);
 	CHECK(virtio_get_status(bdev) & VIRTIO_CONFIG_S_NEEDS_RESET);
@@ -721,15 +587,15 @@ static void test_dev_reporting_without_stats(void)
 	CHECK_EQ(nq, 3);
 	b0 = info(0);
 	fill(0xa00000, 0x12, 4 * PG);
-	add_chain(&q[2], (struct seg[]){ { 0xa00000, 4 * PG, true } }, 1);
-	CHECK(kick_wait(&q[2], 1));
+	fv_add(&q[2], (struct fv_seg[]){ { 0xa00000, 4 * PG, true } }, 1);
+	CHECK(fv_kick_wait(&q[2], 1));
 	CHECK(ram_is(0xa00000, 0, 4 * PG));
 	CHECK_EQ(info(0).reported_bytes - b0.reported_bytes, 4 * PG);
 	/* Inflate still at 0. */
 	fill(0xa10000, 0x12, PG);
-	*(u32 *)(ram + DATA) = htole32(0xa10);
-	add_chain(&q[0], (struct seg[]){ { DATA, 4, false } }, 1);
-	CHECK(kick_wait(&q[0], 1));
+	*(u32 *)(fv_ram + DATA) = htole32(0xa10);
+	fv_add(&q[0], (struct fv_seg[]){ { DATA, 4, false } }, 1);
+	CHECK(fv_kick_wait(&q[0], 1));
 	CHECK(ram_is(0xa10000, 0, PG));
 	/* Neither statistics nor reporting: only two queues. */
 	CHECK(driver_up(0));
@@ -745,7 +611,7 @@ static void *refresher(void *arg)
 {
 	struct refresh_arg *a = arg;
 
-	balloon_get_info(&kvm, &a->bi, 3000);
+	balloon_get_info(&fv_kvm, &a->bi, 3000);
 	return NULL;
 }
 
@@ -760,9 +626,9 @@ static void test_dev_stats(void)
 
 	CHECK(driver_up(F(STATS_VQ) | F(REPORTING)));
 	/* The driver's first buffer: the device takes it and keeps it. */
-	n += put_stat(ram + buf + n, VIRTIO_BALLOON_S_MEMFREE, 1000);
-	n += put_stat(ram + buf + n, VIRTIO_BALLOON_S_MEMTOT, 2000);
-	add_chain(&q[2], (struct seg[]){ { buf, n, false } }, 1);
+	n += put_stat(fv_ram + buf + n, VIRTIO_BALLOON_S_MEMFREE, 1000);
+	n += put_stat(fv_ram + buf + n, VIRTIO_BALLOON_S_MEMTOT, 2000);
+	fv_add(&q[2], (struct fv_seg[]){ { buf, n, false } }, 1);
 	virtio_queue_kick(bdev, 2);
 	for (i = 0; i < 2000 && !info(0).have_stats; i++)
 		usleep(1000);
@@ -770,13 +636,13 @@ static void test_dev_stats(void)
 	CHECK(bi.have_stats);
 	CHECK_EQ(bi.stats.val[VIRTIO_BALLOON_S_MEMFREE], 1000);
 	CHECK_EQ(bi.stats.val[VIRTIO_BALLOON_S_MEMTOT], 2000);
-	CHECK_EQ(used_idx(&q[2]), 0);		/* held, not returned */
+	CHECK_EQ(fv_used_idx(&q[2]), 0);		/* held, not returned */
 
 	/* A refresh returns it; the driver answers with a fresh buffer. */
 	pthread_create(&t, NULL, refresher, &a);
-	CHECK(wait_used(&q[2], 1));
-	n = put_stat(ram + buf, VIRTIO_BALLOON_S_MEMFREE, 3000);
-	add_chain(&q[2], (struct seg[]){ { buf, n, false } }, 1);
+	CHECK(fv_wait(&q[2], 1));
+	n = put_stat(fv_ram + buf, VIRTIO_BALLOON_S_MEMFREE, 3000);
+	fv_add(&q[2], (struct fv_seg[]){ { buf, n, false } }, 1);
 	virtio_queue_kick(bdev, 2);
 	pthread_join(t, NULL);
 	CHECK(a.bi.have_stats);
@@ -786,13 +652,13 @@ static void test_dev_stats(void)
 
 	/* A driver that doesn't answer: the refresh gives up with the old numbers. */
 	bi = info(100);
-	CHECK(wait_used(&q[2], 1));
+	CHECK(fv_wait(&q[2], 1));
 	CHECK_EQ(bi.stats.val[VIRTIO_BALLOON_S_MEMFREE], 3000);
 	/* Nothing held now: another refresh returns nothing more. */
 	info(50);
-	CHECK_EQ(used_idx(&q[2]), q[2].used_seen);
+	CHECK_EQ(fv_used_idx(&q[2]), q[2].used_seen);
 	/* A reset drops the held buffer, the statistics stay. */
-	add_chain(&q[2], (struct seg[]){ { buf, n, false } }, 1);
+	fv_add(&q[2], (struct fv_seg[]){ { buf, n, false } }, 1);
 	virtio_queue_kick(bdev, 2);
 	usleep(20000);
 	virtio_set_status(bdev, 0);
@@ -807,33 +673,25 @@ static void test_dev_stats(void)
  */
 static void test_dev_stats_queue_stop(void)
 {
-	struct virt_queue *vq = &bdev->vqs[2];
-	u64 buf = DATA + 0x10000, ring = (u8 *)q[2].desc - ram;
+	u64 buf = DATA + 0x10000;
 	size_t n;
 	int i;
 
 	CHECK(driver_up(F(STATS_VQ) | F(REPORTING)));
-	n = put_stat(ram + buf, VIRTIO_BALLOON_S_MEMFREE, 4242);
-	add_chain(&q[2], (struct seg[]){ { buf, n, false } }, 1);
+	n = put_stat(fv_ram + buf, VIRTIO_BALLOON_S_MEMFREE, 4242);
+	fv_add(&q[2], (struct fv_seg[]){ { buf, n, false } }, 1);
 	virtio_queue_kick(bdev, 2);
 	for (i = 0; i < 2000 && info(0).stats.val[VIRTIO_BALLOON_S_MEMFREE] != 4242; i++)
 		usleep(1000);
 	CHECK_EQ(info(0).stats.val[VIRTIO_BALLOON_S_MEMFREE], 4242);
-	CHECK_EQ(used_idx(&q[2]), 0);			/* held */
+	CHECK_EQ(fv_used_idx(&q[2]), 0);			/* held */
 
 	pthread_mutex_lock(&bdev->lock);
-	virtio_queue_enable(bdev, 2, false);
-	memset(q[2].desc, 0, 0x2000);
-	q[2].next_desc = q[2].used_seen = 0;
-	vq->desc_gpa = ring;
-	vq->avail_gpa = ring + 0x1000;
-	vq->used_gpa = ring + 0x1800;
-	virtio_queue_enable(bdev, 2, true);
-	CHECK(vq->ready);
+	CHECK(fv_queue_restart(&q[2]));
 	pthread_mutex_unlock(&bdev->lock);
 
 	info(50);
-	CHECK_EQ(used_idx(&q[2]), 0);
+	CHECK_EQ(fv_used_idx(&q[2]), 0);
 	CHECK(!(virtio_get_status(bdev) & VIRTIO_CONFIG_S_NEEDS_RESET));
 }
 
@@ -852,19 +710,19 @@ static void test_dev_target(void)
 	int irqs;
 
 	CHECK(driver_up(F(STATS_VQ) | F(REPORTING)));
-	irqs = config_irqs;
+	irqs = fv_config_irqs;
 	CHECK_EQ(config32(0), 0);
-	CHECK_EQ(balloon_adjust(&kvm, true, SZ_1M, err, sizeof(err)), 0);
+	CHECK_EQ(balloon_adjust(&fv_kvm, true, SZ_1M, err, sizeof(err)), 0);
 	CHECK_EQ(config32(0), 256);
-	CHECK(config_irqs > irqs);
+	CHECK(fv_config_irqs > irqs);
 	CHECK_EQ(info(0).target_bytes, SZ_1M);
-	CHECK_EQ(balloon_adjust(&kvm, true, SZ_1M + 100, err, sizeof(err)), 0);
+	CHECK_EQ(balloon_adjust(&fv_kvm, true, SZ_1M + 100, err, sizeof(err)), 0);
 	CHECK_EQ(config32(0), 512);
 	/* Too little, too much, more than is inflated. */
-	CHECK_EQ(balloon_adjust(&kvm, true, 100, err, sizeof(err)), (u64)-1);
-	CHECK_EQ(balloon_adjust(&kvm, true, RAM_SIZE, err, sizeof(err)), (u64)-1);
-	CHECK_EQ(balloon_adjust(&kvm, true, ~0ULL, err, sizeof(err)), (u64)-1);
-	CHECK_EQ(balloon_adjust(&kvm, false, 4 * SZ_1M, err, sizeof(err)), (u64)-1);
+	CHECK_EQ(balloon_adjust(&fv_kvm, true, 100, err, sizeof(err)), (u64)-1);
+	CHECK_EQ(balloon_adjust(&fv_kvm, true, FV_RAM_SIZE, err, sizeof(err)), (u64)-1);
+	CHECK_EQ(balloon_adjust(&fv_kvm, true, ~0ULL, err, sizeof(err)), (u64)-1);
+	CHECK_EQ(balloon_adjust(&fv_kvm, false, 4 * SZ_1M, err, sizeof(err)), (u64)-1);
 	CHECK_EQ(config32(0), 512);
 	/* The driver reports actual; it can't move num_pages. */
 	v = htole32(300);
@@ -877,14 +735,14 @@ static void test_dev_target(void)
 	virtio_config_access(bdev, 14, (u8 *)&v, 4, true);
 	virtio_config_access(bdev, 0xfffffff0, (u8 *)&v, 4, true);
 	CHECK_EQ(config32(0), 512);
-	CHECK_EQ(balloon_adjust(&kvm, false, 2 * SZ_1M, err, sizeof(err)), 0);
+	CHECK_EQ(balloon_adjust(&fv_kvm, false, 2 * SZ_1M, err, sizeof(err)), 0);
 	CHECK_EQ(config32(0), 0);
 	/* A reset clears actual, not the host's target. */
-	CHECK_EQ(balloon_adjust(&kvm, true, SZ_1M, err, sizeof(err)), 0);
+	CHECK_EQ(balloon_adjust(&fv_kvm, true, SZ_1M, err, sizeof(err)), 0);
 	virtio_set_status(bdev, 0);
 	CHECK_EQ(config32(4), 0);
 	CHECK_EQ(config32(0), 256);
-	CHECK_EQ(balloon_adjust(&kvm, false, SZ_1M, err, sizeof(err)), 0);
+	CHECK_EQ(balloon_adjust(&fv_kvm, false, SZ_1M, err, sizeof(err)), 0);
 }
 
 /*
@@ -894,27 +752,13 @@ static void test_dev_target(void)
  */
 static bool setup_vm(bool memfd)
 {
-	kvm.ram_fd = -1;
-	if (memfd) {
-		kvm.ram_fd = memfd_create("lkvm-test-ram", MFD_CLOEXEC);
-		if (kvm.ram_fd < 0 || ftruncate(kvm.ram_fd, RAM_SIZE) < 0)
-			return false;
-		ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
-			   kvm.ram_fd, 0);
-	} else {
-		ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	}
-	if (ram == MAP_FAILED)
+	if (!fv_setup_ram(memfd))
 		return false;
-	kvm.ram = ram;
-	kvm.ram_map_size = RAM_SIZE;
-	kvm.cfg.ram_size = RAM_SIZE;
-	kvm.cfg.balloon = true;
-	kvm.cfg.virtio_transport = "pci";
-	guest_mem_add_bank(&kvm.mem, 0, RAM_SIZE, ram);
-	virtio_transport_register(&fake_transport);
-	return init_run_stage(&kvm, INIT_VIRTIO) == 0 && bdev;
+	fv_kvm.cfg.balloon = true;
+	if (init_run_stage(&fv_kvm, INIT_VIRTIO) < 0)
+		return false;
+	bdev = fv_find(VIRTIO_ID_BALLOON);
+	return bdev;
 }
 
 TEST_MAIN_BEGIN("test-balloon")
@@ -948,7 +792,7 @@ device:
 	RUN(test_dev_stats);
 	RUN(test_dev_stats_queue_stop);
 	RUN(test_dev_target);
-	init_run_exits(&kvm);
+	fv_teardown();
 	if (!memfd) {
 		/* The same device tests again, RAM in a memfd, in a fresh process. */
 		char self[4096];

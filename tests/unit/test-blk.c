@@ -1,229 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * virtio-blk and virtio-rng driven like a guest would: the real device
- * core and worker threads, a fake transport, rings laid out by hand in an
- * in-memory guest RAM, and temporary image files checked from the host
- * side. Valid requests, hostile ones, read-only disks, reset with I/O in
+ * virtio-blk and virtio-rng driven like a guest would (fake-virtio.h): the
+ * real device core and worker threads, rings laid out by hand, and
+ * temporary image files checked from the host side. Valid requests, hostile ones, read-only disks, reset with I/O in
  * flight, and the disk backend's own refusals (locks, odd sizes).
  */
-#include <endian.h>
 #include <fcntl.h>
 #include <linux/virtio_blk.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "lkvm/disk.h"
-#include "lkvm/init.h"
-#include "lkvm/kvm.h"
-#include "lkvm/virtio.h"
 #include "test.h"
+#include "fake-virtio.h"
 
-#define RAM_SIZE	(16 << 20)
-#define QSZ		16
 #define IMG_SIZE	(1 << 20)	/* bytes */
 #define IMG_SECTORS	(IMG_SIZE / 512)
-#define BUF_BASE	0x100000	/* guest buffers are allocated from here */
 
-static struct kvm kvm;
-static u8 *ram;
 static char img_rw[64], img_ro[64];
-
-/* The fake transport: remembers devices, counts interrupts. */
-static struct virtio_device *devs[8];
-static unsigned int nr_devs;
-static int irqs;
-
-static int fake_signal_vq(struct virtio_device *vdev __unused,
-			  struct virt_queue *vq __unused)
-{
-	__atomic_add_fetch(&irqs, 1, __ATOMIC_RELAXED);
-	return 0;
-}
-
-static int fake_signal_config(struct virtio_device *vdev __unused)
-{
-	return 0;
-}
-
-static const struct virtio_transport_ops fake_tops = {
-	.name = "fake",
-	.signal_vq = fake_signal_vq,
-	.signal_config = fake_signal_config,
-};
-
-static int fake_attach(struct kvm *k __unused, struct virtio_device *vdev)
-{
-	vdev->tops = &fake_tops;
-	devs[nr_devs++] = vdev;
-	return 0;
-}
-
-static struct virtio_transport fake_transport = {
-	.name = "pci",
-	.attach = fake_attach,
-};
-
-/* One queue of one device, as the guest driver sees it. */
-struct tq {
-	struct virtio_device *vdev;
-	unsigned int idx;
-	u64 desc_gpa, avail_gpa, used_gpa;
-	struct vring_desc *desc;
-	struct vring_avail *avail;
-	struct vring_used *used;
-	u16 next_desc;
-	u16 used_seen;
-};
-
-static u64 buf_next;
-
-static u64 galloc(u64 size, u64 align)
-{
-	u64 gpa = ALIGN_UP(buf_next, align);
-
-	buf_next = gpa + size;
-	if (buf_next > RAM_SIZE) {
-		buf_next = BUF_BASE;
-		gpa = BUF_BASE;
-		buf_next = gpa + size;
-	}
-	memset(ram + gpa, 0, size);
-	return gpa;
-}
-
-static void *gp(u64 gpa)
-{
-	return ram + gpa;
-}
-
-static u64 features(struct virtio_device *vdev)
-{
-	return virtio_get_features_word(vdev, 0) |
-	       (u64)virtio_get_features_word(vdev, 1) << 32;
-}
-
-/* Bring a device up with @feat (masked by what it offers), @nq queues. */
-static void driver_up(struct virtio_device *vdev, u64 feat, struct tq *q,
-		      unsigned int nq)
-{
-	u8 s = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
-	unsigned int i, d = 0;
-	u64 base;
-
-	/* Each device's rings in their own 64 KiB. */
-	while (d < nr_devs && devs[d] != vdev)
-		d++;
-	base = 0x10000 + d * 0x10000;
-
-	virtio_set_status(vdev, 0);
-	virtio_set_status(vdev, s);
-	feat &= features(vdev);
-	virtio_set_features_word(vdev, 0, (u32)feat);
-	virtio_set_features_word(vdev, 1, (u32)(feat >> 32));
-	s |= VIRTIO_CONFIG_S_FEATURES_OK;
-	virtio_set_status(vdev, s);
-	CHECK(virtio_get_status(vdev) & VIRTIO_CONFIG_S_FEATURES_OK);
-	for (i = 0; i < nq; i++) {
-		struct virt_queue *vq = &vdev->vqs[i];
-
-		q[i] = (struct tq){ .vdev = vdev, .idx = i };
-		q[i].desc_gpa = base + i * 0x2000;
-		q[i].avail_gpa = q[i].desc_gpa + 0x1000;
-		q[i].used_gpa = q[i].desc_gpa + 0x1800;
-		memset(ram + q[i].desc_gpa, 0, 0x2000);
-		q[i].desc = gp(q[i].desc_gpa);
-		q[i].avail = gp(q[i].avail_gpa);
-		q[i].used = gp(q[i].used_gpa);
-		pthread_mutex_lock(&vdev->lock);
-		vq->size = QSZ;
-		vq->desc_gpa = q[i].desc_gpa;
-		vq->avail_gpa = q[i].avail_gpa;
-		vq->used_gpa = q[i].used_gpa;
-		pthread_mutex_unlock(&vdev->lock);
-		virtio_queue_enable(vdev, i, true);
-		CHECK(vq->ready);
-	}
-	virtio_set_status(vdev, s | VIRTIO_CONFIG_S_DRIVER_OK);
-	CHECK(virtio_get_status(vdev) & VIRTIO_CONFIG_S_DRIVER_OK);
-	buf_next = BUF_BASE;
-}
-
-/* Descriptors of one chain; returns the head. */
-struct seg {
-	u64 gpa;
-	u32 len;
-	bool write;
-};
-
-static u16 add_chain(struct tq *q, const struct seg *s, unsigned int n)
-{
-	u16 head = q->next_desc % QSZ;
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		u16 d = (q->next_desc + i) % QSZ;
-
-		q->desc[d].addr = htole64(s[i].gpa);
-		q->desc[d].len = htole32(s[i].len);
-		q->desc[d].flags = htole16((s[i].write ? VRING_DESC_F_WRITE : 0) |
-					   (i + 1 < n ? VRING_DESC_F_NEXT : 0));
-		q->desc[d].next = htole16((q->next_desc + i + 1) % QSZ);
-	}
-	q->next_desc += n;
-	q->avail->ring[le16toh(q->avail->idx) % QSZ] = htole16(head);
-	__atomic_store_n(&q->avail->idx, htole16(le16toh(q->avail->idx) + 1),
-			 __ATOMIC_RELEASE);
-	return head;
-}
-
-/* One ring descriptor pointing at an indirect table of @n segments. */
-static u16 add_indirect(struct tq *q, const struct seg *s, unsigned int n)
-{
-	u64 table = galloc((u64)n * 16, 16);
-	struct vring_desc *t = gp(table);
-	struct seg one = { table, n * 16, false };
-	unsigned int i;
-	u16 head;
-
-	for (i = 0; i < n; i++) {
-		t[i].addr = htole64(s[i].gpa);
-		t[i].len = htole32(s[i].len);
-		t[i].flags = htole16((s[i].write ? VRING_DESC_F_WRITE : 0) |
-				     (i + 1 < n ? VRING_DESC_F_NEXT : 0));
-		t[i].next = htole16(i + 1);
-	}
-	head = add_chain(q, &one, 1);
-	q->desc[head].flags = htole16(VRING_DESC_F_INDIRECT);
-	return head;
-}
-
-/* Kick and wait until @n more chains are used; false on timeout. */
-static bool kick_wait(struct tq *q, unsigned int n)
-{
-	u16 want = q->used_seen + n;
-	int i;
-
-	virtio_queue_kick(q->vdev, q->idx);
-	for (i = 0; i < 5000; i++) {
-		if (le16toh(__atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE)) == want) {
-			q->used_seen = want;
-			return true;
-		}
-		usleep(1000);
-	}
-	return false;
-}
-
-/* The length of the most recent used entry, which must be @head's. */
-static u32 used_len(struct tq *q, u16 head)
-{
-	struct vring_used_elem *u = &q->used->ring[(u16)(q->used_seen - 1) % QSZ];
-
-	return le32toh(u->id) == head ? le32toh(u->len) : ~0U;
-}
 
 struct result {
 	u8 status;
@@ -233,8 +29,8 @@ struct result {
 
 static u64 make_hdr(u32 type, u64 sector)
 {
-	u64 gpa = galloc(16, 16);
-	struct virtio_blk_outhdr *h = gp(gpa);
+	u64 gpa = fv_alloc(16);
+	struct virtio_blk_outhdr *h = fv_gp(gpa);
 
 	h->type = htole32(type);
 	h->ioprio = 0;
@@ -243,24 +39,24 @@ static u64 make_hdr(u32 type, u64 sector)
 }
 
 /* header | data (readable for OUT, writable otherwise) | status */
-static struct result blk_req(struct tq *q, u32 type, u64 sector, u64 data_gpa,
+static struct result blk_req(struct fv_q *q, u32 type, u64 sector, u64 data_gpa,
 			     u32 data_len, bool data_write)
 {
-	u64 st = galloc(1, 1);
-	struct seg s[3];
+	u64 st = fv_alloc_align(1, 1);
+	struct fv_seg s[3];
 	unsigned int n = 0;
 	struct result r = { 0 };
 	u16 head;
 
-	*(u8 *)gp(st) = 0xee;
-	s[n++] = (struct seg){ make_hdr(type, sector), 16, false };
+	*(u8 *)fv_gp(st) = 0xee;
+	s[n++] = (struct fv_seg){ make_hdr(type, sector), 16, false };
 	if (data_len)
-		s[n++] = (struct seg){ data_gpa, data_len, data_write };
-	s[n++] = (struct seg){ st, 1, true };
-	head = add_chain(q, s, n);
-	r.done = kick_wait(q, 1);
-	r.status = *(u8 *)gp(st);
-	r.len = used_len(q, head);
+		s[n++] = (struct fv_seg){ data_gpa, data_len, data_write };
+	s[n++] = (struct fv_seg){ st, 1, true };
+	head = fv_add(q, s, n);
+	r.done = fv_kick_wait(q, 1);
+	r.status = *(u8 *)fv_gp(st);
+	r.len = fv_used_len(q, head);
 	return r;
 }
 
@@ -307,7 +103,7 @@ static bool file_matches(const char *path, u64 off, const void *want, size_t len
 }
 
 static struct virtio_device *blk_rw, *blk_ro, *rng;
-static struct tq q_rw[2], q_ro[1], q_rng[1];
+static struct fv_q q_rw[2], q_ro[1], q_rng[1];
 
 static const u64 std_features = (1ULL << VIRTIO_F_VERSION_1) |
 	(1ULL << VIRTIO_RING_F_EVENT_IDX) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |
@@ -316,10 +112,16 @@ static const u64 std_features = (1ULL << VIRTIO_F_VERSION_1) |
 	(1ULL << VIRTIO_BLK_F_RO) | (1ULL << VIRTIO_BLK_F_DISCARD) |
 	(1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
 
+/* The read-write disk's driver, reset and up again with @feat. */
+static bool blk_up(u64 feat)
+{
+	return fv_driver_up(blk_rw, feat, q_rw, 2, 0);
+}
+
 static void test_config(void)
 {
 	struct virtio_blk_config c;
-	u64 f = features(blk_rw);
+	u64 f = fv_features(blk_rw);
 
 	virtio_config_access(blk_rw, 0, (u8 *)&c, sizeof(c), false);
 	CHECK_EQ(le64toh(c.capacity), IMG_SECTORS);
@@ -336,38 +138,38 @@ static void test_config(void)
 	CHECK(f & (1ULL << VIRTIO_BLK_F_WRITE_ZEROES));
 	CHECK(f & (1ULL << VIRTIO_BLK_F_MQ));
 	CHECK(!(f & (1ULL << VIRTIO_BLK_F_RO)));
-	CHECK(features(blk_ro) & (1ULL << VIRTIO_BLK_F_RO));
-	CHECK(!(features(blk_ro) & (1ULL << VIRTIO_BLK_F_DISCARD)));
+	CHECK(fv_features(blk_ro) & (1ULL << VIRTIO_BLK_F_RO));
+	CHECK(!(fv_features(blk_ro) & (1ULL << VIRTIO_BLK_F_DISCARD)));
 }
 
 static void test_read(void)
 {
 	u8 want[1024];
-	u64 data = galloc(1024, 512);
+	u64 data = fv_alloc_align(1024, 512);
 	struct result r;
-	int before = irqs;
+	int before = fv_irqs;
 
 	fill_pattern(want, sizeof(want), 3 * 512);
 	r = blk_req(&q_rw[0], VIRTIO_BLK_T_IN, 3, data, 1024, true);
 	CHECK(r.done);
 	CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
 	CHECK_EQ(r.len, 1025);
-	CHECK(!memcmp(gp(data), want, sizeof(want)));
-	CHECK(irqs > before);
+	CHECK(!memcmp(fv_gp(data), want, sizeof(want)));
+	CHECK(fv_irqs > before);
 
 	/* The last sector exactly, on the second queue. */
 	fill_pattern(want, 512, IMG_SIZE - 512);
 	r = blk_req(&q_rw[1], VIRTIO_BLK_T_IN, IMG_SECTORS - 1, data, 512, true);
 	CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
-	CHECK(!memcmp(gp(data), want, 512));
+	CHECK(!memcmp(fv_gp(data), want, 512));
 }
 
 /* Any layout: data and status in one descriptor, data split unevenly. */
 static void test_read_any_layout(void)
 {
 	u8 want[1536];
-	u64 a = galloc(1000, 8), b = galloc(537, 8);
-	struct seg s[3] = {
+	u64 a = fv_alloc_align(1000, 8), b = fv_alloc_align(537, 8);
+	struct fv_seg s[3] = {
 		{ make_hdr(VIRTIO_BLK_T_IN, 10), 16, false },
 		{ a, 1000, true },
 		{ b, 537, true },	/* 536 data bytes, then the status */
@@ -375,23 +177,23 @@ static void test_read_any_layout(void)
 	u16 head;
 
 	fill_pattern(want, sizeof(want), 10 * 512);
-	*(u8 *)gp(b + 536) = 0xee;
-	head = add_chain(&q_rw[0], s, 3);
-	CHECK(kick_wait(&q_rw[0], 1));
-	CHECK_EQ(*(u8 *)gp(b + 536), VIRTIO_BLK_S_OK);
-	CHECK_EQ(used_len(&q_rw[0], head), 1537);
-	CHECK(!memcmp(gp(a), want, 1000));
-	CHECK(!memcmp(gp(b), want + 1000, 536));
+	*(u8 *)fv_gp(b + 536) = 0xee;
+	head = fv_add(&q_rw[0], s, 3);
+	CHECK(fv_kick_wait(&q_rw[0], 1));
+	CHECK_EQ(*(u8 *)fv_gp(b + 536), VIRTIO_BLK_S_OK);
+	CHECK_EQ(fv_used_len(&q_rw[0], head), 1537);
+	CHECK(!memcmp(fv_gp(a), want, 1000));
+	CHECK(!memcmp(fv_gp(b), want + 1000, 536));
 }
 
 static void test_write(void)
 {
 	u8 data[4096];
-	u64 gpa = galloc(sizeof(data), 4096);
+	u64 gpa = fv_alloc_align(sizeof(data), 4096);
 	struct result r;
 
 	memset(data, 0x5a, sizeof(data));
-	memcpy(gp(gpa), data, sizeof(data));
+	memcpy(fv_gp(gpa), data, sizeof(data));
 	r = blk_req(&q_rw[0], VIRTIO_BLK_T_OUT, 8, gpa, sizeof(data), false);
 	CHECK(r.done);
 	CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
@@ -406,7 +208,7 @@ static void test_write(void)
 
 static void test_out_of_range(void)
 {
-	u64 data = galloc(1024, 512);
+	u64 data = fv_alloc_align(1024, 512);
 	struct result r;
 
 	/* Crosses the end. */
@@ -430,37 +232,37 @@ static void test_out_of_range(void)
 
 static void test_bad_layout(void)
 {
-	u64 data = galloc(512, 512), st, hdr;
-	struct seg s[3];
+	u64 data = fv_alloc_align(512, 512), st, hdr;
+	struct fv_seg s[3];
 	u16 head;
 	struct result r;
 
 	/* Header in a writable descriptor: IOERR in the status byte. */
-	st = galloc(1, 1);
+	st = fv_alloc_align(1, 1);
 	hdr = make_hdr(VIRTIO_BLK_T_IN, 0);
-	s[0] = (struct seg){ hdr, 16, true };
-	s[1] = (struct seg){ st, 1, true };
-	head = add_chain(&q_rw[0], s, 2);
-	CHECK(kick_wait(&q_rw[0], 1));
-	CHECK_EQ(*(u8 *)gp(st), VIRTIO_BLK_S_IOERR);
-	CHECK_EQ(used_len(&q_rw[0], head), 1);
+	s[0] = (struct fv_seg){ hdr, 16, true };
+	s[1] = (struct fv_seg){ st, 1, true };
+	head = fv_add(&q_rw[0], s, 2);
+	CHECK(fv_kick_wait(&q_rw[0], 1));
+	CHECK_EQ(*(u8 *)fv_gp(st), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(fv_used_len(&q_rw[0], head), 1);
 
 	/* No status byte at all: returned with nothing written. */
-	s[0] = (struct seg){ make_hdr(VIRTIO_BLK_T_IN, 0), 16, false };
-	s[1] = (struct seg){ data, 512, false };
-	head = add_chain(&q_rw[0], s, 2);
-	CHECK(kick_wait(&q_rw[0], 1));
-	CHECK_EQ(used_len(&q_rw[0], head), 0);
+	s[0] = (struct fv_seg){ make_hdr(VIRTIO_BLK_T_IN, 0), 16, false };
+	s[1] = (struct fv_seg){ data, 512, false };
+	head = fv_add(&q_rw[0], s, 2);
+	CHECK(fv_kick_wait(&q_rw[0], 1));
+	CHECK_EQ(fv_used_len(&q_rw[0], head), 0);
 
 	/* Too short for a header and a status: returned untouched. */
-	st = galloc(1, 1);
-	*(u8 *)gp(st) = 0xee;
-	s[0] = (struct seg){ make_hdr(VIRTIO_BLK_T_IN, 0), 8, false };
-	s[1] = (struct seg){ st, 1, true };
-	head = add_chain(&q_rw[0], s, 2);
-	CHECK(kick_wait(&q_rw[0], 1));
-	CHECK_EQ(*(u8 *)gp(st), 0xee);
-	CHECK_EQ(used_len(&q_rw[0], head), 0);
+	st = fv_alloc_align(1, 1);
+	*(u8 *)fv_gp(st) = 0xee;
+	s[0] = (struct fv_seg){ make_hdr(VIRTIO_BLK_T_IN, 0), 8, false };
+	s[1] = (struct fv_seg){ st, 1, true };
+	head = fv_add(&q_rw[0], s, 2);
+	CHECK(fv_kick_wait(&q_rw[0], 1));
+	CHECK_EQ(*(u8 *)fv_gp(st), 0xee);
+	CHECK_EQ(fv_used_len(&q_rw[0], head), 0);
 
 	/* Data in the wrong direction, both ways. */
 	r = blk_req(&q_rw[0], VIRTIO_BLK_T_IN, 0, data, 512, false);
@@ -480,24 +282,24 @@ static void test_bad_layout(void)
 
 static void test_get_id(void)
 {
-	u64 data = galloc(VIRTIO_BLK_ID_BYTES, 1);
+	u64 data = fv_alloc_align(VIRTIO_BLK_ID_BYTES, 1);
 	const char *base = strrchr(img_rw, '/') + 1;
 	struct result r;
 
 	r = blk_req(&q_rw[0], VIRTIO_BLK_T_GET_ID, 0, data, VIRTIO_BLK_ID_BYTES, true);
 	CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
 	CHECK_EQ(r.len, VIRTIO_BLK_ID_BYTES + 1);
-	CHECK(!strncmp(gp(data), base, VIRTIO_BLK_ID_BYTES));
+	CHECK(!strncmp(fv_gp(data), base, VIRTIO_BLK_ID_BYTES));
 }
 
 /* A DISCARD or WRITE_ZEROES of @n segments (@bytes: a different data length). */
-static struct result dwz(struct tq *q, u32 type,
+static struct result dwz(struct fv_q *q, u32 type,
 			 const struct virtio_blk_discard_write_zeroes *segs,
 			 unsigned int n, u32 bytes)
 {
-	u64 gpa = galloc(n * sizeof(*segs) + 16, 16);
+	u64 gpa = fv_alloc(n * sizeof(*segs) + 16);
 
-	memcpy(gp(gpa), segs, n * sizeof(*segs));
+	memcpy(fv_gp(gpa), segs, n * sizeof(*segs));
 	return blk_req(q, type, 0, gpa, bytes ? bytes : n * sizeof(*segs), false);
 }
 
@@ -558,23 +360,23 @@ static void test_discard_write_zeroes(void)
 
 /*
  * A read of @nseg data segments of @seglen bytes each, by an indirect
- * table (the ring has only QSZ entries). Returns the status byte.
+ * table (the ring has only FV_QSZ entries). Returns the status byte.
  */
 static u8 wide_read(unsigned int nseg, u32 seglen, u64 sector)
 {
-	static struct seg s[1100];
-	u64 data = galloc((u64)nseg * seglen, 512), st = galloc(1, 1);
+	static struct fv_seg s[1100];
+	u64 data = fv_alloc_align((u64)nseg * seglen, 512), st = fv_alloc_align(1, 1);
 	unsigned int i;
 
-	*(u8 *)gp(st) = 0xee;
-	s[0] = (struct seg){ make_hdr(VIRTIO_BLK_T_IN, sector), 16, false };
+	*(u8 *)fv_gp(st) = 0xee;
+	s[0] = (struct fv_seg){ make_hdr(VIRTIO_BLK_T_IN, sector), 16, false };
 	for (i = 0; i < nseg; i++)
-		s[1 + i] = (struct seg){ data + (u64)i * seglen, seglen, true };
-	s[1 + nseg] = (struct seg){ st, 1, true };
-	add_indirect(&q_rw[0], s, nseg + 2);
-	if (!kick_wait(&q_rw[0], 1))
+		s[1 + i] = (struct fv_seg){ data + (u64)i * seglen, seglen, true };
+	s[1 + nseg] = (struct fv_seg){ st, 1, true };
+	fv_add_indirect(&q_rw[0], s, nseg + 2);
+	if (!fv_kick_wait(&q_rw[0], 1))
 		return 0xfe;
-	return *(u8 *)gp(st);
+	return *(u8 *)fv_gp(st);
 }
 
 /*
@@ -584,12 +386,12 @@ static u8 wide_read(unsigned int nseg, u32 seglen, u64 sector)
  */
 static void test_request_caps(void)
 {
-	struct seg s[1100];
+	static struct fv_seg s[1100];
 	u64 data, st;
 	unsigned int i;
 	u16 head;
 
-	driver_up(blk_rw, std_features, q_rw, 2);
+	CHECK(blk_up(std_features));
 	/* seg_max exactly, then one more (both well inside the image). */
 	CHECK_EQ(wide_read(254, 512, 0), VIRTIO_BLK_S_OK);
 	CHECK_EQ(wide_read(255, 512, 0), VIRTIO_BLK_S_IOERR);
@@ -603,35 +405,35 @@ static void test_request_caps(void)
 	CHECK_EQ(wide_read(254, 4096, 0), VIRTIO_BLK_S_OK);
 
 	/* A write whose header shares a descriptor with too much data. */
-	data = galloc(16 + (128 << 10), 16);
-	st = galloc(1, 1);
-	*(struct virtio_blk_outhdr *)gp(data) = (struct virtio_blk_outhdr){
+	data = fv_alloc(16 + (128 << 10));
+	st = fv_alloc_align(1, 1);
+	*(struct virtio_blk_outhdr *)fv_gp(data) = (struct virtio_blk_outhdr){
 		.type = htole32(VIRTIO_BLK_T_OUT) };
-	*(u8 *)gp(st) = 0xee;
-	s[0] = (struct seg){ data, 16 + (128 << 10), false };
-	s[1] = (struct seg){ st, 1, true };
-	head = add_chain(&q_rw[0], s, 2);
-	CHECK(kick_wait(&q_rw[0], 1));
-	CHECK_EQ(*(u8 *)gp(st), VIRTIO_BLK_S_IOERR);
-	CHECK_EQ(used_len(&q_rw[0], head), 1);
+	*(u8 *)fv_gp(st) = 0xee;
+	s[0] = (struct fv_seg){ data, 16 + (128 << 10), false };
+	s[1] = (struct fv_seg){ st, 1, true };
+	head = fv_add(&q_rw[0], s, 2);
+	CHECK(fv_kick_wait(&q_rw[0], 1));
+	CHECK_EQ(*(u8 *)fv_gp(st), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(fv_used_len(&q_rw[0], head), 1);
 
 	/*
 	 * The chains F2 describes, a full ring of them: 1022 segments that
 	 * all map one 64 KiB buffer (64 MiB each from 64 KiB of guest RAM).
 	 * Each is refused, and the device goes on working.
 	 */
-	data = galloc(64 << 10, 4096);
-	for (i = 0; i < QSZ; i++) {
+	data = fv_alloc_align(64 << 10, 4096);
+	for (i = 0; i < FV_QSZ; i++) {
 		unsigned int j;
 
-		st = galloc(1, 1);
-		s[0] = (struct seg){ make_hdr(VIRTIO_BLK_T_IN, 0), 16, false };
+		st = fv_alloc_align(1, 1);
+		s[0] = (struct fv_seg){ make_hdr(VIRTIO_BLK_T_IN, 0), 16, false };
 		for (j = 0; j < VIRTQ_MAX_SEGS - 2; j++)
-			s[1 + j] = (struct seg){ data, 64 << 10, true };
-		s[VIRTQ_MAX_SEGS - 1] = (struct seg){ st, 1, true };
-		add_indirect(&q_rw[0], s, VIRTQ_MAX_SEGS);
+			s[1 + j] = (struct fv_seg){ data, 64 << 10, true };
+		s[VIRTQ_MAX_SEGS - 1] = (struct fv_seg){ st, 1, true };
+		fv_add_indirect(&q_rw[0], s, VIRTQ_MAX_SEGS);
 	}
-	CHECK(kick_wait(&q_rw[0], QSZ));
+	CHECK(fv_kick_wait(&q_rw[0], FV_QSZ));
 	CHECK_EQ(wide_read(8, 512, 0), VIRTIO_BLK_S_OK);
 	CHECK(!(virtio_get_status(blk_rw) & VIRTIO_CONFIG_S_NEEDS_RESET));
 
@@ -659,39 +461,39 @@ static void test_request_caps(void)
  */
 static void test_stop_takes_no_more(void)
 {
-	u64 data = galloc(512, 512), st = galloc(1, 1);
-	struct seg s[3] = {
+	u64 data = fv_alloc_align(512, 512), st = fv_alloc_align(1, 1);
+	struct fv_seg s[3] = {
 		{ make_hdr(VIRTIO_BLK_T_IN, 0), 16, false },
 		{ data, 512, true },
 		{ st, 1, true },
 	};
 
-	driver_up(blk_rw, std_features, q_rw, 2);
-	*(u8 *)gp(st) = 0xee;
-	atomic_store(&kvm.stopping, true);
-	add_chain(&q_rw[0], s, 3);
+	CHECK(blk_up(std_features));
+	*(u8 *)fv_gp(st) = 0xee;
+	atomic_store(&fv_kvm.stopping, true);
+	fv_add(&q_rw[0], s, 3);
 	virtio_queue_kick(blk_rw, 0);
 	usleep(200000);
-	CHECK_EQ(le16toh(__atomic_load_n(&q_rw[0].used->idx, __ATOMIC_ACQUIRE)), 0);
-	CHECK_EQ(*(u8 *)gp(st), 0xee);
-	atomic_store(&kvm.stopping, false);
-	CHECK(kick_wait(&q_rw[0], 1));
-	CHECK_EQ(*(u8 *)gp(st), VIRTIO_BLK_S_OK);
+	CHECK_EQ(fv_used_idx(&q_rw[0]), 0);
+	CHECK_EQ(*(u8 *)fv_gp(st), 0xee);
+	atomic_store(&fv_kvm.stopping, false);
+	CHECK(fv_kick_wait(&q_rw[0], 1));
+	CHECK_EQ(*(u8 *)fv_gp(st), VIRTIO_BLK_S_OK);
 }
 
 static void test_readonly(void)
 {
 	u8 want[512];
-	u64 data = galloc(512, 512);
+	u64 data = fv_alloc_align(512, 512);
 	struct virtio_blk_discard_write_zeroes seg = { htole64(0), htole32(1), 0 };
 	struct result r;
 
 	fill_pattern(want, 512, 0);
 	r = blk_req(&q_ro[0], VIRTIO_BLK_T_IN, 0, data, 512, true);
 	CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
-	CHECK(!memcmp(gp(data), want, 512));
+	CHECK(!memcmp(fv_gp(data), want, 512));
 
-	memset(gp(data), 0x11, 512);
+	memset(fv_gp(data), 0x11, 512);
 	r = blk_req(&q_ro[0], VIRTIO_BLK_T_OUT, 0, data, 512, false);
 	CHECK_EQ(r.status, VIRTIO_BLK_S_IOERR);
 	CHECK(file_matches(img_ro, 0, want, 512));
@@ -705,26 +507,26 @@ static void test_readonly(void)
 /* Many requests at once, the device reset under them, then reused. */
 static void test_reset_in_flight(void)
 {
-	u64 data = galloc(QSZ * 4096, 4096), st = galloc(QSZ, 1);
+	u64 data = fv_alloc_align(FV_QSZ * 4096, 4096), st = fv_alloc_align(FV_QSZ, 1);
 	struct result r;
 	unsigned int i;
 
 	/* As many 3-descriptor chains as the ring holds. */
-	for (i = 0; i < QSZ / 3; i++) {
-		struct seg s[3] = {
+	for (i = 0; i < FV_QSZ / 3; i++) {
+		struct fv_seg s[3] = {
 			{ make_hdr(i & 1 ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN, i * 8), 16, false },
 			{ data + i * 4096, 4096, !(i & 1) },
 			{ st + i, 1, true },
 		};
 
-		add_chain(&q_rw[0], s, 3);
+		fv_add(&q_rw[0], s, 3);
 	}
 	virtio_queue_kick(blk_rw, 0);
 	virtio_set_status(blk_rw, 0);		/* waits for the I/O */
 	CHECK_EQ(virtio_get_status(blk_rw), 0);
 
-	driver_up(blk_rw, std_features, q_rw, 2);
-	data = galloc(512, 512);
+	CHECK(blk_up(std_features));
+	data = fv_alloc_align(512, 512);
 	r = blk_req(&q_rw[0], VIRTIO_BLK_T_IN, 0, data, 512, true);
 	CHECK(r.done);
 	CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
@@ -740,38 +542,32 @@ static void test_reset_in_flight(void)
 static void test_queue_stop_in_flight(void)
 {
 	struct virt_queue *vq = &blk_rw->vqs[0];
-	u64 data = galloc(8 * 512, 512), st = galloc(8, 1);
+	u64 data = fv_alloc_align(8 * 512, 512), st = fv_alloc_align(8, 1);
 	unsigned int i;
 
-	driver_up(blk_rw, std_features, q_rw, 2);
+	CHECK(blk_up(std_features));
 	for (i = 0; i < 8; i++) {
-		struct seg s[3] = {
+		struct fv_seg s[3] = {
 			{ make_hdr(VIRTIO_BLK_T_IN, i), 16, false },
 			{ data + i * 512, 512, true },
 			{ st + i, 1, true },
 		};
 
-		add_chain(&q_rw[0], s, 3);
+		fv_add(&q_rw[0], s, 3);
 	}
 	pthread_mutex_lock(&blk_rw->lock);
 	blk_rw->ops->notify(blk_rw, vq);
-	virtio_queue_enable(blk_rw, 0, false);
 	/* The driver reuses the memory: fresh rings at the same place. */
-	memset(q_rw[0].desc, 0, 0x2000);
-	memset(gp(st), 0xee, 8);
-	vq->desc_gpa = q_rw[0].desc_gpa;
-	vq->avail_gpa = q_rw[0].avail_gpa;
-	vq->used_gpa = q_rw[0].used_gpa;
-	virtio_queue_enable(blk_rw, 0, true);
-	CHECK(vq->ready);
+	CHECK(fv_queue_restart(&q_rw[0]));
+	memset(fv_gp(st), 0xee, 8);
 	pthread_mutex_unlock(&blk_rw->lock);
 
 	usleep(100000);		/* the worker reaps whatever was left */
-	CHECK_EQ(le16toh(__atomic_load_n(&q_rw[0].used->idx, __ATOMIC_ACQUIRE)), 0);
+	CHECK_EQ(fv_used_idx(&q_rw[0]), 0);
 	for (i = 0; i < 8; i++)
-		CHECK_EQ(*(u8 *)gp(st + i), 0xee);
+		CHECK_EQ(*(u8 *)fv_gp(st + i), 0xee);
 	CHECK(!(virtio_get_status(blk_rw) & VIRTIO_CONFIG_S_NEEDS_RESET));
-	driver_up(blk_rw, std_features, q_rw, 2);
+	CHECK(blk_up(std_features));
 }
 
 /* A driver without FLUSH: writes still land (write-through). */
@@ -781,22 +577,20 @@ static void test_no_flush_feature(void)
 	u8 data[512];
 	struct result r;
 
-	driver_up(blk_rw, std_features & ~(1ULL << VIRTIO_BLK_F_FLUSH), q_rw, 2);
-	gpa = galloc(512, 512);
+	CHECK(blk_up(std_features & ~(1ULL << VIRTIO_BLK_F_FLUSH)));
+	gpa = fv_alloc_align(512, 512);
 	memset(data, 0xc3, sizeof(data));
-	memcpy(gp(gpa), data, sizeof(data));
+	memcpy(fv_gp(gpa), data, sizeof(data));
 	r = blk_req(&q_rw[0], VIRTIO_BLK_T_OUT, 300, gpa, 512, false);
 	CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
 	CHECK(file_matches(img_rw, 300 * 512, data, 512));
-	driver_up(blk_rw, std_features, q_rw, 2);
+	CHECK(blk_up(std_features));
 }
 
 /* A hostile ring marks the device broken rather than anything worse. */
 static void test_broken_ring(void)
 {
-	q_rw[0].avail->ring[le16toh(q_rw[0].avail->idx) % QSZ] = htole16(QSZ + 3);
-	__atomic_store_n(&q_rw[0].avail->idx, htole16(le16toh(q_rw[0].avail->idx) + 1),
-			 __ATOMIC_RELEASE);
+	fv_publish(&q_rw[0], FV_QSZ + 3);
 	virtio_queue_kick(blk_rw, 0);
 	for (int i = 0; i < 2000; i++) {
 		if (virtio_get_status(blk_rw) & VIRTIO_CONFIG_S_NEEDS_RESET)
@@ -804,7 +598,7 @@ static void test_broken_ring(void)
 		usleep(1000);
 	}
 	CHECK(virtio_get_status(blk_rw) & VIRTIO_CONFIG_S_NEEDS_RESET);
-	driver_up(blk_rw, std_features, q_rw, 2);
+	CHECK(blk_up(std_features));
 	CHECK(!(virtio_get_status(blk_rw) & VIRTIO_CONFIG_S_NEEDS_RESET));
 }
 
@@ -819,10 +613,10 @@ static void test_status_sticky(void)
 	const u8 up = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
 		      VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK;
 	const u64 flush = 1ULL << VIRTIO_BLK_F_FLUSH;
-	u64 gpa = galloc(512, 512);
+	u64 gpa = fv_alloc_align(512, 512);
 	struct result r;
 
-	driver_up(blk_rw, std_features, q_rw, 2);
+	CHECK(blk_up(std_features));
 	virtio_set_status(blk_rw, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	CHECK_EQ(virtio_get_status(blk_rw), up);
 	virtio_set_features_word(blk_rw, 0, (u32)(std_features & ~flush));
@@ -833,29 +627,29 @@ static void test_status_sticky(void)
 	r = blk_req(&q_rw[0], VIRTIO_BLK_T_IN, 0, gpa, 512, true);
 	CHECK(r.done);
 	CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
-	driver_up(blk_rw, std_features, q_rw, 2);
+	CHECK(blk_up(std_features));
 }
 
 static void test_rng(void)
 {
-	u64 a = galloc(100, 1), b = galloc(128 * 1024, 1);
-	struct seg s[1];
+	u64 a = fv_alloc_align(100, 1), b = fv_alloc_align(128 * 1024, 1);
+	struct fv_seg s[1];
 	u16 head;
 	unsigned int i, nz = 0;
 
-	s[0] = (struct seg){ a, 100, true };
-	head = add_chain(&q_rng[0], s, 1);
-	CHECK(kick_wait(&q_rng[0], 1));
-	CHECK_EQ(used_len(&q_rng[0], head), 100);
+	s[0] = (struct fv_seg){ a, 100, true };
+	head = fv_add(&q_rng[0], s, 1);
+	CHECK(fv_kick_wait(&q_rng[0], 1));
+	CHECK_EQ(fv_used_len(&q_rng[0], head), 100);
 	for (i = 0; i < 100; i++)
-		nz += ((u8 *)gp(a))[i] != 0;
+		nz += ((u8 *)fv_gp(a))[i] != 0;
 	CHECK(nz > 50);
 
 	/* Big requests are served in part. */
-	s[0] = (struct seg){ b, 128 * 1024, true };
-	head = add_chain(&q_rng[0], s, 1);
-	CHECK(kick_wait(&q_rng[0], 1));
-	CHECK_EQ(used_len(&q_rng[0], head), 64 * 1024);
+	s[0] = (struct fv_seg){ b, 128 * 1024, true };
+	head = fv_add(&q_rng[0], s, 1);
+	CHECK(fv_kick_wait(&q_rng[0], 1));
+	CHECK_EQ(fv_used_len(&q_rng[0], head), 64 * 1024);
 }
 
 /* The backend refuses what would go wrong later. */
@@ -1108,43 +902,38 @@ out:
 	unlink(path);
 }
 
-static void setup_vm(void)
-{
-	ram = aligned_alloc(4096, RAM_SIZE);
-	memset(ram, 0, RAM_SIZE);
-	guest_mem_add_bank(&kvm.mem, 0, RAM_SIZE, ram);
-	kvm.cfg.nrcpus = 2;
-	kvm.cfg.virtio_transport = "pci";
-	kvm.cfg.console = "serial";
-	kvm.cfg.rng = true;
-	kvm.cfg.disks[0] = (struct disk_config){ .path = img_rw };
-	kvm.cfg.disks[1] = (struct disk_config){ .path = img_ro, .readonly = true };
-	kvm.cfg.nr_disks = 2;
-	virtio_transport_register(&fake_transport);
-}
-
 TEST_MAIN_BEGIN("test-blk")
 	if (make_image(img_rw, "/tmp/lkvm-rw-XXXXXX", IMG_SIZE) ||
 	    make_image(img_ro, "/tmp/lkvm-ro-XXXXXX", IMG_SIZE)) {
 		printf("FAIL: unit/test-blk/setup: cannot create images in /tmp\n");
 		return 1;
 	}
-	setup_vm();
-	if (init_run_stage(&kvm, INIT_VIRTIO) < 0 || nr_devs != 3) {
+	if (!fv_setup()) {
+		printf("FAIL: unit/test-blk/setup: no guest memory\n");
+		return 1;
+	}
+	fv_kvm.cfg.nrcpus = 2;
+	fv_kvm.cfg.rng = true;
+	fv_kvm.cfg.disks[0] = (struct disk_config){ .path = img_rw };
+	fv_kvm.cfg.disks[1] = (struct disk_config){ .path = img_ro, .readonly = true };
+	fv_kvm.cfg.nr_disks = 2;
+	if (init_run_stage(&fv_kvm, INIT_VIRTIO) < 0 || fv_nr_devs != 3) {
 		printf("FAIL: unit/test-blk/setup: devices did not register\n");
 		return 1;
 	}
-	for (unsigned int i = 0; i < nr_devs; i++) {
-		if (devs[i]->ops->device_id == VIRTIO_ID_RNG)
-			rng = devs[i];
-		else if (features(devs[i]) & (1ULL << VIRTIO_BLK_F_RO))
-			blk_ro = devs[i];
+	for (unsigned int i = 0; i < fv_nr_devs; i++) {
+		if (fv_devs[i]->ops->device_id == VIRTIO_ID_RNG)
+			rng = fv_devs[i];
+		else if (fv_features(fv_devs[i]) & (1ULL << VIRTIO_BLK_F_RO))
+			blk_ro = fv_devs[i];
 		else
-			blk_rw = devs[i];
+			blk_rw = fv_devs[i];
 	}
-	driver_up(blk_rw, std_features, q_rw, 2);
-	driver_up(blk_ro, std_features, q_ro, 1);
-	driver_up(rng, 1ULL << VIRTIO_F_VERSION_1, q_rng, 1);
+	if (!blk_up(std_features) || !fv_driver_up(blk_ro, std_features, q_ro, 1, 1) ||
+	    !fv_driver_up(rng, 1ULL << VIRTIO_F_VERSION_1, q_rng, 1, 2)) {
+		printf("FAIL: unit/test-blk/setup: a driver did not come up\n");
+		return 1;
+	}
 
 	RUN(test_config);
 	RUN(test_read);
@@ -1168,8 +957,7 @@ TEST_MAIN_BEGIN("test-blk")
 	RUN(test_disk_backend);
 	RUN(test_disk_io_thread);
 
-	init_run_exits(&kvm);
+	fv_teardown();
 	unlink(img_rw);
 	unlink(img_ro);
-	free(ram);
 TEST_MAIN_END()

@@ -191,9 +191,8 @@ static void test_net_rx_wait(void)
  */
 static void test_net_rx_queue_stop(void)
 {
-	struct virt_queue *vq = &net->vqs[RX0];
 	u8 frame[12 + 500], small[12 + 60];
-	u64 ring = (u8 *)nq[RX0].desc - fv_ram, b1, b2;
+	u64 b1, b2;
 	u16 head;
 
 	CHECK(net_up(all_features));
@@ -207,15 +206,8 @@ static void test_net_rx_queue_stop(void)
 	CHECK_EQ(fv_used_idx(&nq[RX0]), 0);		/* half of it in b1, held */
 
 	pthread_mutex_lock(&net->lock);
-	virtio_queue_enable(net, RX0, false);
-	memset(nq[RX0].desc, 0, 0x2000);
-	memset(fv_gp(b1), 0x77, 300);
-	nq[RX0].next_desc = nq[RX0].used_seen = 0;
-	vq->desc_gpa = ring;
-	vq->avail_gpa = ring + 0x1000;
-	vq->used_gpa = ring + 0x1800;
-	virtio_queue_enable(net, RX0, true);
-	CHECK(vq->ready);
+	CHECK(fv_queue_restart(&nq[RX0]));
+	memset(fv_gp(b1), 0x77, 300);		/* the driver took it back */
 	pthread_mutex_unlock(&net->lock);
 
 	b2 = fv_alloc(4096);
@@ -421,7 +413,10 @@ TEST_MAIN_BEGIN("test-virtio-net")
 		printf("FAIL: unit/test-virtio-net/setup: mkdtemp\n");
 		return 1;
 	}
-	fv_setup();
+	if (!fv_setup()) {
+		printf("FAIL: unit/test-virtio-net/setup: no guest memory\n");
+		return 1;
+	}
 	fv_kvm.cfg.nets[0] = (struct net_config){ .queues = 2 };
 	fv_kvm.cfg.nr_nets = 1;
 	fv_kvm.cfg.shares_9p[0] = (struct p9_share_config){ .dir = share, .tag = "share" };
@@ -441,7 +436,7 @@ TEST_MAIN_BEGIN("test-virtio-net")
 	RUN(test_9p_config);
 	RUN(test_9p_split);
 	RUN(test_9p_parse);
-	init_run_exits(&fv_kvm);
+	fv_teardown();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", share);
 	if (system(cmd))
 		return 1;

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * lkvmtest.action=balloon | balloon-nostats: a small virtio-balloon driver
- * over virtio-mmio (virtio 1.x sections 4.2 and 5.5), written for this
- * test guest, that exercises free page reporting, inflate/deflate and the
+ * (virtio 1.x section 5.5) on vmmio.c's virtio-mmio driver that exercises free page reporting, inflate/deflate and the
  * statistics queue of lkvm's device, hostile ranges included.
  *
  * run-balloon.sh drives it through the serial console: the guest prints a
@@ -23,41 +22,10 @@
  * reporting queue is queue 2 instead of 3. balloon-probe only prints the
  * features the device offers ("balloon offered=0x...").
  */
-#include "guest.h"
-
-/* virtio-mmio registers (4.2.2) */
-#define VM_MAGIC		0x000
-#define VM_VERSION		0x004
-#define VM_DEVICE_ID		0x008
-#define VM_DEV_FEATURES		0x010
-#define VM_DEV_FEATURES_SEL	0x014
-#define VM_DRV_FEATURES		0x020
-#define VM_DRV_FEATURES_SEL	0x024
-#define VM_QUEUE_SEL		0x030
-#define VM_QUEUE_NUM_MAX	0x034
-#define VM_QUEUE_NUM		0x038
-#define VM_QUEUE_READY		0x044
-#define VM_QUEUE_NOTIFY		0x050
-#define VM_INT_STATUS		0x060
-#define VM_INT_ACK		0x064
-#define VM_STATUS		0x070
-#define VM_QUEUE_DESC		0x080
-#define VM_QUEUE_DRIVER		0x090
-#define VM_QUEUE_DEVICE		0x0a0
-#define VM_CONFIG		0x100
-
-#define S_ACK			1
-#define S_DRIVER		2
-#define S_DRIVER_OK		4
-#define S_FEATURES_OK		8
-#define S_NEEDS_RESET		0x40
+#include "vmmio.h"
 
 #define F_STATS_VQ		1
 #define F_REPORTING		5
-#define F_VERSION_1		32
-
-#define DESC_F_NEXT		1
-#define DESC_F_WRITE		2
 
 #define BALLOON_ID		5
 #define CFG_NUM_PAGES		0
@@ -66,6 +34,7 @@
 #define QSIZE			32	/* Linux wants >= 32 for reporting */
 #define WAIT_MS			3000	/* for the device to return a buffer */
 #define GO_MS			120000	/* for the host's next line */
+#define NO_QUEUE		0xffffffffu
 
 #define FILL_BASE		0x2000000UL	/* 32 MiB, reported in 2 MiB blocks */
 #define FILL_SIZE		0x2000000UL
@@ -80,189 +49,64 @@
 #define STAT_MEMTOT		5
 #define GUEST_MEMFREE		0x1234000UL	/* run-balloon.sh looks for it */
 
-struct desc {
-	u64 addr;
-	u32 len;
-	u16 flags;
-	u16 next;
-};
-
-struct queue {
-	u32 idx;
-	bool on;
-	struct desc *desc;
-	volatile u16 *avail;	/* flags, idx, ring[QSIZE], used_event */
-	volatile u16 *used;	/* flags, idx, then {u32 id, u32 len}[QSIZE] */
-	u16 avail_idx, used_seen;
-};
-
 struct stat_entry {
 	u16 tag;
 	u64 val;
 } __attribute__((packed));
 
-static u8 rings[4][4096] __attribute__((aligned(4096)));
 /* Three pages of our own image: the middle one is reported ("the kernel"). */
 static u8 victim[3 * 4096] __attribute__((aligned(4096)));
 static u32 pfns[INFL_MAX];
 static struct stat_entry stats[3];
 
-static u64 base;
-static u64 features;
-static struct queue q_infl, q_defl, q_stats, q_report;
-static u32 nbad, inflated, stats_refreshes;
-static const char *cmdline;
-
-static void __attribute__((format(printf, 1, 2))) bad(const char *fmt, ...)
-{
-	va_list ap;
-
-	nbad++;
-	va_start(ap, fmt);
-	vsay("bad ", fmt, ap);
-	va_end(ap);
-}
-
-static u32 rd(u32 off)
-{
-	return mmio_read32(base + off);
-}
-
-static void wr(u32 off, u32 v)
-{
-	mmio_write32(base + off, v);
-}
+static struct mmdev dev;
+/* Queue numbers; the optional ones NO_QUEUE when not negotiated. */
+static u32 q_infl, q_defl, q_stats, q_report;
+static u32 inflated, stats_refreshes;
 
 static u64 pa(const volatile void *p)
 {
 	return (u64)(uintptr_t)p;
 }
 
-static const char *find_str(const char *s, const char *w)
-{
-	size_t n = strlen(w);
-
-	for (; *s; s++)
-		if (!strncmp(s, w, n))
-			return s;
-	return NULL;
-}
-
-/* 0x.. or decimal, up to a character not in the number. */
-static const char *parse_num(const char *s, u64 *v)
-{
-	u64 n = 0;
-	unsigned int b = 10, d;
-
-	if (s[0] == '0' && s[1] == 'x') {
-		b = 16;
-		s += 2;
-	}
-	for (;; s++) {
-		if (*s >= '0' && *s <= '9')
-			d = *s - '0';
-		else if (b == 16 && *s >= 'a' && *s <= 'f')
-			d = *s - 'a' + 10;
-		else
-			break;
-		n = n * b + d;
-	}
-	*v = n;
-	return s;
-}
-
-/* The virtio-mmio device with id @id among virtio_mmio.device=SIZE@ADDR:IRQ. */
-static u64 find_device(u32 id)
-{
-	static const char key[] = "virtio_mmio.device=";
-	const char *p = cmdline;
-
-	while ((p = find_str(p, key))) {
-		u64 size, addr;
-
-		p = parse_num(p + sizeof(key) - 1, &size);
-		if (*p == 'K' || *p == 'k')
-			p++;
-		if (*p++ != '@')
-			continue;
-		p = parse_num(p, &addr);
-		if (!phys_ok(addr, 0x200))
-			continue;
-		if (mmio_read32(addr + VM_MAGIC) == 0x74726976 &&
-		    mmio_read32(addr + VM_DEVICE_ID) == id)
-			return addr;
-	}
-	return 0;
-}
-
-static void queue_setup(struct queue *q, u32 idx, u8 *mem)
+/* Queue @q with QSIZE entries; false (after a "bad") if it can't have them. */
+static bool queue_setup(u32 q)
 {
 	u32 max;
 
-	memset(mem, 0, 4096);
-	q->idx = idx;
-	q->desc = (struct desc *)mem;
-	q->avail = (volatile u16 *)(mem + 1024);
-	q->used = (volatile u16 *)(mem + 2048);
-	q->avail_idx = q->used_seen = 0;
-	wr(VM_QUEUE_SEL, idx);
-	max = rd(VM_QUEUE_NUM_MAX);
+	mm_wr(&dev, VM_QUEUE_SEL, q);
+	max = mm_rd(&dev, VM_QUEUE_NUM_MAX);
 	if (max < QSIZE) {
-		bad("queue %u max size %u < %u", idx, max, QSIZE);
-		return;
+		bad("queue %u max size %u < %u", q, max, QSIZE);
+		return false;
 	}
-	wr(VM_QUEUE_NUM, QSIZE);
-	wr(VM_QUEUE_DESC, (u32)pa(q->desc));
-	wr(VM_QUEUE_DESC + 4, (u32)(pa(q->desc) >> 32));
-	wr(VM_QUEUE_DRIVER, (u32)pa(q->avail));
-	wr(VM_QUEUE_DRIVER + 4, (u32)(pa(q->avail) >> 32));
-	wr(VM_QUEUE_DEVICE, (u32)pa(q->used));
-	wr(VM_QUEUE_DEVICE + 4, (u32)(pa(q->used) >> 32));
-	wr(VM_QUEUE_READY, 1);
-	q->on = true;
+	if (!mm_queue(&dev, q, QSIZE, NULL)) {
+		bad("queue %u refused", q);
+		return false;
+	}
+	return true;
 }
 
 /* Post a chain of @n segments (all readable or all writable) and notify. */
-static void post(struct queue *q, const u64 *addr, const u32 *len, u32 n, bool write)
+static void post(u32 q, const u64 *addr, const u32 *len, u32 n, bool write)
 {
+	struct vseg seg[QSIZE];
 	u32 i;
 
-	for (i = 0; i < n; i++) {
-		q->desc[i].addr = addr[i];
-		q->desc[i].len = len[i];
-		q->desc[i].flags = (write ? DESC_F_WRITE : 0) | (i + 1 < n ? DESC_F_NEXT : 0);
-		q->desc[i].next = (u16)(i + 1);
-	}
-	q->avail[2 + q->avail_idx % QSIZE] = 0;		/* head: descriptor 0 */
-	barrier();
-	q->avail_idx++;
-	mb();
-	q->avail[1] = q->avail_idx;
-	mb();
-	wr(VM_QUEUE_NOTIFY, q->idx);
-}
-
-static bool used_ready(struct queue *q)
-{
-	barrier();
-	return q->used[1] != q->used_seen;
+	for (i = 0; i < n && i < QSIZE; i++)
+		seg[i] = (struct vseg){ addr[i], len[i], write };
+	mm_add(&dev, q, seg, i);
+	mm_kick(&dev, q);
 }
 
 /* Wait for the device to return the chain; its used length, or -1. */
-static int wait_used(struct queue *q)
+static int wait_used(u32 q)
 {
-	u32 waited = 0;
 	u32 len;
 
-	while (!used_ready(q)) {
-		if (waited >= WAIT_MS || (rd(VM_STATUS) & S_NEEDS_RESET))
-			return -1;
-		delay_ms(2);
-		waited += 2;
-	}
-	len = ((volatile u32 *)(q->used + 2))[2 * (q->used_seen % QSIZE) + 1];
-	q->used_seen++;
-	wr(VM_INT_ACK, rd(VM_INT_STATUS));
+	if (mm_wait(&dev, q, WAIT_MS, NULL, &len) != VQ_DONE)
+		return -1;
+	mm_wr(&dev, VM_INT_ACK, mm_rd(&dev, VM_INT_STATUS));
 	return (int)len;
 }
 
@@ -274,53 +118,42 @@ static void stats_post(void)
 	stats[0] = (struct stat_entry){ STAT_MEMFREE, GUEST_MEMFREE };
 	stats[1] = (struct stat_entry){ STAT_MEMTOT, ram_end_below_4g() };
 	stats[2] = (struct stat_entry){ STAT_MINFLT, stats_refreshes };
-	post(&q_stats, &a, &l, 1, false);
+	post(q_stats, &a, &l, 1, false);
 }
 
 /* Reset and bring the device up with @want; false (after a "bad") if it won't. */
 static bool device_init(u64 want)
 {
-	u32 n = 0;
+	u32 n = 0, q;
 
-	wr(VM_STATUS, 0);
-	if (rd(VM_STATUS) != 0) {
+	if (!mm_reset(&dev)) {
 		bad("status not 0 after reset");
 		return false;
 	}
-	wr(VM_STATUS, S_ACK);
-	wr(VM_STATUS, S_ACK | S_DRIVER);
-	wr(VM_DEV_FEATURES_SEL, 0);
-	features = rd(VM_DEV_FEATURES);
-	wr(VM_DEV_FEATURES_SEL, 1);
-	features |= (u64)rd(VM_DEV_FEATURES) << 32;
-	if ((features & want) != want) {
-		bad("device features 0x%lx lack 0x%lx", features, want & ~features);
+	if ((mm_offered(&dev) & want) != want) {
+		bad("device features 0x%lx lack 0x%lx", dev.offered, want & ~dev.offered);
 		return false;
 	}
-	wr(VM_DRV_FEATURES_SEL, 0);
-	wr(VM_DRV_FEATURES, (u32)want);
-	wr(VM_DRV_FEATURES_SEL, 1);
-	wr(VM_DRV_FEATURES, (u32)(want >> 32));
-	wr(VM_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
-	if (!(rd(VM_STATUS) & S_FEATURES_OK)) {
+	if (!mm_negotiate(&dev, want)) {
 		bad("FEATURES_OK refused");
 		return false;
 	}
-	features = want;	/* from here on: what was negotiated */
 	/* Dense numbering: absent optional queues take no index. */
-	q_stats.on = q_report.on = false;
-	queue_setup(&q_infl, n++, rings[0]);
-	queue_setup(&q_defl, n++, rings[1]);
+	q_stats = q_report = NO_QUEUE;
+	q_infl = n++;
+	q_defl = n++;
 	if (want & (1ULL << F_STATS_VQ))
-		queue_setup(&q_stats, n++, rings[2]);
+		q_stats = n++;
 	if (want & (1ULL << F_REPORTING))
-		queue_setup(&q_report, n++, rings[3]);
-	wr(VM_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
-	if (rd(VM_STATUS) & S_NEEDS_RESET) {
+		q_report = n++;
+	for (q = 0; q < n; q++)
+		if (!queue_setup(q))
+			return false;
+	if (!mm_driver_ok(&dev)) {
 		bad("device needs reset right after DRIVER_OK");
 		return false;
 	}
-	if (q_stats.on)
+	if (q_stats != NO_QUEUE)
 		stats_post();
 	inflated = 0;
 	return true;
@@ -331,8 +164,8 @@ static bool report(const u64 *addr, const u32 *len, u32 n)
 {
 	int r;
 
-	post(&q_report, addr, len, n, true);
-	r = wait_used(&q_report);
+	post(q_report, addr, len, n, true);
+	r = wait_used(q_report);
 	if (r != 0) {
 		if (r > 0)
 			bad("report returned with length %d", r);
@@ -431,7 +264,7 @@ static void step_edges(void)
 /* Follow num_pages: inflate from INFL_BASE, deflate from the top. */
 static void follow_target(void)
 {
-	u32 want = mmio_read32(base + VM_CONFIG + CFG_NUM_PAGES), n, i;
+	u32 want = mm_rd(&dev, VM_CONFIG + CFG_NUM_PAGES), n, i;
 	u64 a;
 	u32 l;
 	int r;
@@ -448,8 +281,8 @@ static void follow_target(void)
 		}
 		a = pa(pfns);
 		l = n * 4;
-		post(&q_infl, &a, &l, 1, false);
-		r = wait_used(&q_infl);
+		post(q_infl, &a, &l, 1, false);
+		r = wait_used(q_infl);
 		if (r < 0) {
 			bad("inflate of %u pages not returned", n);
 			return;
@@ -467,8 +300,8 @@ static void follow_target(void)
 			pfns[i] = (u32)((INFL_BASE >> 12) + want + i);
 		a = pa(pfns);
 		l = n * 4;
-		post(&q_defl, &a, &l, 1, false);
-		if (wait_used(&q_defl) < 0) {
+		post(q_defl, &a, &l, 1, false);
+		if (wait_used(q_defl) < 0) {
 			bad("deflate of %u pages not returned", n);
 			return;
 		}
@@ -479,7 +312,7 @@ static void follow_target(void)
 			bad("deflated page not writable");
 		inflated = want;
 	}
-	mmio_write32(base + VM_CONFIG + CFG_ACTUAL, inflated);
+	mm_wr(&dev, VM_CONFIG + CFG_ACTUAL, inflated);
 	say("balloon actual=%u", inflated);
 }
 
@@ -500,8 +333,8 @@ static void wait_go(const char *step)
 				line = true;
 		if (line)
 			return;
-		if (q_stats.on && used_ready(&q_stats)) {
-			q_stats.used_seen = q_stats.used[1];
+		if (q_stats != NO_QUEUE && mm_used_ready(&dev, q_stats)) {
+			mm_wait(&dev, q_stats, WAIT_MS, NULL, NULL);
 			stats_refreshes++;
 			stats_post();
 		}
@@ -522,7 +355,7 @@ static void step_hostile(void)
 		{ "mmio-hole", 0xd0000000UL, PAGE },
 		{ "wrapping", 0xfffffffffffff000UL, 0x2000 },
 	};
-	u64 want = features & ((1ULL << F_VERSION_1) | (1ULL << F_STATS_VQ) |
+	u64 want = dev.features & (BIT(VF_VERSION_1) | (1ULL << F_STATS_VQ) |
 			       (1ULL << F_REPORTING));
 	u32 i;
 
@@ -538,7 +371,7 @@ static void step_hostile(void)
 		fill_page(EDGE_BASE, 0x9900 + i);
 		if (report(&addr, &len, 1))
 			bad("%s range 0x%lx+0x%x accepted", h[i].what, a, len);
-		else if (!(rd(VM_STATUS) & S_NEEDS_RESET))
+		else if (!(mm_rd(&dev, VM_STATUS) & VS_NEEDS_RESET))
 			bad("%s range: no NEEDS_RESET", h[i].what);
 		else
 			say("balloon hostile %s=needs-reset", h[i].what);
@@ -555,29 +388,24 @@ static void step_hostile(void)
 	say("balloon hostile=done");
 }
 
-void balloon_action(const char *act, const char *cl)
+void balloon_action(const char *act, const char *cmdline)
 {
-	u64 want = (1ULL << F_VERSION_1) | (1ULL << F_REPORTING);
+	u64 want = BIT(VF_VERSION_1) | (1ULL << F_REPORTING);
 
-	cmdline = cl;
 	if (strcmp(act, "balloon-nostats"))
 		want |= 1ULL << F_STATS_VQ;
+	nbad = 0;
 	say("%s", act);
 	apic_setup();
-	base = find_device(BALLOON_ID);
-	if (!base) {
+	if (!mm_find(&dev, BALLOON_ID, cmdline)) {
 		bad("no virtio-mmio balloon on the command line");
 		goto out;
 	}
-	say("balloon device=0x%lx", base);
+	say("balloon device=0x%lx", dev.base);
 	if (!strcmp(act, "balloon-probe")) {
 		/* What is offered, before any negotiation. */
-		wr(VM_STATUS, 0);
-		wr(VM_DEV_FEATURES_SEL, 0);
-		features = rd(VM_DEV_FEATURES);
-		wr(VM_DEV_FEATURES_SEL, 1);
-		features |= (u64)rd(VM_DEV_FEATURES) << 32;
-		say("balloon offered=0x%lx", features);
+		mm_wr(&dev, VM_STATUS, 0);
+		say("balloon offered=0x%lx", mm_offered(&dev));
 		goto out;
 	}
 	if (!in_ram(FILL_BASE, INFL_BASE + INFL_MAX * PAGE - FILL_BASE)) {
@@ -586,7 +414,7 @@ void balloon_action(const char *act, const char *cl)
 	}
 	if (!device_init(want))
 		goto out;
-	say("balloon features=0x%lx reporting-queue=%u", features, q_report.idx);
+	say("balloon features=0x%lx reporting-queue=%u", dev.features, q_report);
 
 	step_fill();
 	wait_go("filled");
@@ -594,10 +422,7 @@ void balloon_action(const char *act, const char *cl)
 	step_edges();
 	wait_go("reported");
 	step_hostile();
-	wr(VM_STATUS, 0);
+	mm_wr(&dev, VM_STATUS, 0);
 out:
-	if (nbad)
-		say("%s result=fail bad=%u", act, nbad);
-	else
-		say("%s result=pass", act);
+	case_result(act);
 }

@@ -73,87 +73,46 @@ static inline u64 get64(const void *p)
 	return v;
 }
 
-static inline void outb(u16 port, u8 v)
-{
-	asm volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+/* Port I/O of each width: outb/inb, outw/inw, outl/inl. */
+#define GUEST_PIO(sfx, type)						\
+static inline void out##sfx(u16 port, type v)				\
+{									\
+	asm volatile("out" #sfx " %0, %1" : : "a"(v), "Nd"(port));	\
+}									\
+static inline type in##sfx(u16 port)					\
+{									\
+	type v;								\
+									\
+	asm volatile("in" #sfx " %1, %0" : "=a"(v) : "Nd"(port));	\
+	return v;							\
 }
-
-static inline void outw(u16 port, u16 v)
-{
-	asm volatile("outw %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline void outl(u16 port, u32 v)
-{
-	asm volatile("outl %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline u8 inb(u16 port)
-{
-	u8 v;
-
-	asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static inline u16 inw(u16 port)
-{
-	u16 v;
-
-	asm volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static inline u32 inl(u16 port)
-{
-	u32 v;
-
-	asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
+GUEST_PIO(b, u8)
+GUEST_PIO(w, u16)
+GUEST_PIO(l, u32)
 
 /*
  * Device registers: one plain mov per access, so that the VMM's instruction
  * decoder sees the simplest possible MMIO instruction of the right width.
+ * @reg is the register constraint (byte accesses need one with a low byte).
  */
-static inline u8 mmio_read8(u64 addr)
-{
-	u8 v;
-
-	asm volatile("movb (%1), %0" : "=q"(v) : "r"(phys(addr)) : "memory");
-	return v;
+#define GUEST_MMIO(bits, type, sfx, reg)				\
+static inline type mmio_read##bits(u64 addr)				\
+{									\
+	type v;								\
+									\
+	asm volatile("mov" #sfx " (%1), %0" : "=" reg(v) : "r"(phys(addr)) \
+		     : "memory");					\
+	return v;							\
+}									\
+static inline void mmio_write##bits(u64 addr, type v)			\
+{									\
+	asm volatile("mov" #sfx " %0, (%1)" : : reg(v), "r"(phys(addr)) \
+		     : "memory");					\
 }
-
-static inline u16 mmio_read16(u64 addr)
-{
-	u16 v;
-
-	asm volatile("movw (%1), %0" : "=r"(v) : "r"(phys(addr)) : "memory");
-	return v;
-}
-
-static inline u32 mmio_read32(u64 addr)
-{
-	u32 v;
-
-	asm volatile("movl (%1), %0" : "=r"(v) : "r"(phys(addr)) : "memory");
-	return v;
-}
-
-static inline void mmio_write8(u64 addr, u8 v)
-{
-	asm volatile("movb %0, (%1)" : : "q"(v), "r"(phys(addr)) : "memory");
-}
-
-static inline void mmio_write16(u64 addr, u16 v)
-{
-	asm volatile("movw %0, (%1)" : : "r"(v), "r"(phys(addr)) : "memory");
-}
-
-static inline void mmio_write32(u64 addr, u32 v)
-{
-	asm volatile("movl %0, (%1)" : : "r"(v), "r"(phys(addr)) : "memory");
-}
+GUEST_MMIO(8, u8, b, "q")
+GUEST_MMIO(16, u16, w, "r")
+GUEST_MMIO(32, u32, l, "r")
+GUEST_MMIO(64, u64, q, "r")
 
 static inline void barrier(void)
 {
@@ -285,5 +244,30 @@ void vmmio_action(const char *act, const struct acpi_info *ai,
 
 /* balloon.c: the virtio-balloon (virtio-mmio) actions */
 void balloon_action(const char *act, const char *cmdline);
+
+/*
+ * cases.c: "bad <what>" lines and their count, the action's result line,
+ * device interrupts counted per vector (by the actions' handlers).
+ */
+extern u32 nbad;
+void bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define CHECK(cond, ...)	do { if (!(cond)) bad(__VA_ARGS__); } while (0)
+
+struct guest_case {
+	const char *name;
+	void (*run)(void);
+};
+
+/* Run the case named @act (fatal if there is none). */
+void case_run(const char *act, const struct guest_case *cases, u32 n);
+/* "<act> result=pass", or "result=fail bad=<n>". */
+void case_result(const char *act);
+
+extern volatile u32 irq_counts[IDT_VECTORS];
+u32 irq_total(void);
+/* Until vector @v has fired @count times in all, within @ms; false if not. */
+bool irq_wait(u32 v, u32 count, u32 ms);
+/* Any device interrupt beyond @seen within @ms (interrupts on)? */
+bool irq_wait_any(u32 seen, u32 ms);
 
 #endif

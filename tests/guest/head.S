@@ -20,6 +20,17 @@
 #define CR0_PG		0x80000000
 #define CR4_PAE		0x20
 
+/* @count 64-bit page table entries at @table: @first, @first + @step, ... */
+.macro fill_entries table, first, step, count
+	movl	$\first, %eax
+	movl	$\table, %edi
+	movl	$\count, %ecx
+1:	movl	%eax, (%edi)
+	addl	$\step, %eax
+	addl	$8, %edi
+	loop	1b
+.endm
+
 	.section .head.text, "ax"
 	.code32
 	.globl	startup_32
@@ -45,22 +56,10 @@ startup_32:
 
 	movl	$(pgt_pdpt + 3), pgt_pml4
 
-	movl	$(pgt_pd + 3), %eax
-	movl	$pgt_pdpt, %edi
-	movl	$4, %ecx
-2:	movl	%eax, (%edi)
-	addl	$4096, %eax
-	addl	$8, %edi
-	loop	2b
-
+	/* The four page directories: present, writable. */
+	fill_entries pgt_pdpt, (pgt_pd + 3), 4096, 4
 	/* 2048 entries of 2 MiB: present, writable, large page. */
-	movl	$0x83, %eax
-	movl	$pgt_pd, %edi
-	movl	$2048, %ecx
-3:	movl	%eax, (%edi)
-	addl	$0x200000, %eax
-	addl	$8, %edi
-	loop	3b
+	fill_entries pgt_pd, 0x83, 0x200000, 2048
 
 	movl	%cr4, %eax
 	orl	$CR4_PAE, %eax

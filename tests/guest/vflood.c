@@ -14,11 +14,6 @@
  */
 #include "vpci.h"
 
-#define VBLK_F_SIZE_MAX	1
-#define VBLK_T_IN	0
-#define VBLK_T_OUT	1
-#define VBLK_S_OK	0
-#define VBLK_S_IOERR	1
 #define SEG_MAX		254
 #define SIZE_MAX_	(64u << 10)
 #define TABLE_SLOT	0x2000		/* bytes per table: 257 descriptors fit */
@@ -32,24 +27,11 @@
 #define FLOOD_MS	60000
 
 struct flood_hdr {
-	u32 type;
-	u32 reserved;
-	u64 sector;
+	struct blk_hdr h;
 	volatile u8 status;
 };
 
 static struct vdev fdev;
-static u32 fbad;
-
-static void __attribute__((format(printf, 1, 2))) fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fbad++;
-	va_start(ap, fmt);
-	vsay("bad ", fmt, ap);
-	va_end(ap);
-}
 
 static struct flood_hdr *hdr_of(u16 slot)
 {
@@ -67,9 +49,8 @@ static void flood_put(u16 head, u16 slot, u32 nseg, u32 seglen)
 	bool in = head & 1;
 	u32 i;
 
-	h->type = in ? VBLK_T_IN : VBLK_T_OUT;
-	h->reserved = 0;
-	h->sector = (u64)(head % 3) * (SEG_MAX * SIZE_MAX_ / 512);
+	h->h = (struct blk_hdr){ in ? VBLK_T_IN : VBLK_T_OUT, 0,
+				 (u64)(head % 3) * (SEG_MAX * SIZE_MAX_ / SECTOR) };
 	h->status = 0xff;
 	t[0] = (struct vring_desc){ (u64)(uintptr_t)h, 16, VRING_DESC_F_NEXT, 1 };
 	for (i = 1; i <= nseg; i++)
@@ -82,7 +63,7 @@ static void flood_put(u16 head, u16 slot, u32 nseg, u32 seglen)
 	vq_publish(&fdev, head);
 }
 
-u32 blk_flood(const struct acpi_info *ai)
+void case_blk_flood(const struct acpi_info *ai)
 {
 	u64 want = BIT(VF_INDIRECT_DESC) | BIT(VBLK_F_SEG_MAX) |
 		   BIT(VBLK_F_SIZE_MAX) | BIT(VBLK_F_BLK_SIZE) | BIT(VBLK_F_FLUSH);
@@ -90,11 +71,10 @@ u32 blk_flood(const struct acpi_info *ai)
 	u64 cap;
 	u16 i;
 
-	fbad = 0;
 	if (!vpci_find(&fdev, VIRTIO_ID_BLK, ai) ||
 	    !vdev_start(&fdev, want, VIRTIO_NO_VECTOR, VIRTIO_NO_VECTOR)) {
-		fail("blk-flood: no usable device");
-		return fbad;
+		bad("blk-flood: no usable device");
+		return;
 	}
 	cap = dcfg_read64(&fdev, 0);
 	size_max = dcfg_read32(&fdev, 8);
@@ -104,17 +84,17 @@ u32 blk_flood(const struct acpi_info *ai)
 	if (!(fdev.features & BIT(VBLK_F_SIZE_MAX)) || size_max != SIZE_MAX_ ||
 	    seg_max != SEG_MAX || !(fdev.features & BIT(VF_INDIRECT_DESC)) ||
 	    cap < 3ull * SEG_MAX * SIZE_MAX_ / 512) {
-		fail("blk-flood: want size_max %u, seg_max %u, indirect, 48 MiB",
+		bad("blk-flood: want size_max %u, seg_max %u, indirect, 48 MiB",
 		     SIZE_MAX_, SEG_MAX);
-		return fbad;
+		return;
 	}
 
 	/* One segment too many: IOERR, and promptly. */
 	flood_put(0, VQ_MAX, SEG_MAX + 1, SIZE_MAX_);
 	vq_kick(&fdev);
 	if (vq_wait(&fdev, FLOOD_MS, &id, NULL) != VQ_DONE) {
-		fail("blk-flood: no answer to an oversized request");
-		return fbad;
+		bad("blk-flood: no answer to an oversized request");
+		return;
 	}
 	say("blk-flood over-limit status=%u", hdr_of(VQ_MAX)->status);
 
@@ -123,13 +103,13 @@ u32 blk_flood(const struct acpi_info *ai)
 	vq_kick(&fdev);
 	for (;;) {
 		if (vq_wait(&fdev, FLOOD_MS, &id, NULL) != VQ_DONE) {
-			fail("blk-flood: no completion for %u ms", FLOOD_MS);
-			return fbad;
+			bad("blk-flood: no completion for %u ms", FLOOD_MS);
+			return;
 		}
 		if (id >= fdev.vq.size || hdr_of(id)->status != VBLK_S_OK) {
-			fail("blk-flood: request %u: status %u", id,
+			bad("blk-flood: request %u: status %u", id,
 			     id < fdev.vq.size ? hdr_of(id)->status : 0xff);
-			return fbad;
+			return;
 		}
 		if (!n++)
 			say("blk-flood running");

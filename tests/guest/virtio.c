@@ -12,10 +12,6 @@
 #define POLL_BATCH	64
 #define RESET_MS	1000
 
-/* Ring memory: descriptors, then the driver area, then the device area. */
-#define RING_AREA	8192
-#define RING_AVAIL_OFF	1024
-#define RING_USED_OFF	4096
 static u8 ring_mem[RING_AREA] __attribute__((aligned(4096)));
 /* Indirect descriptor tables, one per request in flight (we have one). */
 static struct vring_desc indirect_table[VQ_MAX] __attribute__((aligned(16)));
@@ -222,45 +218,105 @@ bool vdev_reset(struct vdev *d)
 	return true;
 }
 
-bool vdev_negotiate(struct vdev *d, u64 want)
+static u32 vf_status(const struct vfeat_regs *r)
+{
+	return r->status8 ? mmio_read8(r->status) : mmio_read32(r->status);
+}
+
+static void vf_set_status(const struct vfeat_regs *r, u32 s)
+{
+	if (r->status8)
+		mmio_write8(r->status, (u8)s);
+	else
+		mmio_write32(r->status, s);
+}
+
+u64 virtio_offered(const struct vfeat_regs *r)
+{
+	u64 f;
+
+	mmio_write32(r->dev_sel, 0);
+	f = mmio_read32(r->dev_feat);
+	mmio_write32(r->dev_sel, 1);
+	return f | (u64)mmio_read32(r->dev_feat) << 32;
+}
+
+bool virtio_negotiate(const struct vfeat_regs *r, u64 want, u64 *offered,
+		      u64 *features, const char *err)
 {
 	u64 accept;
-	u8 s;
+	u32 s;
 
-	common_w8(d, VC_STATUS, VS_ACKNOWLEDGE);
-	common_w8(d, VC_STATUS, VS_ACKNOWLEDGE | VS_DRIVER);
-
-	common_w32(d, VC_DFSELECT, 0);
-	d->offered = common_r32(d, VC_DF);
-	common_w32(d, VC_DFSELECT, 1);
-	d->offered |= (u64)common_r32(d, VC_DF) << 32;
-	d->num_queues = common_r16(d, VC_NUM_QUEUES);
-
-	if (!(d->offered & BIT(VF_VERSION_1))) {
-		say("vpci-error features: VERSION_1 not offered (0x%lx)", d->offered);
+	vf_set_status(r, VS_ACKNOWLEDGE);
+	vf_set_status(r, VS_ACKNOWLEDGE | VS_DRIVER);
+	*offered = virtio_offered(r);
+	if (!(*offered & BIT(VF_VERSION_1))) {
+		say("%s VERSION_1 not offered (0x%lx)", err, *offered);
 		return false;
 	}
-	accept = d->offered & (want | BIT(VF_VERSION_1));
-	common_w32(d, VC_GFSELECT, 0);
-	common_w32(d, VC_GF, (u32)accept);
-	common_w32(d, VC_GFSELECT, 1);
-	common_w32(d, VC_GF, (u32)(accept >> 32));
-	common_w8(d, VC_STATUS, VS_ACKNOWLEDGE | VS_DRIVER | VS_FEATURES_OK);
-	s = vdev_status(d);
+	accept = *offered & (want | BIT(VF_VERSION_1));
+	mmio_write32(r->drv_sel, 0);
+	mmio_write32(r->drv_feat, (u32)accept);
+	mmio_write32(r->drv_sel, 1);
+	mmio_write32(r->drv_feat, (u32)(accept >> 32));
+	vf_set_status(r, VS_ACKNOWLEDGE | VS_DRIVER | VS_FEATURES_OK);
+	s = vf_status(r);
 	if (!(s & VS_FEATURES_OK)) {
-		say("vpci-error features: FEATURES_OK did not stick (status 0x%x, "
-		    "features 0x%lx)", s, accept);
+		say("%s FEATURES_OK did not stick (status 0x%x, features 0x%lx)", err,
+		    s, accept);
 		return false;
 	}
-	d->features = accept;
+	*features = accept;
 	return true;
+}
+
+bool vdev_negotiate(struct vdev *d, u64 want)
+{
+	const struct vfeat_regs r = {
+		.status = cfg_addr(d, VC_STATUS), .status8 = true,
+		.dev_sel = cfg_addr(d, VC_DFSELECT), .dev_feat = cfg_addr(d, VC_DF),
+		.drv_sel = cfg_addr(d, VC_GFSELECT), .drv_feat = cfg_addr(d, VC_GF),
+	};
+	bool ok = virtio_negotiate(&r, want, &d->offered, &d->features,
+				   "vpci-error features:");
+
+	d->num_queues = common_r16(d, VC_NUM_QUEUES);
+	return ok;
+}
+
+struct vq_layout vq_place(struct vq *q, u8 *mem, u16 size, u32 max,
+			  const struct vq_layout *lay)
+{
+	struct vq_layout at = {
+		.desc = (u64)(uintptr_t)mem,
+		.avail = (u64)(uintptr_t)mem + RING_AVAIL_OFF,
+		.used = (u64)(uintptr_t)mem + RING_USED_OFF,
+	};
+
+	if (!size)
+		size = max < VQ_MAX ? (u16)max : VQ_MAX;
+	if (size > VQ_MAX)
+		size = VQ_MAX;
+	memset(mem, 0, RING_AREA);
+	memset(q, 0, sizeof(*q));
+	q->size = size;
+	q->desc = phys(at.desc);
+	q->avail = phys(at.avail);
+	q->used = phys(at.used);
+	if (lay && lay->desc)
+		at.desc = lay->desc;
+	if (lay && lay->avail)
+		at.avail = lay->avail;
+	if (lay && lay->used)
+		at.used = lay->used;
+	return at;
 }
 
 bool vq_setup(struct vdev *d, u16 size, u16 vec, const struct vq_layout *lay)
 {
 	struct vq *q = &d->vq;
+	struct vq_layout at;
 	u16 max, v;
-	u64 desc, avail, used;
 
 	common_w16(d, VC_Q_SELECT, 0);
 	max = common_r16(d, VC_Q_SIZE);
@@ -272,28 +328,8 @@ bool vq_setup(struct vdev *d, u16 size, u16 vec, const struct vq_layout *lay)
 		say("vpci-error queue0: enabled after reset");
 		return false;
 	}
-	if (!size)
-		size = max < VQ_MAX ? max : VQ_MAX;
-	if (size > VQ_MAX)
-		size = VQ_MAX;
-	common_w16(d, VC_Q_SIZE, size);
-
-	desc = (u64)(uintptr_t)ring_mem;
-	avail = desc + RING_AVAIL_OFF;
-	used = desc + RING_USED_OFF;
-	memset(ring_mem, 0, sizeof(ring_mem));
-	if (lay && lay->desc)
-		desc = lay->desc;
-	if (lay && lay->avail)
-		avail = lay->avail;
-	if (lay && lay->used)
-		used = lay->used;
-
-	memset(q, 0, sizeof(*q));
-	q->size = size;
-	q->desc = phys((u64)(uintptr_t)ring_mem);
-	q->avail = phys((u64)(uintptr_t)ring_mem + RING_AVAIL_OFF);
-	q->used = phys((u64)(uintptr_t)ring_mem + RING_USED_OFF);
+	at = vq_place(q, ring_mem, size, max, lay);
+	common_w16(d, VC_Q_SIZE, q->size);
 
 	common_w16(d, VC_Q_MSIX, vec);
 	if (vec != VIRTIO_NO_VECTOR) {
@@ -303,9 +339,9 @@ bool vq_setup(struct vdev *d, u16 size, u16 vec, const struct vq_layout *lay)
 			return false;
 		}
 	}
-	common_w64(d, VC_Q_DESC, desc);
-	common_w64(d, VC_Q_DRIVER, avail);
-	common_w64(d, VC_Q_DEVICE, used);
+	common_w64(d, VC_Q_DESC, at.desc);
+	common_w64(d, VC_Q_DRIVER, at.avail);
+	common_w64(d, VC_Q_DEVICE, at.used);
 	q->notify_off = common_r16(d, VC_Q_NOTIFY_OFF);
 	q->notify_addr = d->notify + (u64)q->notify_off * d->notify_mult;
 	common_w16(d, VC_Q_ENABLE, 1);
@@ -407,18 +443,23 @@ void vq_kick(struct vdev *d)
 	mmio_write16(d->vq.notify_addr, 0);
 }
 
-enum vq_wait_result vq_wait(struct vdev *d, u32 ms, u32 *id, u32 *len)
+bool vq_used_ready(const struct vq *q)
 {
-	struct vq *q = &d->vq;
+	barrier();
+	return q->used->idx != q->used_idx;
+}
+
+enum vq_wait_result vq_poll(struct vq *q, u32 ms, u32 *id, u32 *len,
+			    bool (*broken)(void *ctx), void *ctx)
+{
 	enum vq_wait_result r = VQ_TIMEOUT;
 	u32 n = 0;
 
 	deadline_set(ms);
 	for (;;) {
-		if (q->used->idx != q->used_idx) {
+		if (vq_used_ready(q)) {
 			volatile struct vring_used_elem *e;
 
-			barrier();
 			e = &q->used->ring[q->used_idx % q->size];
 			if (id)
 				*id = e->id;
@@ -429,7 +470,7 @@ enum vq_wait_result vq_wait(struct vdev *d, u32 ms, u32 *id, u32 *len)
 			break;
 		}
 		if (++n % POLL_BATCH == 0) {
-			if (vdev_status(d) & VS_NEEDS_RESET) {
+			if (broken(ctx)) {
 				r = VQ_BROKEN;
 				break;
 			}
@@ -440,6 +481,62 @@ enum vq_wait_result vq_wait(struct vdev *d, u32 ms, u32 *id, u32 *len)
 	}
 	deadline_clear();
 	return r;
+}
+
+static bool vdev_broken(void *ctx)
+{
+	return vdev_status(ctx) & VS_NEEDS_RESET;
+}
+
+enum vq_wait_result vq_wait(struct vdev *d, u32 ms, u32 *id, u32 *len)
+{
+	return vq_poll(&d->vq, ms, id, len, vdev_broken, d);
+}
+
+const char *vq_wait_text(enum vq_wait_result r)
+{
+	return r == VQ_DONE ? "done" : r == VQ_BROKEN ? "needs-reset" : "timeout";
+}
+
+/* The image run.sh makes: this 15-byte string over and over. */
+static const char disk_pattern[] = "lkvm-test-disk\n";
+#define DISK_PATTERN_LEN 15
+
+bool disk_pattern_ok(const u8 *buf, u64 sector)
+{
+	u64 off = sector * SECTOR;
+	u32 i;
+
+	for (i = 0; i < SECTOR; i++)
+		if (buf[i] != (u8)disk_pattern[(off + i) % DISK_PATTERN_LEN])
+			return false;
+	return true;
+}
+
+bool rng_fill(bool (*req)(void *ctx, u8 *buf, u32 len, u32 *used), void *ctx,
+	      u8 *buf, u32 want)
+{
+	u32 got = 0, len, n;
+
+	for (n = 0; got < want && n < 16; n++) {
+		if (!req(ctx, buf + got, want - got, &len))
+			return false;
+		if (!len || len > want - got) {
+			bad("rng used len %u for a %u-byte buffer", len, want - got);
+			return false;
+		}
+		got += len;
+	}
+	CHECK(got == want, "rng: %u bytes after %u requests", got, n);
+	return got == want;
+}
+
+bool all_zero(const u8 *p, u32 n)
+{
+	while (n--)
+		if (*p++)
+			return false;
+	return true;
 }
 
 /* ---- MSI-X (PCI 3.0, 6.8.2): table entries of 16 bytes, then the PBA */

@@ -28,7 +28,6 @@
 #define IRQ_MS		2000
 #define IO_MS		2000
 #define HOSTILE_MS	1000
-#define POLL_BATCH	64
 
 /* Interrupt vectors of these actions (vtest.c's are not in use meanwhile). */
 #define VEC_MM_CFG	0x42		/* MSI vector 0 */
@@ -44,21 +43,9 @@
 
 #define NOTIFY_INFO	(0x800u | 4u << 16)	/* what lkvm announces */
 
-#define VBLK_T_IN	0
-#define VBLK_T_OUT	1
-#define VBLK_T_FLUSH	4
-#define VBLK_S_OK	0
-#define VBLK_S_IOERR	1
-#define SECTOR		512
-
-static const char disk_pattern[] = "lkvm-test-disk\n";
-#define DISK_PATTERN_LEN 15
 
 /* ---- the driver */
 
-#define RING_AREA	8192
-#define RING_AVAIL_OFF	1024
-#define RING_USED_OFF	4096
 static u8 ring_mem[MM_MAX_QUEUES][RING_AREA] __attribute__((aligned(4096)));
 
 u32 mm_rd(struct mmdev *d, u32 off)
@@ -187,35 +174,28 @@ bool mm_reset(struct mmdev *d)
 	return true;
 }
 
+static struct vfeat_regs mm_feat_regs(struct mmdev *d)
+{
+	return (struct vfeat_regs){
+		.status = d->base + VM_STATUS,
+		.dev_sel = d->base + VM_DEV_FEAT_SEL, .dev_feat = d->base + VM_DEV_FEAT,
+		.drv_sel = d->base + VM_DRV_FEAT_SEL, .drv_feat = d->base + VM_DRV_FEAT,
+	};
+}
+
+u64 mm_offered(struct mmdev *d)
+{
+	struct vfeat_regs r = mm_feat_regs(d);
+
+	d->offered = virtio_offered(&r);
+	return d->offered;
+}
+
 bool mm_negotiate(struct mmdev *d, u64 want)
 {
-	u64 accept;
-	u32 s;
+	struct vfeat_regs r = mm_feat_regs(d);
 
-	mm_wr(d, VM_STATUS, VS_ACKNOWLEDGE);
-	mm_wr(d, VM_STATUS, VS_ACKNOWLEDGE | VS_DRIVER);
-	mm_wr(d, VM_DEV_FEAT_SEL, 0);
-	d->offered = mm_rd(d, VM_DEV_FEAT);
-	mm_wr(d, VM_DEV_FEAT_SEL, 1);
-	d->offered |= (u64)mm_rd(d, VM_DEV_FEAT) << 32;
-	if (!(d->offered & BIT(VF_VERSION_1))) {
-		say("vmmio-error VERSION_1 not offered (0x%lx)", d->offered);
-		return false;
-	}
-	accept = d->offered & (want | BIT(VF_VERSION_1));
-	mm_wr(d, VM_DRV_FEAT_SEL, 0);
-	mm_wr(d, VM_DRV_FEAT, (u32)accept);
-	mm_wr(d, VM_DRV_FEAT_SEL, 1);
-	mm_wr(d, VM_DRV_FEAT, (u32)(accept >> 32));
-	mm_wr(d, VM_STATUS, VS_ACKNOWLEDGE | VS_DRIVER | VS_FEATURES_OK);
-	s = mm_rd(d, VM_STATUS);
-	if (!(s & VS_FEATURES_OK)) {
-		say("vmmio-error FEATURES_OK did not stick (status 0x%x, features "
-		    "0x%lx)", s, accept);
-		return false;
-	}
-	d->features = accept;
-	return true;
+	return virtio_negotiate(&r, want, &d->offered, &d->features, "vmmio-error");
 }
 
 static void set64(struct mmdev *d, u32 lo, u64 v)
@@ -226,9 +206,7 @@ static void set64(struct mmdev *d, u32 lo, u64 v)
 
 bool mm_queue(struct mmdev *d, u32 q, u16 size, const struct vq_layout *lay)
 {
-	struct vq *v = &d->q[q].vq;
-	u64 mem = (u64)(uintptr_t)ring_mem[q];
-	u64 desc = mem, avail = mem + RING_AVAIL_OFF, used = mem + RING_USED_OFF;
+	struct vq_layout at;
 	u32 max;
 
 	if (q >= MM_MAX_QUEUES)
@@ -243,26 +221,11 @@ bool mm_queue(struct mmdev *d, u32 q, u16 size, const struct vq_layout *lay)
 		say("vmmio-error queue%u: QueueNumMax 0", q);
 		return false;
 	}
-	if (!size)
-		size = max < VQ_MAX ? (u16)max : VQ_MAX;
-	if (size > VQ_MAX)
-		size = VQ_MAX;
-	memset(ring_mem[q], 0, RING_AREA);
-	memset(v, 0, sizeof(*v));
-	v->size = size;
-	v->desc = phys(desc);
-	v->avail = phys(avail);
-	v->used = phys(used);
-	if (lay && lay->desc)
-		desc = lay->desc;
-	if (lay && lay->avail)
-		avail = lay->avail;
-	if (lay && lay->used)
-		used = lay->used;
-	mm_wr(d, VM_QUEUE_NUM, size);
-	set64(d, VM_QUEUE_DESC_LO, desc);
-	set64(d, VM_QUEUE_AVAIL_LO, avail);
-	set64(d, VM_QUEUE_USED_LO, used);
+	at = vq_place(&d->q[q].vq, ring_mem[q], size, max, lay);
+	mm_wr(d, VM_QUEUE_NUM, d->q[q].vq.size);
+	set64(d, VM_QUEUE_DESC_LO, at.desc);
+	set64(d, VM_QUEUE_AVAIL_LO, at.avail);
+	set64(d, VM_QUEUE_USED_LO, at.used);
 	mm_wr(d, VM_QUEUE_READY, 1);
 	if (q >= d->nq)
 		d->nq = q + 1;
@@ -329,44 +292,17 @@ void mm_kick(struct mmdev *d, u32 q)
 
 bool mm_used_ready(struct mmdev *d, u32 q)
 {
-	struct vq *v = &d->q[q].vq;
+	return vq_used_ready(&d->q[q].vq);
+}
 
-	return v->used->idx != v->used_idx;
+static bool mm_broken(void *ctx)
+{
+	return mm_rd(ctx, VM_STATUS) & VS_NEEDS_RESET;
 }
 
 enum vq_wait_result mm_wait(struct mmdev *d, u32 q, u32 ms, u32 *id, u32 *len)
 {
-	struct vq *v = &d->q[q].vq;
-	enum vq_wait_result r = VQ_TIMEOUT;
-	u32 n = 0;
-
-	deadline_set(ms);
-	for (;;) {
-		if (v->used->idx != v->used_idx) {
-			volatile struct vring_used_elem *e;
-
-			barrier();
-			e = &v->used->ring[v->used_idx % v->size];
-			if (id)
-				*id = e->id;
-			if (len)
-				*len = e->len;
-			v->used_idx++;
-			r = VQ_DONE;
-			break;
-		}
-		if (++n % POLL_BATCH == 0) {
-			if (mm_rd(d, VM_STATUS) & VS_NEEDS_RESET) {
-				r = VQ_BROKEN;
-				break;
-			}
-			if (deadline_passed())
-				break;
-		}
-		cpu_relax();
-	}
-	deadline_clear();
-	return r;
+	return vq_poll(&d->q[q].vq, ms, id, len, mm_broken, d);
 }
 
 void mm_msi_cmd(struct mmdev *d, u32 cmd, u32 sel)
@@ -387,7 +323,6 @@ void mm_msi_configure(struct mmdev *d, u32 vec, u32 vector)
 /* ---- interrupts */
 
 static struct mmdev *wired;	/* whose GSI the handler serves */
-static volatile u32 irqs[IDT_VECTORS];
 static volatile u32 isr_seen, isr_last, isr_zero, stale_level, skip_ack;
 
 /*
@@ -417,36 +352,8 @@ static void mm_irq(u32 vector)
 		else if (s)
 			mm_wr(wired, VM_INT_ACK, s);
 	}
-	irqs[vector]++;
+	irq_counts[vector]++;
 	lapic_write(LAPIC_EOI, 0);
-}
-
-static u32 irq_total(void)
-{
-	u32 v, n = 0;
-
-	for (v = VEC_DEV_FIRST; v < IDT_VECTORS; v++)
-		n += irqs[v];
-	return n;
-}
-
-static bool wait_vec(u32 v, u32 count, u32 ms)
-{
-	deadline_set(ms);
-	while (irqs[v] < count && !timer_fired)
-		asm volatile("sti; hlt; cli" : : : "memory");
-	deadline_clear();
-	return irqs[v] >= count;
-}
-
-/* Any device interrupt beyond @seen within @ms (interrupts on)? */
-static bool wait_any(u32 seen, u32 ms)
-{
-	deadline_set(ms);
-	while (irq_total() == seen && !timer_fired)
-		asm volatile("sti; hlt; cli" : : : "memory");
-	deadline_clear();
-	return irq_total() != seen;
 }
 
 /* Level triggered, active high (as the DSDT says), to APIC 0. */
@@ -467,33 +374,16 @@ static u32 gsi_vec(struct mmdev *d)
 
 /* ---- case plumbing */
 
-static u32 nbad;
 static const struct acpi_info *acpi;
 static const char *cmdline;
 
-static void __attribute__((format(printf, 1, 2))) bad(const char *fmt, ...)
+/* The command line's device @id: its GSI listened to, reset, @want negotiated. */
+static bool mm_open(struct mmdev *d, u32 id, u64 want)
 {
-	va_list ap;
-
-	nbad++;
-	va_start(ap, fmt);
-	vsay("bad ", fmt, ap);
-	va_end(ap);
-}
-
-#define CHECK(cond, ...)	do { if (!(cond)) bad(__VA_ARGS__); } while (0)
-
-static const char *wait_text(enum vq_wait_result r)
-{
-	return r == VQ_DONE ? "done" : r == VQ_BROKEN ? "needs-reset" : "timeout";
-}
-
-static bool all_zero(const u8 *p, u32 n)
-{
-	while (n--)
-		if (*p++)
-			return false;
-	return true;
+	if (!mm_find(d, id, cmdline))
+		return false;
+	gsi_listen(d, true);
+	return mm_reset(d) && mm_negotiate(d, want);
 }
 
 /* One device-writable buffer on queue @q (rng); kicked if @kick. */
@@ -516,7 +406,7 @@ static bool rng_done(struct mmdev *d, u32 q, u16 head, u32 *len)
 	if (len)
 		*len = l;
 	if (r != VQ_DONE) {
-		bad("queue%u request: %s", q, wait_text(r));
+		bad("queue%u request: %s", q, vq_wait_text(r));
 		return false;
 	}
 	CHECK(id == head, "queue%u used id %u, expected %u", q, id, head);
@@ -530,33 +420,13 @@ static bool rng_request(struct mmdev *d, u8 *buf, u32 len)
 	return rng_done(d, 0, head, NULL);
 }
 
-/* Fill @want bytes from virtio-rng (it may return fewer per request). */
-static bool rng_fill(struct mmdev *d, u8 *buf, u32 want)
+/* One rng buffer on queue 0 of the device @ctx; its used length. */
+static bool rng_req(void *ctx, u8 *buf, u32 len, u32 *used)
 {
-	u32 got = 0, len, n;
-	u16 head;
-
-	for (n = 0; got < want && n < 16; n++) {
-		head = rng_submit(d, 0, buf + got, want - got, true);
-		if (!rng_done(d, 0, head, &len))
-			return false;
-		if (!len || len > want - got) {
-			bad("rng used len %u for a %u-byte buffer", len, want - got);
-			return false;
-		}
-		got += len;
-	}
-	CHECK(got == want, "rng: %u bytes after %u requests", got, n);
-	return got == want;
+	return rng_done(ctx, 0, rng_submit(ctx, 0, buf, len, true), used);
 }
 
 /* virtio-blk: a header/data/status chain on queue @q. */
-struct blk_hdr {
-	u32 type;
-	u32 reserved;
-	u64 sector;
-};
-
 static struct blk_hdr blk_hdr[MM_MAX_QUEUES] __attribute__((aligned(16)));
 static volatile u8 blk_status[MM_MAX_QUEUES];
 static u8 iobuf[2 * SECTOR] __attribute__((aligned(4096)));
@@ -603,17 +473,6 @@ static int blk_io(struct mmdev *d, u32 q, u32 type, u64 sector, u8 *buf, u32 len
 	u16 head = blk_submit(d, q, type, sector, buf, len, true);
 
 	return blk_complete(d, q, head, IO_MS);
-}
-
-static bool disk_pattern_ok(const u8 *buf, u64 sector)
-{
-	u64 off = sector * SECTOR;
-	u32 i;
-
-	for (i = 0; i < SECTOR; i++)
-		if (buf[i] != (u8)disk_pattern[(off + i) % DISK_PATTERN_LEN])
-			return false;
-	return true;
 }
 
 static bool blk_read0(struct mmdev *d, u32 q)
@@ -798,34 +657,35 @@ static void case_plain(void)
 	CHECK(v == 0, "plain: QueueNotify reads 0x%x", v);
 
 	/* A completion: GSI, InterruptStatus bit 0, cleared by InterruptACK. */
-	before = irqs[gsi_vec(d)];
+	before = irq_counts[gsi_vec(d)];
 	isr_seen = 0;
 	if (!rng_request(d, c, sizeof(c)))
 		goto out;
-	CHECK(wait_vec(gsi_vec(d), before + 1, IRQ_MS),
+	CHECK(irq_wait(gsi_vec(d), before + 1, IRQ_MS),
 	      "plain: no interrupt on GSI %u", d->gsi);
 	v = mm_rd(d, VM_INT_STATUS);
 	say("plain irq=%s gsi=%u isr=0x%x after-ack=0x%x",
-	    irqs[gsi_vec(d)] > before ? "ok" : "none", d->gsi, isr_last, v);
+	    irq_counts[gsi_vec(d)] > before ? "ok" : "none", d->gsi, isr_last, v);
 	CHECK(isr_last == VM_INT_VRING, "plain: InterruptStatus 0x%x in the handler",
 	      isr_last);
 	CHECK(v == 0, "plain: InterruptStatus 0x%x after InterruptACK", v);
-	CHECK(!wait_any(irq_total(), QUIET_MS), "plain: interrupt after the ACK");
+	CHECK(!irq_wait_any(irq_total(), QUIET_MS), "plain: interrupt after the ACK");
 
 	/* Not acknowledged: after the EOI the line is still up, so it comes again. */
-	before = irqs[gsi_vec(d)];
+	before = irq_counts[gsi_vec(d)];
 	skip_ack = 1;
 	if (!rng_request(d, c, sizeof(c)))
 		goto out;
-	wait_vec(gsi_vec(d), before + 2, IRQ_MS);
-	say("plain unacked deliveries=%u isr=0x%x", irqs[gsi_vec(d)] - before,
+	irq_wait(gsi_vec(d), before + 2, IRQ_MS);
+	say("plain unacked deliveries=%u isr=0x%x", irq_counts[gsi_vec(d)] - before,
 	    isr_last);
-	CHECK(irqs[gsi_vec(d)] - before == 2,
+	CHECK(irq_counts[gsi_vec(d)] - before == 2,
 	      "plain: %u deliveries of an interrupt acknowledged only the second "
-	      "time", irqs[gsi_vec(d)] - before);
+	      "time", irq_counts[gsi_vec(d)] - before);
 	skip_ack = 0;
 
-	if (!rng_fill(d, a, sizeof(a)) || !rng_fill(d, b, sizeof(b)))
+	if (!rng_fill(rng_req, d, a, sizeof(a)) ||
+	    !rng_fill(rng_req, d, b, sizeof(b)))
 		goto out;
 	CHECK(!all_zero(a, sizeof(a)), "plain: 64 zero bytes");
 	CHECK(memcmp(a, b, sizeof(a)), "plain: two reads gave the same bytes");
@@ -833,14 +693,14 @@ static void case_plain(void)
 	    memcmp(a, b, 64) ? "yes" : "no");
 
 	/* A broken ring: NEEDS_RESET, announced with InterruptStatus bit 1. */
-	before = irqs[gsi_vec(d)];
+	before = irq_counts[gsi_vec(d)];
 	isr_seen = 0;
 	v = (u32)break_device(d);
-	wait_vec(gsi_vec(d), before + 1, IRQ_MS);
+	irq_wait(gsi_vec(d), before + 1, IRQ_MS);
 	say("plain config-irq=%s isr=0x%x status=0x%x",
-	    irqs[gsi_vec(d)] > before ? "yes" : "no", isr_seen, mm_rd(d, VM_STATUS));
+	    irq_counts[gsi_vec(d)] > before ? "yes" : "no", isr_seen, mm_rd(d, VM_STATUS));
 	CHECK(v == VQ_BROKEN, "plain: descriptor outside RAM: %s",
-	      wait_text((enum vq_wait_result)v));
+	      vq_wait_text((enum vq_wait_result)v));
 	CHECK(isr_seen & VM_INT_CONFIG, "plain: no config interrupt (isr 0x%x)",
 	      isr_seen);
 	CHECK(mm_rd(d, VM_INT_STATUS) == 0, "plain: InterruptStatus 0x%x after ACK",
@@ -882,9 +742,9 @@ static void case_plain_blk(void)
 		bad("blk: capacity %lu", cap);
 		goto out;
 	}
-	before = irqs[gsi_vec(d)];
+	before = irq_counts[gsi_vec(d)];
 	blk_read0(d, 0);
-	CHECK(wait_vec(gsi_vec(d), before + 1, IRQ_MS), "blk: no interrupt");
+	CHECK(irq_wait(gsi_vec(d), before + 1, IRQ_MS), "blk: no interrupt");
 	CHECK(isr_last == VM_INT_VRING, "blk: InterruptStatus 0x%x", isr_last);
 	memset(iobuf, 0, SECTOR);
 	st = blk_io(d, 0, VBLK_T_IN, cap - 1, iobuf, SECTOR);
@@ -905,7 +765,7 @@ static void case_plain_blk(void)
 	st = blk_io(d, 0, VBLK_T_IN, cap, iobuf2, SECTOR);
 	say("blk oob status=%d", st);
 	CHECK(st == VBLK_S_IOERR, "blk: read at capacity: status %d", st);
-	say("blk irqs=%u stale-level-irqs=%u", irqs[gsi_vec(d)] - before,
+	say("blk irqs=%u stale-level-irqs=%u", irq_counts[gsi_vec(d)] - before,
 	    stale_level);
 out:
 	mm_reset(d);
@@ -921,7 +781,7 @@ nodev:
 /* Interrupts on any vector but @except, for "nothing else fired". */
 static u32 others(u32 except)
 {
-	return irq_total() - irqs[except];
+	return irq_total() - irq_counts[except];
 }
 
 static void case_msi_fixed(void)
@@ -933,12 +793,8 @@ static void case_msi_fixed(void)
 	int st;
 	bool early, quiet;
 
-	if (!mm_find(d, VIRTIO_ID_BLK, cmdline))
-		goto nodev;
-	gsi_listen(d, true);
-	if (!mm_reset(d) || !mm_negotiate(d, BIT(VBLK_F_MQ) |
-					  BIT(VF_MMIO_NOTIFICATION) |
-					  BIT(VF_MMIO_MSI)))
+	if (!mm_open(d, VIRTIO_ID_BLK, BIT(VBLK_F_MQ) | BIT(VF_MMIO_NOTIFICATION) |
+		     BIT(VF_MMIO_MSI)))
 		goto nodev;
 	nq = count_queues(d);
 	nvec = mm_rd(d, VM_MSI_VEC_NUM);
@@ -977,14 +833,14 @@ static void case_msi_fixed(void)
 	    info, d->notify[0] - d->base, d->notify[1] - d->base);
 
 	/* Queue 0 completes on vector 1 (0x43), InterruptStatus stays 0. */
-	before = irqs[VEC_MM_Q0];
+	before = irq_counts[VEC_MM_Q0];
 	rest = others(VEC_MM_Q0);
 	blk_read0(d, 0);
-	CHECK(wait_vec(VEC_MM_Q0, before + 1, IRQ_MS), "msi-fixed: no MSI on 0x%x",
+	CHECK(irq_wait(VEC_MM_Q0, before + 1, IRQ_MS), "msi-fixed: no MSI on 0x%x",
 	      VEC_MM_Q0);
 	v = mm_rd(d, VM_INT_STATUS);
 	say("msi-fixed q0 irq=%s vector=0x%x isr=0x%x",
-	    irqs[VEC_MM_Q0] > before ? "ok" : "none", VEC_MM_Q0, v);
+	    irq_counts[VEC_MM_Q0] > before ? "ok" : "none", VEC_MM_Q0, v);
 	CHECK(v == 0, "msi-fixed: InterruptStatus 0x%x with MSI on", v);
 	CHECK(others(VEC_MM_Q0) == rest, "msi-fixed: other vectors fired too");
 
@@ -993,11 +849,11 @@ static void case_msi_fixed(void)
 	 * does. One round trip first, so that no kick of queue 1 from before
 	 * (DRIVER_OK kicks every ready queue) is still on its way.
 	 */
-	before = irqs[VEC_MM_Q1];
+	before = irq_counts[VEC_MM_Q1];
 	CHECK(blk_read0(d, 1), "msi-fixed: no request on queue 1");
-	CHECK(wait_vec(VEC_MM_Q1, before + 1, IRQ_MS), "msi-fixed: no MSI on 0x%x",
+	CHECK(irq_wait(VEC_MM_Q1, before + 1, IRQ_MS), "msi-fixed: no MSI on 0x%x",
 	      VEC_MM_Q1);
-	before = irqs[VEC_MM_Q1];
+	before = irq_counts[VEC_MM_Q1];
 	memset(iobuf, 0, SECTOR);
 	head = blk_submit(d, 1, VBLK_T_IN, 0, iobuf, SECTOR, false);
 	mm_kick(d, 0);
@@ -1005,11 +861,11 @@ static void case_msi_fixed(void)
 	early = mm_used_ready(d, 1);
 	mm_kick(d, 1);
 	st = blk_complete(d, 1, head, IO_MS);
-	CHECK(wait_vec(VEC_MM_Q1, before + 1, IRQ_MS), "msi-fixed: no MSI on 0x%x",
+	CHECK(irq_wait(VEC_MM_Q1, before + 1, IRQ_MS), "msi-fixed: no MSI on 0x%x",
 	      VEC_MM_Q1);
 	say("msi-fixed q1 via-q0-notify=%s via-q1-notify=%s irq=%s",
 	    early ? "done" : "none", st == VBLK_S_OK ? "done" : "failed",
-	    irqs[VEC_MM_Q1] > before ? "ok" : "none");
+	    irq_counts[VEC_MM_Q1] > before ? "ok" : "none");
 	CHECK(!early, "msi-fixed: queue 1 served after a notify of queue 0");
 	CHECK(st == VBLK_S_OK && disk_pattern_ok(iobuf, 0),
 	      "msi-fixed: queue 1 read (status %d)", st);
@@ -1018,68 +874,68 @@ static void case_msi_fixed(void)
 	mm_msi_cmd(d, MSI_CMD_MASK, 1);
 	before = irq_total();
 	blk_read0(d, 0);
-	quiet = !wait_any(before, QUIET_MS);
+	quiet = !irq_wait_any(before, QUIET_MS);
 	v = mm_rd(d, VM_INT_STATUS);
-	before = irqs[VEC_MM_Q0];
+	before = irq_counts[VEC_MM_Q0];
 	mm_msi_cmd(d, MSI_CMD_UNMASK, 1);
-	wait_vec(VEC_MM_Q0, before + 1, IRQ_MS);
+	irq_wait(VEC_MM_Q0, before + 1, IRQ_MS);
 	say("msi-fixed masked irq=%s isr=0x%x unmask irq=%s", quiet ? "none" : "yes",
-	    v, irqs[VEC_MM_Q0] > before ? "ok" : "none");
+	    v, irq_counts[VEC_MM_Q0] > before ? "ok" : "none");
 	CHECK(quiet, "msi-fixed: interrupt through a masked vector");
-	CHECK(irqs[VEC_MM_Q0] > before, "msi-fixed: nothing after UNMASK");
+	CHECK(irq_counts[VEC_MM_Q0] > before, "msi-fixed: nothing after UNMASK");
 	CHECK(v == 0, "msi-fixed: InterruptStatus 0x%x while masked", v);
 
 	/* CONFIGURE again: vector 1 now sends 0x45. */
 	mm_msi_configure(d, 1, VEC_MM_ALT);
-	before = irqs[VEC_MM_Q0];
-	v = irqs[VEC_MM_ALT];
+	before = irq_counts[VEC_MM_Q0];
+	v = irq_counts[VEC_MM_ALT];
 	blk_read0(d, 0);
-	wait_vec(VEC_MM_ALT, v + 1, IRQ_MS);
+	irq_wait(VEC_MM_ALT, v + 1, IRQ_MS);
 	delay_ms(5);
-	say("msi-fixed reconfigured irq=0x%x", irqs[VEC_MM_ALT] > v ? VEC_MM_ALT :
-	    irqs[VEC_MM_Q0] > before ? VEC_MM_Q0 : 0);
-	CHECK(irqs[VEC_MM_ALT] == v + 1 && irqs[VEC_MM_Q0] == before,
+	say("msi-fixed reconfigured irq=0x%x", irq_counts[VEC_MM_ALT] > v ? VEC_MM_ALT :
+	    irq_counts[VEC_MM_Q0] > before ? VEC_MM_Q0 : 0);
+	CHECK(irq_counts[VEC_MM_ALT] == v + 1 && irq_counts[VEC_MM_Q0] == before,
 	      "msi-fixed: vector 1 reprogrammed to 0x%x, got 0x%x:%u 0x%x:%u",
-	      VEC_MM_ALT, VEC_MM_ALT, irqs[VEC_MM_ALT] - v, VEC_MM_Q0,
-	      irqs[VEC_MM_Q0] - before);
+	      VEC_MM_ALT, VEC_MM_ALT, irq_counts[VEC_MM_ALT] - v, VEC_MM_Q0,
+	      irq_counts[VEC_MM_Q0] - before);
 	mm_msi_configure(d, 1, VEC_MM_Q0);
 
 	/* A plain QueueNotify write still works (lkvm serves it from the exit). */
 	d->notify[0] = d->notify[1] = d->base + VM_QUEUE_NOTIFY;
-	before = irqs[VEC_MM_Q0];
-	v = irqs[VEC_MM_Q1];
+	before = irq_counts[VEC_MM_Q0];
+	v = irq_counts[VEC_MM_Q1];
 	early = blk_read0(d, 0) && blk_read0(d, 1);
-	wait_vec(VEC_MM_Q0, before + 1, IRQ_MS);
-	wait_vec(VEC_MM_Q1, v + 1, IRQ_MS);
+	irq_wait(VEC_MM_Q0, before + 1, IRQ_MS);
+	irq_wait(VEC_MM_Q1, v + 1, IRQ_MS);
 	say("msi-fixed plain-notify q0+q1=%s irqs=%u+%u", early ? "done" : "failed",
-	    irqs[VEC_MM_Q0] - before, irqs[VEC_MM_Q1] - v);
-	CHECK(early && irqs[VEC_MM_Q0] > before && irqs[VEC_MM_Q1] > v,
+	    irq_counts[VEC_MM_Q0] - before, irq_counts[VEC_MM_Q1] - v);
+	CHECK(early && irq_counts[VEC_MM_Q0] > before && irq_counts[VEC_MM_Q1] > v,
 	      "msi-fixed: plain QueueNotify writes after the per-queue ones");
 	mm_use_queue_notify(d);
 
 	/* DISABLE: back to the wired interrupt; ENABLE again. */
 	mm_msi_cmd(d, MSI_CMD_DISABLE, 0);
 	state = mm_rd(d, VM_MSI_STATE);
-	before = irqs[gsi_vec(d)];
+	before = irq_counts[gsi_vec(d)];
 	isr_last = 0;
 	blk_read0(d, 0);
-	wait_vec(gsi_vec(d), before + 1, IRQ_MS);
+	irq_wait(gsi_vec(d), before + 1, IRQ_MS);
 	say("msi-fixed disabled state=0x%x gsi-irq=%s isr=0x%x", state,
-	    irqs[gsi_vec(d)] > before ? "ok" : "none", isr_last);
+	    irq_counts[gsi_vec(d)] > before ? "ok" : "none", isr_last);
 	CHECK(state == 0, "msi-fixed: MsiState 0x%x after DISABLE", state);
-	CHECK(irqs[gsi_vec(d)] > before && isr_last == VM_INT_VRING,
+	CHECK(irq_counts[gsi_vec(d)] > before && isr_last == VM_INT_VRING,
 	      "msi-fixed: no wired interrupt after DISABLE");
 	mm_msi_cmd(d, MSI_CMD_ENABLE, 0);
 
 	/* NEEDS_RESET: the configuration vector (0) fires, status stays 0. */
-	before = irqs[VEC_MM_CFG];
+	before = irq_counts[VEC_MM_CFG];
 	v = (u32)break_device(d);
-	wait_vec(VEC_MM_CFG, before + 1, IRQ_MS);
-	say("msi-fixed config-irq=%s isr=0x%x", irqs[VEC_MM_CFG] > before ? "ok" :
+	irq_wait(VEC_MM_CFG, before + 1, IRQ_MS);
+	say("msi-fixed config-irq=%s isr=0x%x", irq_counts[VEC_MM_CFG] > before ? "ok" :
 	    "none", mm_rd(d, VM_INT_STATUS));
 	CHECK(v == VQ_BROKEN, "msi-fixed: descriptor outside RAM: %s",
-	      wait_text((enum vq_wait_result)v));
-	CHECK(irqs[VEC_MM_CFG] > before, "msi-fixed: no config MSI");
+	      vq_wait_text((enum vq_wait_result)v));
+	CHECK(irq_counts[VEC_MM_CFG] > before, "msi-fixed: no config MSI");
 
 	mm_reset(d);
 	state = mm_rd(d, VM_MSI_STATE);
@@ -1107,11 +963,7 @@ static void case_msi_shared(void)
 	u32 nvec, state, before, v;
 	bool quiet;
 
-	if (!mm_find(d, VIRTIO_ID_RNG, cmdline))
-		goto nodev;
-	gsi_listen(d, true);
-	if (!mm_reset(d) || !mm_negotiate(d, BIT(VF_MMIO_NOTIFICATION) |
-					  BIT(VF_MMIO_MSI)))
+	if (!mm_open(d, VIRTIO_ID_RNG, BIT(VF_MMIO_NOTIFICATION) | BIT(VF_MMIO_MSI)))
 		goto nodev;
 	nvec = mm_rd(d, VM_MSI_VEC_NUM);
 	state = mm_rd(d, VM_MSI_STATE);
@@ -1141,30 +993,30 @@ static void case_msi_shared(void)
 	/* Unmapped queue: completes, no interrupt at all. */
 	before = irq_total();
 	rng_request(d, c, sizeof(c));
-	quiet = !wait_any(before, QUIET_MS);
+	quiet = !irq_wait_any(before, QUIET_MS);
 	say("msi-shared unmapped irq=%s", quiet ? "none" : "yes");
 	CHECK(quiet, "msi-shared: interrupt for a queue mapped to NO_VECTOR");
 
 	/* Queue 0 -> vector 1. */
 	mm_wr(d, VM_QUEUE_SEL, 0);
 	mm_msi_cmd(d, MSI_CMD_MAP_QUEUE, 1);
-	before = irqs[VEC_MM_Q0];
+	before = irq_counts[VEC_MM_Q0];
 	rng_request(d, c, sizeof(c));
-	CHECK(wait_vec(VEC_MM_Q0, before + 1, IRQ_MS),
+	CHECK(irq_wait(VEC_MM_Q0, before + 1, IRQ_MS),
 	      "msi-shared: no MSI on vector 1");
-	say("msi-shared queue->1 irq=%s", irqs[VEC_MM_Q0] > before ? "ok" : "none");
+	say("msi-shared queue->1 irq=%s", irq_counts[VEC_MM_Q0] > before ? "ok" : "none");
 
 	/* Queue 0 and config both -> vector 0. */
 	mm_wr(d, VM_QUEUE_SEL, 0);
 	mm_msi_cmd(d, MSI_CMD_MAP_QUEUE, 0);
 	mm_msi_cmd(d, MSI_CMD_MAP_CONFIG, 0);
-	before = irqs[VEC_MM_CFG];
-	v = irqs[VEC_MM_Q0];
+	before = irq_counts[VEC_MM_CFG];
+	v = irq_counts[VEC_MM_Q0];
 	rng_request(d, c, sizeof(c));
-	CHECK(wait_vec(VEC_MM_CFG, before + 1, IRQ_MS),
+	CHECK(irq_wait(VEC_MM_CFG, before + 1, IRQ_MS),
 	      "msi-shared: no MSI on vector 0");
-	CHECK(irqs[VEC_MM_Q0] == v, "msi-shared: vector 1 still used");
-	say("msi-shared queue->0 irq=%s isr=0x%x", irqs[VEC_MM_CFG] > before ?
+	CHECK(irq_counts[VEC_MM_Q0] == v, "msi-shared: vector 1 still used");
+	say("msi-shared queue->0 irq=%s isr=0x%x", irq_counts[VEC_MM_CFG] > before ?
 	    "ok" : "none", mm_rd(d, VM_INT_STATUS));
 	CHECK(mm_rd(d, VM_INT_STATUS) == 0, "msi-shared: InterruptStatus set");
 
@@ -1172,22 +1024,22 @@ static void case_msi_shared(void)
 	mm_msi_cmd(d, MSI_CMD_MASK, 0);
 	before = irq_total();
 	rng_request(d, c, sizeof(c));
-	quiet = !wait_any(before, QUIET_MS);
-	before = irqs[VEC_MM_CFG];
+	quiet = !irq_wait_any(before, QUIET_MS);
+	before = irq_counts[VEC_MM_CFG];
 	mm_msi_cmd(d, MSI_CMD_UNMASK, 0);
-	wait_vec(VEC_MM_CFG, before + 1, IRQ_MS);
+	irq_wait(VEC_MM_CFG, before + 1, IRQ_MS);
 	say("msi-shared masked irq=%s unmask irq=%s", quiet ? "none" : "yes",
-	    irqs[VEC_MM_CFG] > before ? "ok" : "none");
-	CHECK(quiet && irqs[VEC_MM_CFG] > before, "msi-shared: mask/unmask");
+	    irq_counts[VEC_MM_CFG] > before ? "ok" : "none");
+	CHECK(quiet && irq_counts[VEC_MM_CFG] > before, "msi-shared: mask/unmask");
 
 	/* Config change on the shared vector. */
-	before = irqs[VEC_MM_CFG];
+	before = irq_counts[VEC_MM_CFG];
 	v = (u32)break_device(d);
-	wait_vec(VEC_MM_CFG, before + 1, IRQ_MS);
-	say("msi-shared config-irq=%s", irqs[VEC_MM_CFG] > before ? "ok" : "none");
-	CHECK(v == VQ_BROKEN && irqs[VEC_MM_CFG] > before,
+	irq_wait(VEC_MM_CFG, before + 1, IRQ_MS);
+	say("msi-shared config-irq=%s", irq_counts[VEC_MM_CFG] > before ? "ok" : "none");
+	CHECK(v == VQ_BROKEN && irq_counts[VEC_MM_CFG] > before,
 	      "msi-shared: no config MSI on the shared vector (%s)",
-	      wait_text((enum vq_wait_result)v));
+	      vq_wait_text((enum vq_wait_result)v));
 	mm_reset(d);
 	state = mm_rd(d, VM_MSI_STATE);
 	say("msi-shared after-reset state=0x%x", state);
@@ -1213,11 +1065,7 @@ static void case_msi_invalid(void)
 	u32 nvec, state, before, i, gsi_before;
 	bool sharing, quiet;
 
-	if (!mm_find(d, VIRTIO_ID_RNG, cmdline))
-		goto nodev;
-	gsi_listen(d, true);
-	if (!mm_reset(d) || !mm_negotiate(d, BIT(VF_MMIO_NOTIFICATION) |
-					  BIT(VF_MMIO_MSI)))
+	if (!mm_open(d, VIRTIO_ID_RNG, BIT(VF_MMIO_NOTIFICATION) | BIT(VF_MMIO_MSI)))
 		goto nodev;
 	if (!(d->features & BIT(VF_MMIO_MSI))) {
 		bad("msi-invalid: bit 40 not offered");
@@ -1262,7 +1110,7 @@ static void case_msi_invalid(void)
 	before = irq_total();
 	CHECK(rng_request(d, c, sizeof(c)), "msi-invalid: no request with "
 	      "unconfigured vectors");
-	quiet = !wait_any(before, QUIET_MS);
+	quiet = !irq_wait_any(before, QUIET_MS);
 	say("msi-invalid unconfigured irq=%s", quiet ? "none" : "yes");
 	CHECK(quiet, "msi-invalid: interrupt from an unconfigured vector");
 
@@ -1276,14 +1124,14 @@ static void case_msi_invalid(void)
 		mm_wr(d, VM_QUEUE_SEL, 0);
 		mm_msi_cmd(d, MSI_CMD_MAP_QUEUE, 1);
 	}
-	gsi_before = irqs[gsi_vec(d)];
-	before = irqs[VEC_MM_Q0];
+	gsi_before = irq_counts[gsi_vec(d)];
+	before = irq_counts[VEC_MM_Q0];
 	CHECK(rng_request(d, c, sizeof(c)), "msi-invalid: no request at the end");
-	CHECK(wait_vec(VEC_MM_Q0, before + 1, IRQ_MS),
+	CHECK(irq_wait(VEC_MM_Q0, before + 1, IRQ_MS),
 	      "msi-invalid: no MSI once configured properly");
-	CHECK(irqs[gsi_vec(d)] == gsi_before, "msi-invalid: wired interrupt with "
+	CHECK(irq_counts[gsi_vec(d)] == gsi_before, "msi-invalid: wired interrupt with "
 	      "MSI enabled");
-	say("msi-invalid final irq=%s vector=0x%x", irqs[VEC_MM_Q0] > before ?
+	say("msi-invalid final irq=%s vector=0x%x", irq_counts[VEC_MM_Q0] > before ?
 	    "ok" : "none", VEC_MM_Q0);
 out:
 	mm_reset(d);
@@ -1321,13 +1169,13 @@ static void case_msi_not_negotiated(void)
 	mm_msi_cmd(d, MSI_CMD_ENABLE, 0);
 	v = mm_rd(d, VM_MSI_STATE);
 	CHECK(v == 0, "not-negotiated: ENABLE took effect, MsiState 0x%x", v);
-	before = irqs[gsi_vec(d)];
+	before = irq_counts[gsi_vec(d)];
 	CHECK(rng_request(d, c, sizeof(c)), "not-negotiated: no request");
-	CHECK(wait_vec(gsi_vec(d), before + 1, IRQ_MS),
+	CHECK(irq_wait(gsi_vec(d), before + 1, IRQ_MS),
 	      "not-negotiated: no wired interrupt");
 	v = mm_rd(d, VM_INT_STATUS);
 	say("not-negotiated irq=%s isr=0x%x after-ack=0x%x",
-	    irqs[gsi_vec(d)] > before ? "ok" : "none", isr_last, v);
+	    irq_counts[gsi_vec(d)] > before ? "ok" : "none", isr_last, v);
 	CHECK(isr_last == VM_INT_VRING && v == 0,
 	      "not-negotiated: InterruptStatus 0x%x, 0x%x after ACK", isr_last, v);
 	mm_reset(d);
@@ -1401,19 +1249,6 @@ nodev:
 }
 
 /* ---- mmio-hostile: broken registers and rings on virtio-blk */
-
-static inline u64 mmio_read64(u64 addr)
-{
-	u64 v;
-
-	asm volatile("movq (%1), %0" : "=r"(v) : "r"(phys(addr)) : "memory");
-	return v;
-}
-
-static inline void mmio_write64(u64 addr, u64 v)
-{
-	asm volatile("movq %0, (%1)" : : "r"(v), "r"(phys(addr)) : "memory");
-}
 
 static struct mmdev hdev;
 
@@ -1678,6 +1513,17 @@ static void case_hostile(void)
 
 void vmmio_action(const char *act, const struct acpi_info *ai, const char *cl)
 {
+	static const struct guest_case cases[] = {
+		{ "mmio-plain", case_plain },
+		{ "mmio-plain-blk", case_plain_blk },
+		{ "mmio-msi-fixed", case_msi_fixed },
+		{ "mmio-msi-shared", case_msi_shared },
+		{ "mmio-msi-invalid", case_msi_invalid },
+		{ "mmio-msi-not-negotiated", case_msi_not_negotiated },
+		{ "mmio-hostile", case_hostile },
+		{ "ioevent-read", case_ioevent_read },
+	};
+
 	acpi = ai;
 	cmdline = cl;
 	nbad = 0;
@@ -1688,27 +1534,7 @@ void vmmio_action(const char *act, const struct acpi_info *ai, const char *cl)
 		return;
 	}
 	dev_irq_hook = mm_irq;
-	if (!strcmp(act, "mmio-plain"))
-		case_plain();
-	else if (!strcmp(act, "mmio-plain-blk"))
-		case_plain_blk();
-	else if (!strcmp(act, "mmio-msi-fixed"))
-		case_msi_fixed();
-	else if (!strcmp(act, "mmio-msi-shared"))
-		case_msi_shared();
-	else if (!strcmp(act, "mmio-msi-invalid"))
-		case_msi_invalid();
-	else if (!strcmp(act, "mmio-msi-not-negotiated"))
-		case_msi_not_negotiated();
-	else if (!strcmp(act, "mmio-hostile"))
-		case_hostile();
-	else if (!strcmp(act, "ioevent-read"))
-		case_ioevent_read();
-	else
-		fatal("unknown action %s", act);
+	case_run(act, cases, ARRAY_SIZE(cases));
 	dev_irq_hook = NULL;
-	if (nbad)
-		say("%s result=fail bad=%u", act, nbad);
-	else
-		say("%s result=pass", act);
+	case_result(act);
 }

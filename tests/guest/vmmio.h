@@ -64,7 +64,7 @@
 
 #define VBLK_F_MQ		12
 
-#define MM_MAX_QUEUES		2
+#define MM_MAX_QUEUES		4	/* the balloon has 4 */
 
 struct mmdev {
 	u64 base;
@@ -91,6 +91,8 @@ u32 mm_cmdline_devices(const char *cmdline, u64 *base, u64 *size, u32 *gsi,
 		       u32 max);
 
 bool mm_reset(struct mmdev *d);
+/* The features the device offers (also kept in d->offered). */
+u64 mm_offered(struct mmdev *d);
 /* ACKNOWLEDGE, DRIVER, features (VERSION_1 | @want, if offered), FEATURES_OK. */
 bool mm_negotiate(struct mmdev *d, u64 want);
 /* Queue @q with @size entries (0: the device's, at most VQ_MAX); rings from @lay. */

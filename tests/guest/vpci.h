@@ -80,6 +80,7 @@ u8 pci_cap_next(u32 bdf, u8 id, u8 from);
 #define VF_VERSION_1		32
 #define VF_ACCESS_PLATFORM	33
 #define VF_RING_PACKED		34
+#define VBLK_F_SIZE_MAX		1
 #define VBLK_F_SEG_MAX		2
 #define VBLK_F_RO		5
 #define VBLK_F_BLK_SIZE		6
@@ -176,12 +177,42 @@ struct vq_layout {
 	u64 desc, avail, used;
 };
 
+/* Ring memory: descriptors, then the driver area, then the device area. */
+#define RING_AREA		8192
+#define RING_AVAIL_OFF		1024
+#define RING_USED_OFF		4096
+
+/*
+ * Lay queue @q out, empty, in @mem (RING_AREA bytes): @size entries (0:
+ * @max), at most VQ_MAX. Returns the ring addresses to give the device:
+ * @mem's, or @lay's where set (the driver keeps using @mem's).
+ */
+struct vq_layout vq_place(struct vq *q, u8 *mem, u16 size, u32 max,
+			  const struct vq_layout *lay);
+
 void common_w8(struct vdev *d, u32 off, u8 v);
 void common_w16(struct vdev *d, u32 off, u16 v);
 void common_w32(struct vdev *d, u32 off, u32 v);
 u8 common_r8(struct vdev *d, u32 off);
 u16 common_r16(struct vdev *d, u32 off);
 u32 common_r32(struct vdev *d, u32 off);
+
+/* Where a transport has its status and feature registers. */
+struct vfeat_regs {
+	u64 status;
+	bool status8;		/* 8 bits wide (PCI), else 32 (MMIO) */
+	u64 dev_sel, dev_feat;	/* the device's features, 32 at a time */
+	u64 drv_sel, drv_feat;	/* the driver's */
+};
+
+/* The features the device offers. */
+u64 virtio_offered(const struct vfeat_regs *r);
+/*
+ * ACKNOWLEDGE, DRIVER, features (VERSION_1 | @want, where offered),
+ * FEATURES_OK, which must stick (3.1.1); @err starts the error lines.
+ */
+bool virtio_negotiate(const struct vfeat_regs *r, u64 want, u64 *offered,
+		      u64 *features, const char *err);
 
 bool vpci_find(struct vdev *d, u16 id, const struct acpi_info *ai);
 u8 vdev_status(struct vdev *d);
@@ -215,11 +246,18 @@ void vq_publish(struct vdev *d, u16 head);
 void vq_kick(struct vdev *d);
 
 enum vq_wait_result { VQ_DONE, VQ_BROKEN, VQ_TIMEOUT };
+/* A used entry already there? (no waiting, no register access) */
+bool vq_used_ready(const struct vq *q);
 /*
- * Wait up to @ms for the next used entry; VQ_BROKEN when the device set
- * NEEDS_RESET meanwhile.
+ * Wait up to @ms for the next used entry of @q; VQ_BROKEN when
+ * @broken(@ctx) (asked now and then) says the device set NEEDS_RESET.
  */
+enum vq_wait_result vq_poll(struct vq *q, u32 ms, u32 *id, u32 *len,
+			    bool (*broken)(void *ctx), void *ctx);
+/* vq_poll() on the virtio-pci device's queue 0. */
 enum vq_wait_result vq_wait(struct vdev *d, u32 ms, u32 *id, u32 *len);
+/* "done", "needs-reset", "timeout" */
+const char *vq_wait_text(enum vq_wait_result r);
 
 /* MSI-X: enable the capability and program entry @v to send @vector. */
 void msix_enable(struct vdev *d, bool on);
@@ -227,8 +265,33 @@ void msix_set(struct vdev *d, u16 v, u8 vector, bool masked);
 void msix_mask(struct vdev *d, u16 v, bool masked);
 bool msix_pending(struct vdev *d, u16 v);
 
-/* vflood.c: the virtio-pci-blk-flood action; returns its failures. */
-u32 blk_flood(const struct acpi_info *ai);
+/* virtio-blk requests (5.2.6): header, data, status byte */
+#define VBLK_T_IN		0
+#define VBLK_T_OUT		1
+#define VBLK_T_FLUSH		4
+#define VBLK_S_OK		0
+#define VBLK_S_IOERR		1
+#define VBLK_S_UNSUPP		2
+#define SECTOR			512
+
+struct blk_hdr {
+	u32 type;
+	u32 reserved;
+	u64 sector;
+};
+
+/* Does @buf hold the original bytes of @sector of run.sh's test image? */
+bool disk_pattern_ok(const u8 *buf, u64 sector);
+/*
+ * Fill @want bytes from a virtio-rng, which may return fewer per request:
+ * @req(@ctx) posts one device-writable buffer and gives its used length.
+ */
+bool rng_fill(bool (*req)(void *ctx, u8 *buf, u32 len, u32 *used), void *ctx,
+	      u8 *buf, u32 want);
+bool all_zero(const u8 *p, u32 n);
+
+/* vflood.c: the virtio-pci-blk-flood action (a case of vtest.c's table). */
+void case_blk_flood(const struct acpi_info *ai);
 
 u8 dcfg_read8(struct vdev *d, u32 off);
 u32 dcfg_read32(struct vdev *d, u32 off);

@@ -28,48 +28,16 @@
 #define IOAPIC_REMOTE_IRR (1u << 14)
 #define IOAPIC_MASKED	(1u << 16)
 
-/* virtio-blk requests (5.2.6) */
-#define VBLK_T_IN	0
-#define VBLK_T_OUT	1
-#define VBLK_T_FLUSH	4
-#define VBLK_S_OK	0
-#define VBLK_S_IOERR	1
-#define VBLK_S_UNSUPP	2
-#define SECTOR		512
-
-/* The image run.sh makes: this 15-byte string over and over. */
-static const char disk_pattern[] = "lkvm-test-disk\n";
-#define DISK_PATTERN_LEN 15
 
 static struct vdev dev;
-static u32 nbad;
 static const struct acpi_info *acpi;
 
-static volatile u32 irq_counts[IDT_VECTORS];
 static volatile u32 irq_last;
-
-struct blk_hdr {
-	u32 type;
-	u32 reserved;
-	u64 sector;
-};
 
 static struct blk_hdr blk_hdr __attribute__((aligned(16)));
 static volatile u8 blk_status;
 static u8 iobuf[4 * SECTOR] __attribute__((aligned(4096)));
 static u8 iobuf2[4 * SECTOR] __attribute__((aligned(4096)));
-
-static void __attribute__((format(printf, 1, 2))) bad(const char *fmt, ...)
-{
-	va_list ap;
-
-	nbad++;
-	va_start(ap, fmt);
-	vsay("bad ", fmt, ap);
-	va_end(ap);
-}
-
-#define CHECK(cond, ...)	do { if (!(cond)) bad(__VA_ARGS__); } while (0)
 
 /*
  * Level-triggered GSIs: a real IOAPIC delivery has Remote IRR set until
@@ -102,47 +70,6 @@ void dev_irq(u32 vector)
 	lapic_write(LAPIC_EOI, 0);
 }
 
-static u32 irq_total(void)
-{
-	u32 v, n = 0;
-
-	for (v = VEC_DEV_FIRST; v < IDT_VECTORS; v++)
-		n += irq_counts[v];
-	return n;
-}
-
-/* Wait until vector @v has fired @count times in all; false on timeout. */
-static bool wait_irq(u32 v, u32 count, u32 ms)
-{
-	deadline_set(ms);
-	while (irq_counts[v] < count && !timer_fired)
-		asm volatile("sti; hlt; cli" : : : "memory");
-	deadline_clear();
-	return irq_counts[v] >= count;
-}
-
-/* Any device interrupt beyond @seen within @ms? */
-static bool wait_any_irq(u32 seen, u32 ms)
-{
-	deadline_set(ms);
-	while (irq_total() == seen && !timer_fired)
-		asm volatile("sti; hlt; cli" : : : "memory");
-	deadline_clear();
-	return irq_total() != seen;
-}
-
-static const char *wait_text(enum vq_wait_result r)
-{
-	switch (r) {
-	case VQ_DONE:
-		return "done";
-	case VQ_BROKEN:
-		return "needs-reset";
-	default:
-		return "timeout";
-	}
-}
-
 /* ---- helpers shared by the cases */
 
 /* One device-writable buffer on the ring; returns the used length. */
@@ -158,37 +85,18 @@ static bool one_request(u64 addr, u32 len, u32 *used_len, bool kick)
 		vq_kick(&dev);
 	r = vq_wait(&dev, IO_MS, &id, used_len);
 	if (r != VQ_DONE) {
-		bad("request: %s", wait_text(r));
+		bad("request: %s", vq_wait_text(r));
 		return false;
 	}
 	CHECK(id == head, "used id %u, expected %u", id, head);
 	return id == head;
 }
 
-static bool rng_fill(u8 *buf, u32 want)
+/* One rng buffer on the ring; its used length. */
+static bool rng_req(void *ctx __attribute__((unused)), u8 *buf, u32 len,
+		    u32 *used)
 {
-	u32 got = 0, len, n;
-
-	for (n = 0; got < want && n < 16; n++) {
-		if (!one_request((u64)(uintptr_t)(buf + got), want - got, &len,
-				 true))
-			return false;
-		if (!len || len > want - got) {
-			bad("rng used len %u for a %u-byte buffer", len, want - got);
-			return false;
-		}
-		got += len;
-	}
-	CHECK(got == want, "rng: %u bytes after %u requests", got, n);
-	return got == want;
-}
-
-static bool all_zero(const u8 *p, u32 n)
-{
-	while (n--)
-		if (*p++)
-			return false;
-	return true;
+	return one_request((u64)(uintptr_t)buf, len, used, true);
 }
 
 /*
@@ -246,18 +154,6 @@ static void fill_pattern(u8 *buf, u32 len, const char *pat)
 		buf[i] = (u8)pat[i % n];
 }
 
-/* Does @buf hold the image's original bytes of @sector? */
-static bool disk_pattern_ok(const u8 *buf, u64 sector)
-{
-	u64 off = sector * SECTOR;
-	u32 i;
-
-	for (i = 0; i < SECTOR; i++)
-		if (buf[i] != (u8)disk_pattern[(off + i) % DISK_PATTERN_LEN])
-			return false;
-	return true;
-}
-
 static void msix_setup(void)
 {
 	msix_enable(&dev, true);
@@ -277,7 +173,8 @@ static void case_rng(void)
 		return;
 	}
 	say("rng features=0x%lx queue-size=%u", dev.features, dev.vq.size);
-	if (!rng_fill(a, sizeof(a)) || !rng_fill(b, sizeof(b)))
+	if (!rng_fill(rng_req, NULL, a, sizeof(a)) ||
+	    !rng_fill(rng_req, NULL, b, sizeof(b)))
 		return;
 	say("rng bytes=%x%x%x%x...", a[0], a[1], a[2], a[3]);
 	CHECK(!all_zero(a, sizeof(a)), "rng: 64 zero bytes");
@@ -332,7 +229,7 @@ static void case_bar_move(void)
 	    dev.common);
 	CHECK(dev.common >= BAR_MOVE_TO, "bar-move: common config at 0x%lx",
 	      dev.common);
-	CHECK(rng_fill(a, sizeof(a)) && !all_zero(a, sizeof(a)),
+	CHECK(rng_fill(rng_req, NULL, a, sizeof(a)) && !all_zero(a, sizeof(a)),
 	      "bar-move: no random bytes at the new address");
 	/* The old place no longer answers as the device. */
 	say("bar-move old-address device-feature=0x%x",
@@ -513,7 +410,7 @@ static void case_msix(void)
 	/* 1: delivered on the queue's vector */
 	if (!one_request((u64)(uintptr_t)buf, sizeof(buf), &len, true))
 		return;
-	CHECK(wait_irq(VEC_MSIX_Q, 1, IRQ_MS), "msix: no interrupt (vector 1)");
+	CHECK(irq_wait(VEC_MSIX_Q, 1, IRQ_MS), "msix: no interrupt (vector 1)");
 	say("msix irq=%s vector=0x%x", irq_counts[VEC_MSIX_Q] ? "ok" : "none",
 	    irq_last);
 	CHECK(irq_counts[VEC_MSIX_CFG] == 0, "msix: config vector fired");
@@ -523,14 +420,14 @@ static void case_msix(void)
 	before = irq_total();
 	if (!one_request((u64)(uintptr_t)buf, sizeof(buf), &len, true))
 		return;
-	CHECK(!wait_any_irq(before, QUIET_MS), "msix: masked vector delivered");
+	CHECK(!irq_wait_any(before, QUIET_MS), "msix: masked vector delivered");
 	CHECK(msix_pending(&dev, 1), "msix: PBA bit 1 clear while masked");
 	say("msix masked irq=%s pending=%u",
 	    irq_total() == before ? "none" : "delivered", msix_pending(&dev, 1));
 
 	/* 3: unmask -> delivered, pending bit cleared */
 	msix_mask(&dev, 1, false);
-	CHECK(wait_irq(VEC_MSIX_Q, 2, IRQ_MS), "msix: not delivered on unmask");
+	CHECK(irq_wait(VEC_MSIX_Q, 2, IRQ_MS), "msix: not delivered on unmask");
 	CHECK(!msix_pending(&dev, 1), "msix: PBA bit 1 still set after delivery");
 	say("msix unmask irq=%s pending=%u",
 	    irq_counts[VEC_MSIX_Q] == 2 ? "ok" : "none", msix_pending(&dev, 1));
@@ -540,13 +437,13 @@ static void case_msix(void)
 	before = irq_total();
 	if (!one_request((u64)(uintptr_t)buf, sizeof(buf), &len, true))
 		return;
-	CHECK(!wait_any_irq(before, QUIET_MS),
+	CHECK(!irq_wait_any(before, QUIET_MS),
 	      "msix: delivered under the function mask");
 	CHECK(msix_pending(&dev, 1), "msix: PBA bit 1 clear under function mask");
 	say("msix function-mask irq=%s pending=%u",
 	    irq_total() == before ? "none" : "delivered", msix_pending(&dev, 1));
 	msix_enable(&dev, true);
-	CHECK(wait_irq(VEC_MSIX_Q, 3, IRQ_MS),
+	CHECK(irq_wait(VEC_MSIX_Q, 3, IRQ_MS),
 	      "msix: not delivered when the function mask was cleared");
 	say("msix function-unmask irq=%s",
 	    irq_counts[VEC_MSIX_Q] == 3 ? "ok" : "none");
@@ -561,10 +458,10 @@ static void case_msix(void)
 		r = vq_wait(&dev, HOSTILE_MS, NULL, NULL);
 		/* 2.1.2: NEEDS_RESET after DRIVER_OK MUST be notified */
 		if (r == VQ_BROKEN)
-			CHECK(wait_irq(VEC_MSIX_CFG, 1, IRQ_MS),
+			CHECK(irq_wait(VEC_MSIX_CFG, 1, IRQ_MS),
 			      "msix: NEEDS_RESET without a config interrupt");
 		say("msix config-irq=%s after %s",
-		    irq_counts[VEC_MSIX_CFG] ? "yes" : "no", wait_text(r));
+		    irq_counts[VEC_MSIX_CFG] ? "yes" : "no", vq_wait_text(r));
 	}
 	vdev_reset(&dev);
 	msix_enable(&dev, false);
@@ -602,7 +499,7 @@ static void case_suppress(void)
 	before = irq_total();
 	if (!one_request((u64)(uintptr_t)buf, sizeof(buf), &len, true))
 		return;
-	CHECK(!wait_any_irq(before, QUIET_MS),
+	CHECK(!irq_wait_any(before, QUIET_MS),
 	      "suppress: interrupt despite VRING_AVAIL_F_NO_INTERRUPT");
 	say("suppress no-interrupt-flag irq=%s",
 	    irq_total() == before ? "none" : "delivered");
@@ -613,7 +510,7 @@ static void case_suppress(void)
 	before = irq_counts[VEC_MSIX_Q];
 	if (!one_request((u64)(uintptr_t)buf, sizeof(buf), &len, true))
 		return;
-	CHECK(wait_irq(VEC_MSIX_Q, before + 1, IRQ_MS),
+	CHECK(irq_wait(VEC_MSIX_Q, before + 1, IRQ_MS),
 	      "suppress: no interrupt with the flag cleared");
 	say("suppress flag-cleared irq=%s",
 	    irq_counts[VEC_MSIX_Q] > before ? "ok" : "none");
@@ -629,7 +526,7 @@ static void case_suppress(void)
 	before = irq_counts[VEC_MSIX_Q];
 	if (!one_request((u64)(uintptr_t)buf, sizeof(buf), &len, true))
 		return;
-	CHECK(wait_irq(VEC_MSIX_Q, before + 1, IRQ_MS),
+	CHECK(irq_wait(VEC_MSIX_Q, before + 1, IRQ_MS),
 	      "suppress: used_event 0: first buffer not signalled");
 
 	/* used index now 1: ask for an interrupt once entry 2 is used */
@@ -637,14 +534,14 @@ static void case_suppress(void)
 	before = irq_total();
 	if (!one_request((u64)(uintptr_t)buf, sizeof(buf), &len, true))
 		return;
-	CHECK(!wait_any_irq(before, QUIET_MS),
+	CHECK(!irq_wait_any(before, QUIET_MS),
 	      "suppress: used_event 2: signalled at used idx 2");
 	say("suppress event-idx idx=2 irq=%s",
 	    irq_total() == before ? "none" : "delivered");
 	before = irq_counts[VEC_MSIX_Q];
 	if (!one_request((u64)(uintptr_t)buf, sizeof(buf), &len, true))
 		return;
-	CHECK(wait_irq(VEC_MSIX_Q, before + 1, IRQ_MS),
+	CHECK(irq_wait(VEC_MSIX_Q, before + 1, IRQ_MS),
 	      "suppress: used_event 2: not signalled at used idx 3");
 	say("suppress event-idx idx=3 irq=%s",
 	    irq_counts[VEC_MSIX_Q] > before ? "ok" : "none");
@@ -655,7 +552,7 @@ static void case_suppress(void)
 	before = irq_counts[VEC_MSIX_Q];
 	if (!one_request((u64)(uintptr_t)buf, sizeof(buf), &len, true))
 		return;
-	CHECK(wait_irq(VEC_MSIX_Q, before + 1, IRQ_MS),
+	CHECK(irq_wait(VEC_MSIX_Q, before + 1, IRQ_MS),
 	      "suppress: EVENT_IDX: NO_INTERRUPT flag not ignored");
 	say("suppress event-idx flag-ignored irq=%s",
 	    irq_counts[VEC_MSIX_Q] > before ? "ok" : "none");
@@ -752,7 +649,7 @@ static void case_intx(void)
 	before = irq_total();
 	if (!one_request((u64)(uintptr_t)buf, sizeof(buf), &len, true))
 		goto out;
-	wait_any_irq(before, IRQ_MS);
+	irq_wait_any(before, IRQ_MS);
 	/* let a second (wrong) pin show up too, if there is one */
 	delay_ms(5);
 	pins = fired_pins(snap);
@@ -798,7 +695,7 @@ static void case_intx(void)
 		if (pins & (1u << p))
 			intx_program(p, true);
 	before = irq_total();
-	CHECK(!wait_any_irq(before, QUIET_MS),
+	CHECK(!irq_wait_any(before, QUIET_MS),
 	      "intx: interrupt again after the ISR read (line still asserted)");
 	say("intx after-isr-read irq=%s",
 	    irq_total() == before ? "none" : "again");
@@ -808,13 +705,13 @@ static void case_intx(void)
 	before = irq_total();
 	if (!one_request((u64)(uintptr_t)buf, sizeof(buf), &len, true))
 		goto out;
-	wait_any_irq(before, IRQ_MS);
+	irq_wait_any(before, IRQ_MS);
 	CHECK(fired_pins(snap) & (1u << gsi), "intx: no second interrupt");
 	CHECK(mmio_read8(dev.isr) & 1, "intx: ISR clear on the second interrupt");
 	say("intx second irq=%s", fired_pins(snap) & (1u << gsi) ? "ok" : "none");
 	intx_program(gsi, true);
 	before = irq_total();
-	CHECK(!wait_any_irq(before, QUIET_MS),
+	CHECK(!irq_wait_any(before, QUIET_MS),
 	      "intx: second interrupt: again after the ISR read");
 
 	/* COMMAND.INTX_DISABLE: nothing delivered, Interrupt Status still set. */
@@ -824,7 +721,7 @@ static void case_intx(void)
 	before = irq_total();
 	if (!one_request((u64)(uintptr_t)buf, sizeof(buf), &len, true))
 		goto out;
-	quiet = !wait_any_irq(before, QUIET_MS);
+	quiet = !irq_wait_any(before, QUIET_MS);
 	CHECK(quiet, "intx: delivered with INTX_DISABLE (vector 0x%x, command 0x%x)",
 	      irq_last, pci_read(dev.pci.bdf, PCI_COMMAND, 2));
 	st = (u16)pci_read(dev.pci.bdf, PCI_STATUS, 2);
@@ -832,7 +729,7 @@ static void case_intx(void)
 	      "intx: Interrupt Status clear with INTX_DISABLE and ISR pending");
 	pci_write(dev.pci.bdf, PCI_COMMAND,
 		  pci_read(dev.pci.bdf, PCI_COMMAND, 2) & ~PCI_CMD_INTX_OFF, 2);
-	CHECK(wait_any_irq(before, IRQ_MS),
+	CHECK(irq_wait_any(before, IRQ_MS),
 	      "intx: not delivered once INTX_DISABLE was cleared");
 	say("intx disable irq=%s status-intx=%u then irq=%s",
 	    quiet ? "none" : "delivered",
@@ -1164,32 +1061,28 @@ static void case_hostile(void)
 	}
 }
 
+static void case_flood(void)
+{
+	case_blk_flood(acpi);
+}
+
 void virtio_action(const char *act, const struct acpi_info *ai)
 {
+	static const struct guest_case cases[] = {
+		{ "virtio-pci-rng", case_rng },
+		{ "virtio-pci-blk", case_blk },
+		{ "virtio-pci-msix", case_msix },
+		{ "virtio-pci-suppress", case_suppress },
+		{ "virtio-pci-intx", case_intx },
+		{ "virtio-pci-hostile", case_hostile },
+		{ "virtio-pci-bar-move", case_bar_move },
+		{ "virtio-pci-blk-flood", case_flood },
+	};
+
 	acpi = ai;
 	nbad = 0;
 	say("%s", act);
 	apic_setup();
-	if (!strcmp(act, "virtio-pci-rng"))
-		case_rng();
-	else if (!strcmp(act, "virtio-pci-blk"))
-		case_blk();
-	else if (!strcmp(act, "virtio-pci-msix"))
-		case_msix();
-	else if (!strcmp(act, "virtio-pci-suppress"))
-		case_suppress();
-	else if (!strcmp(act, "virtio-pci-intx"))
-		case_intx();
-	else if (!strcmp(act, "virtio-pci-hostile"))
-		case_hostile();
-	else if (!strcmp(act, "virtio-pci-bar-move"))
-		case_bar_move();
-	else if (!strcmp(act, "virtio-pci-blk-flood"))
-		nbad += blk_flood(ai);
-	else
-		fatal("unknown action %s", act);
-	if (nbad)
-		say("%s result=fail bad=%u", act, nbad);
-	else
-		say("%s result=pass", act);
+	case_run(act, cases, ARRAY_SIZE(cases));
+	case_result(act);
 }

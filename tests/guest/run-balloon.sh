@@ -25,6 +25,8 @@
 # ctl-stale         a killed VM's socket is removed by `lkvm list` and by a
 #                   new VM of the same name; a live name can't be taken
 # ctl-paused-stop   stop and SIGTERM reach a paused VM
+# ctl-stop-blk-flood  stop, SIGTERM and --timeout end lkvm within 2 s while
+#                   the guest keeps virtio-blk's ring full of maximal requests
 #
 # One PASS/FAIL/SKIP line per case on stdout; details of failures on stderr.
 # Sockets go to a private $HOME, not the user's ~/.lkvm.
@@ -39,90 +41,36 @@ MiB=$((1024 * 1024))
 CASES=(balloon-report balloon-nostats balloon-offer ctl-basic ctl-malformed
        ctl-stale ctl-paused-stop ctl-stop-blk-flood)
 
-if [ $# -ne 1 ]; then
-	echo "usage: $0 LKVM" >&2
-	exit 2
-fi
-lkvm=$1
-case $lkvm in
-*/*) lkvm=$(cd "$(dirname "$lkvm")" && pwd)/$(basename "$lkvm") ;;
-*) lkvm=$(command -v -- "$lkvm" || echo "$lkvm") ;;
-esac
-
-all() {
-	local c
-	for c in "${CASES[@]}"; do
-		echo "$1: guest/$c: $2"
-	done
-}
-
-if [ ! -e /dev/kvm ] || ! (exec 3<>/dev/kvm) 2>/dev/null; then
-	all SKIP "/dev/kvm is missing or cannot be opened read-write"
-	exit 0
-fi
-if [ ! -x "$lkvm" ]; then
-	all FAIL "lkvm binary not found: $lkvm"
-	exit 1
-fi
-if ! make -s -C "$here" >&2; then
-	all FAIL "cannot build the test guest"
-	exit 1
-fi
+TAG=balloon
+BAD_MAX=4
+# shellcheck source=tests/guest/harness.sh
+. "$here/harness.sh" "$@"
 if ! perl -MIO::Socket::UNIX -e 1 2>/dev/null; then
 	have_perl=0
 else
 	have_perl=1
 fi
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-balloon-test.XXXXXX") || exit 1
 export HOME=$tmp/home
 mkdir -p "$HOME"
 pids=()
-# shellcheck disable=SC2317 # trap handler
-cleanup() {
+pid=0
+# shellcheck disable=SC2317 # called by the harness at exit
+on_exit() {
 	local p
 	for p in "${pids[@]}"; do
 		kill -KILL "$p" 2>/dev/null
 	done
 	exec 3>&-
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-failed=0
-name='' why='' nbad=0 out='' err='' rc=0 pid=0
-
-bad() {
-	nbad=$((nbad + 1))
-	[ $nbad -le 4 ] && why=${why:+$why; }$1
 }
 
+# begin NAME: a case of background VMs (start), output in $out and $err
 begin() {
 	name=$1
-	why=
-	nbad=0
 	out=$tmp/$name.out
 	err=$tmp/$name.err
 	: >"$out"
 	: >"$err"
-}
-
-finish() {
-	if [ -z "$why" ]; then
-		echo "PASS: guest/$name"
-		return
-	fi
-	[ $nbad -le 4 ] || why="$why; and $((nbad - 4)) more"
-	echo "FAIL: guest/$name: $why"
-	failed=1
-	{
-		echo "---- guest/$name: $why"
-		echo "-- guest output:"
-		tr -d '\r' <"$out" | grep -v -e '^lkvmtest: e820' -e '^lkvmtest: acpi' | tail -n 40
-		echo "-- stderr:"
-		tail -n 20 "$err"
-		echo "----"
-	} >&2
 }
 
 # start VM-NAME STDIN ARGS...: lkvm run in the background ($pid), output to $out
@@ -200,24 +148,6 @@ cpu_ticks() {
 # stat_val VM KEY: a value from `lkvm stat`
 stat_val() {
 	"$lkvm" stat --name "$1" 2>/dev/null | sed -n "s/^$2 //p"
-}
-
-guest_result() {
-	local act=$1 line
-	tr -d '\r' <"$out" | grep -qxF "lkvmtest: $act result=pass" && return
-	if tr -d '\r' <"$out" | grep -q '^lkvmtest: bad '; then
-		while IFS= read -r line; do
-			bad "$line"
-		done < <(tr -d '\r' <"$out" | sed -n 's/^lkvmtest: bad //p')
-	else
-		bad "no '$act result=pass'"
-	fi
-}
-
-sanitizer_ok() {
-	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$err"; then
-		bad "sanitizer: $(grep -m1 -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$err")"
-	fi
 }
 
 # raw VM FILE [DELAY]: send FILE's bytes as they are (after DELAY seconds),
@@ -557,7 +487,7 @@ flood_vm() {
 begin ctl-stop-blk-flood
 truncate -s 64M "$tmp/flood.img"
 flood_vm stop
-tr -d '\r' <"$out" | grep -qx "lkvmtest: blk-flood over-limit status=1" ||
+has "blk-flood over-limit status=1" ||
 	bad "a request over seg_max did not fail with IOERR"
 flood_vm term
 flood_vm timeout

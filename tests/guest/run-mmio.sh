@@ -27,95 +27,20 @@ TAG=mmio
 # shellcheck source=tests/guest/harness.sh
 . "$here/harness.sh" "$@"
 
-failed=0
-name='' out='' err='' rc=0 why='' nbad=0
-
-# guest NAME ACTION ARGS...: boot the guest with lkvm; leaves $out, $err, $rc.
+# guest NAME ACTION ARGS...: boot the guest over virtio-mmio and check that
+# ACTION passed; leaves $out, $err, $rc.
 guest() {
-	name=$1
-	local action=$2
+	local n=$1 action=$2
 
 	shift 2
-	out=$tmp/$name.out
-	err=$tmp/$name.err
-	why=
-	nbad=0
-	printf '%q ' "$lkvm" run -k "$kernel" -m 128 --virtio-transport mmio "$@" \
-		-p "lkvmtest.action=$action" >"$tmp/$name.cmd"
-	timeout -k 5 "$TIMEOUT" "$lkvm" run -k "$kernel" -m 128 \
-		--virtio-transport mmio "$@" -p "lkvmtest.action=$action" \
-		</dev/null >"$out.raw" 2>"$err"
-	rc=$?
-	tr -d '\r' <"$out.raw" >"$out"
-
-	[ "$rc" -eq 0 ] || bad "exit status $rc, expected 0"
-	has hello || bad "guest printed nothing"
-	if grep -q '^lkvmtest: fatal' "$out"; then
-		bad "guest: $(sed -n 's/^lkvmtest: fatal //p' "$out" | head -n 1)"
-	fi
-	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$err"; then
-		bad "sanitizer: $(grep -m1 -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$err")"
-	fi
-	# the action's verdict, with the guest's own complaints as reasons
-	if ! has "$action result=pass"; then
-		if grep -qE '^lkvmtest: (bad|vmmio-error) ' "$out"; then
-			while IFS= read -r line; do
-				bad "$line"
-			done < <(sed -nE 's/^lkvmtest: (bad|vmmio-error) //p' "$out")
-		else
-			bad "no '$action result=pass'"
-		fi
-	fi
+	run "$n" /dev/null run -k "$kernel" -m 128 --virtio-transport mmio "$@" \
+		-p "lkvmtest.action=$action"
+	guest_ok
+	guest_result "$action"
 }
 
-bad() {
-	nbad=$((nbad + 1))
-	if [ $nbad -le 3 ]; then
-		why=${why:+$why; }$1
-	fi
-}
-
-finish() {
-	if [ -z "$why" ]; then
-		echo "PASS: guest/$name"
-		return
-	fi
-	[ $nbad -le 3 ] || why="$why; and $((nbad - 3)) more"
-	echo "FAIL: guest/$name: $why"
-	failed=1
-	{
-		echo "---- guest/$name: $why"
-		echo "command: $(cat "$tmp/$name.cmd")"
-		echo "exit status: $rc"
-		echo "-- stdout:"
-		cat "$out"
-		echo "-- stderr:"
-		cat "$err"
-		echo "----"
-	} >&2
-}
-
-has() {
-	grep -qxF -- "lkvmtest: $1" "$out"
-}
-
-expect() {
-	has "$1" || bad "missing '$1'"
-}
-
-# expect_re REGEX: some guest line matches (anchored after "lkvmtest: ")
-expect_re() {
-	grep -qE "^lkvmtest: $1\$" "$out" || bad "no line matching '$1'"
-}
-
-# The disk image the guest knows: "lkvm-test-disk\n" over 1 MiB.
-disk=$tmp/disk.img
-orig=$tmp/disk.orig
-yes lkvm-test-disk | head -c $((1024 * 1024)) >"$orig"
-
-same_image() {
-	cmp -s "$disk" "$1" || bad "$2: image differs ($(cmp "$disk" "$1" 2>&1 | head -n 1))"
-}
+# The disk image the guest knows.
+test_image
 
 # ---- plain virtio-mmio: wired interrupt, QueueNotify
 

@@ -22,72 +22,18 @@ CASES=(
 	net-none net-bad net-tap sandbox-no-command sandbox-no-status sandbox-timeout
 )
 
-lkvm=${1:?usage: $0 LKVM}
-case $lkvm in
-*/*) ;;
-*) lkvm=$(command -v -- "$lkvm" || echo "$lkvm") ;;
-esac
-
-all() {
-	local c
-	for c in "${CASES[@]}"; do
-		echo "$1: guest/$c: $2"
-	done
-}
-if [ ! -e /dev/kvm ] || ! (exec 3<>/dev/kvm) 2>/dev/null; then
-	all SKIP "/dev/kvm is missing or cannot be opened"
-	exit 0
-fi
-[ -x "$lkvm" ] || { all FAIL "lkvm binary not found: $lkvm"; exit 1; }
-make -s -C "$here" >&2 || { all FAIL "cannot build the test guest"; exit 1; }
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-sandbox-test.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-failed=0 name='' out='' err='' rc=0 why=''
-
-# run NAME ARGS...: lkvm with stdin from /dev/null; leaves $out (raw), $err, $rc.
-run() {
-	name=$1
-	shift
-	out=$tmp/$name.out
-	err=$tmp/$name.err
-	printf '%q ' "$lkvm" "$@" >"$tmp/$name.cmd"
-	TMPDIR=$tmp timeout -k 5 "$TIMEOUT" "$lkvm" "$@" </dev/null >"$out" 2>"$err"
-	rc=$?
-}
-
-bad() { why=${why:+$why; }$1; }
-
-finish() {
-	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$err" 2>/dev/null; then
-		bad "sanitizer: $(grep -m1 -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$err")"
-	fi
-	if [ -z "$why" ]; then
-		echo "PASS: guest/$name"
-	else
-		echo "FAIL: guest/$name: $why"
-		failed=1
-		{
-			echo "---- guest/$name: $why"
-			echo "command: $(cat "$tmp/$name.cmd")"
-			echo "exit status: $rc"
-			echo "-- stdout:"
-			tr -d '\r' <"$out" | tail -n 20
-			echo "-- stderr:"
-			tail -n 20 "$err"
-			echo "----"
-		} >&2
-	fi
-	why=
-}
-
-has() { tr -d '\r' <"$out" | grep -qxF -- "lkvmtest: $1"; }
+TAG=sandbox
+BAD_MAX=100		# every reason in the FAIL line
+# shellcheck source=tests/guest/harness.sh
+. "$here/harness.sh" "$@"
+# lkvm sandbox's own scratch directories go here too (and must not stay).
+export TMPDIR=$tmp
 
 # A bad option: exit 1, one line on stderr naming the problem, nothing else.
 expect_error() {
 	local what=$1 pattern=$2
 	shift 2
-	run "$name" "$@"
+	run "$name" /dev/null "$@"
 	if [ "$rc" -ne 1 ]; then
 		bad "$what: exit status $rc, expected 1"
 	elif [ "$(wc -l <"$err")" -ne 1 ]; then
@@ -99,15 +45,15 @@ expect_error() {
 
 # ---- --console-log
 
-run console-log run -k "$kernel" -m 128 --console-log "$tmp/console.log" \
+run console-log /dev/null run -k "$kernel" -m 128 --console-log "$tmp/console.log" \
 	-p lkvmtest.action=poweroff
 [ "$rc" -eq 0 ] || bad "exit status $rc, expected 0"
 has hello || bad "guest printed nothing"
 [ -s "$tmp/console.log" ] || bad "the console log is empty"
-cmp -s "$out" "$tmp/console.log" || bad "the console log differs from stdout"
+cmp -s "$out.raw" "$tmp/console.log" || bad "the console log differs from stdout"
 finish
 
-run console-log-timeout run -k "$kernel" -m 128 --timeout 2 --console-log "$tmp/halt.log" \
+run console-log-timeout /dev/null run -k "$kernel" -m 128 --timeout 2 --console-log "$tmp/halt.log" \
 	-p lkvmtest.action=halt
 [ "$rc" -eq 124 ] || bad "exit status $rc, expected 124"
 grep -q 'vCPU 0: rip' "$err" || bad "no vCPU position on stderr"
@@ -121,7 +67,7 @@ finish
 # ---- --9p
 
 mkdir -p "$tmp/share1" "$tmp/share2"
-run 9p-options run -k "$kernel" -m 128 --9p "$tmp/share1,one" \
+run 9p-options /dev/null run -k "$kernel" -m 128 --9p "$tmp/share1,one" \
 	--virtio-9p "$tmp/share2,two,ro" -p lkvmtest.action=poweroff
 [ "$rc" -eq 0 ] || bad "exit status $rc with two shares, expected 0"
 has poweroff || bad "the guest did not get to its poweroff"
@@ -143,7 +89,7 @@ finish
 
 # ---- -n/--network
 
-run net-none run -k "$kernel" -m 128 -n mode=none -p lkvmtest.action=poweroff
+run net-none /dev/null run -k "$kernel" -m 128 -n mode=none -p lkvmtest.action=poweroff
 [ "$rc" -eq 0 ] || bad "exit status $rc, expected 0"
 finish
 
@@ -164,7 +110,7 @@ else
 	tap=lkvmt$$
 	printf '#!/bin/sh\necho "$1" > %s/ifup.ran\nip link set "$1" up\n' "$tmp" >"$tmp/ifup"
 	chmod 755 "$tmp/ifup"
-	run net-tap run -k "$kernel" -m 128 -c 2 \
+	run net-tap /dev/null run -k "$kernel" -m 128 -c 2 \
 		-n "mode=tap,tapif=$tap,script=$tmp/ifup,mac=02:00:00:00:00:42,queues=2" \
 		-p lkvmtest.action=poweroff
 	[ "$rc" -eq 0 ] || bad "exit status $rc, expected 0"
@@ -183,7 +129,7 @@ finish
 
 # The test guest is no Linux: it ignores the sandbox's init and powers off,
 # which lkvm must report as a failure, not as the command's success.
-run sandbox-no-status sandbox -k "$kernel" -m 128 -p lkvmtest.action=poweroff -- true
+run sandbox-no-status /dev/null sandbox -k "$kernel" -m 128 -p lkvmtest.action=poweroff -- true
 [ "$rc" -eq 1 ] || bad "exit status $rc, expected 1"
 grep -q 'stopped before the command finished' "$err" || bad "no message about the missing status"
 has hello || bad "the guest's console did not arrive"
@@ -191,7 +137,7 @@ tr -d '\r' <"$out" | grep -q '^lkvmtest: initrd addr=' || bad "the guest got no 
 ls -d "$tmp"/lkvm-sandbox.* >/dev/null 2>&1 && bad "the temporary scratch directory was left behind"
 finish
 
-run sandbox-timeout sandbox -k "$kernel" -m 128 --timeout 2 -p lkvmtest.action=halt -- true
+run sandbox-timeout /dev/null sandbox -k "$kernel" -m 128 --timeout 2 -p lkvmtest.action=halt -- true
 [ "$rc" -eq 124 ] || bad "exit status $rc, expected 124"
 grep -q 'vCPU 0: rip' "$err" || bad "no vCPU position on stderr"
 finish

@@ -33,97 +33,6 @@ TAG=guest
 # shellcheck source=tests/guest/harness.sh
 . "$here/harness.sh" "$@"
 
-failed=0
-name='' out='' err='' rc=0 why=''
-
-# run NAME STDIN ARGS...: run lkvm, leaving $out, $err and $rc.
-run() {
-	name=$1
-	local input=$2
-
-	shift 2
-	out=$tmp/$name.out
-	err=$tmp/$name.err
-	why=
-	nbad=0
-	printf '%q ' "$lkvm" "$@" >"$tmp/$name.cmd"
-	timeout -k 5 "$TIMEOUT" "$lkvm" "$@" <"$input" >"$out.raw" 2>"$err"
-	rc=$?
-	tr -d '\r' <"$out.raw" >"$out"
-}
-
-# Record a failed expectation of the current case (the first three are shown).
-nbad=0
-bad() {
-	nbad=$((nbad + 1))
-	if [ $nbad -le 3 ]; then
-		why=${why:+$why; }$1
-	fi
-}
-
-finish() {
-	if [ -z "$why" ]; then
-		echo "PASS: guest/$name"
-		return
-	fi
-	[ $nbad -le 3 ] || why="$why; and $((nbad - 3)) more"
-	echo "FAIL: guest/$name: $why"
-	failed=1
-	{
-		echo "---- guest/$name: $why"
-		echo "command: $(cat "$tmp/$name.cmd")"
-		echo "exit status: $rc"
-		echo "-- stdout:"
-		cat "$out"
-		echo "-- stderr:"
-		cat "$err"
-		echo "----"
-	} >&2
-}
-
-has() {
-	grep -qxF -- "lkvmtest: $1" "$out"
-}
-
-# value KEY: what follows "lkvmtest: KEY=" on the first such line
-value() {
-	sed -n "s/^lkvmtest: $1=//p" "$out" | head -n 1
-}
-
-expect() {
-	has "$1" && return
-	case $1 in
-	*=*) bad "missing '$1' (got '$(value "${1%%=*}")')" ;;
-	*) bad "missing '$1'" ;;
-	esac
-}
-
-status_text() {
-	case $1 in
-	124 | 137) echo "timed out after ${TIMEOUT}s" ;;
-	*) if [ "$1" -ge 128 ]; then
-		echo "killed by signal $(($1 - 128))"
-	   else
-		echo "exit status $1"
-	   fi ;;
-	esac
-}
-
-# The guest ran its report and its action without complaint.
-guest_ok() {
-	[ "$rc" -eq 0 ] || bad "$(status_text "$rc"), expected 0"
-	has hello || bad "guest printed nothing"
-	if grep -q '^lkvmtest: fatal' "$out"; then
-		bad "guest: $(sed -n 's/^lkvmtest: fatal //p' "$out" | head -n 1)"
-	fi
-	if grep -q 'overlaps-image$' "$out"; then
-		bad "$(grep -m1 'overlaps-image$' "$out" | sed 's/^lkvmtest: //')"
-	fi
-	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$err"; then
-		bad "sanitizer: $(grep -m1 -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$err")"
-	fi
-}
-
 guest() {
 	local n=$1 action=$2
 
@@ -229,25 +138,8 @@ finish
 
 # ---- virtio-pci: the guest's own driver (vtest.c) against lkvm's devices
 
-# The verdict of a virtio-pci action, with the guest's complaints as reasons
-# (and the driver's own "vpci-error" lines), in the order printed.
-vresult() {
-	local line
-
-	has "$1 result=pass" && return
-	if grep -qE '^lkvmtest: (bad|vpci-error) ' "$out"; then
-		while IFS= read -r line; do
-			bad "$line"
-		done < <(sed -nE 's/^lkvmtest: (bad|vpci-error) //p' "$out")
-	else
-		bad "no '$1 result=pass'"
-	fi
-}
-
-# A 1 MiB image of "lkvm-test-disk\n" repeated; the guest knows the pattern.
-disk=$tmp/disk.img
-orig=$tmp/disk.orig
-yes lkvm-test-disk | head -c $((1024 * 1024)) >"$orig"
+# The 1 MiB image the guest knows.
+test_image
 
 # put_sectors FILE SECTOR COUNT WORD: WORD\n (16 bytes) over those sectors
 put_sectors() {
@@ -255,30 +147,17 @@ put_sectors() {
 		dd of="$1" bs=512 seek="$2" conv=notrunc status=none
 }
 
-# The image must equal $1 (the reason names the first differing sector).
-same_image() {
-	local first
-
-	cmp -s "$disk" "$1" && return
-	first=$(cmp "$disk" "$1" 2>&1 | sed -n 's/.* byte \([0-9]*\).*/\1/p')
-	if [ -n "$first" ]; then
-		bad "$2: image differs from the expected one at sector $(((first - 1) / 512))"
-	else
-		bad "$2: image differs from the expected one ($(cmp "$disk" "$1" 2>&1 | head -n 1))"
-	fi
-}
-
 guest virtio-pci-rng virtio-pci-rng -m 128 --rng
 expect "rng read=64+64 zero=no differ=yes"
 expect "vpci ecam=match"
-vresult virtio-pci-rng
+guest_result virtio-pci-rng
 finish
 
 cp "$orig" "$disk"
 guest virtio-pci-blk virtio-pci-blk -m 128 -d "$disk"
 expect "blk capacity=$(($(stat -c %s "$disk") / 512))"
 expect "blk ro=no"
-vresult virtio-pci-blk
+guest_result virtio-pci-blk
 cp "$orig" "$tmp/disk.expected"
 put_sectors "$tmp/disk.expected" 5 1 guest-sector-05
 put_sectors "$tmp/disk.expected" 7 1 guest-indirect7
@@ -291,7 +170,7 @@ cp "$orig" "$disk"
 guest virtio-pci-blk-ro virtio-pci-blk -m 128 -c 2 -d "$disk,ro"
 expect "blk capacity=$(($(stat -c %s "$disk") / 512))"
 expect "blk ro=yes"
-vresult virtio-pci-blk
+guest_result virtio-pci-blk
 same_image "$orig" "read-only disk"
 finish
 
@@ -300,11 +179,11 @@ expect "msix irq=ok vector=0x41"
 expect "msix masked irq=none pending=1"
 expect "msix unmask irq=ok pending=0"
 expect "msix config-irq=yes after needs-reset"
-vresult virtio-pci-msix
+guest_result virtio-pci-msix
 finish
 
 guest virtio-pci-suppress virtio-pci-suppress -m 128 --rng
-vresult virtio-pci-suppress
+guest_result virtio-pci-suppress
 finish
 
 # The disk takes slot 1: the rng device's INTA is swizzled from slot 2.
@@ -312,12 +191,12 @@ cp "$orig" "$disk"
 guest virtio-pci-intx virtio-pci-intx -m 128 -d "$disk" --rng
 grep -qE '^lkvmtest: intx prt-gsi=(1[6-9]|2[0-3])$' "$out" ||
 	bad "no _PRT entry with a GSI 16-23 for the device ($(value "intx prt-gsi"))"
-vresult virtio-pci-intx
+guest_result virtio-pci-intx
 finish
 
 cp "$orig" "$disk"
 guest virtio-pci-hostile virtio-pci-hostile -m 128 -d "$disk"
-vresult virtio-pci-hostile
+guest_result virtio-pci-hostile
 same_image "$orig" "hostile rings (reads only)"
 finish
 
@@ -325,7 +204,7 @@ finish
 guest virtio-pci-bar-move virtio-pci-bar-move -m 128 --rng
 grep -qE '^lkvmtest: bar-move bars=[1-6] common 0x[0-9a-f]+ -> 0xd0000000$' "$out" ||
 	bad "BARs not moved: $(sed -n 's/^lkvmtest: bar-move bars/bars/p' "$out")"
-vresult virtio-pci-bar-move
+guest_result virtio-pci-bar-move
 finish
 
 # lkvm's own --timeout stops a guest that halts forever

@@ -33,9 +33,6 @@ command -v gnuplot >/dev/null ||
 	{ echo "bench: needs gnuplot (apt-get install gnuplot-nox)" >&2; exit 1; }
 command -v qemu-system-x86_64 >/dev/null ||
 	{ echo "bench: needs qemu-system-x86_64 (apt-get install qemu-system-x86)" >&2; exit 1; }
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-bench-balloon.XXXXXX") || exit 1
-# shellcheck disable=SC2153 # LKVM_KEEP comes from the environment, as in the tier
-trap '[ "${LKVM_KEEP:-0}" = 1 ] && echo "bench: work files in $WORK" >&2 || rm -rf "$WORK"' EXIT
 
 RUNS=${BALLOON_BENCH_RUNS:-lkvm-on qemu-on lkvm-off qemu-off}
 for r in $RUNS; do
@@ -46,7 +43,7 @@ for r in $RUNS; do
 done
 nruns=$(wc -w <<<"$RUNS")
 
-lkvm_bench_build || exit 1
+lkvm_bench_build balloon
 lkvm_fetch_guest x86_64 || exit 1
 lkvm_build_l2_initrd "$WORK/l2.cpio" || exit 1
 nested_balloon_prepare "$WORK" || exit 1

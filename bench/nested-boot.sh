@@ -43,10 +43,6 @@ MEM=512
 # shellcheck source=tests/nested/lib.sh
 . tests/nested/lib.sh
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-bench-boot.XXXXXX") || exit 1
-# shellcheck disable=SC2153 # LKVM_KEEP comes from the environment, as in the tier
-trap '[ "${LKVM_KEEP:-0}" = 1 ] && echo "bench: work files in $WORK" >&2 || rm -rf "$WORK"' EXIT
-
 for t in qemu-system-x86_64 strace; do
 	command -v $t >/dev/null ||
 		{ echo "bench: needs $t (apt-get install qemu-system-x86 strace)" >&2; exit 1; }
@@ -57,7 +53,7 @@ esac
 case " $VMMS " in
 *" lkvm-old "*) [ -x "$LKVM_OLD" ] || { echo "bench: LKVM_OLD='$LKVM_OLD' is not an executable" >&2; exit 1; } ;;
 esac
-lkvm_bench_build || exit 1
+lkvm_bench_build boot
 lkvm_fetch_guest x86_64 || exit 1
 lkvm_guest_vmlinux || exit 1
 lkvm_build_l2_initrd "$WORK/l2.cpio" || exit 1

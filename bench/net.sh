@@ -31,11 +31,7 @@ cd "$(dirname "$0")/.." || exit 1
 # shellcheck source=tests/nested/sandbox.sh
 . tests/nested/sandbox.sh
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-bench-net.XXXXXX") || exit 1
-# shellcheck disable=SC2153 # LKVM_KEEP comes from the environment, as in the tier
-trap '[ "${LKVM_KEEP:-0}" = 1 ] && echo "bench: work files in $WORK" >&2 || rm -rf "$WORK"' EXIT
-
-lkvm_bench_build || exit 1
+lkvm_bench_build net
 lkvm_fetch_guest x86_64 || exit 1
 lkvm_build_l2_initrd "$WORK/l2.cpio" || exit 1
 

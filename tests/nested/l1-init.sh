@@ -25,12 +25,8 @@ if [ "$$" = 1 ] && [ ! -e /.l1-on-tmpfs ]; then
 	exec switch_root /newroot /init "$@"
 fi
 
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
-exec </dev/console >/dev/console 2>&1
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t tmpfs tmpfs /tmp
-mount -t tmpfs tmpfs /run
+# shellcheck source=tests/nested/init-common.sh
+. /lib/init-common.sh
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm

@@ -5,14 +5,8 @@
 # L2-* lines on the console, then acts on lkvmtest.action= from the kernel
 # command line: poweroff (default), reboot, panic, or shell.
 
-export PATH=/bin HOME=/root TERM=${TERM:-linux}
-
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
-exec </dev/console >/dev/console 2>&1
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t tmpfs tmpfs /tmp
-mount -t tmpfs tmpfs /run
+# shellcheck source=tests/nested/init-common.sh
+. /lib/init-common.sh
 
 # Also through the kernel log (printed by the console driver without
 # interrupts), so a harness can tell "init never ran" from "init ran but its

@@ -46,32 +46,15 @@ lkvm_arm64_fetch_guest() {
 
 # lib.sh's skeleton asks the guest busybox for its applets, which an arm64
 # busybox cannot answer on this host: ask the host's busybox (the same
-# Debian version has the same applets). Redefined here for the arm64 tier.
-lkvm_busybox_skeleton() {
-	local dir=$1 applet host_bb
-	host_bb=$(command -v busybox) ||
-		{ lkvm_err "the host needs busybox (apt-get install busybox-static) to list the applets"; return 1; }
-	mkdir -p "$dir"/{bin,dev,proc,sys,tmp,run,root,etc,lib/modules}
-	ln -sf bin "$dir/sbin"
-	mkdir -p "$dir/usr"
-	ln -sf ../bin "$dir/usr/bin"
-	ln -sf ../bin "$dir/usr/sbin"
-	cp "$LKVM_BUSYBOX" "$dir/bin/busybox"
-	chmod 755 "$dir/bin/busybox"
-	for applet in $("$host_bb" --list); do
-		[ "$applet" = busybox ] || ln -sf busybox "$dir/bin/$applet"
-	done
-	if [ "$(id -u)" = 0 ]; then
-		mknod -m 600 "$dir/dev/console" c 5 1 2>/dev/null || true
-	fi
-}
+# Debian version has the same applets).
+LKVM_BUSYBOX_LIST=$(command -v busybox)
 
 # The L1 initramfs: busybox, l1-init.sh, lkvm-arm64, the L2 kernel and
 # initrd, the case list and an optional overlay. KVM is built into Debian's
 # arm64 kernel: no modules to load.
 # $1 out  $2 lkvm binary  $3 L2 initrd  $4 case list  [$5 overlay directory]
 lkvm_arm64_build_l1_initrd() {
-	local out=$1 lkvm=$2 l2initrd=$3 cases=$4 overlay=${5:-} dir rc
+	local out=$1 lkvm=$2 l2initrd=$3 cases=$4 overlay=${5:-} dir
 	dir=$(mktemp -d "${out}.root.XXXXXX") || return 1
 	lkvm_busybox_skeleton "$dir" || { rm -rf "$dir"; return 1; }
 	: >"$dir/lib/modules/order"
@@ -81,12 +64,7 @@ lkvm_arm64_build_l1_initrd() {
 	cp "$l2initrd" "$dir/l2/initrd.cpio"
 	install -m 755 "$lkvm" "$dir/bin/lkvm"
 	cp "$cases" "$dir/tests.sh"
-	# An overlay file replaces a busybox applet link (not its target).
-	[ -n "$overlay" ] && cp -a --remove-destination "$overlay/." "$dir/"
-	lkvm_pack_cpio "$dir" "$out"
-	rc=$?
-	rm -rf "$dir"
-	return $rc
+	lkvm_pack_root "$dir" "$out" "$overlay"
 }
 
 # Boot L1 under qemu-system-aarch64 (TCG) with INITRD, console into LOG.

@@ -598,18 +598,24 @@ lkvm_stage_modules() {
 # ---------------------------------------------------------------------------
 
 # Populate a busybox root skeleton in DIR (applet links made from the guest
-# busybox's own list, so no install step runs at boot).
+# busybox's own list, so no install step runs at boot; LKVM_BUSYBOX_LIST
+# names another busybox to ask, when the guest's cannot run here), with
+# /lib/init-common.sh for the /init scripts.
 lkvm_busybox_skeleton() {
-	local dir=$1 applet
+	local dir=$1 applet list=${LKVM_BUSYBOX_LIST:-$LKVM_BUSYBOX}
+	[ -x "$list" ] ||
+		{ lkvm_err "no busybox to list the applets (apt-get install busybox-static)"; return 1; }
 	mkdir -p "$dir"/{bin,dev,proc,sys,tmp,run,root,etc,lib/modules}
 	ln -sf bin "$dir/sbin"
 	mkdir -p "$dir/usr"
 	ln -sf ../bin "$dir/usr/bin"
 	ln -sf ../bin "$dir/usr/sbin"
 	cp "$LKVM_BUSYBOX" "$dir/bin/busybox"
-	for applet in $("$LKVM_BUSYBOX" --list); do
+	chmod 755 "$dir/bin/busybox"
+	for applet in $("$list" --list); do
 		[ "$applet" = busybox ] || ln -sf busybox "$dir/bin/$applet"
 	done
+	install -m 644 "$LKVM_NESTED_LIB_DIR/init-common.sh" "$dir/lib/init-common.sh"
 	# The kernel opens /dev/console before devtmpfs is mounted; without the
 	# node init starts with no stdio (init re-opens it anyway).
 	if [ "$(id -u)" = 0 ]; then
@@ -624,6 +630,22 @@ lkvm_pack_cpio() {
 	(cd "$dir" && find . -mindepth 1 | LC_ALL=C sort |
 		cpio --quiet -o -H newc -R 0:0) >"$out.tmp" &&
 		mv "$out.tmp" "$out"
+}
+
+# lkvm_pack_root DIR OUT [OVERLAY]: copy OVERLAY over DIR (a file replaces
+# a busybox applet link, not its target), pack DIR at OUT, remove DIR. An
+# overlay that cannot be copied fails the build, not the case that needs it.
+lkvm_pack_root() {
+	local dir=$1 out=$2 overlay=${3:-} rc=1
+
+	if [ -n "$overlay" ] && ! cp -a --remove-destination "$overlay/." "$dir/"; then
+		lkvm_err "cannot copy $overlay over the root in $dir"
+	else
+		lkvm_pack_cpio "$dir" "$out"
+		rc=$?
+	fi
+	rm -rf "$dir"
+	return $rc
 }
 
 # Build the L2 (guest) initramfs at OUT.
@@ -641,20 +663,12 @@ lkvm_build_l2_initrd() {
 		esac
 	done
 	dir=$(mktemp -d "${out}.root.XXXXXX") || return 1
-	lkvm_busybox_skeleton "$dir"
+	lkvm_busybox_skeleton "$dir" || { rm -rf "$dir"; return 1; }
 	# shellcheck disable=SC2086
 	lkvm_stage_modules "$LKVM_KROOT" "$LKVM_KVER" "$dir/lib/modules" $mods ||
 		{ rm -rf "$dir"; return 1; }
 	install -m 755 "$LKVM_NESTED_LIB_DIR/l2-init.sh" "$dir/init"
-	if [ -n "$overlay" ] && ! cp -a "$overlay/." "$dir/"; then
-		lkvm_err "cannot copy $overlay over the L1 root"
-		rm -rf "$dir"
-		return 1
-	fi
-	lkvm_pack_cpio "$dir" "$out"
-	local rc=$?
-	rm -rf "$dir"
-	return $rc
+	lkvm_pack_root "$dir" "$out" "$overlay"
 }
 
 # Build the L1 initramfs at OUT: busybox, kvm-amd and its dependencies (of
@@ -665,7 +679,7 @@ lkvm_build_l2_initrd() {
 lkvm_build_l1_initrd() {
 	local out=$1 lkvm=$2 l2initrd=$3 cases=$4 overlay=${5:-} dir
 	dir=$(mktemp -d "${out}.root.XXXXXX") || return 1
-	lkvm_busybox_skeleton "$dir"
+	lkvm_busybox_skeleton "$dir" || { rm -rf "$dir"; return 1; }
 	LKVM_MODULE_PARAMS="kvm_amd:nested=1 ${LKVM_MODULE_PARAMS:-}" \
 		lkvm_stage_modules "$LKVM_L1_KROOT" "$LKVM_L1_KVER" "$dir/lib/modules" kvm-amd ||
 		{ rm -rf "$dir"; return 1; }
@@ -677,15 +691,98 @@ lkvm_build_l1_initrd() {
 		install -m 755 "$lkvm" "$dir/bin/lkvm"
 	fi
 	cp "$cases" "$dir/tests.sh"
-	if [ -n "$overlay" ] && ! cp -a "$overlay/." "$dir/"; then
-		lkvm_err "cannot copy $overlay over the L1 root"
-		rm -rf "$dir"
-		return 1
+	lkvm_pack_root "$dir" "$out" "$overlay"
+}
+
+# ---------------------------------------------------------------------------
+# The start the run-*.sh scripts (and bench/) share
+# ---------------------------------------------------------------------------
+
+# nested_begin TAG PREFIX LISTVAR: $WORK (a new lkvm-TAG.* directory, removed
+# at exit unless a case failed or LKVM_KEEP=1), FAILED=0, now (seconds since
+# here); all_cases VERDICT WHY then reports each name in $LISTVAR as
+# nested/PREFIX<name> and ends the run (setup problems). Setup steps below
+# end it through ${NESTED_STOP:-all_cases} VERDICT WHY.
+nested_begin() {
+	NESTED_PREFIX=$2 NESTED_LIST=$3
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-$1.XXXXXX") || exit 2
+	FAILED=0
+	T0=$(date +%s)
+	trap nested_cleanup EXIT
+}
+
+# shellcheck disable=SC2317 # trap handler
+nested_cleanup() {
+	if [ "$FAILED" = 0 ] && [ "${LKVM_KEEP:-0}" != 1 ]; then
+		rm -rf "$WORK"
+	else
+		echo "INFO: logs kept in $WORK" >&2
 	fi
-	lkvm_pack_cpio "$dir" "$out"
-	local rc=$?
-	rm -rf "$dir"
-	return $rc
+}
+
+now() { echo $(($(date +%s) - T0)); }
+
+all_cases() {
+	local verdict=$1 why=$2 c
+	for c in ${NESTED_LIST:+${!NESTED_LIST}}; do
+		echo "$verdict: nested/$NESTED_PREFIX$c: $why"
+	done
+	[ "$verdict" = FAIL ] && FAILED=1
+	exit "$FAILED"
+}
+
+# nested_make LOG WHAT ARGS...: make ARGS into LOG (appended), or stop with
+# WHAT failed and the end of LOG on stderr.
+nested_make() {
+	local log=$1 what=$2
+	shift 2
+	make "$@" >>"$log" 2>&1 && return
+	tail -n 40 "$log" >&2
+	"${NESTED_STOP:-all_cases}" FAIL "$what failed (see stderr)"
+}
+
+# L1 has no shared libraries: lkvm binary $1 must be static.
+nested_need_static() {
+	readelf -l "$1" 2>/dev/null | grep -q 'program interpreter' || return 0
+	"${NESTED_STOP:-all_cases}" FAIL "$1 is dynamically linked; L1 has no shared libraries"
+}
+
+# nested_build_x86: make lkvm (unless LKVM_MODE=nested), decide the mode and
+# set LKVM_BIN: lkvm, or in nested mode lkvm-static for L1.
+nested_build_x86() {
+	local jobs host_lkvm=$REPO/lkvm stop=${NESTED_STOP:-all_cases}
+	jobs=$(nproc 2>/dev/null || echo 2)
+	if [ "${LKVM_MODE:-}" != nested ]; then
+		echo "INFO: building lkvm (make -C $REPO)" >&2
+		nested_make "$WORK/make.log" make -C "$REPO" -j"$jobs"
+		[ -x "$host_lkvm" ] || $stop FAIL "make did not produce $host_lkvm"
+	fi
+	lkvm_detect_mode "$host_lkvm"
+	LKVM_BIN=$host_lkvm
+	[ "$LKVM_MODE" = nested ] || return 0
+	command -v qemu-system-x86_64 >/dev/null ||
+		$stop SKIP "nested mode needs qemu-system-x86_64 (apt-get install qemu-system-x86)"
+	echo "INFO: building static lkvm (make -C $REPO lkvm-static)" >&2
+	nested_make "$WORK/make-static.log" "make lkvm-static" -C "$REPO" -j"$jobs" lkvm-static
+	LKVM_BIN=$REPO/lkvm-static
+	[ -x "$LKVM_BIN" ] || $stop FAIL "make lkvm-static did not produce $LKVM_BIN"
+	nested_need_static "$LKVM_BIN"
+}
+
+# nested_build_arm64 [DIR...]: make the static lkvm-arm64 with $CROSS (the
+# cross compiler's prefix), and the test guest in each DIR; sets LKVM_BIN.
+nested_build_arm64() {
+	local d
+	command -v "${CROSS}gcc" >/dev/null ||
+		all_cases SKIP "needs the ${CROSS}gcc cross compiler (scripts/install-deps.sh: gcc-aarch64-linux-gnu libc6-dev-arm64-cross)"
+	echo "INFO: building lkvm-arm64 (make ARCH=arm64 CROSS_COMPILE=$CROSS)" >&2
+	nested_make "$WORK/make.log" "make ARCH=arm64" -C "$REPO" -j"$(nproc 2>/dev/null || echo 2)" \
+		ARCH=arm64 CROSS_COMPILE="$CROSS" lkvm-arm64
+	for d; do
+		nested_make "$WORK/make.log" "make -C $d" -C "$REPO/$d" CROSS_COMPILE="$CROSS"
+	done
+	LKVM_BIN=$REPO/lkvm-arm64
+	nested_need_static "$LKVM_BIN"
 }
 
 # ---------------------------------------------------------------------------
@@ -732,18 +829,18 @@ lkvm_detect_mode() {
 	fi
 }
 
-# Build what the benches boot: make lkvm, decide the mode, and set LKVM_BIN
-# (lkvm-static in nested mode: L1 has no shared libraries). Run in REPO.
+# The benches' start, run in the repository: nested_begin's $WORK (kept
+# with LKVM_KEEP=1) and nested_build_x86's LKVM_BIN (lkvm-static in nested
+# mode: L1 has no shared libraries). A bench has no case names to report, so
+# a set-up failure ends it with one line.
 lkvm_bench_build() {
-	make -s lkvm >&2 || return 1
-	lkvm_detect_mode "$PWD/lkvm"
-	if [ "$LKVM_MODE" = nested ]; then
-		make -s lkvm-static >&2 || return 1
-		LKVM_BIN=$PWD/lkvm-static
-	else
-		LKVM_BIN=$PWD/lkvm
-	fi
+	REPO=$PWD NESTED_STOP=lkvm_bench_stop
+	nested_begin "bench-$1" "" ""
+	nested_build_x86
 }
+
+# shellcheck disable=SC2317 # called through NESTED_STOP
+lkvm_bench_stop() { echo "bench: $2" >&2; exit 1; }
 
 # Unpack the ELF vmlinux from a bzImage into OUT (kept when already there):
 # Debian's bzImage carries it as an xz stream (magic FD 37 7A 58 5A 00),

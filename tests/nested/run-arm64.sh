@@ -48,45 +48,10 @@ L2_ARGS='-c 2 -m 512'
 L2_MODULES="virtio_mmio virtio_pci virtio_blk virtio-rng virtio_console virtio_balloon"
 CROSS=${CROSS_COMPILE:-aarch64-linux-gnu-}
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-nested-arm64.XXXXXX") || exit 2
-FAILED=0
-# shellcheck disable=SC2317 # trap handler
-cleanup() {
-	if [ "$FAILED" = 0 ] && [ "${LKVM_KEEP:-0}" != 1 ]; then
-		rm -rf "$WORK"
-	else
-		echo "INFO: arm64 logs kept in $WORK" >&2
-	fi
-}
-trap cleanup EXIT
-
-all_cases() {
-	local verdict=$1 why=$2 c
-	for c in $CASES; do
-		echo "$verdict: nested/arm64-$c: $why"
-	done
-	[ "$verdict" = FAIL ] && FAILED=1
-	exit "$FAILED"
-}
-
-T0=$(date +%s)
-now() { echo $(($(date +%s) - T0)); }
-
-# --- build ----------------------------------------------------------------------
-command -v "${CROSS}gcc" >/dev/null ||
-	all_cases SKIP "needs the ${CROSS}gcc cross compiler (scripts/install-deps.sh: gcc-aarch64-linux-gnu libc6-dev-arm64-cross)"
+nested_begin nested-arm64 arm64- CASES
 command -v qemu-system-aarch64 >/dev/null ||
 	all_cases SKIP "needs qemu-system-aarch64 (apt-get install qemu-system-arm)"
-echo "INFO: building lkvm-arm64 (make ARCH=arm64 CROSS_COMPILE=$CROSS)" >&2
-if ! make -C "$REPO" -j"$(nproc 2>/dev/null || echo 2)" ARCH=arm64 CROSS_COMPILE="$CROSS" \
-	lkvm-arm64 >"$WORK/make.log" 2>&1; then
-	tail -n 40 "$WORK/make.log" >&2
-	all_cases FAIL "make ARCH=arm64 failed (see stderr)"
-fi
-LKVM_BIN=$REPO/lkvm-arm64
-if readelf -l "$LKVM_BIN" 2>/dev/null | grep -q 'program interpreter'; then
-	all_cases FAIL "$LKVM_BIN is dynamically linked; L1 has no shared libraries"
-fi
+nested_build_arm64
 
 # --- guest images -----------------------------------------------------------------
 lkvm_arm64_fetch_guest || all_cases SKIP "cannot fetch Debian's arm64 kernel or busybox"

@@ -62,41 +62,8 @@ NV_NVHE_TIMEOUT=${NV_NVHE_TIMEOUT:-420}
 NV_LINUX_TIMEOUT=${NV_LINUX_TIMEOUT:-900}
 CROSS=${CROSS_COMPILE:-aarch64-linux-gnu-}
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-nested-nv.XXXXXX") || exit 2
-FAILED=0
-# shellcheck disable=SC2317 # trap handler
-cleanup() {
-	if [ "$FAILED" = 0 ] && [ "${LKVM_KEEP:-0}" != 1 ]; then
-		rm -rf "$WORK"
-	else
-		echo "INFO: nested-nv logs kept in $WORK" >&2
-	fi
-}
-trap cleanup EXIT
-
-all_cases() {
-	local verdict=$1 why=$2 c
-	for c in $CASES; do
-		echo "$verdict: nested/arm64-$c: $why"
-	done
-	[ "$verdict" = FAIL ] && FAILED=1
-	exit "$FAILED"
-}
-
-T0=$(date +%s)
-now() { echo $(($(date +%s) - T0)); }
-
-# --- build ----------------------------------------------------------------------
-command -v "${CROSS}gcc" >/dev/null ||
-	all_cases SKIP "needs the ${CROSS}gcc cross compiler (scripts/install-deps.sh)"
-echo "INFO: building lkvm-arm64 and the arm64 test guest" >&2
-if ! make -C "$REPO" -j"$(nproc 2>/dev/null || echo 2)" ARCH=arm64 CROSS_COMPILE="$CROSS" \
-	lkvm-arm64 >"$WORK/make.log" 2>&1 ||
-	! make -C "$REPO/tests/guest-arm64" CROSS_COMPILE="$CROSS" >>"$WORK/make.log" 2>&1; then
-	tail -n 40 "$WORK/make.log" >&2
-	all_cases FAIL "make failed (see stderr)"
-fi
-LKVM_BIN=$REPO/lkvm-arm64
+nested_begin nested-nv arm64- CASES
+nested_build_arm64 tests/guest-arm64
 TEST_IMAGE=$REPO/tests/guest-arm64/out/test-arm64.Image
 
 # --- images ---------------------------------------------------------------------

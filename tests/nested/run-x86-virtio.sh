@@ -76,54 +76,15 @@ WATCHDOG=${LKVM_VIRTIO_WATCHDOG:+ lkvmtest.watchdog=$LKVM_VIRTIO_WATCHDOG}
 IMG_MB=64
 L2_MODULES="virtio_pci virtio_mmio virtio_blk virtio_console virtio_rng crc32c_generic ext4 pvpanic_mmio"
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-nested-virtio.XXXXXX") || exit 2
-FAILED=0
-trap lkvm_cleanup_work EXIT
-
-all_checks() {
-	local verdict=$1 why=$2 c
-	for c in $CHECKS; do
-		echo "$verdict: nested/$c: $why"
-	done
-	[ "$verdict" = FAIL ] && FAILED=1
-	exit "$FAILED"
-}
-
-T0=$(date +%s)
-now() { echo $(($(date +%s) - T0)); }
-
-# --- build --------------------------------------------------------------------
-JOBS=$(nproc 2>/dev/null || echo 2)
-host_lkvm=$REPO/lkvm
-if [ "${LKVM_MODE:-}" != nested ]; then
-	if ! make -C "$REPO" -j"$JOBS" >"$WORK/make.log" 2>&1; then
-		tail -n 40 "$WORK/make.log" >&2
-		all_checks FAIL "make failed (see stderr)"
-	fi
-	[ -x "$host_lkvm" ] || all_checks FAIL "make did not produce $host_lkvm"
-fi
-
-lkvm_detect_mode "$host_lkvm"
-
-if [ "$LKVM_MODE" = nested ]; then
-	command -v qemu-system-x86_64 >/dev/null ||
-		all_checks SKIP "nested mode needs qemu-system-x86_64 (apt-get install qemu-system-x86)"
-	if ! make -C "$REPO" -j"$JOBS" lkvm-static >"$WORK/make-static.log" 2>&1; then
-		tail -n 40 "$WORK/make-static.log" >&2
-		all_checks FAIL "make lkvm-static failed (see stderr)"
-	fi
-	LKVM_BIN=$REPO/lkvm-static
-	[ -x "$LKVM_BIN" ] || all_checks FAIL "make lkvm-static did not produce $LKVM_BIN"
-else
-	LKVM_BIN=$host_lkvm
-fi
+nested_begin nested-virtio "" CHECKS
+nested_build_x86
 for t in mkfs.ext4 debugfs e2fsck dumpe2fs; do
 	command -v $t >/dev/null ||
-		all_checks SKIP "$t not installed (e2fsprogs; scripts/install-deps.sh)"
+		all_cases SKIP "$t not installed (e2fsprogs; scripts/install-deps.sh)"
 done
 
 # --- images -------------------------------------------------------------------
-lkvm_fetch_guest x86_64 || all_checks SKIP "cannot fetch the Debian guest kernel or busybox"
+lkvm_fetch_guest x86_64 || all_cases SKIP "cannot fetch the Debian guest kernel or busybox"
 
 ov=$WORK/l2-overlay
 mkdir -p "$ov/lkvmtest.d"
@@ -131,7 +92,7 @@ install -m 755 "$HERE/virtio-init.sh" "$ov/init"
 install -m 755 "$HERE/l2-init.sh" "$ov/l2-init.sh"
 install -m 755 "$HERE/virtio-l2.sh" "$ov/lkvmtest.d/virtio.sh"
 lkvm_build_l2_initrd "$WORK/virtio.cpio" --modules "$L2_MODULES" --overlay "$ov" ||
-	all_checks FAIL "cannot build the L2 initramfs"
+	all_cases FAIL "cannot build the L2 initramfs"
 
 # The disk: ext4 holding seed.bin, made here.
 mkdir -p "$WORK/seed"
@@ -139,7 +100,7 @@ head -c 262144 /dev/urandom >"$WORK/seed/seed.bin"
 SEED_MD5=$(md5sum <"$WORK/seed/seed.bin" | cut -d' ' -f1)
 if ! mkfs.ext4 -q -F -L lkvmtest -d "$WORK/seed" "$WORK/disk.img" ${IMG_MB}M >"$WORK/mkfs.log" 2>&1; then
 	cat "$WORK/mkfs.log" >&2
-	all_checks FAIL "mkfs.ext4 failed"
+	all_cases FAIL "mkfs.ext4 failed"
 fi
 IMG_MD5=$(md5sum <"$WORK/disk.img" | cut -d' ' -f1)
 
@@ -180,7 +141,7 @@ if [ $HAVE_QEMU_IMG = 1 ]; then
 		! qemu-img convert -q -c -f raw -O qcow2 "$WORK/qroot.ext4" "$WORK/qroot/base.qcow2" ||
 		! (cd "$WORK/qroot" && qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 root.qcow2); then
 		cat "$WORK/mkfs-qr.log" >&2
-		all_checks FAIL "cannot make the qcow2-root run's images"
+		all_cases FAIL "cannot make the qcow2-root run's images"
 	fi
 	QR_BASE_SHA=$(sha256sum <"$WORK/qroot/base.qcow2" | cut -d' ' -f1)
 	QR_TAR=$WORK/qroot-in.tar
@@ -281,9 +242,9 @@ if [ "$LKVM_MODE" = nested ]; then
 	l1ov=$WORK/l1-overlay
 	mkdir -p "$l1ov/lib"
 	lkvm_stage_modules "$LKVM_L1_KROOT" "$LKVM_L1_KVER" "$l1ov/lib/xfer-modules" virtio_pci virtio_blk ||
-		all_checks FAIL "cannot stage L1's virtio modules"
+		all_cases FAIL "cannot stage L1's virtio modules"
 	lkvm_build_l1_initrd "$WORK/l1.cpio" "$LKVM_BIN" "$WORK/virtio.cpio" "$WORK/cases.sh" "$l1ov" ||
-		all_checks FAIL "cannot build the L1 initramfs"
+		all_cases FAIL "cannot build the L1 initramfs"
 	# Slot 0: the image; 1 and 2: rw.img after the pci and mmio runs;
 	# 3: the qcow2 case's backing file and image, 4: that image afterwards;
 	# 5 and 6: the qcow2-root run's images, before and after.
@@ -304,7 +265,7 @@ if [ "$LKVM_MODE" = nested ]; then
 	echo "INFO: [$(now)s] L1 finished (qemu status $qrc)" >&2
 	if ! grep -q '^L1-KVM-OK' "$LOG"; then
 		tail -n 40 "$LOG" >&2
-		all_checks FAIL "L1 did not come up with /dev/kvm (qemu status $qrc)"
+		all_cases FAIL "L1 did not come up with /dev/kvm (qemu status $qrc)"
 	fi
 	for n in 1 2; do
 		if grep -q "^L1-V-SAVED slot$n" "$LOG"; then

@@ -64,61 +64,8 @@ done
 selected() { case " $CASES " in *" $1"*) return 0 ;; esac; return 1; }
 L2_ARGS='-c 2 -m 512'
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-nested.XXXXXX") || exit 2
-FAILED=0
-# shellcheck disable=SC2317 # trap handler
-cleanup() {
-	if [ "$FAILED" = 0 ] && [ "${LKVM_KEEP:-0}" != 1 ]; then
-		rm -rf "$WORK"
-	else
-		echo "INFO: logs kept in $WORK" >&2
-	fi
-}
-trap cleanup EXIT
-
-# Report every case the same way (setup problems).
-all_cases() {
-	local verdict=$1 why=$2 c
-	for c in $CASES; do
-		echo "$verdict: nested/$c: $why"
-	done
-	[ "$verdict" = FAIL ] && FAILED=1
-	exit "$FAILED"
-}
-
-T0=$(date +%s)
-now() { echo $(($(date +%s) - T0)); }
-
-# --- build --------------------------------------------------------------------
-JOBS=$(nproc 2>/dev/null || echo 2)
-host_lkvm=$REPO/lkvm
-if [ "${LKVM_MODE:-}" != nested ]; then
-	echo "INFO: building lkvm (make -C $REPO)" >&2
-	if ! make -C "$REPO" -j"$JOBS" >"$WORK/make.log" 2>&1; then
-		tail -n 40 "$WORK/make.log" >&2
-		all_cases FAIL "make failed (see stderr)"
-	fi
-	[ -x "$host_lkvm" ] || all_cases FAIL "make did not produce $host_lkvm"
-fi
-
-lkvm_detect_mode "$host_lkvm"
-
-if [ "$LKVM_MODE" = nested ]; then
-	command -v qemu-system-x86_64 >/dev/null ||
-		all_cases SKIP "nested mode needs qemu-system-x86_64 (apt-get install qemu-system-x86)"
-	echo "INFO: building static lkvm (make -C $REPO lkvm-static)" >&2
-	if ! make -C "$REPO" -j"$JOBS" lkvm-static >"$WORK/make-static.log" 2>&1; then
-		tail -n 40 "$WORK/make-static.log" >&2
-		all_cases FAIL "make lkvm-static failed (see stderr)"
-	fi
-	LKVM_BIN=$REPO/lkvm-static
-	[ -x "$LKVM_BIN" ] || all_cases FAIL "make lkvm-static did not produce $LKVM_BIN"
-	if readelf -l "$LKVM_BIN" 2>/dev/null | grep -q 'program interpreter'; then
-		all_cases FAIL "$LKVM_BIN is dynamically linked; L1 has no shared libraries"
-	fi
-else
-	LKVM_BIN=$host_lkvm
-fi
+nested_begin nested "" CASES
+nested_build_x86
 
 # --- guest images -------------------------------------------------------------
 lkvm_fetch_guest x86_64 || all_cases SKIP "cannot fetch the Debian guest kernel or busybox"

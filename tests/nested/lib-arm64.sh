@@ -47,6 +47,7 @@ lkvm_arm64_fetch_guest() {
 # lib.sh's skeleton asks the guest busybox for its applets, which an arm64
 # busybox cannot answer on this host: ask the host's busybox (the same
 # Debian version has the same applets).
+# shellcheck disable=SC2034 # read by lib.sh's lkvm_busybox_skeleton
 LKVM_BUSYBOX_LIST=$(command -v busybox)
 
 # The L1 initramfs: busybox, l1-init.sh, lkvm-arm64, the L2 kernel and
@@ -71,10 +72,9 @@ lkvm_arm64_build_l1_initrd() {
 # $1 L1 initrd  $2 log  $3 timeout (s)  $4 GIC version (2 or 3)
 # [$5 extra kernel command line words]
 lkvm_arm64_run_l1() {
-	local initrd=$1 log=$2 tmo=$3 gic=$4 extra=${5:-} fd=${LKVM_STREAM_FD:-}
+	local initrd=$1 log=$2 tmo=$3 gic=$4 extra=${5:-}
 	local -a cmd
 	lkvm_qemu aarch64 || return $?
-	[ -z "$fd" ] && [ "${LKVM_VERBOSE:-0}" = 1 ] && fd=2
 	# virtualization=on boots L1 at EL2, so its KVM works; pauth-impdef=on
 	# spares TCG the architected (slow) pointer authentication.
 	# shellcheck disable=SC2054 # commas belong to QEMU option values
@@ -85,11 +85,5 @@ lkvm_arm64_run_l1() {
 		-append "console=ttyAMA0 quiet panic=-1 $extra"
 		-display none -no-reboot -nodefaults -no-user-config
 		-serial stdio)
-	: >"$log"
-	if [ -n "$fd" ]; then
-		"${cmd[@]}" </dev/null 2>&1 | sed -u 's/\r//g' | tee "$log" >&"$fd"
-		return "${PIPESTATUS[0]}"
-	fi
-	"${cmd[@]}" </dev/null 2>&1 | tr -d '\r' >"$log"
-	return "${PIPESTATUS[0]}"
+	lkvm_console_to "$log" "${cmd[@]}"
 }

@@ -906,16 +906,40 @@ lkvm_l1_cmd() {
 # Returns QEMU's status (124/137 on timeout). With LKVM_VERBOSE=1 the console is
 # also streamed to stderr; with LKVM_STREAM_FD=N to that descriptor.
 lkvm_run_l1() {
-	local initrd=$1 log=$2 tmo=$3 extra=${4:-} fd=${LKVM_STREAM_FD:-}
+	local initrd=$1 log=$2 tmo=$3 extra=${4:-}
 	lkvm_l1_cmd "$initrd" "$tmo" "$extra" || return
+	lkvm_console_to "$log" "${LKVM_L1_CMD[@]}"
+}
+
+# lkvm_console_to LOG CMD...: run CMD (stdin /dev/null) with its output,
+# without CRs, in LOG and also on LKVM_STREAM_FD (stderr with
+# LKVM_VERBOSE=1); returns CMD's status.
+lkvm_console_to() {
+	local log=$1 fd=${LKVM_STREAM_FD:-}
+	shift
 	[ -z "$fd" ] && [ "${LKVM_VERBOSE:-0}" = 1 ] && fd=2
 	: >"$log"
 	if [ -n "$fd" ]; then
-		"${LKVM_L1_CMD[@]}" </dev/null 2>&1 | sed -u 's/\r//g' | tee "$log" >&"$fd"
+		"$@" </dev/null 2>&1 | sed -u 's/\r//g' | tee "$log" >&"$fd"
 		return "${PIPESTATUS[0]}"
 	fi
-	"${LKVM_L1_CMD[@]}" </dev/null 2>&1 | tr -d '\r' >"$log"
+	"$@" </dev/null 2>&1 | tr -d '\r' >"$log"
 	return "${PIPESTATUS[0]}"
+}
+
+# nested_console LOG CASE TITLE [N]: on stderr, the last N (80) lines of
+# CASE's part of LOG, or LOG's end when the case never began.
+nested_console() {
+	local log=$1 c=$2 title=$3 n=${4:-80}
+	{
+		echo "---- console of $title ----"
+		if grep -q "L1-BEGIN $c\$" "$log"; then
+			lkvm_case_output "$log" "$c" | tail -n "$n"
+		else
+			tail -n 40 "$log"
+		fi
+		echo "---- end of $title ----"
+	} >&2
 }
 
 # Run a command inside an L1 that sees this host's whole file system

@@ -355,15 +355,7 @@ for c in $CASES; do
 	else
 		FAILED=1
 		echo "FAIL: $name: $why"
-		{
-			echo "---- console of $name (${secs:-?}s) ----"
-			if grep -q "L1-BEGIN $c\$" "$log"; then
-				lkvm_case_output "$log" "$c" | tail -n 80
-			else
-				tail -n 40 "$log"
-			fi
-			echo "---- end of $name ----"
-		} >&2
+		nested_console "$log" "$c" "$name (${secs:-?}s)"
 	fi
 done
 [ -n "$NESTED_KUT_SKIP" ] && echo "SKIP: nested/kut: $NESTED_KUT_SKIP"

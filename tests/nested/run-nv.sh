@@ -235,15 +235,7 @@ for c in $CASES; do
 	else
 		FAILED=1
 		echo "FAIL: nested/arm64-$c: $why"
-		{
-			echo "---- console of nested/arm64-$c (${secs:-?}s) ----"
-			if grep -q "L1-BEGIN $c\$" "$LOG"; then
-				lkvm_case_output "$LOG" "$c" | tail -n 60
-			else
-				tail -n 40 "$LOG"
-			fi
-			echo "---- end ----"
-		} >&2
+		nested_console "$LOG" "$c" "nested/arm64-$c (${secs:-?}s)" 60
 	fi
 done
 echo "INFO: arm64 nested-virtualization cases took $(now)s" >&2

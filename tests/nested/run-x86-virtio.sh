@@ -598,15 +598,7 @@ for r in $RUNS; do
 	secs=$(lkvm_case_secs "$LOG" "$r")
 	echo "INFO: nested/$r run: ${secs:-?}s ($LKVM_MODE)" >&2
 	if [ -n "$(run_problem "$r")" ] || [ "$FAILED" = 1 ]; then
-		{
-			echo "---- console of run $r ----"
-			if grep -q "L1-BEGIN $r\$" "$LOG"; then
-				lkvm_case_output "$LOG" "$r" | tail -n 80
-			else
-				tail -n 40 "$LOG"
-			fi
-			echo "---- end of run $r ----"
-		} >&2
+		nested_console "$LOG" "$r" "run $r"
 	fi
 done
 out=$(lkvm_case_output "$LOG" mmio-acpi)

@@ -309,15 +309,7 @@ for c in $CASES; do
 	else
 		FAILED=1
 		echo "FAIL: nested/$c: $why"
-		{
-			echo "---- console of nested/$c ($LKVM_MODE, ${secs:-?}s) ----"
-			if grep -q "L1-BEGIN $c\$" "$LOG"; then
-				lkvm_case_output "$LOG" "$c" | tail -n 80
-			else
-				tail -n 40 "$LOG"
-			fi
-			echo "---- end of nested/$c ----"
-		} >&2
+		nested_console "$LOG" "$c" "nested/$c ($LKVM_MODE, ${secs:-?}s)"
 	fi
 done
 l2_summary=$(grep -m1 'L2-DEVICES' "$LOG")

@@ -10,19 +10,17 @@
 #ifndef LKVM_TEST_FUZZ_H
 #define LKVM_TEST_FUZZ_H
 
+#include <sched.h>
 #include <unistd.h>
 
 #include "lkvm/virtio.h"
 
 static u64 fz_state = 0x9e3779b97f4a7c15ULL;
 
-/* xorshift64*: deterministic across runs and hosts. */
+/* Deterministic across runs and hosts. */
 static u64 fz_rnd(void)
 {
-	fz_state ^= fz_state >> 12;
-	fz_state ^= fz_state << 25;
-	fz_state ^= fz_state >> 27;
-	return fz_state * 0x2545f4914f6cdd1dULL;
+	return test_xorshift(&fz_state);
 }
 
 static u64 fz_below(u64 n)
@@ -141,6 +139,14 @@ static void fz_consume(struct virtio_device *vdev, struct virt_queue *vq)
 	}
 	if (pushed)
 		virtio_queue_signal(vdev, vq);
+}
+
+/* Kick one of @nq queues, or one past them; now and then let the worker run. */
+static void fz_kick(struct virtio_device *vdev, unsigned int nq)
+{
+	virtio_queue_kick(vdev, fz_below(nq + 1));
+	if (!fz_below(16))
+		sched_yield();	/* let the worker walk the rings */
 }
 
 static void fz_loud(int fd)

@@ -28,18 +28,20 @@ static int parse(const char *s, struct ctl_request *r)
 
 static void test_parse_valid(void)
 {
+	static const struct {
+		const char *line;
+		enum ctl_cmd cmd;
+	} plain[] = {
+		{ "info\n", CTL_INFO }, { "stop\n", CTL_STOP }, { "pause\n", CTL_PAUSE },
+		{ "resume\n", CTL_RESUME }, { "stat\n", CTL_STAT },
+	};
 	struct ctl_request r;
+	unsigned int i;
 
-	CHECK_EQ(parse("info\n", &r), 0);
-	CHECK_EQ(r.cmd, CTL_INFO);
-	CHECK_EQ(parse("stop\n", &r), 0);
-	CHECK_EQ(r.cmd, CTL_STOP);
-	CHECK_EQ(parse("pause\n", &r), 0);
-	CHECK_EQ(r.cmd, CTL_PAUSE);
-	CHECK_EQ(parse("resume\n", &r), 0);
-	CHECK_EQ(r.cmd, CTL_RESUME);
-	CHECK_EQ(parse("stat\n", &r), 0);
-	CHECK_EQ(r.cmd, CTL_STAT);
+	for (i = 0; i < ARRAY_SIZE(plain); i++) {
+		CHECK_EQ(parse(plain[i].line, &r), 0);
+		CHECK_EQ(r.cmd, plain[i].cmd);
+	}
 	CHECK_EQ(parse("balloon inflate 4096\n", &r), 0);
 	CHECK_EQ(r.cmd, CTL_BALLOON);
 	CHECK(r.inflate);

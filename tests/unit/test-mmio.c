@@ -563,9 +563,7 @@ static void test_mmio_fuzz_one(bool msi, bool shared)
 					 0x40000, RAM_SIZE);
 			break;
 		case 13 ... 14:
-			virtio_queue_kick(&vdev, fz_below(NQ + 1));
-			if (!fz_below(16))
-				sched_yield();
+			fz_kick(&vdev, NQ);
 			break;
 		default:
 			if (!fz_below(1024))

@@ -1145,9 +1145,7 @@ static void test_virtio_pci_fuzz(void)
 					 0x40000, FZ_RAM);
 			break;
 		case 16 ... 17:
-			virtio_queue_kick(&vdev, fz_below(FZ_NQ + 1));
-			if (!fz_below(16))
-				sched_yield();	/* let the worker walk the rings */
+			fz_kick(&vdev, FZ_NQ);
 			break;
 		case 18:	/* the device raises interrupts whatever the state */
 			vdev.tops->signal_vq(&vdev, &vdev.vqs[fz_below(FZ_NQ)]);

@@ -26,10 +26,7 @@ static u64 rnd_state = 0x243f6a8885a308d3ULL;
 
 static u64 rnd(void)
 {
-	rnd_state ^= rnd_state >> 12;
-	rnd_state ^= rnd_state << 25;
-	rnd_state ^= rnd_state >> 27;
-	return rnd_state * 0x2545f4914f6cdd1dULL;
+	return test_xorshift(&rnd_state);
 }
 
 static __printf(1, 2) int sh(const char *fmt, ...)

@@ -323,16 +323,22 @@ static int check_features(struct arm_vm *vm)
 	return r;
 }
 
+/* check_features() refuses @vm in one line naming @what and @what2 (""). */
+#define CHECK_REFUSED(vm, what, what2)					\
+	do {								\
+		CHECK(check_features(vm) == -1);			\
+		CHECK(strstr(captured, what) && strstr(captured, what2)); \
+		CHECK_EQ(lines(captured), 1);				\
+	} while (0)
+
 static void test_nested_refused_without_el2(void)
 {
 	struct arm_vm vm = vm_cfg(ARM_GIC_V3_ITS, 2);
 
 	reset();
 	vm.nested = true;
-	CHECK(check_features(&vm) == -1);
+	CHECK_REFUSED(&vm, "--nested", "KVM_CAP_ARM_EL2");
 	CHECK(asked_cap(KVM_CAP_ARM_EL2));
-	CHECK(strstr(captured, "--nested") && strstr(captured, "KVM_CAP_ARM_EL2"));
-	CHECK_EQ(lines(captured), 1);
 	reset();
 	cap_el2 = 1;
 	CHECK(check_features(&vm) == 0);
@@ -341,9 +347,7 @@ static void test_nested_refused_without_el2(void)
 	reset();
 	cap_el2 = 1;
 	vm.e2h0 = true;
-	CHECK(check_features(&vm) == -1);
-	CHECK(strstr(captured, "KVM_CAP_ARM_EL2_E2H0"));
-	CHECK_EQ(lines(captured), 1);
+	CHECK_REFUSED(&vm, "KVM_CAP_ARM_EL2_E2H0", "");
 	reset();
 	cap_el2 = cap_e2h0 = 1;
 	CHECK(check_features(&vm) == 0);
@@ -361,9 +365,7 @@ static void test_nested_needs_gicv3(void)
 	reset();
 	cap_el2 = 1;
 	vm.nested = true;
-	CHECK(check_features(&vm) == -1);
-	CHECK(strstr(captured, "GICv3"));
-	CHECK_EQ(lines(captured), 1);
+	CHECK_REFUSED(&vm, "GICv3", "");
 }
 
 static void test_spe_refused(void)
@@ -373,18 +375,14 @@ static void test_spe_refused(void)
 	/* An upstream kernel: no KVM_CAP_ARM_SPE. */
 	reset();
 	vm.spe = true;
-	CHECK(check_features(&vm) == -1);
+	CHECK_REFUSED(&vm, "--spe", "KVM_CAP_ARM_SPE");
 	CHECK(asked_cap(LKVM_CAP_ARM_SPE_RFC));
-	CHECK(strstr(captured, "--spe") && strstr(captured, "KVM_CAP_ARM_SPE"));
-	CHECK_EQ(lines(captured), 1);
 	/* Never with --nested, whatever the kernel says. */
 	reset();
 	cap_spe = cap_el2 = 1;
 	vm.nested = true;
-	CHECK(check_features(&vm) == -1);
-	CHECK(strstr(captured, "--spe") && strstr(captured, "--nested"));
+	CHECK_REFUSED(&vm, "--spe", "--nested");
 	CHECK(!asked_cap(LKVM_CAP_ARM_SPE_RFC));
-	CHECK_EQ(lines(captured), 1);
 	reset();
 	cap_spe = 1;
 	vm.nested = false;
@@ -402,10 +400,8 @@ static void test_aarch32(void)
 		 1U << KVM_ARM_VCPU_EL1_32BIT);
 	/* A host without 32-bit EL1 (most arm64 server CPUs): one line. */
 	reset();
-	CHECK(check_features(&vm) == -1);
+	CHECK_REFUSED(&vm, "--aarch32", "KVM_CAP_ARM_EL1_32BIT");
 	CHECK(asked_cap(KVM_CAP_ARM_EL1_32BIT));
-	CHECK(strstr(captured, "--aarch32") && strstr(captured, "KVM_CAP_ARM_EL1_32BIT"));
-	CHECK_EQ(lines(captured), 1);
 	reset();
 	cap_el1_32 = 1;
 	CHECK(check_features(&vm) == 0);
@@ -413,9 +409,7 @@ static void test_aarch32(void)
 	reset();
 	cap_el1_32 = cap_spe = 1;
 	vm.spe = true;
-	CHECK(check_features(&vm) == -1);
-	CHECK(strstr(captured, "--aarch32"));
-	CHECK_EQ(lines(captured), 1);
+	CHECK_REFUSED(&vm, "--aarch32", "");
 }
 
 static void test_pmu_and_cpu_limits(void)

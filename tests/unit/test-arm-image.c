@@ -234,6 +234,14 @@ static int load_from_pipe(const u8 *buf, size_t len, u64 mmfr0, struct arm_kerne
 	return pipe_load(buf, len, mmfr0, 0, k, err);
 }
 
+/* load_from_pipe() refuses, naming @why (uses the caller's k and err). */
+#define CHECK_REFUSED(buf, len, mmfr0, why)				\
+	do {								\
+		err = NULL;						\
+		CHECK(load_from_pipe(buf, len, mmfr0, &k, &err) == -1);	\
+		CHECK(err && strstr(err, why));				\
+	} while (0)
+
 static int load_from_file(const u8 *buf, size_t len, struct arm_kernel *k, const char **err)
 {
 	struct arm_ram r = test_ram();
@@ -338,17 +346,12 @@ static void test_load_gzip_corrupt(void)
 
 	make_kernel(0, SZ_1M, STD_FLAGS);
 	n = gzip_kernel(gz, sizeof(gz));
-	CHECK(load_from_pipe(gz, n / 2, MMFR0_ALL, &k, &err) == -1);
-	CHECK(err && strstr(err, "truncated gzip"));
+	CHECK_REFUSED(gz, n / 2, MMFR0_ALL, "truncated gzip");
 	gz[n / 2] ^= 0xff;
 	gz[n / 2 + 1] ^= 0x55;
-	err = NULL;
-	CHECK(load_from_pipe(gz, n, MMFR0_ALL, &k, &err) == -1);
-	CHECK(err && strstr(err, "gzip"));
+	CHECK_REFUSED(gz, n, MMFR0_ALL, "gzip");
 	/* Only the magic: the header can never be complete. */
-	err = NULL;
-	CHECK(load_from_pipe(gz, 2, MMFR0_ALL, &k, &err) == -1);
-	CHECK(err && strstr(err, "gzip"));
+	CHECK_REFUSED(gz, 2, MMFR0_ALL, "gzip");
 }
 
 static void test_load_refused(void)
@@ -358,29 +361,18 @@ static void test_load_refused(void)
 
 	/* Bigger than its header claims. */
 	make_kernel(0, 4096, STD_FLAGS);
-	CHECK(load_from_pipe(kernel, sizeof(kernel), MMFR0_ALL, &k, &err) == -1);
-	CHECK(err && strstr(err, "larger than the image_size"));
+	CHECK_REFUSED(kernel, sizeof(kernel), MMFR0_ALL, "larger than the image_size");
 	/* More than guest memory. */
 	make_kernel(RAM_SIZE - SZ_2M, SZ_2M + 4096, STD_FLAGS);
-	err = NULL;
-	CHECK(load_from_pipe(kernel, sizeof(kernel), MMFR0_ALL, &k, &err) == -1);
-	CHECK(err && strstr(err, "does not fit"));
+	CHECK_REFUSED(kernel, sizeof(kernel), MMFR0_ALL, "does not fit");
 	/* Page size the CPU lacks, big-endian, truncated: one reason each. */
 	make_kernel(0, SZ_1M, 1ULL << ARM_IMAGE_PAGE_SHIFT);
-	err = NULL;
-	CHECK(load_from_pipe(kernel, sizeof(kernel), MMFR0_NO_4K, &k, &err) == -1);
-	CHECK(err && strstr(err, "4 KiB pages"));
+	CHECK_REFUSED(kernel, sizeof(kernel), MMFR0_NO_4K, "4 KiB pages");
 	make_kernel(0, SZ_1M, STD_FLAGS | ARM_IMAGE_FLAG_BE);
-	err = NULL;
-	CHECK(load_from_pipe(kernel, sizeof(kernel), MMFR0_ALL, &k, &err) == -1);
-	CHECK(err && strstr(err, "big-endian"));
+	CHECK_REFUSED(kernel, sizeof(kernel), MMFR0_ALL, "big-endian");
 	make_kernel(0, SZ_1M, STD_FLAGS);
-	err = NULL;
-	CHECK(load_from_pipe(kernel, 40, MMFR0_ALL, &k, &err) == -1);
-	CHECK(err && strstr(err, "truncated"));
-	err = NULL;
-	CHECK(load_from_pipe(kernel, 0, MMFR0_ALL, &k, &err) == -1);
-	CHECK(err && strstr(err, "empty"));
+	CHECK_REFUSED(kernel, 40, MMFR0_ALL, "truncated");
+	CHECK_REFUSED(kernel, 0, MMFR0_ALL, "empty");
 }
 
 /* A raw binary: kvm-unit-tests' .flat files start with code, no header. */
@@ -453,17 +445,14 @@ static void test_load_raw_hostile(void)
 
 	/* Larger than RAM above the text offset: refused, nothing beyond. */
 	memset(big, 0x5a, sizeof(big));
-	CHECK(load_from_pipe(big, RAM_SIZE - ARM_RAW_TEXT_OFFSET + 1, MMFR0_ALL, &k, &err) == -1);
-	CHECK(err && strstr(err, "does not fit"));
+	CHECK_REFUSED(big, RAM_SIZE - ARM_RAW_TEXT_OFFSET + 1, MMFR0_ALL, "does not fit");
 	err = NULL;
 	CHECK(load_from_file(big, sizeof(big), &k, &err) == -1);
 	CHECK(err && strstr(err, "does not fit"));
 	/* Exactly filling RAM is fine. */
 	CHECK(load_from_pipe(big, RAM_SIZE - ARM_RAW_TEXT_OFFSET, MMFR0_ALL, &k, &err) == 0);
 	CHECK_EQ(k.end, RAM_GPA + RAM_SIZE);
-	err = NULL;
-	CHECK(load_from_pipe(elf, sizeof(elf), MMFR0_ALL, &k, &err) == -1);
-	CHECK(err && strstr(err, "ELF"));
+	CHECK_REFUSED(elf, sizeof(elf), MMFR0_ALL, "ELF");
 	/* A gzip stream holding no Image is not a raw binary either. */
 	make_raw();
 	{
@@ -479,9 +468,7 @@ static void test_load_raw_hostile(void)
 		CHECK(deflate(&zs, Z_FINISH) == Z_STREAM_END);
 		n = zs.total_out;
 		deflateEnd(&zs);
-		err = NULL;
-		CHECK(load_from_pipe(gz, n, MMFR0_ALL, &k, &err) == -1);
-		CHECK(err && strstr(err, "not an arm64 Image"));
+		CHECK_REFUSED(gz, n, MMFR0_ALL, "not an arm64 Image");
 	}
 }
 

@@ -54,15 +54,22 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-$TAG-test.XXXXXX") || exit 1
 # shellcheck disable=SC2317 # trap handler
 harness_exit() {
+	local p
+
 	if declare -F on_exit >/dev/null; then
 		on_exit
 	fi
+	for p in "${pids[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	exec 3>&-
 	rm -rf "$tmp"
 }
 trap harness_exit EXIT
 
 failed=0
-name='' out='' err='' rc=0 why='' nbad=0 checked=''
+name='' out='' err='' rc=0 why='' nbad=0 checked='' pid=0
+pids=()
 BAD_MAX=${BAD_MAX:-3}
 
 # run NAME STDIN ARGS...: lkvm ARGS with STDIN, bounded by $TIMEOUT; leaves
@@ -78,6 +85,84 @@ run() {
 	timeout -k 5 "$TIMEOUT" "$lkvm" "$@" <"$input" >"$out.raw" 2>"$err"
 	rc=$?
 	tr -d '\r' <"$out.raw" >"$out"
+}
+
+# Cases of VMs in the background, watched while they run ($kernel: the
+# script's test guest): begin NAME, start or start_fifo, wait_line or
+# wait_sock, then finish_vm and the checks; lkvm processes still running at
+# exit are killed.
+
+# begin NAME: a case of background VMs (start), output in $out and $err
+begin() {
+	name=$1
+	out=$tmp/$name.out
+	err=$tmp/$name.err
+	: >"$out"
+	: >"$err"
+}
+
+# start VM-NAME STDIN ARGS...: lkvm run in the background ($pid), output to $out
+start() {
+	local vm=$1 input=$2
+	shift 2
+	if [ -n "$vm" ]; then
+		set -- --name "$vm" "$@"
+	fi
+	"$lkvm" run -k "$kernel" "$@" <"$input" >"$out" 2>"$err" &
+	pid=$!
+	pids+=("$pid")
+}
+
+# start_fifo VM-NAME ARGS...: the same, with fd 3 writing to the guest's COM1
+# (held open, so lkvm's console input thread stays)
+start_fifo() {
+	local vm=$1
+	shift
+	rm -f "$tmp/in.fifo"
+	mkfifo "$tmp/in.fifo"
+	start "$vm" "$tmp/in.fifo" "$@"
+	exec 3>"$tmp/in.fifo"
+}
+
+# finish_vm [SECONDS]: wait for lkvm to exit (killing it after SECONDS); $rc
+finish_vm() {
+	local t=${1:-$TIMEOUT} i
+	for ((i = 0; i < t * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid"
+		bad "lkvm still running after ${t}s"
+	fi
+	wait "$pid"
+	rc=$?
+	exec 3>&-
+}
+
+# wait_line LINE [SECONDS]: the guest printed "lkvmtest: LINE"
+wait_line() {
+	local t=${2:-30} i
+	for ((i = 0; i < t * 10; i++)); do
+		tr -d '\r' <"$out" | grep -qxF -- "lkvmtest: $1" && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	tr -d '\r' <"$out" | grep -qxF -- "lkvmtest: $1" && return 0
+	bad "guest never printed '$1'"
+	return 1
+}
+
+# wait_sock VM [SECONDS]: the VM's control socket answers
+wait_sock() {
+	local t=${2:-20} i
+	for ((i = 0; i < t * 10; i++)); do
+		"$lkvm" stat --name "$1" >/dev/null 2>&1 && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	bad "the control socket of '$1' never answered"
+	return 1
 }
 
 # Record a failed expectation of the current case.

@@ -26,91 +26,34 @@ kernel=$here/out/test.bzImage
 CASES=(harden-seccomp harden-noseccomp harden-user harden-core)
 
 TAG=harden
+BAD_MAX=4
 # shellcheck source=tests/guest/harness.sh
 . "$here/harness.sh" "$@"
 
 export HOME=$tmp/home
 mkdir -p "$HOME" "$tmp/share"
 truncate -s 1M "$tmp/disk.img"
-failed=0
-name='' why='' nbad=0 out='' err='' pid=0 rc=0
 
-bad() {
-	nbad=$((nbad + 1))
-	[ $nbad -le 4 ] && why=${why:+$why; }$1
-}
-
-finish() {
-	if [ -z "$why" ]; then
-		echo "PASS: guest/$name"
-		return
-	fi
-	echo "FAIL: guest/$name: $why"
-	failed=1
-	{
-		echo "---- guest/$name: $why"
-		echo "-- stderr:"
-		tail -n 20 "$err"
-		echo "----"
-	} >&2
-}
-
-begin() {
-	name=$1
-	why=
-	nbad=0
-}
-
-# start ARGS...: lkvm runs a spinning guest in the background ($pid); its
-# stdin a FIFO held open on fd 3, so the console input thread stays too
-start() {
-	out=$tmp/$name.out
-	err=$tmp/$name.err
-	rm -f "$tmp/in.fifo"
-	mkfifo "$tmp/in.fifo"
-	"$lkvm" run -k "$kernel" -m 64 --name "$name" "$@" \
-		-p "lkvmtest.action=spin lkvmtest.spin=100000000000" \
-		<"$tmp/in.fifo" >"$out" 2>"$err" &
-	pid=$!
-	exec 3>"$tmp/in.fifo"
+# spin ARGS...: lkvm runs a spinning guest in the background ($pid); its
+# stdin a FIFO held open, so the console input thread is there to be counted
+spin() {
+	start_fifo "$name" -m 64 "$@" -p "lkvmtest.action=spin lkvmtest.spin=100000000000"
 }
 
 # running: the guest spins, every thread exists (the control socket answers)
 running() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		if grep -q 'spin=' "$out" && "$lkvm" stat --name "$name" >/dev/null 2>&1; then
-			return 0
-		fi
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	bad "the guest never started spinning with its control socket up"
-	return 1
+	wait_line "spin=100000000000" 20 && wait_sock "$name" 20
 }
 
 # stop_vm: lkvm stop, then exit status 0 within 20 s and no violation
 stop_vm() {
-	local i
 	"$lkvm" stop --name "$name" >/dev/null 2>>"$err" || bad "lkvm stop failed"
-	for ((i = 0; i < 200; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid"
-		bad "lkvm still running 20 s after lkvm stop"
-	fi
-	wait "$pid"
-	rc=$?
-	exec 3>&-
+	finish_vm 20
 	[ "$rc" = 0 ] || bad "exit status $rc, expected 0"
 	if grep -q 'seccomp:' "$err"; then
 		bad "$(grep -m1 'seccomp:' "$err")"
 	fi
-	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$err"; then
-		bad "sanitizer: $(grep -m1 -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$err")"
-	fi
+	sanitizer_ok
 }
 
 # threads KEY VALUE: every thread of $pid has "KEY:<tab>VALUE"; sets $nthreads
@@ -130,7 +73,7 @@ threads() {
 
 # --- every device thread kind under its filter
 begin harden-seccomp
-start -c 2 --rng --balloon --console virtio -d "$tmp/disk.img" \
+spin -c 2 --rng --balloon --console virtio -d "$tmp/disk.img" \
 	--9p "$tmp/share,tag" --virtio-transport mmio
 if running; then
 	threads Seccomp 2
@@ -146,7 +89,7 @@ stop_vm
 finish
 
 begin harden-noseccomp
-start --rng --no-seccomp
+spin --rng --no-seccomp
 if running; then
 	threads Seccomp 0
 	threads NoNewPrivs 1
@@ -156,7 +99,7 @@ finish
 
 # Becoming nobody: the leak checker of lkvm-asan can no longer trace it.
 begin harden-user
-ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 start --rng --user nobody
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 spin --rng --user nobody
 nobody=$(id -u nobody)
 if running; then
 	threads Uid "$nobody	$nobody	$nobody	$nobody"
@@ -186,13 +129,13 @@ ram_dd() {
 	echo none
 }
 begin harden-core
-start --rng
+spin --rng
 if running; then
 	[ "$(ram_dd)" = dd ] || bad "guest RAM not MADV_DONTDUMP: $(ram_dd)"
 	grep -q '^Max core file size *0 *0 ' "/proc/$pid/limits" || bad "core limit is not 0"
 fi
 stop_vm
-start --rng --coredump
+spin --rng --coredump
 if running; then
 	[ "$(ram_dd)" = no-dd ] || bad "--coredump: guest RAM flags: $(ram_dd)"
 	grep -q '^Max core file size *0 *0 ' "/proc/$pid/limits" && bad "--coredump: core limit is 0"

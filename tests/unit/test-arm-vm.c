@@ -188,40 +188,6 @@ static int count_kind(enum call_kind kind)
 	return n;
 }
 
-/* --- stderr capture: the one line a refusal prints ------------------------- */
-
-static char captured[2048];
-static int saved_fd = -1;
-static FILE *cap_file;
-
-static void capture_begin(void)
-{
-	cap_file = tmpfile();
-	saved_fd = dup(STDERR_FILENO);
-	dup2(fileno(cap_file), STDERR_FILENO);
-}
-
-static void capture_end(void)
-{
-	size_t n;
-
-	dup2(saved_fd, STDERR_FILENO);
-	close(saved_fd);
-	rewind(cap_file);
-	n = fread(captured, 1, sizeof(captured) - 1, cap_file);
-	captured[n] = '\0';
-	fclose(cap_file);
-}
-
-static int lines(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
-
 static struct arm_vm vm_cfg(enum arm_gic_type gic, unsigned int cpus)
 {
 	struct arm_vm vm = {
@@ -317,9 +283,9 @@ static int check_features(struct arm_vm *vm)
 {
 	int r;
 
-	capture_begin();
+	test_capture_begin();
 	r = arm_vm_check_features(vm);
-	capture_end();
+	test_capture_end();
 	return r;
 }
 
@@ -327,8 +293,9 @@ static int check_features(struct arm_vm *vm)
 #define CHECK_REFUSED(vm, what, what2)					\
 	do {								\
 		CHECK(check_features(vm) == -1);			\
-		CHECK(strstr(captured, what) && strstr(captured, what2)); \
-		CHECK_EQ(lines(captured), 1);				\
+		CHECK(strstr(test_captured, what));			\
+		CHECK(strstr(test_captured, what2));			\
+		CHECK_EQ(test_lines(test_captured), 1);			\
 	} while (0)
 
 static void test_nested_refused_without_el2(void)
@@ -342,7 +309,7 @@ static void test_nested_refused_without_el2(void)
 	reset();
 	cap_el2 = 1;
 	CHECK(check_features(&vm) == 0);
-	CHECK_EQ(captured[0], 0);
+	CHECK_EQ(test_captured[0], 0);
 	/* --e2h0 needs its own capability... */
 	reset();
 	cap_el2 = 1;
@@ -355,7 +322,7 @@ static void test_nested_refused_without_el2(void)
 	vm.nested = false;
 	reset();
 	CHECK(check_features(&vm) == -1);
-	CHECK(strstr(captured, "--e2h0"));
+	CHECK(strstr(test_captured, "--e2h0"));
 }
 
 static void test_nested_needs_gicv3(void)
@@ -420,12 +387,12 @@ static void test_pmu_and_cpu_limits(void)
 	cap_pmu = 0;
 	vm.pmu = true;
 	CHECK(check_features(&vm) == -1);
-	CHECK(strstr(captured, "KVM_CAP_ARM_PMU_V3"));
+	CHECK(strstr(test_captured, "KVM_CAP_ARM_PMU_V3"));
 	vm.pmu = false;
 	vm.gic = ARM_GIC_V2;
 	vm.nr_cpus = 9;
 	CHECK(check_features(&vm) == -1);
-	CHECK(strstr(captured, "gicv2"));
+	CHECK(strstr(test_captured, "gicv2"));
 	vm.gic = ARM_GIC_V3;
 	vm.nr_cpus = ARM_GICV3_MAX_CPUS + 1;
 	CHECK(check_features(&vm) == -1);
@@ -503,11 +470,11 @@ static void test_gicv2_order(void)
 	/* A GICv3-only host refuses a GICv2 with one line. */
 	reset();
 	vm = vm_cfg(ARM_GIC_V2, 2);
-	capture_begin();
+	test_capture_begin();
 	CHECK(arm_gic_create(&vm) == -1);
-	capture_end();
-	CHECK(strstr(captured, "GICv2"));
-	CHECK_EQ(lines(captured), 1);
+	test_capture_end();
+	CHECK(strstr(test_captured, "GICv2"));
+	CHECK_EQ(test_lines(test_captured), 1);
 }
 
 /*
@@ -570,38 +537,38 @@ static void test_spe_failures(void)
 	/* RLIMIT_MEMLOCK cannot be raised: one line, and no mlock attempt. */
 	reset();
 	rlimit_errno = EPERM;
-	capture_begin();
+	test_capture_begin();
 	CHECK(arm_spe_lock_memory(ram, sizeof(ram)) == -1);
-	capture_end();
-	CHECK(strstr(captured, "RLIMIT_MEMLOCK"));
-	CHECK_EQ(lines(captured), 1);
+	test_capture_end();
+	CHECK(strstr(test_captured, "RLIMIT_MEMLOCK"));
+	CHECK_EQ(test_lines(test_captured), 1);
 	CHECK_EQ(count_kind(C_MLOCK), 0);
 	reset();
 	mlock_errno = ENOMEM;
-	capture_begin();
+	test_capture_begin();
 	CHECK(arm_spe_lock_memory(ram, sizeof(ram)) == -1);
-	capture_end();
-	CHECK(strstr(captured, "lock"));
-	CHECK_EQ(lines(captured), 1);
+	test_capture_end();
+	CHECK(strstr(test_captured, "lock"));
+	CHECK_EQ(test_lines(test_captured), 1);
 
 	/* A vCPU's SPE init failing stops the bring-up there. */
 	reset();
 	vm.spe = true;
 	CHECK(arm_gic_create(&vm) == 0);
 	fail_at = ncalls + 4;	/* NR_IRQS, INIT, vCPU 0 IRQ, vCPU 0 INIT, vCPU 1 IRQ */
-	capture_begin();
+	test_capture_begin();
 	CHECK(arm_vm_irqs_init(&vm, vcpu_fds) == -1);
-	capture_end();
+	test_capture_end();
 	sinit = find(0, C_ATTR, VCPU_FD(1), LKVM_ARM_VCPU_SPE_CTRL, LKVM_ARM_VCPU_SPE_INIT);
 	CHECK(sinit < 0);
-	CHECK(strstr(captured, "vCPU 1"));
+	CHECK(strstr(test_captured, "vCPU 1"));
 	/* FINALIZE failing is reported. */
 	reset();
 	fail_at = 0;
-	capture_begin();
+	test_capture_begin();
 	CHECK(arm_spe_finalize(&vm) == -1);
-	capture_end();
-	CHECK(strstr(captured, "finalis"));
+	test_capture_end();
+	CHECK(strstr(test_captured, "finalis"));
 }
 
 TEST_MAIN_BEGIN("arm-vm")

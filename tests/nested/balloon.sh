@@ -65,10 +65,7 @@ nested_balloon_check() {
 	esac
 	f=$(printf '%s\n' "$out" | sed -n 's/^BALLOON-FAIL=//p' | head -n 1)
 	[ -n "$f" ] && { echo "$f"; return; }
-	if printf '%s\n' "$out" | grep -q 'Kernel panic'; then
-		echo "L2 kernel panic: $(printf '%s\n' "$out" | grep -m1 'Kernel panic')"
-		return
-	fi
+	lkvm_l2_panic "$out" && return
 	printf '%s\n' "$out" | grep -q '^L2-BALLOON-DRIVER=virtio' ||
 		{ echo "virtio_balloon did not bind in L2"; return; }
 	boot=$(nested_balloon_value "$out" RSS-BOOT)

@@ -116,10 +116,7 @@ nested_k2_check() {
 	case "$status" in
 	137|143) echo "timed out after ${LKVM_CASE_TIMEOUT}s"; return ;;
 	esac
-	if has 'Kernel panic'; then
-		echo "guest kernel panic: $(printf '%s\n' "$out" | grep -m1 'Kernel panic')"
-		return
-	fi
+	lkvm_l2_panic "$out" && return
 	has 'L2-INIT-REACHED' || { echo "guest never reached /init (lkvm status $status)"; return; }
 	# (L2-KMSG-ACTION too: a kernel message can split the L2-ACTION line.)
 	has "L2-ACTION=$action" || has "L2-KMSG-ACTION=$action" ||

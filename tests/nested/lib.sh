@@ -1104,6 +1104,15 @@ lkvm_rtc_problem() {
 		echo "the guest's RTC reads $v, this host $now"
 }
 
+# lkvm_l2_panic OUT: when the L2 kernel panicked, say so with its panic line
+# (a check's reason) and succeed; otherwise fail quietly.
+lkvm_l2_panic() {
+	local line
+
+	line=$(printf '%s\n' "$1" | grep -m1 'Kernel panic') || return 1
+	echo "L2 kernel panic: $line"
+}
+
 # Value of an L2-KEY=value line in a case's output.
 lkvm_l2_value() {
 	printf '%s\n' "$1" | sed -n "s/.*L2-$2=//p" | head -n 1 | tr -d '[:space:]'

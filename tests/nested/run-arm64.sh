@@ -268,10 +268,7 @@ check_case() {
 		return ;;
 	reboot) action=reboot ;;
 	esac
-	if printf '%s\n' "$out" | grep -q 'Kernel panic'; then
-		echo "guest kernel panic: $(printf '%s\n' "$out" | grep -m1 'Kernel panic')"
-		return
-	fi
+	lkvm_l2_panic "$out" && return
 	printf '%s\n' "$out" | grep -q 'L2-INIT-REACHED' ||
 		{ echo "guest never reached /init (lkvm status $status)"; return; }
 	# The console line may be split by the kernel's copy of it (kmsg).

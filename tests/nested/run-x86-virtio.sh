@@ -316,7 +316,7 @@ pvpanic_problem() {
 # Why a run as a whole failed (did not finish, panicked, lkvm failed), or
 # nothing. Its checks all fail with this reason.
 run_problem() {
-	local r=$1 out status mode
+	local r=$1 out status mode panic
 	[ "$r" = pvpanic ] && { pvpanic_problem; return; }
 	[ "$r" = qcow2-root ] && { qroot_problem; return; }
 	out=$(lkvm_case_output "$LOG" "$r")
@@ -337,10 +337,7 @@ run_problem() {
 		echo "run $r timed out after ${LKVM_CASE_TIMEOUT}s (last L2-V line: $(printf '%s\n' "$out" | grep 'L2-V-' | tail -n 1))"
 		return
 	fi
-	if printf '%s\n' "$out" | grep -q 'Kernel panic'; then
-		echo "run $r: L2 kernel panic: $(printf '%s\n' "$out" | grep -m1 'Kernel panic')"
-		return
-	fi
+	panic=$(lkvm_l2_panic "$out") && { echo "run $r: $panic"; return; }
 	printf '%s\n' "$out" | grep -q 'L2-INIT-REACHED' ||
 		{ echo "run $r: no output from L2's /init (lkvm status $status)"; return; }
 	[ "$(v "$out" DONE)" = "$mode" ] ||

@@ -229,10 +229,7 @@ check_case() {
 		fi
 		return
 	fi
-	if has 'Kernel panic'; then
-		echo "guest kernel panic: $(printf '%s\n' "$out" | grep -m1 'Kernel panic')"
-		return
-	fi
+	lkvm_l2_panic "$out" && return
 	if ! has 'L2-INIT-REACHED'; then
 		if has 'L2-KMSG-INIT'; then
 			echo "guest /init ran (seen in the kernel log) but none of its console output arrived (serial TX interrupt path?); lkvm status $status"

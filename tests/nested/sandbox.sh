@@ -298,10 +298,7 @@ nested_sandbox_value() {
 # nested_sandbox_check CASE OUTPUT STATUS: why the case failed, or nothing.
 nested_sandbox_check() {
 	local c=$1 out=$2 status=$3 v
-	if printf '%s\n' "$out" | grep -q 'Kernel panic'; then
-		echo "L2 kernel panic: $(printf '%s\n' "$out" | grep -m1 'Kernel panic')"
-		return
-	fi
+	lkvm_l2_panic "$out" && return
 	[ "$status" = 137 ] && { echo "timed out after ${LKVM_CASE_TIMEOUT}s (killed)"; return; }
 	case "$c" in
 	sandbox)

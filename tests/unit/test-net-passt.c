@@ -323,7 +323,6 @@ static void test_passt_start(void)
 {
 	struct net_config nc = { .mode = NET_MODE_USER };
 	char *old = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
-	const char *s;
 	u8 frame[64];
 	int r;
 
@@ -332,11 +331,7 @@ static void test_passt_start(void)
 
 	/* Not installed: one line naming the package. */
 	setenv("PATH", fakedir, 1);
-	test_capture_begin();
-	CHECK(passt_find() == NULL);
-	s = test_capture_end();
-	CHECK_EQ(test_lines(s), 1);
-	CHECK(strstr(s, "Debian package: passt"));
+	CHECK_ONE_LINE(passt_find() == NULL, "Debian package: passt");
 
 	/*
 	 * Ready: the pid file gets a line; then the socket works both ways.
@@ -377,12 +372,8 @@ static void test_passt_start(void)
 	/* Fails to start: lkvm says so in one line, with passt's last one. */
 	fake_passt("echo 'Template interface: none' >&2\n"
 		   "echo 'External interface not usable' >&2\nexit 1");
-	test_capture_begin();
-	r = passt_open(&be, &nc);
-	s = test_capture_end();
-	CHECK_EQ(r, -1);
-	CHECK_EQ(test_lines(s), 1);
-	CHECK(strstr(s, "passt failed to start: External interface not usable"));
+	CHECK_ONE_LINE(passt_open(&be, &nc) == -1,
+		       "passt failed to start: External interface not usable");
 
 	/* A forwarded port in use: one line, passt not even started. */
 	{
@@ -394,23 +385,14 @@ static void test_passt_start(void)
 		getsockname(l, (struct sockaddr *)&sa, &sl);
 		nc.fwds[0].host_port = ntohs(sa.sin_port);
 		fake_passt("exit 9");
-		test_capture_begin();
-		r = passt_open(&be, &nc);
-		s = test_capture_end();
-		CHECK_EQ(r, -1);
-		CHECK_EQ(test_lines(s), 1);
-		CHECK(strstr(s, "is in use"));
+		CHECK_ONE_LINE(passt_open(&be, &nc) == -1, "is in use");
 		close(l);
 	}
 
 	/* socket= naming nothing. */
 	nc.nr_fwds = 0;
 	nc.socket = "/nonexistent/passt.socket";
-	test_capture_begin();
-	r = passt_open(&be, &nc);
-	s = test_capture_end();
-	CHECK_EQ(r, -1);
-	CHECK_EQ(test_lines(s), 1);
+	CHECK_ONE_LINE(passt_open(&be, &nc) == -1, "");
 
 	if (old)
 		setenv("PATH", old, 1);

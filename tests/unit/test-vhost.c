@@ -329,11 +329,8 @@ static void test_vhost_net_refusals(void)
 	open_errno = ENOENT;
 	fv_kvm.cfg.nets[0] = (struct net_config){ .queues = 1, .vhost = NET_VHOST_ON };
 	fv_kvm.cfg.nr_nets = 1;
-	test_capture_begin();
-	CHECK(devices_up() < 0);
-	s = test_capture_end();
-	CHECK_EQ(test_lines(s), 1);
-	CHECK(strstr(s, "/dev/vhost-net") && strstr(s, "modprobe vhost_net"));
+	CHECK_ONE_LINE(devices_up() < 0, "/dev/vhost-net");
+	CHECK(strstr(test_captured, "modprobe vhost_net"));
 	devices_down();
 	close(peer[0]);
 
@@ -378,7 +375,6 @@ static void test_vhost_vsock(void)
 	struct fv_q q[3];
 	struct call *c;
 	u8 cfg[8];
-	const char *s;
 
 	reset_rec();
 	nopened = 0;
@@ -420,22 +416,15 @@ static void test_vhost_vsock(void)
 	fail_req = VHOST_VSOCK_SET_GUEST_CID;
 	fail_errno = EADDRINUSE;
 	fv_kvm.cfg.vsock_cid = 3;
-	test_capture_begin();
-	CHECK(devices_up() < 0);
-	s = test_capture_end();
-	CHECK_EQ(test_lines(s), 1);
-	CHECK(strstr(s, "CID 3") && strstr(s, "in use"));
+	CHECK_ONE_LINE(devices_up() < 0, "CID 3");
+	CHECK(strstr(test_captured, "in use"));
 	devices_down();
 
 	/* No usable /dev/vhost-vsock. */
 	reset_rec();
 	open_errno = EACCES;
 	fv_kvm.cfg.vsock_cid = 3;
-	test_capture_begin();
-	CHECK(devices_up() < 0);
-	s = test_capture_end();
-	CHECK_EQ(test_lines(s), 1);
-	CHECK(strstr(s, "/dev/vhost-vsock"));
+	CHECK_ONE_LINE(devices_up() < 0, "/dev/vhost-vsock");
 	devices_down();
 	open_errno = 0;
 }

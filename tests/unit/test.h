@@ -114,6 +114,23 @@ static inline int test_lines(const char *s)
 	return n;
 }
 
+/*
+ * COND, evaluated with lkvm's stderr captured (test_captured), holds and
+ * lkvm said exactly one line, containing WHAT ("" for any): the way a
+ * refusal must look.
+ */
+#define CHECK_ONE_LINE(cond, what)					\
+	do {								\
+		bool test_ok_;						\
+									\
+		test_capture_begin();					\
+		test_ok_ = (cond);					\
+		test_capture_end();					\
+		CHECK(test_ok_ && #cond);				\
+		CHECK_EQ(test_lines(test_captured), 1);			\
+		CHECK(strstr(test_captured, what));			\
+	} while (0)
+
 /* xorshift64*: pseudo-random numbers, the same on every run and host. */
 static inline uint64_t test_xorshift(uint64_t *state)
 {

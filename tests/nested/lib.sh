@@ -38,16 +38,6 @@ lkvm_info() { echo "INFO: $*" >&2; }
 lkvm_warn() { echo "WARNING: $*" >&2; }
 lkvm_err()  { echo "ERROR: $*" >&2; }
 
-# The EXIT trap of a tier script: removes $WORK unless something failed
-# ($FAILED is not 0) or LKVM_KEEP=1 asks to keep it.
-lkvm_cleanup_work() {
-	if [ "$FAILED" = 0 ] && [ "${LKVM_KEEP:-0}" != 1 ]; then
-		rm -rf "$WORK"
-	else
-		echo "INFO: logs kept in $WORK" >&2
-	fi
-}
-
 # Run a command as root (apt-get update / install): directly when root,
 # through sudo otherwise.
 lkvm_as_root() {

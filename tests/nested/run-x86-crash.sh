@@ -32,24 +32,15 @@ CASE=qcow2-host-crash
 CRASH_ACKS=${CRASH_ACKS:-120}
 DISK_MB=256
 
+nested_begin nested-crash "" CASE
+fail() { all_cases FAIL "$*"; }
 for t in qemu-img mkfs.ext4 e2fsck debugfs qemu-system-x86_64; do
-	command -v $t >/dev/null ||
-		{ echo "SKIP: nested/$CASE: $t not installed (scripts/install-deps.sh)"; exit 0; }
+	command -v $t >/dev/null || all_cases SKIP "$t not installed (scripts/install-deps.sh)"
 done
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/lkvm-nested-crash.XXXXXX") || exit 2
-FAILED=0
-trap lkvm_cleanup_work EXIT
-fail() { echo "FAIL: nested/$CASE: $*"; FAILED=1; exit 1; }
-T0=$(date +%s)
-now() { echo $(($(date +%s) - T0)); }
-
 # --- build and images -------------------------------------------------------------
-if ! make -C "$REPO" -j"$(nproc)" lkvm-static >"$WORK/make.log" 2>&1; then
-	tail -n 40 "$WORK/make.log" >&2
-	fail "make lkvm-static failed (see stderr)"
-fi
-lkvm_fetch_guest x86_64 || { echo "SKIP: nested/$CASE: cannot fetch the Debian guest kernel or busybox"; exit 0; }
+nested_make "$WORK/make.log" "make lkvm-static" -C "$REPO" -j"$(nproc)" lkvm-static
+lkvm_fetch_guest x86_64 || all_cases SKIP "cannot fetch the Debian guest kernel or busybox"
 
 mkdir -p "$WORK/l2-overlay/lkvmtest.d"
 install -m 755 "$HERE/crash-l2.sh" "$WORK/l2-overlay/lkvmtest.d/crash.sh"

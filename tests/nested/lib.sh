@@ -901,20 +901,74 @@ lkvm_run_l1() {
 	lkvm_console_to "$log" "${LKVM_L1_CMD[@]}"
 }
 
-# lkvm_console_to LOG CMD...: run CMD (stdin /dev/null) with its output,
-# without CRs, in LOG and also on LKVM_STREAM_FD (stderr with
-# LKVM_VERBOSE=1); returns CMD's status.
+# lkvm_console_to LOG CMD...: run CMD, an L1 boot (stdin /dev/null), with
+# its output, without CRs, in LOG and also on LKVM_STREAM_FD (stderr with
+# LKVM_VERBOSE=1); returns CMD's status, 124 when it was stopped as hung.
+#
+# An L1 under QEMU TCG sometimes freezes for good (both vCPUs spinning,
+# seen in CI a few times a week, the same case passing alone), and then
+# only the whole run's timeout, tens of minutes, ends it. Every case
+# prints L1-END within its own timeout, so an L1 silent for LKVM_L1_IDLE
+# seconds (default LKVM_CASE_TIMEOUT + 150; 0: no limit) is hung: it is
+# stopped, and one more boot (LKVM_L1_RETRY=0: none) tells such an
+# emulation hiccup from an lkvm hang, which would come back. The same for
+# a boot that ran into its timeout. The hung boot's console is kept in
+# LOG.hung.
 lkvm_console_to() {
-	local log=$1 fd=${LKVM_STREAM_FD:-}
+	local log=$1 fd=${LKVM_STREAM_FD:-} idle=${LKVM_L1_IDLE:-$((LKVM_CASE_TIMEOUT + 150))}
+	local tries=$((1 + ${LKVM_L1_RETRY:-1})) try rc
 	shift
 	[ -z "$fd" ] && [ "${LKVM_VERBOSE:-0}" = 1 ] && fd=2
+	for ((try = 1; try <= tries; try++)); do
+		lkvm_console_once "$log" "$fd" "$idle" "$@"
+		rc=$?
+		case $rc in 124|137) ;; *) return "$rc" ;; esac
+		[ "$try" -lt "$tries" ] || break
+		mv "$log" "$log.hung"
+		lkvm_warn "L1 $([ -e "$log.idle" ] && echo "silent for ${idle}s" || echo "timed out"), stopped; its last lines, then one more boot:"
+		tail -n 15 "$log.hung" >&2
+	done
+	return "$rc"
+}
+
+# One boot of lkvm_console_to. $1 log  $2 stream fd or ""  $3 idle limit (s)
+# $4... command. Leaves LOG.idle behind when it stopped CMD for silence.
+lkvm_console_once() {
+	local log=$1 fd=$2 idle=$3 cpid rpid size last=-1 since=$SECONDS
+	shift 3
+	rm -f "$log.idle" "$log.fifo"
 	: >"$log"
+	mkfifo "$log.fifo" || return 125
+	# sed -u, not tr: LOG grows line by line, which the watch below reads.
 	if [ -n "$fd" ]; then
-		"$@" </dev/null 2>&1 | sed -u 's/\r//g' | tee "$log" >&"$fd"
-		return "${PIPESTATUS[0]}"
+		sed -u 's/\r//g' <"$log.fifo" | tee "$log" >&"$fd" &
+	else
+		sed -u 's/\r//g' <"$log.fifo" >"$log" &
 	fi
-	"$@" </dev/null 2>&1 | tr -d '\r' >"$log"
-	return "${PIPESTATUS[0]}"
+	rpid=$!
+	"$@" </dev/null >"$log.fifo" 2>&1 &
+	cpid=$!
+	while kill -0 "$cpid" 2>/dev/null; do
+		sleep 1
+		size=$(stat -c %s "$log" 2>/dev/null || echo 0)
+		if [ "$size" != "$last" ]; then
+			last=$size since=$SECONDS
+		elif [ "$idle" -gt 0 ] && [ $((SECONDS - since)) -ge "$idle" ]; then
+			: >"$log.idle"
+			# CMD is timeout(1) or QEMU itself: TERM, then KILL to all.
+			kill -TERM "$cpid" 2>/dev/null
+			sleep 5
+			pkill -KILL -P "$cpid" 2>/dev/null
+			kill -KILL "$cpid" 2>/dev/null
+			break
+		fi
+	done
+	wait "$cpid"
+	cpid=$?
+	wait "$rpid"
+	rm -f "$log.fifo"
+	[ -e "$log.idle" ] && return 124
+	return "$cpid"
 }
 
 # nested_console LOG CASE TITLE [N]: on stderr, the last N (80) lines of

@@ -202,6 +202,7 @@ run_l1() {
 	lkvm_arm64_build_l1_initrd "$WORK/l1-v$gic.cpio" "$LKVM_BIN" "$WORK/l2.cpio" \
 		"$WORK/cases-v$gic.sh" "$WORK/l1-overlay" || return 1
 	echo "INFO: [$(now)s] booting arm64 L1 (QEMU TCG, GICv$gic) with $n case(s)" >&2
+	LKVM_L1_IDLE=${LKVM_L1_IDLE:-$((NESTED_BALLOON_TIMEOUT + 150))} \
 	lkvm_arm64_run_l1 "$WORK/l1-v$gic.cpio" "$log" \
 		$((60 + n * (LKVM_CASE_TIMEOUT + 10) + NESTED_BALLOON_TIMEOUT)) "$gic"
 	qrc=$?

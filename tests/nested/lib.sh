@@ -822,9 +822,11 @@ lkvm_detect_mode() {
 # The benches' start, run in the repository: nested_begin's $WORK (kept
 # with LKVM_KEEP=1) and nested_build_x86's LKVM_BIN (lkvm-static in nested
 # mode: L1 has no shared libraries). A bench has no case names to report, so
-# a set-up failure ends it with one line.
+# a set-up failure ends it with one line. Its cases can be long and quiet,
+# and someone watches it run: no silence limit on its L1 (lkvm_console_to).
 lkvm_bench_build() {
 	REPO=$PWD NESTED_STOP=lkvm_bench_stop
+	LKVM_L1_IDLE=${LKVM_L1_IDLE:-0}
 	nested_begin "bench-$1" "" ""
 	nested_build_x86
 }

@@ -88,8 +88,9 @@ if [ "$case" = usernet ]; then
 	ok=
 	for _ in $(seq 1 120); do
 		# (passt accepts for the guest before its server is up: a
-		# time limit, or the first try waits for ever.)
-		if wget -q -T 5 -O "$t/fwd" http://127.0.0.1:18080/guest.txt 2>/dev/null; then
+		# time limit, or the first try waits for ever. timeout(1), not
+		# wget -T: Debian 12's static busybox wget dies of SIGSEGV with -T.)
+		if timeout 5 wget -q -O "$t/fwd" http://127.0.0.1:18080/guest.txt 2>/dev/null; then
 			ok=1
 			break
 		fi

@@ -30,7 +30,8 @@ udhcpc -i eth0 -n -q -t 10 -s /tmp/dhcp.sh >/dev/null 2>&1 || fail "no DHCP leas
 cat /tmp/dhcp.lease
 
 gw=$(route -n | awk '$1 == "0.0.0.0" { print $2 }')
-wget -q -T 60 -O /tmp/blob "http://$gw:8080/blob" || fail "wget http://$gw:8080/blob"
+# (timeout(1), not wget -T: Debian 12's static busybox wget segfaults with -T.)
+timeout 60 wget -q -O /tmp/blob "http://$gw:8080/blob" || fail "wget http://$gw:8080/blob"
 echo "USERNET-BLOB-BYTES=$(wc -c </tmp/blob)"
 echo "USERNET-BLOB-MD5=$(md5sum </tmp/blob | cut -d' ' -f1)"
 rm -f /tmp/blob

@@ -50,10 +50,7 @@ struct vfs_dev {
 	char name[64];			/* "virtio-fs 'tag'" */
 	bool failing;			/* back end gone: lkvm answers EIO */
 	struct virtq_elem elem;
-	struct vfs_dev *next;
 };
-
-static struct vfs_dev *vfs_devs;
 
 int virtio_fs_parse(struct kvm_config *cfg, const char *arg)
 {
@@ -323,8 +320,6 @@ static int vfs_add(struct kvm *kvm, const struct vfs_config *c)
 	}
 	pr_debug("%s: %s%s", f->name, c->dir ? c->dir : sock,
 		 c->readonly ? " (read-only)" : "");
-	f->next = vfs_devs;
-	vfs_devs = f;
 	return 0;
 fail:
 	vfs_free(f);
@@ -341,14 +336,9 @@ static int virtio_fs_init(struct kvm *kvm)
 	return 0;
 }
 
-static void virtio_fs_exit(struct kvm *kvm __unused)
+static void vfs_release(struct virtio_device *vdev)
 {
-	while (vfs_devs) {
-		struct vfs_dev *f = vfs_devs;
-
-		vfs_devs = f->next;
-		virtio_device_unregister(&f->vdev);
-		vfs_free(f);
-	}
+	vfs_free(vdev->priv);
 }
-virtio_dev_init(virtio_fs_init, virtio_fs_exit);
+
+virtio_dev_type_init(virtio_fs_init, vfs_ops, vfs_release);

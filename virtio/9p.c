@@ -81,12 +81,7 @@ static void p9_reset(struct virtio_device *vdev)
 	p9_server_reset(p->srv);
 }
 
-static const struct virtio_device_ops p9_ops = {
-	.name = "9p",
-	.device_id = VIRTIO_ID_9P,
-	.notify = p9_notify,
-	.reset = p9_reset,
-};
+VIRTIO_DEVICE_OPS(p9, "9p", VIRTIO_ID_9P, reset);
 
 int virtio_9p_parse(struct kvm_config *cfg, const char *arg)
 {

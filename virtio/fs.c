@@ -221,14 +221,7 @@ static void vfs_notify(struct virtio_device *vdev __unused, struct virt_queue *v
 {
 }
 
-static const struct virtio_device_ops vfs_ops = {
-	.name = "fs",
-	.device_id = VIRTIO_ID_FS,
-	.notify = vfs_notify,
-	.activate = vfs_activate,
-	.reset = vfs_reset,
-	.queue_stop = vfs_queue_stop,
-};
+VIRTIO_DEVICE_OPS(vfs, "fs", VIRTIO_ID_FS, activate, reset, queue_stop);
 
 /* Connect to the socket, giving a daemon we started time to create it. */
 static int vfs_connect(struct vfs_dev *f, const char *path)

@@ -414,14 +414,7 @@ static void net_queue_stop(struct virtio_device *vdev, struct virt_queue *vq)
 	}
 }
 
-static const struct virtio_device_ops net_ops = {
-	.name = "net",
-	.device_id = VIRTIO_ID_NET,
-	.notify = net_notify,
-	.activate = net_activate,
-	.reset = net_reset,
-	.queue_stop = net_queue_stop,
-};
+VIRTIO_DEVICE_OPS(net, "net", VIRTIO_ID_NET, activate, reset, queue_stop);
 
 /*
  * A locally administered unicast MAC from the guest name and the NIC's

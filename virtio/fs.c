@@ -30,6 +30,7 @@
 
 #include "lkvm/init.h"
 #include "lkvm/kvm.h"
+#include "lkvm/parse-options.h"
 #include "lkvm/vhost-user.h"
 #include "lkvm/virtio-fs.h"
 #include "lkvm/virtio.h"
@@ -57,14 +58,12 @@ int virtio_fs_parse(struct kvm_config *cfg, const char *arg)
 	struct vfs_config *c;
 	char *copy, *tok, *save = NULL;
 	struct stat st;
-	int i, pos = 0;
+	int pos = 0;
 
-	if (cfg->nr_vfs == LKVM_MAX_VIRTIO_FS) {
-		pr_err("at most %d --virtio-fs shares", LKVM_MAX_VIRTIO_FS);
+	c = opt_next_item(cfg->vfs, sizeof(*c), cfg->nr_vfs, LKVM_MAX_VIRTIO_FS,
+			  "--virtio-fs shares");
+	if (!c)
 		return -1;
-	}
-	c = &cfg->vfs[cfg->nr_vfs];
-	memset(c, 0, sizeof(*c));
 	copy = xstrdup(arg);		/* lives as long as the config */
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save), pos++) {
 		if (!strncmp(tok, "socket=", 7)) {
@@ -109,12 +108,9 @@ int virtio_fs_parse(struct kvm_config *cfg, const char *arg)
 		pr_err("--virtio-fs '%s' is not a directory", c->dir);
 		goto fail;
 	}
-	for (i = 0; i < cfg->nr_vfs; i++) {
-		if (!strcmp(cfg->vfs[i].tag, c->tag)) {
-			pr_err("--virtio-fs tag '%s' is used twice", c->tag);
-			goto fail;
-		}
-	}
+	if (!opt_name_unique(cfg->vfs, sizeof(*c), cfg->nr_vfs, offsetof(struct vfs_config, tag),
+			     c->tag, "--virtio-fs tag"))
+		goto fail;
 	cfg->nr_vfs++;
 	/* The back end maps guest RAM: it must be shared memory. */
 	cfg->mem_shared = true;

@@ -288,16 +288,6 @@ static void passt_send(struct net_backend *b, int q __unused, const struct iovec
 	}
 }
 
-static int passt_set_offloads(struct net_backend *b __unused, unsigned int f __unused)
-{
-	return 0;
-}
-
-static int passt_set_queues(struct net_backend *b __unused, int active __unused)
-{
-	return 0;
-}
-
 static void passt_close(struct net_backend *b)
 {
 	struct passt *p = b->priv;
@@ -332,8 +322,6 @@ static const struct net_backend_ops passt_ops = {
 	.hangup = passt_hangup,
 	.recv = passt_recv,
 	.send = passt_send,
-	.set_offloads = passt_set_offloads,
-	.set_queues = passt_set_queues,
 	.close = passt_close,
 };
 

@@ -58,6 +58,12 @@ void virtio_notify_restore(struct kvm *kvm, struct virtio_notify *n);
 void virtio_notify_del(struct kvm *kvm, struct virtio_notify *n);
 void virtio_notify_free(struct kvm *kvm, struct virtio_notify *n);
 
+/* The low or the high 32 bits of a ring address. */
+static inline u32 virtio_addr_half(u64 gpa, bool high)
+{
+	return high ? gpa >> 32 : (u32)gpa;
+}
+
 /* Set the low or the high 32 bits of a ring address. */
 static inline void virtio_addr_set_half(u64 *gpa, bool high, u32 val)
 {

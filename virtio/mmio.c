@@ -419,42 +419,23 @@ static u32 reg_read(struct mmio_dev *m, u64 off)
 	}
 }
 
-/*
- * Registers the driver sets for later accesses or a command (selectors,
- * the MSI message being composed): kept as written.
- */
-static const struct {
-	u64 off;
-	size_t field;		/* of a u32 in struct mmio_dev */
-} latches[] = {
-	{ VIRTIO_MMIO_DEVICE_FEATURES_SEL, offsetof(struct mmio_dev, dev_feat_sel) },
-	{ VIRTIO_MMIO_DRIVER_FEATURES_SEL, offsetof(struct mmio_dev, drv_feat_sel) },
-	{ VIRTIO_MMIO_QUEUE_SEL, offsetof(struct mmio_dev, queue_sel) },
-	{ VIRTIO_MMIO_MSI_VEC_SEL, offsetof(struct mmio_dev, vec_sel) },
-	{ VIRTIO_MMIO_MSI_ADDR_LOW, offsetof(struct mmio_dev, addr_lo) },
-	{ VIRTIO_MMIO_MSI_ADDR_HIGH, offsetof(struct mmio_dev, addr_hi) },
-	{ VIRTIO_MMIO_MSI_DATA, offsetof(struct mmio_dev, data) },
+/* Selectors and the MSI message being composed: kept as written. */
+static const struct virtio_latch latches[] = {
+	{ VIRTIO_MMIO_DEVICE_FEATURES_SEL, 4, offsetof(struct mmio_dev, dev_feat_sel) },
+	{ VIRTIO_MMIO_DRIVER_FEATURES_SEL, 4, offsetof(struct mmio_dev, drv_feat_sel) },
+	{ VIRTIO_MMIO_QUEUE_SEL, 4, offsetof(struct mmio_dev, queue_sel) },
+	{ VIRTIO_MMIO_MSI_VEC_SEL, 4, offsetof(struct mmio_dev, vec_sel) },
+	{ VIRTIO_MMIO_MSI_ADDR_LOW, 4, offsetof(struct mmio_dev, addr_lo) },
+	{ VIRTIO_MMIO_MSI_ADDR_HIGH, 4, offsetof(struct mmio_dev, addr_hi) },
+	{ VIRTIO_MMIO_MSI_DATA, 4, offsetof(struct mmio_dev, data) },
 };
-
-static bool latch_write(struct mmio_dev *m, u64 off, u32 val)
-{
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(latches); i++) {
-		if (latches[i].off == off) {
-			*(u32 *)((u8 *)m + latches[i].field) = val;
-			return true;
-		}
-	}
-	return false;
-}
 
 static void reg_write(struct mmio_dev *m, u64 off, u32 val)
 {
 	struct virtio_device *vdev = m->vdev;
 	struct virt_queue *vq = sel_queue(m);
 
-	if (latch_write(m, off, val))
+	if (virtio_latch_write(m, latches, ARRAY_SIZE(latches), off, 4, val))
 		return;
 	if (ring_reg(off)) {
 		/* Only while the queue is off. */

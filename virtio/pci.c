@@ -26,6 +26,7 @@
  */
 #include <linux/virtio_ids.h>
 #include <linux/virtio_pci.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -238,6 +239,13 @@ static void vpci_reset(struct vpci *vp)
 	pthread_mutex_unlock(&vp->lock);
 }
 
+/* Which feature word and which queue the driver's next accesses mean. */
+static const struct virtio_latch selectors[] = {
+	{ VIRTIO_PCI_COMMON_DFSELECT, 4, offsetof(struct vpci, dfselect) },
+	{ VIRTIO_PCI_COMMON_GFSELECT, 4, offsetof(struct vpci, gfselect) },
+	{ VIRTIO_PCI_COMMON_Q_SELECT, 2, offsetof(struct vpci, queue_select) },
+};
+
 /*
  * Writes must hit a field exactly with its own width (64-bit queue
  * addresses also as two dwords); anything else is dropped, as are writes
@@ -255,14 +263,6 @@ static void common_write(struct vpci *vp, u32 off, const u8 *data, u32 len)
 	q = vp->queue_select;
 	vq = q < vdev->nr_queues ? &vdev->vqs[q] : NULL;
 	switch (off) {
-	case VIRTIO_PCI_COMMON_DFSELECT:
-		if (len == 4)
-			vp->dfselect = v;
-		break;
-	case VIRTIO_PCI_COMMON_GFSELECT:
-		if (len == 4)
-			vp->gfselect = v;
-		break;
 	case VIRTIO_PCI_COMMON_GF:
 		if (len == 4)
 			virtio_set_features_word(vdev, vp->gfselect, v);
@@ -280,10 +280,6 @@ static void common_write(struct vpci *vp, u32 off, const u8 *data, u32 len)
 		virtio_set_status(vdev, v);
 		if (v == 0)
 			vpci_reset(vp);
-		break;
-	case VIRTIO_PCI_COMMON_Q_SELECT:
-		if (len == 2)
-			vp->queue_select = v;
 		break;
 	case VIRTIO_PCI_COMMON_Q_SIZE:
 		/* The core checks for a power of two when the queue is enabled. */
@@ -309,7 +305,9 @@ static void common_write(struct vpci *vp, u32 off, const u8 *data, u32 len)
 		set_addr(&vq->avail_gpa, off, VIRTIO_PCI_COMMON_Q_AVAILLO, data, len);
 		set_addr(&vq->used_gpa, off, VIRTIO_PCI_COMMON_Q_USEDLO, data, len);
 		break;
-	default:		/* device_feature, num_queues, ...: read-only */
+	default:
+		/* The selectors; device_feature, num_queues, ...: read-only. */
+		virtio_latch_write(vp, selectors, ARRAY_SIZE(selectors), off, len, v);
 		break;
 	}
 	pthread_mutex_unlock(&vdev->lock);

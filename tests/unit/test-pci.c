@@ -834,6 +834,13 @@ static void test_virtio_pci(void)
 	CHECK_EQ(common_rd(VIRTIO_PCI_COMMON_Q_NOFF, 2), 0);
 	common_wr(VIRTIO_PCI_COMMON_Q_SELECT, 1, 2);
 	CHECK_EQ(common_rd(VIRTIO_PCI_COMMON_Q_NOFF, 2), 1);
+	/* Selectors written with another width than their own: dropped. */
+	common_wr(VIRTIO_PCI_COMMON_Q_SELECT, 0, 4);
+	common_wr(VIRTIO_PCI_COMMON_Q_SELECT, 0, 1);
+	CHECK_EQ(common_rd(VIRTIO_PCI_COMMON_Q_NOFF, 2), 1);
+	common_wr(VIRTIO_PCI_COMMON_DFSELECT, 1, 2);
+	common_wr(VIRTIO_PCI_COMMON_DFSELECT, 1, 8);
+	CHECK_EQ(common_rd(VIRTIO_PCI_COMMON_DFSELECT, 4), 7);
 	/* Read-only fields ignore writes; odd widths read consistently. */
 	common_wr(VIRTIO_PCI_COMMON_NUMQ, 9, 2);
 	CHECK_EQ(common_rd(VIRTIO_PCI_COMMON_NUMQ, 2), 2);

@@ -185,12 +185,7 @@ static int mmio_signal_config(struct virtio_device *vdev)
 
 static void mmio_detach(struct virtio_device *vdev);
 
-static const struct virtio_transport_ops mmio_ops = {
-	.name = "mmio",
-	.signal_vq = mmio_signal_vq,
-	.signal_config = mmio_signal_config,
-	.detach = mmio_detach,
-};
+VIRTIO_TRANSPORT_OPS(mmio, "mmio");
 
 /* --- the MSI extension --------------------------------------------------- */
 
@@ -586,7 +581,7 @@ static int mmio_attach(struct kvm *kvm, struct virtio_device *vdev)
 	m->info.msi_devid = VIRTIO_MMIO_MSI_DEVID_BASE +
 			    kvm->virtio_mmio_made;
 	vdev->transport = m;
-	vdev->tops = &mmio_ops;
+	vdev->tops = &mmio_tops;
 
 	if (ext_offered(m)) {
 		vdev->host_features |= 1ULL << VIRTIO_F_MMIO_NOTIFICATION |
@@ -649,12 +644,4 @@ static void mmio_detach(struct virtio_device *vdev)
 	vdev->transport = NULL;
 }
 
-static struct virtio_transport mmio_transport = {
-	.name = "mmio",
-	.attach = mmio_attach,
-};
-
-static void __attribute__((constructor)) mmio_register(void)
-{
-	virtio_transport_register(&mmio_transport);
-}
+virtio_transport_init(mmio, "mmio");

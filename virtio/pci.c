@@ -147,12 +147,7 @@ static int vpci_signal_config(struct virtio_device *vdev)
 
 static void vpci_detach(struct virtio_device *vdev);
 
-static const struct virtio_transport_ops vpci_tops = {
-	.name = "pci",
-	.signal_vq = vpci_signal_vq,
-	.signal_config = vpci_signal_config,
-	.detach = vpci_detach,
-};
+VIRTIO_TRANSPORT_OPS(vpci, "pci");
 
 /* Common configuration. */
 
@@ -591,12 +586,4 @@ static void vpci_detach(struct virtio_device *vdev)
 	vdev->transport = NULL;
 }
 
-static struct virtio_transport vpci_transport = {
-	.name = "pci",
-	.attach = vpci_attach,
-};
-
-static void __attribute__((constructor)) vpci_register(void)
-{
-	virtio_transport_register(&vpci_transport);
-}
+virtio_transport_init(vpci, "pci");

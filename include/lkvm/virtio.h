@@ -154,6 +154,13 @@ struct virtio_transport_ops {
 	void (*detach)(struct virtio_device *vdev);
 };
 
+/* A transport's <pfx>_tops, from its <pfx>_signal_vq, _signal_config and _detach. */
+#define VIRTIO_TRANSPORT_OPS(pfx, nm)						\
+	static const struct virtio_transport_ops pfx##_tops = {			\
+		.name = nm, .signal_vq = pfx##_signal_vq,			\
+		.signal_config = pfx##_signal_config, .detach = pfx##_detach,	\
+	}
+
 struct virtio_device {
 	const struct virtio_device_ops *ops;
 	struct kvm *kvm;
@@ -283,5 +290,15 @@ struct virtio_transport {
 	struct virtio_transport *next;
 };
 void virtio_transport_register(struct virtio_transport *t);
+
+/* Register the transport @nm whose attach is <pfx>_attach, before main(). */
+#define virtio_transport_init(pfx, nm)						\
+	static struct virtio_transport pfx##_transport = {			\
+		.name = nm, .attach = pfx##_attach,				\
+	};									\
+	static void __attribute__((constructor)) pfx##_register(void)		\
+	{									\
+		virtio_transport_register(&pfx##_transport);			\
+	}
 
 #endif

@@ -32,38 +32,37 @@
  * USER and GROUP come from /etc/passwd and /etc/group, read directly (no
  * NSS: lkvm-static must not need glibc's shared libraries), or are numbers.
  */
-static bool passwd_entry(const char *name, u32 uid, bool by_name, u32 *id, u32 *gid)
-{
-	FILE *f = fopen("/etc/passwd", "re");
-	struct passwd *pw;
-	bool found = false;
+struct db_entry {
+	const char *name;
+	u32 id;				/* uid or gid */
+	u32 gid;			/* passwd: the primary group */
+};
 
-	while (f && (pw = fgetpwent(f))) {
-		if (by_name ? !strcmp(pw->pw_name, name) : pw->pw_uid == uid) {
-			*id = pw->pw_uid;
-			*gid = pw->pw_gid;
-			found = true;
-			break;
-		}
+static bool next_entry(FILE *f, bool group, struct db_entry *e)
+{
+	struct passwd *pw;
+	struct group *gr;
+
+	if (group) {
+		gr = fgetgrent(f);
+		if (gr)
+			*e = (struct db_entry){ gr->gr_name, gr->gr_gid, gr->gr_gid };
+		return gr != NULL;
 	}
-	if (f)
-		fclose(f);
-	return found;
+	pw = fgetpwent(f);
+	if (pw)
+		*e = (struct db_entry){ pw->pw_name, pw->pw_uid, pw->pw_gid };
+	return pw != NULL;
 }
 
-static bool group_entry(const char *name, u32 *id)
+/* The entry of /etc/group (or /etc/passwd) named @name, or numbered @id if no name. */
+static bool find_entry(bool group, const char *name, u32 id, struct db_entry *e)
 {
-	FILE *f = fopen("/etc/group", "re");
-	struct group *gr;
+	FILE *f = fopen(group ? "/etc/group" : "/etc/passwd", "re");
 	bool found = false;
 
-	while (f && (gr = fgetgrent(f))) {
-		if (!strcmp(gr->gr_name, name)) {
-			*id = gr->gr_gid;
-			found = true;
-			break;
-		}
-	}
+	while (f && !found && next_entry(f, group, e))
+		found = name ? !strcmp(e->name, name) : e->id == id;
 	if (f)
 		fclose(f);
 	return found;
@@ -85,18 +84,27 @@ static int parse_number(const char *s, u32 *id)
 /* A user name or number: its uid and primary gid (the uid without an entry). */
 static int lookup_user(const char *s, u32 *uid, u32 *gid)
 {
-	if (passwd_entry(s, 0, true, uid, gid))
+	struct db_entry e;
+
+	if (find_entry(false, s, 0, &e)) {
+		*uid = e.id;
+		*gid = e.gid;
 		return 0;
+	}
 	if (parse_number(s, uid))
 		return -1;
-	if (!passwd_entry(NULL, *uid, false, uid, gid))
-		*gid = *uid;
+	*gid = find_entry(false, NULL, *uid, &e) ? e.gid : *uid;
 	return 0;
 }
 
 static int lookup_group(const char *s, u32 *gid)
 {
-	return group_entry(s, gid) ? 0 : parse_number(s, gid);
+	struct db_entry e;
+
+	if (!find_entry(true, s, 0, &e))
+		return parse_number(s, gid);
+	*gid = e.id;
+	return 0;
 }
 
 int privs_parse_user(struct kvm_config *cfg, const char *cmd)

@@ -164,39 +164,59 @@ static int create_device(int vm_fd, u32 type, const char *what)
 	return cd.fd;
 }
 
+/* A VGIC device and where its register frames go in the guest's memory map. */
+struct vgic_desc {
+	u32 type;			/* KVM_DEV_TYPE_ARM_VGIC_* */
+	const char *what;		/* what the user is told when KVM refuses it */
+	unsigned int nr_frames;
+	struct {
+		u64 addr_type;		/* KVM_VGIC_*_ADDR_TYPE_* */
+		u64 base;
+		const char *what;
+	} frames[2];
+};
+
+static const struct vgic_desc gic_v2 = {
+	KVM_DEV_TYPE_ARM_VGIC_V2, "GICv2 (--irqchip gicv2; this host may only emulate a GICv3)", 2,
+	{ { KVM_VGIC_V2_ADDR_TYPE_DIST, ARM_GIC_DIST_BASE, "placing the GICv2 distributor" },
+	  { KVM_VGIC_V2_ADDR_TYPE_CPU, ARM_GIC_CPU_BASE, "placing the GICv2 CPU interface" } },
+};
+
+static const struct vgic_desc gic_v3 = {
+	KVM_DEV_TYPE_ARM_VGIC_V3, "GICv3 (--irqchip gicv3; try gicv2)", 2,
+	{ { KVM_VGIC_V3_ADDR_TYPE_DIST, ARM_GIC_DIST_BASE, "placing the GICv3 distributor" },
+	  { KVM_VGIC_V3_ADDR_TYPE_REDIST, ARM_GIC_REDIST_BASE,
+	    "placing the GICv3 redistributors" } },
+};
+
+static const struct vgic_desc gic_its = {
+	KVM_DEV_TYPE_ARM_VGIC_ITS, "GICv3 ITS", 1,
+	{ { KVM_VGIC_ITS_ADDR_TYPE, ARM_GIC_ITS_BASE, "placing the GICv3 ITS" } },
+};
+
+/* *@fd is the device as soon as it exists: teardown closes it even on failure. */
+static int vgic_create(int vm_fd, const struct vgic_desc *d, int *fd)
+{
+	unsigned int i;
+
+	*fd = create_device(vm_fd, d->type, d->what);
+	if (*fd < 0)
+		return -1;
+	for (i = 0; i < d->nr_frames; i++)
+		if (set_attr(*fd, KVM_DEV_ARM_VGIC_GRP_ADDR, d->frames[i].addr_type,
+			     &d->frames[i].base, d->frames[i].what))
+			return -1;
+	return 0;
+}
+
 int arm_gic_create(struct arm_vm *vm)
 {
-	static const u64 dist = ARM_GIC_DIST_BASE, cpu = ARM_GIC_CPU_BASE,
-			 redist = ARM_GIC_REDIST_BASE, its = ARM_GIC_ITS_BASE;
-
 	vm->gic_fd = vm->its_fd = -1;
-	if (vm->gic == ARM_GIC_V2) {
-		vm->gic_fd = create_device(vm->vm_fd, KVM_DEV_TYPE_ARM_VGIC_V2,
-					   "GICv2 (--irqchip gicv2; this host may only emulate a GICv3)");
-		if (vm->gic_fd < 0 ||
-		    set_attr(vm->gic_fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V2_ADDR_TYPE_DIST,
-			     &dist, "placing the GICv2 distributor") ||
-		    set_attr(vm->gic_fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V2_ADDR_TYPE_CPU,
-			     &cpu, "placing the GICv2 CPU interface"))
-			return -1;
-		return 0;
-	}
-	vm->gic_fd = create_device(vm->vm_fd, KVM_DEV_TYPE_ARM_VGIC_V3,
-				   "GICv3 (--irqchip gicv3; try gicv2)");
-	if (vm->gic_fd < 0 ||
-	    set_attr(vm->gic_fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_DIST,
-		     &dist, "placing the GICv3 distributor") ||
-	    set_attr(vm->gic_fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_REDIST,
-		     &redist, "placing the GICv3 redistributors"))
+	if (vgic_create(vm->vm_fd, vm->gic == ARM_GIC_V2 ? &gic_v2 : &gic_v3, &vm->gic_fd))
 		return -1;
 	if (vm->gic != ARM_GIC_V3_ITS)
 		return 0;
-	vm->its_fd = create_device(vm->vm_fd, KVM_DEV_TYPE_ARM_VGIC_ITS, "GICv3 ITS");
-	if (vm->its_fd < 0 ||
-	    set_attr(vm->its_fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_ITS_ADDR_TYPE, &its,
-		     "placing the GICv3 ITS"))
-		return -1;
-	return 0;
+	return vgic_create(vm->vm_fd, &gic_its, &vm->its_fd);
 }
 
 static int vcpu_pmu_init(int fd, unsigned int id)

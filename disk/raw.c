@@ -462,24 +462,6 @@ static int qcow2_range(struct disk_image *disk, enum disk_op op, u64 offset, u64
 	return qcow2_run(disk->qcow2, &req);
 }
 
-int disk_discard_sync(struct disk_image *disk, u64 offset, u64 len)
-{
-	if (disk->readonly)
-		return -EBADF;
-	if (!len)
-		return 0;
-	if (disk->qcow2)
-		return qcow2_range(disk, DISK_DISCARD, offset, len);
-	if (fallocate(disk->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		      offset, len) < 0) {
-		/* Discard is a hint: a file system without holes may ignore it. */
-		if (errno == EOPNOTSUPP || errno == ENOSYS)
-			return 0;
-		return -errno;
-	}
-	return disk->writethrough ? disk_flush_sync(disk) : 0;
-}
-
 static int write_zeroes_by_hand(struct disk_image *disk, u64 offset, u64 len)
 {
 	struct disk_req req = { .op = DISK_WRITE };
@@ -503,28 +485,65 @@ static int write_zeroes_by_hand(struct disk_image *disk, u64 offset, u64 len)
 	return 0;
 }
 
-int disk_write_zeroes_sync(struct disk_image *disk, u64 offset, u64 len,
-			   bool unmap)
+static int punch_hole(struct disk_image *disk, u64 offset, u64 len)
 {
-	int mode = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
+	return fallocate(disk->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, len);
+}
+
+/* 1: the file's blocks changed, 0: nothing to do, or -errno. */
+static int raw_discard(struct disk_image *disk, u64 offset, u64 len)
+{
+	if (punch_hole(disk, offset, len) == 0)
+		return 1;
+	/* Discard is a hint: a file system without holes may ignore it. */
+	if (errno == EOPNOTSUPP || errno == ENOSYS)
+		return 0;
+	return -errno;
+}
+
+/* 1: the file's blocks changed, 0: written by hand, or -errno. */
+static int raw_write_zeroes(struct disk_image *disk, u64 offset, u64 len, bool unmap)
+{
+	/* A punched hole reads back as zeroes and frees the space. */
+	if (unmap && punch_hole(disk, offset, len) == 0)
+		return 1;
+	if (fallocate(disk->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, offset, len) == 0)
+		return 1;
+	if (errno != EOPNOTSUPP && errno != ENOSYS)
+		return -errno;
+	return write_zeroes_by_hand(disk, offset, len);
+}
+
+/* DISCARD and WRITE_ZEROES: the same checks, the qcow2 code or the raw file's way. */
+static int range_sync(struct disk_image *disk, enum disk_op op, u64 offset, u64 len,
+		      bool unmap)
+{
+	int r;
 
 	if (disk->readonly)
 		return -EBADF;
 	if (!len)
 		return 0;
 	if (disk->qcow2)
-		return qcow2_range(disk, DISK_WRITE_ZEROES, offset, len);
-	/* A punched hole reads back as zeroes and frees the space. */
-	if (unmap && fallocate(disk->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			       offset, len) == 0)
-		goto done;
-	if (fallocate(disk->fd, mode, offset, len) == 0)
-		goto done;
-	if (errno != EOPNOTSUPP && errno != ENOSYS)
-		return -errno;
-	return write_zeroes_by_hand(disk, offset, len);
-done:
+		return qcow2_range(disk, op, offset, len);
+	if (op == DISK_DISCARD)
+		r = raw_discard(disk, offset, len);
+	else
+		r = raw_write_zeroes(disk, offset, len, unmap);
+	if (r <= 0)
+		return r;
 	return disk->writethrough ? disk_flush_sync(disk) : 0;
+}
+
+int disk_discard_sync(struct disk_image *disk, u64 offset, u64 len)
+{
+	return range_sync(disk, DISK_DISCARD, offset, len, true);
+}
+
+int disk_write_zeroes_sync(struct disk_image *disk, u64 offset, u64 len,
+			   bool unmap)
+{
+	return range_sync(disk, DISK_WRITE_ZEROES, offset, len, unmap);
 }
 
 /* The size in bytes of a regular file or a block device. */

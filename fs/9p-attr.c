@@ -198,9 +198,8 @@ int p9_op_setattr(struct p9_server *s, struct p9_in *in, struct p9_out *out __un
 	struct p9_fid *f;
 	int err;
 
-	PARSED(in);
 	/* P9_ATTR_CTIME alone changes nothing (see do_setattr). */
-	err = p9_fid_use(s, fid, FIDS_NOT_XATTR, EINVAL, valid & ~P9_ATTR_CTIME, &f);
+	err = p9_parsed_fid_use(s, in, fid, FIDS_NOT_XATTR, EINVAL, valid & ~P9_ATTR_CTIME, &f);
 	if (err)
 		return err;
 	set_time(&times[0], valid, P9_ATTR_ATIME, P9_ATTR_ATIME_SET, as, ans);

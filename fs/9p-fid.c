@@ -45,6 +45,15 @@ int p9_fid_use(struct p9_server *s, u32 id, unsigned int kinds, int bad_kind,
 	return 0;
 }
 
+/* The request was parsed to its end (else EINVAL): p9_fid_use() its fid. */
+int p9_parsed_fid_use(struct p9_server *s, const struct p9_in *in, u32 id,
+		      unsigned int kinds, int bad_kind, bool modifies, struct p9_fid **fp)
+{
+	if (!in_parsed(in))
+		return EINVAL;
+	return p9_fid_use(s, id, kinds, bad_kind, modifies, fp);
+}
+
 static void fid_release(struct p9_server *s, struct p9_fid *f)
 {
 	if (f->xbuf)

@@ -107,8 +107,7 @@ int p9_op_lopen(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 	struct p9_qid q;
 	int flags, fd, err;
 
-	PARSED(in);
-	err = p9_fid_use(s, fid, FIDS(FID_PATH), EINVAL, false, &f);
+	err = p9_parsed_fid_use(s, in, fid, FIDS(FID_PATH), EINVAL, false, &f);
 	if (err)
 		return err;
 	flags = host_open_flags(fl);
@@ -147,8 +146,7 @@ int p9_op_lcreate(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 	fl = in_u32(in);
 	mode = in_u32(in);
 	gid = in_u32(in);
-	PARSED(in);
-	err = p9_fid_use(s, fid, FIDS(FID_PATH), EINVAL, true, &f);
+	err = p9_parsed_fid_use(s, in, fid, FIDS(FID_PATH), EINVAL, true, &f);
 	if (err)
 		return err;
 	if (!p9_fid_open_room(s))
@@ -287,8 +285,7 @@ int p9_op_readdir(struct p9_server *s, struct p9_in *in, struct p9_out *out)
 	int err;
 
 	count = in_u32(in);
-	PARSED(in);
-	err = p9_fid_use(s, fid, FIDS(FID_OPEN), EBADF, false, &f);
+	err = p9_parsed_fid_use(s, in, fid, FIDS(FID_OPEN), EBADF, false, &f);
 	if (err)
 		return err;
 	if (fstat(f->fd, &dst) < 0)

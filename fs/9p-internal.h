@@ -82,6 +82,8 @@ struct p9_fid *p9_fid_get(struct p9_server *s, u32 id);
 int p9_fid_new(struct p9_server *s, u32 id, u32 uid, char *path);
 int p9_fid_use(struct p9_server *s, u32 id, unsigned int kinds, int bad_kind,
 	       bool modifies, struct p9_fid **fp);
+int p9_parsed_fid_use(struct p9_server *s, const struct p9_in *in, u32 id,
+		      unsigned int kinds, int bad_kind, bool modifies, struct p9_fid **fp);
 void p9_fid_destroy(struct p9_server *s, u32 id);
 bool p9_fid_open_room(const struct p9_server *s);
 void p9_fid_set_open(struct p9_server *s, struct p9_fid *f, int fd, int accmode);

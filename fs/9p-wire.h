@@ -172,6 +172,10 @@ static inline void in_name(struct p9_in *in, char *buf)
 }
 
 /* After the last field: the message must have been exactly that long. */
-#define PARSED(in)	do { if ((in)->bad || (in)->off != (in)->len) return EINVAL; } while (0)
+static inline bool in_parsed(const struct p9_in *in)
+{
+	return !in->bad && in->off == in->len;
+}
+#define PARSED(in)	do { if (!in_parsed(in)) return EINVAL; } while (0)
 
 #endif

@@ -165,8 +165,7 @@ int p9_op_xattrcreate(struct p9_server *s, struct p9_in *in, struct p9_out *out 
 	in_str(in, name, sizeof(name));
 	size = in_u64(in);
 	flags = in_u32(in);
-	PARSED(in);
-	err = p9_fid_use(s, fid, FIDS(FID_PATH), EINVAL, true, &f);
+	err = p9_parsed_fid_use(s, in, fid, FIDS(FID_PATH), EINVAL, true, &f);
 	if (err)
 		return err;
 	if (!name[0] || (flags & ~(XATTR_CREATE | XATTR_REPLACE)))

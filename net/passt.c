@@ -288,16 +288,6 @@ static void passt_send(struct net_backend *b, int q __unused, const struct iovec
 	}
 }
 
-static int passt_set_offloads(struct net_backend *b __unused, unsigned int f __unused)
-{
-	return 0;
-}
-
-static int passt_set_queues(struct net_backend *b __unused, int active __unused)
-{
-	return 0;
-}
-
 static void passt_close(struct net_backend *b)
 {
 	struct passt *p = b->priv;
@@ -332,8 +322,6 @@ static const struct net_backend_ops passt_ops = {
 	.hangup = passt_hangup,
 	.recv = passt_recv,
 	.send = passt_send,
-	.set_offloads = passt_set_offloads,
-	.set_queues = passt_set_queues,
 	.close = passt_close,
 };
 
@@ -411,9 +399,21 @@ static void last_line(int fd, char *out, size_t size)
 
 int passt_open(struct net_backend *b, const struct net_config *nc)
 {
-	int sv[2], pidp[2] = { -1, -1 }, errp[2] = { -1, -1 }, i, argc = 0;
+	int sv[2], pidp[2] = { -1, -1 }, errp[2] = { -1, -1 }, i, argc;
 	char fdarg[16], pidarg[32], fwd[NET_MAX_FWDS][32], why[256], line[32];
 	const char *argv[24 + 2 * NET_MAX_FWDS];
+	const char *const fixed_args[] = {
+		nc->passt, "--foreground", "--quiet", "--one-off",
+		"--fd", fdarg, "--pid", pidarg,
+		/*
+		 * QEMU's user-mode addresses, the same on every host (passt would
+		 * copy the host's): the gateway is the host's loopback, 10.0.2.3
+		 * its DNS.
+		 */
+		"--address", NET_USER_GUEST, "--netmask", NET_USER_PREFIX,
+		"--gateway", NET_USER_GATEWAY, "--dns", NET_USER_DNS,
+		"--dns-forward", NET_USER_DNS,
+	};
 	struct pollfd pfd;
 	struct passt *p;
 	ssize_t r;
@@ -435,28 +435,8 @@ int passt_open(struct net_backend *b, const struct net_config *nc)
 
 	snprintf(fdarg, sizeof(fdarg), "%d", sv[1]);
 	snprintf(pidarg, sizeof(pidarg), "/proc/self/fd/%d", pidp[1]);
-	argv[argc++] = nc->passt;
-	argv[argc++] = "--foreground";
-	argv[argc++] = "--quiet";
-	argv[argc++] = "--one-off";
-	argv[argc++] = "--fd";
-	argv[argc++] = fdarg;
-	argv[argc++] = "--pid";
-	argv[argc++] = pidarg;
-	/*
-	 * QEMU's user-mode addresses, the same on every host (passt would copy
-	 * the host's): the gateway is the host's loopback, 10.0.2.3 its DNS.
-	 */
-	argv[argc++] = "--address";
-	argv[argc++] = NET_USER_GUEST;
-	argv[argc++] = "--netmask";
-	argv[argc++] = NET_USER_PREFIX;
-	argv[argc++] = "--gateway";
-	argv[argc++] = NET_USER_GATEWAY;
-	argv[argc++] = "--dns";
-	argv[argc++] = NET_USER_DNS;
-	argv[argc++] = "--dns-forward";
-	argv[argc++] = NET_USER_DNS;
+	for (argc = 0; argc < (int)ARRAY_SIZE(fixed_args); argc++)
+		argv[argc] = fixed_args[argc];
 	for (i = 0; i < nc->nr_fwds; i++) {
 		snprintf(fwd[i], sizeof(fwd[i]), "%u:%u", nc->fwds[i].host_port,
 			 nc->fwds[i].guest_port);

@@ -496,6 +496,27 @@ static int run_command(void)
 	return 128 + WTERMSIG(st);
 }
 
+/* The command's root on /newroot: the host's over 9p or virtio-fs, or a disk. */
+static void enter_root(const char *rootfs, const char *root, bool ro)
+{
+	int err;
+
+	mkdir("/newroot", 0755);
+	if (!strcmp(rootfs, "9p"))
+		err = mount_9p(root, "/newroot", ro, ro ? "loose" : "mmap");
+	else if (!strcmp(rootfs, "virtiofs"))
+		err = mount_virtiofs(root, "/newroot", ro);
+	else
+		err = mount_disk(root, "/newroot", ro);
+	if (err)
+		finish(0, false);
+	populate("/newroot");
+	/* Not on a virtio-fs root: it never was; changing that wants its own test. */
+	if (strcmp(rootfs, "virtiofs"))
+		resolv_conf("/newroot");
+	switch_root("/newroot");
+}
+
 int main(void)
 {
 	const char *rootfs, *root;
@@ -523,26 +544,9 @@ int main(void)
 	rootfs = get("rootfs");
 	root = get("root");
 	ro = get("rootro") && !strcmp(get("rootro"), "1");
-	if (rootfs && !strcmp(rootfs, "9p")) {
-		mkdir("/newroot", 0755);
-		if (mount_9p(root, "/newroot", ro, ro ? "loose" : "mmap"))
-			finish(0, false);
-		populate("/newroot");
-		resolv_conf("/newroot");
-		switch_root("/newroot");
-	} else if (rootfs && !strcmp(rootfs, "virtiofs")) {
-		mkdir("/newroot", 0755);
-		if (mount_virtiofs(root, "/newroot", ro))
-			finish(0, false);
-		populate("/newroot");
-		switch_root("/newroot");
-	} else if (rootfs && !strcmp(rootfs, "disk")) {
-		mkdir("/newroot", 0755);
-		if (mount_disk(root, "/newroot", ro))
-			finish(0, false);
-		populate("/newroot");
-		resolv_conf("/newroot");
-		switch_root("/newroot");
+	if (rootfs && (!strcmp(rootfs, "9p") || !strcmp(rootfs, "virtiofs") ||
+		       !strcmp(rootfs, "disk"))) {
+		enter_root(rootfs, root, ro);
 	} else {
 		populate("/");
 		resolv_conf("");

@@ -210,3 +210,19 @@ void *opt_next_item(void *array, size_t size, int nr, int max, const char *what)
 	memset(item, 0, size);
 	return item;
 }
+
+bool opt_name_unique(const void *array, size_t size, int nr, size_t off, const char *name,
+		     const char *what)
+{
+	int i;
+
+	for (i = 0; i < nr; i++) {
+		const char *other = *(const char *const *)((const char *)array + i * size + off);
+
+		if (!strcmp(other, name)) {
+			pr_err("%s '%s' is used twice", what, name);
+			return false;
+		}
+	}
+	return true;
+}

@@ -12,6 +12,7 @@
  * device's worker thread.
  */
 #include <endian.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,18 +82,12 @@ static void p9_reset(struct virtio_device *vdev)
 	p9_server_reset(p->srv);
 }
 
-static const struct virtio_device_ops p9_ops = {
-	.name = "9p",
-	.device_id = VIRTIO_ID_9P,
-	.notify = p9_notify,
-	.reset = p9_reset,
-};
+VIRTIO_DEVICE_OPS(p9, "9p", VIRTIO_ID_9P, reset);
 
 int virtio_9p_parse(struct kvm_config *cfg, const char *arg)
 {
 	struct p9_share_config *sh;
 	char *copy, *tok, *save = NULL;
-	int i;
 
 	sh = opt_next_item(cfg->shares_9p, sizeof(*sh), cfg->nr_9p, LKVM_MAX_9P,
 			   "--9p shares");
@@ -129,12 +124,9 @@ int virtio_9p_parse(struct kvm_config *cfg, const char *arg)
 			goto fail;
 		}
 	}
-	for (i = 0; i < cfg->nr_9p; i++) {
-		if (!strcmp(cfg->shares_9p[i].tag, sh->tag)) {
-			pr_err("--9p tag '%s' is used twice", sh->tag);
-			goto fail;
-		}
-	}
+	if (!opt_name_unique(cfg->shares_9p, sizeof(*sh), cfg->nr_9p,
+			     offsetof(struct p9_share_config, tag), sh->tag, "--9p tag"))
+		goto fail;
 	cfg->nr_9p++;
 	return 0;
 fail:

@@ -315,14 +315,7 @@ static void balloon_queue_stop(struct virtio_device *vdev, struct virt_queue *vq
 		b->stats_held = false;
 }
 
-static const struct virtio_device_ops balloon_ops = {
-	.name = "balloon",
-	.device_id = VIRTIO_ID_BALLOON,
-	.notify = balloon_notify,
-	.reset = balloon_reset,
-	.queue_stop = balloon_queue_stop,
-	.config_write = balloon_config_write,
-};
+VIRTIO_DEVICE_OPS(balloon, "balloon", VIRTIO_ID_BALLOON, reset, queue_stop, config_write);
 
 int balloon_get_info(struct kvm *kvm, struct balloon_info *info, int refresh_ms)
 {

@@ -228,13 +228,7 @@ static void console_reset(struct virtio_device *vdev)
 	con->rx_since = 0;
 }
 
-static const struct virtio_device_ops console_ops = {
-	.name = "console",
-	.device_id = VIRTIO_ID_CONSOLE,
-	.notify = console_notify,
-	.activate = console_activate,
-	.reset = console_reset,
-};
+VIRTIO_DEVICE_OPS(console, "console", VIRTIO_ID_CONSOLE, activate, reset);
 
 static int virtio_console_init(struct kvm *kvm)
 {

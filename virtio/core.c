@@ -116,28 +116,29 @@ static int worker_watch(struct virtio_device *vdev, int fd, struct worker_fd *w)
 	return 0;
 }
 
-int virtio_worker_add_fd(struct virtio_device *vdev, int fd, virtio_fd_fn fn,
-			 void *ctx)
+/* A device's own fd; the entry is kept until virtio_device_unregister(): epoll refers to it. */
+static int worker_watch_fn(struct virtio_device *vdev, int fd, virtio_fd_fn fn, void *ctx,
+			   bool hangup)
 {
 	struct worker_fd *w = xzalloc(sizeof(*w));
 
 	w->fd = fd;
 	w->fn = fn;
 	w->ctx = ctx;
-	/* Kept until virtio_device_unregister(); epoll refers to it. */
+	w->hangup = hangup;
 	return worker_watch(vdev, fd, w);
+}
+
+int virtio_worker_add_fd(struct virtio_device *vdev, int fd, virtio_fd_fn fn,
+			 void *ctx)
+{
+	return worker_watch_fn(vdev, fd, fn, ctx, false);
 }
 
 int virtio_worker_watch_hangup(struct virtio_device *vdev, int fd, virtio_fd_fn fn,
 			       void *ctx)
 {
-	struct worker_fd *w = xzalloc(sizeof(*w));
-
-	w->fd = fd;
-	w->fn = fn;
-	w->ctx = ctx;
-	w->hangup = true;
-	return worker_watch(vdev, fd, w);
+	return worker_watch_fn(vdev, fd, fn, ctx, true);
 }
 
 int virtio_device_register(struct kvm *kvm, struct virtio_device *vdev)

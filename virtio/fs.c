@@ -30,6 +30,7 @@
 
 #include "lkvm/init.h"
 #include "lkvm/kvm.h"
+#include "lkvm/parse-options.h"
 #include "lkvm/vhost-user.h"
 #include "lkvm/virtio-fs.h"
 #include "lkvm/virtio.h"
@@ -50,24 +51,19 @@ struct vfs_dev {
 	char name[64];			/* "virtio-fs 'tag'" */
 	bool failing;			/* back end gone: lkvm answers EIO */
 	struct virtq_elem elem;
-	struct vfs_dev *next;
 };
-
-static struct vfs_dev *vfs_devs;
 
 int virtio_fs_parse(struct kvm_config *cfg, const char *arg)
 {
 	struct vfs_config *c;
 	char *copy, *tok, *save = NULL;
 	struct stat st;
-	int i, pos = 0;
+	int pos = 0;
 
-	if (cfg->nr_vfs == LKVM_MAX_VIRTIO_FS) {
-		pr_err("at most %d --virtio-fs shares", LKVM_MAX_VIRTIO_FS);
+	c = opt_next_item(cfg->vfs, sizeof(*c), cfg->nr_vfs, LKVM_MAX_VIRTIO_FS,
+			  "--virtio-fs shares");
+	if (!c)
 		return -1;
-	}
-	c = &cfg->vfs[cfg->nr_vfs];
-	memset(c, 0, sizeof(*c));
 	copy = xstrdup(arg);		/* lives as long as the config */
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save), pos++) {
 		if (!strncmp(tok, "socket=", 7)) {
@@ -112,12 +108,9 @@ int virtio_fs_parse(struct kvm_config *cfg, const char *arg)
 		pr_err("--virtio-fs '%s' is not a directory", c->dir);
 		goto fail;
 	}
-	for (i = 0; i < cfg->nr_vfs; i++) {
-		if (!strcmp(cfg->vfs[i].tag, c->tag)) {
-			pr_err("--virtio-fs tag '%s' is used twice", c->tag);
-			goto fail;
-		}
-	}
+	if (!opt_name_unique(cfg->vfs, sizeof(*c), cfg->nr_vfs, offsetof(struct vfs_config, tag),
+			     c->tag, "--virtio-fs tag"))
+		goto fail;
 	cfg->nr_vfs++;
 	/* The back end maps guest RAM: it must be shared memory. */
 	cfg->mem_shared = true;
@@ -224,14 +217,7 @@ static void vfs_notify(struct virtio_device *vdev __unused, struct virt_queue *v
 {
 }
 
-static const struct virtio_device_ops vfs_ops = {
-	.name = "fs",
-	.device_id = VIRTIO_ID_FS,
-	.notify = vfs_notify,
-	.activate = vfs_activate,
-	.reset = vfs_reset,
-	.queue_stop = vfs_queue_stop,
-};
+VIRTIO_DEVICE_OPS(vfs, "fs", VIRTIO_ID_FS, activate, reset, queue_stop);
 
 /* Connect to the socket, giving a daemon we started time to create it. */
 static int vfs_connect(struct vfs_dev *f, const char *path)
@@ -323,8 +309,6 @@ static int vfs_add(struct kvm *kvm, const struct vfs_config *c)
 	}
 	pr_debug("%s: %s%s", f->name, c->dir ? c->dir : sock,
 		 c->readonly ? " (read-only)" : "");
-	f->next = vfs_devs;
-	vfs_devs = f;
 	return 0;
 fail:
 	vfs_free(f);
@@ -341,14 +325,9 @@ static int virtio_fs_init(struct kvm *kvm)
 	return 0;
 }
 
-static void virtio_fs_exit(struct kvm *kvm __unused)
+static void vfs_release(struct virtio_device *vdev)
 {
-	while (vfs_devs) {
-		struct vfs_dev *f = vfs_devs;
-
-		vfs_devs = f->next;
-		virtio_device_unregister(&f->vdev);
-		vfs_free(f);
-	}
+	vfs_free(vdev->priv);
 }
-virtio_dev_init(virtio_fs_init, virtio_fs_exit);
+
+virtio_dev_type_init(virtio_fs_init, vfs_ops, vfs_release);

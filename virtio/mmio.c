@@ -10,6 +10,7 @@
  * the core's worker also holds when it signals us: one lock, one order.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -152,40 +153,39 @@ static void resampled(struct virtio_device *vdev, void *ctx)
 		eventfd_write(m->irqfd, 1);
 }
 
-static int mmio_signal_vq(struct virtio_device *vdev, struct virt_queue *vq)
+/*
+ * Queue @q's interrupt (@q < 0: the configuration's): its MSI vector (in
+ * non-sharing mode 0 is config's and 1 + q queue q's), or the wired line
+ * with @int_bit in InterruptStatus.
+ */
+static int mmio_signal(struct virtio_device *vdev, int q, u32 int_bit)
 {
 	struct mmio_dev *m = vdev->transport;
 
 	pthread_mutex_lock(&vdev->lock);
-	if (m->msi_enabled)
-		msi_fire(m, m->msi_sharing ? m->queue_vec[vq->index] : vq->index + 1);
+	if (!m->msi_enabled)
+		wired_raise(m, int_bit);
+	else if (m->msi_sharing)
+		msi_fire(m, q < 0 ? m->config_vec : m->queue_vec[q]);
 	else
-		wired_raise(m, VIRTIO_MMIO_INT_VRING);
+		msi_fire(m, q + 1);
 	pthread_mutex_unlock(&vdev->lock);
 	return 0;
+}
+
+static int mmio_signal_vq(struct virtio_device *vdev, struct virt_queue *vq)
+{
+	return mmio_signal(vdev, vq->index, VIRTIO_MMIO_INT_VRING);
 }
 
 static int mmio_signal_config(struct virtio_device *vdev)
 {
-	struct mmio_dev *m = vdev->transport;
-
-	pthread_mutex_lock(&vdev->lock);
-	if (m->msi_enabled)
-		msi_fire(m, m->msi_sharing ? m->config_vec : 0);
-	else
-		wired_raise(m, VIRTIO_MMIO_INT_CONFIG);
-	pthread_mutex_unlock(&vdev->lock);
-	return 0;
+	return mmio_signal(vdev, -1, VIRTIO_MMIO_INT_CONFIG);
 }
 
 static void mmio_detach(struct virtio_device *vdev);
 
-static const struct virtio_transport_ops mmio_ops = {
-	.name = "mmio",
-	.signal_vq = mmio_signal_vq,
-	.signal_config = mmio_signal_config,
-	.detach = mmio_detach,
-};
+VIRTIO_TRANSPORT_OPS(mmio, "mmio");
 
 /* --- the MSI extension --------------------------------------------------- */
 
@@ -350,11 +350,35 @@ static struct virt_queue *sel_queue(struct mmio_dev *m)
 	return m->queue_sel < m->vdev->nr_queues ? &m->vdev->vqs[m->queue_sel] : NULL;
 }
 
+/* QueueDesc, QueueAvail, QueueUsed: each a ring address in Low and High halves. */
+static bool ring_reg(u64 off)
+{
+	u64 low = off & ~4ULL;
+
+	return low == VIRTIO_MMIO_QUEUE_DESC_LOW || low == VIRTIO_MMIO_QUEUE_AVAIL_LOW ||
+	       low == VIRTIO_MMIO_QUEUE_USED_LOW;
+}
+
+/* The address a ring_reg() is half of (off & 4: the high half). */
+static u64 *ring_addr(struct virt_queue *vq, u64 off)
+{
+	switch (off & ~4ULL) {
+	case VIRTIO_MMIO_QUEUE_DESC_LOW:
+		return &vq->desc_gpa;
+	case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
+		return &vq->avail_gpa;
+	default:
+		return &vq->used_gpa;
+	}
+}
+
 static u32 reg_read(struct mmio_dev *m, u64 off)
 {
 	struct virtio_device *vdev = m->vdev;
 	struct virt_queue *vq = sel_queue(m);
 
+	if (ring_reg(off))
+		return vq ? virtio_addr_half(*ring_addr(vq, off), off & 4) : 0;
 	switch (off) {
 	case VIRTIO_MMIO_MAGIC_VALUE:
 		return VIRTIO_MMIO_MAGIC;
@@ -376,18 +400,6 @@ static u32 reg_read(struct mmio_dev *m, u64 off)
 		return m->msi_enabled ? 0 : m->int_status;
 	case VIRTIO_MMIO_STATUS:
 		return vdev->status;
-	case VIRTIO_MMIO_QUEUE_DESC_LOW:
-		return vq ? (u32)vq->desc_gpa : 0;
-	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
-		return vq ? vq->desc_gpa >> 32 : 0;
-	case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
-		return vq ? (u32)vq->avail_gpa : 0;
-	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH:
-		return vq ? vq->avail_gpa >> 32 : 0;
-	case VIRTIO_MMIO_QUEUE_USED_LOW:
-		return vq ? (u32)vq->used_gpa : 0;
-	case VIRTIO_MMIO_QUEUE_USED_HIGH:
-		return vq ? vq->used_gpa >> 32 : 0;
 	case VIRTIO_MMIO_MSI_VEC_NUM:
 		return ext_offered(m) ? m->nvec : 0;
 	case VIRTIO_MMIO_MSI_STATE:
@@ -402,30 +414,33 @@ static u32 reg_read(struct mmio_dev *m, u64 off)
 	}
 }
 
-/* Set the low or high half of a ring address, only while the queue is off. */
-static void set_half(struct virt_queue *vq, u64 *gpa, bool high, u32 val)
-{
-	if (vq && !vq->ready)
-		virtio_addr_set_half(gpa, high, val);
-}
+/* Selectors and the MSI message being composed: kept as written. */
+static const struct virtio_latch latches[] = {
+	{ VIRTIO_MMIO_DEVICE_FEATURES_SEL, 4, offsetof(struct mmio_dev, dev_feat_sel) },
+	{ VIRTIO_MMIO_DRIVER_FEATURES_SEL, 4, offsetof(struct mmio_dev, drv_feat_sel) },
+	{ VIRTIO_MMIO_QUEUE_SEL, 4, offsetof(struct mmio_dev, queue_sel) },
+	{ VIRTIO_MMIO_MSI_VEC_SEL, 4, offsetof(struct mmio_dev, vec_sel) },
+	{ VIRTIO_MMIO_MSI_ADDR_LOW, 4, offsetof(struct mmio_dev, addr_lo) },
+	{ VIRTIO_MMIO_MSI_ADDR_HIGH, 4, offsetof(struct mmio_dev, addr_hi) },
+	{ VIRTIO_MMIO_MSI_DATA, 4, offsetof(struct mmio_dev, data) },
+};
 
 static void reg_write(struct mmio_dev *m, u64 off, u32 val)
 {
 	struct virtio_device *vdev = m->vdev;
 	struct virt_queue *vq = sel_queue(m);
 
+	if (virtio_latch_write(m, latches, ARRAY_SIZE(latches), off, 4, val))
+		return;
+	if (ring_reg(off)) {
+		/* Only while the queue is off. */
+		if (vq && !vq->ready)
+			virtio_addr_set_half(ring_addr(vq, off), off & 4, val);
+		return;
+	}
 	switch (off) {
-	case VIRTIO_MMIO_DEVICE_FEATURES_SEL:
-		m->dev_feat_sel = val;
-		break;
 	case VIRTIO_MMIO_DRIVER_FEATURES:
 		virtio_set_features_word(vdev, m->drv_feat_sel, val);
-		break;
-	case VIRTIO_MMIO_DRIVER_FEATURES_SEL:
-		m->drv_feat_sel = val;
-		break;
-	case VIRTIO_MMIO_QUEUE_SEL:
-		m->queue_sel = val;
 		break;
 	case VIRTIO_MMIO_QUEUE_NUM:
 		if (vq && !vq->ready)
@@ -454,32 +469,8 @@ static void reg_write(struct mmio_dev *m, u64 off, u32 val)
 		}
 		notify_read_update(m);
 		break;
-	case VIRTIO_MMIO_QUEUE_DESC_LOW:
-	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
-		set_half(vq, vq ? &vq->desc_gpa : NULL, off & 4, val);
-		break;
-	case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
-	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH:
-		set_half(vq, vq ? &vq->avail_gpa : NULL, off & 4, val);
-		break;
-	case VIRTIO_MMIO_QUEUE_USED_LOW:
-	case VIRTIO_MMIO_QUEUE_USED_HIGH:
-		set_half(vq, vq ? &vq->used_gpa : NULL, off & 4, val);
-		break;
 	case VIRTIO_MMIO_MSI_CMD:
 		msi_command(m, val);
-		break;
-	case VIRTIO_MMIO_MSI_VEC_SEL:
-		m->vec_sel = val;
-		break;
-	case VIRTIO_MMIO_MSI_ADDR_LOW:
-		m->addr_lo = val;
-		break;
-	case VIRTIO_MMIO_MSI_ADDR_HIGH:
-		m->addr_hi = val;
-		break;
-	case VIRTIO_MMIO_MSI_DATA:
-		m->data = val;
 		break;
 	default:
 		break;		/* read-only or reserved */
@@ -590,7 +581,7 @@ static int mmio_attach(struct kvm *kvm, struct virtio_device *vdev)
 	m->info.msi_devid = VIRTIO_MMIO_MSI_DEVID_BASE +
 			    kvm->virtio_mmio_made;
 	vdev->transport = m;
-	vdev->tops = &mmio_ops;
+	vdev->tops = &mmio_tops;
 
 	if (ext_offered(m)) {
 		vdev->host_features |= 1ULL << VIRTIO_F_MMIO_NOTIFICATION |
@@ -653,12 +644,4 @@ static void mmio_detach(struct virtio_device *vdev)
 	vdev->transport = NULL;
 }
 
-static struct virtio_transport mmio_transport = {
-	.name = "mmio",
-	.attach = mmio_attach,
-};
-
-static void __attribute__((constructor)) mmio_register(void)
-{
-	virtio_transport_register(&mmio_transport);
-}
+virtio_transport_init(mmio, "mmio");

@@ -275,6 +275,18 @@ static unsigned int tun_offloads(u64 guest)
 	return f;
 }
 
+/* A tap's queue and offload settings; passt has neither (NULL ops). */
+static void be_set_queues(struct net_dev *n, int active)
+{
+	if (n->be.ops->set_queues)
+		n->be.ops->set_queues(&n->be, active);
+}
+
+static int be_set_offloads(struct net_dev *n, unsigned int tun_flags)
+{
+	return n->be.ops->set_offloads ? n->be.ops->set_offloads(&n->be, tun_flags) : 0;
+}
+
 #define GUEST_OFFLOADS	((1ULL << VIRTIO_NET_F_GUEST_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_TSO4) | \
 			 (1ULL << VIRTIO_NET_F_GUEST_TSO6) | (1ULL << VIRTIO_NET_F_GUEST_ECN))
 
@@ -289,7 +301,7 @@ static u8 ctrl_command(struct net_dev *n, u8 class, u8 cmd, const u8 *data, size
 			if (pairs < 1 || pairs > n->pairs)
 				return VIRTIO_NET_ERR;
 			n->active_pairs = pairs;
-			n->be.ops->set_queues(&n->be, pairs);
+			be_set_queues(n, pairs);
 			for (i = 0; i < n->pairs; i++)
 				rx_poll(n, i, i < pairs);
 			return VIRTIO_NET_OK;
@@ -305,7 +317,7 @@ static u8 ctrl_command(struct net_dev *n, u8 class, u8 cmd, const u8 *data, size
 			/* Only offloads that were negotiated may be turned on. */
 			if (want & ~(n->vdev.guest_features & GUEST_OFFLOADS))
 				return VIRTIO_NET_ERR;
-			return n->be.ops->set_offloads(&n->be, tun_offloads(want)) ?
+			return be_set_offloads(n, tun_offloads(want)) ?
 			       VIRTIO_NET_ERR : VIRTIO_NET_OK;
 		}
 		return VIRTIO_NET_ERR;
@@ -371,8 +383,8 @@ static int net_activate(struct virtio_device *vdev)
 
 	n->running = true;
 	n->active_pairs = 1;
-	n->be.ops->set_queues(&n->be, 1);
-	n->be.ops->set_offloads(&n->be, tun_offloads(vdev->guest_features));
+	be_set_queues(n, 1);
+	be_set_offloads(n, tun_offloads(vdev->guest_features));
 	if (n->use_vhost)
 		return vhost_net_start(&n->vhost, vdev, n->be.fds, driver_pairs(n));
 	rx_poll(n, 0, true);
@@ -394,7 +406,7 @@ static void net_reset(struct virtio_device *vdev)
 		n->rx[i].nr = 0;
 		n->rx[i].len = n->rx[i].done = 0;
 	}
-	n->be.ops->set_offloads(&n->be, 0);
+	be_set_offloads(n, 0);
 }
 
 /* A receive queue stopped: a frame half in its buffers goes with them. */
@@ -414,14 +426,7 @@ static void net_queue_stop(struct virtio_device *vdev, struct virt_queue *vq)
 	}
 }
 
-static const struct virtio_device_ops net_ops = {
-	.name = "net",
-	.device_id = VIRTIO_ID_NET,
-	.notify = net_notify,
-	.activate = net_activate,
-	.reset = net_reset,
-	.queue_stop = net_queue_stop,
-};
+VIRTIO_DEVICE_OPS(net, "net", VIRTIO_ID_NET, activate, reset, queue_stop);
 
 /*
  * A locally administered unicast MAC from the guest name and the NIC's

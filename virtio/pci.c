@@ -26,6 +26,7 @@
  */
 #include <linux/virtio_ids.h>
 #include <linux/virtio_pci.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,12 +147,7 @@ static int vpci_signal_config(struct virtio_device *vdev)
 
 static void vpci_detach(struct virtio_device *vdev);
 
-static const struct virtio_transport_ops vpci_tops = {
-	.name = "pci",
-	.signal_vq = vpci_signal_vq,
-	.signal_config = vpci_signal_config,
-	.detach = vpci_detach,
-};
+VIRTIO_TRANSPORT_OPS(vpci, "pci");
 
 /* Common configuration. */
 
@@ -238,6 +234,13 @@ static void vpci_reset(struct vpci *vp)
 	pthread_mutex_unlock(&vp->lock);
 }
 
+/* Which feature word and which queue the driver's next accesses mean. */
+static const struct virtio_latch selectors[] = {
+	{ VIRTIO_PCI_COMMON_DFSELECT, 4, offsetof(struct vpci, dfselect) },
+	{ VIRTIO_PCI_COMMON_GFSELECT, 4, offsetof(struct vpci, gfselect) },
+	{ VIRTIO_PCI_COMMON_Q_SELECT, 2, offsetof(struct vpci, queue_select) },
+};
+
 /*
  * Writes must hit a field exactly with its own width (64-bit queue
  * addresses also as two dwords); anything else is dropped, as are writes
@@ -255,14 +258,6 @@ static void common_write(struct vpci *vp, u32 off, const u8 *data, u32 len)
 	q = vp->queue_select;
 	vq = q < vdev->nr_queues ? &vdev->vqs[q] : NULL;
 	switch (off) {
-	case VIRTIO_PCI_COMMON_DFSELECT:
-		if (len == 4)
-			vp->dfselect = v;
-		break;
-	case VIRTIO_PCI_COMMON_GFSELECT:
-		if (len == 4)
-			vp->gfselect = v;
-		break;
 	case VIRTIO_PCI_COMMON_GF:
 		if (len == 4)
 			virtio_set_features_word(vdev, vp->gfselect, v);
@@ -280,10 +275,6 @@ static void common_write(struct vpci *vp, u32 off, const u8 *data, u32 len)
 		virtio_set_status(vdev, v);
 		if (v == 0)
 			vpci_reset(vp);
-		break;
-	case VIRTIO_PCI_COMMON_Q_SELECT:
-		if (len == 2)
-			vp->queue_select = v;
 		break;
 	case VIRTIO_PCI_COMMON_Q_SIZE:
 		/* The core checks for a power of two when the queue is enabled. */
@@ -309,7 +300,9 @@ static void common_write(struct vpci *vp, u32 off, const u8 *data, u32 len)
 		set_addr(&vq->avail_gpa, off, VIRTIO_PCI_COMMON_Q_AVAILLO, data, len);
 		set_addr(&vq->used_gpa, off, VIRTIO_PCI_COMMON_Q_USEDLO, data, len);
 		break;
-	default:		/* device_feature, num_queues, ...: read-only */
+	default:
+		/* The selectors; device_feature, num_queues, ...: read-only. */
+		virtio_latch_write(vp, selectors, ARRAY_SIZE(selectors), off, len, v);
 		break;
 	}
 	pthread_mutex_unlock(&vdev->lock);
@@ -593,12 +586,4 @@ static void vpci_detach(struct virtio_device *vdev)
 	vdev->transport = NULL;
 }
 
-static struct virtio_transport vpci_transport = {
-	.name = "pci",
-	.attach = vpci_attach,
-};
-
-static void __attribute__((constructor)) vpci_register(void)
-{
-	virtio_transport_register(&vpci_transport);
-}
+virtio_transport_init(vpci, "pci");

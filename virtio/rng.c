@@ -62,11 +62,7 @@ static void rng_notify(struct virtio_device *vdev, struct virt_queue *vq)
 	virtio_queue_serve(vdev, vq, &rng->elem, rng_fill, "malformed descriptor chain");
 }
 
-static const struct virtio_device_ops rng_ops = {
-	.name = "rng",
-	.device_id = VIRTIO_ID_RNG,
-	.notify = rng_notify,
-};
+VIRTIO_DEVICE_OPS(rng, "rng", VIRTIO_ID_RNG);
 
 static void rng_release(struct virtio_device *vdev)
 {

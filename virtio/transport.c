@@ -114,3 +114,22 @@ void virtio_notify_free(struct kvm *kvm, struct virtio_notify *n)
 	n->on = NULL;
 	n->nr = 0;
 }
+
+bool virtio_latch_write(void *state, const struct virtio_latch *latches, unsigned int n,
+			u32 off, u32 len, u32 val)
+{
+	const struct virtio_latch *l;
+
+	for (l = latches; l < latches + n; l++) {
+		u8 *p = (u8 *)state + l->field;
+
+		if (l->off != off)
+			continue;
+		if (len == 2 && l->len == 2)
+			*(u16 *)p = val;
+		else if (len == 4 && l->len == 4)
+			*(u32 *)p = val;
+		return true;
+	}
+	return false;
+}

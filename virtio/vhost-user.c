@@ -107,6 +107,35 @@ static int wait_fd(struct vhost_user *vu, short events)
 	return 0;
 }
 
+/*
+ * One sendmsg() (@send) or recvmsg() on the connection, once it is ready:
+ * the bytes moved (a reply's are never 0), or -1 when the connection failed
+ * or timed out. A full or empty socket buffer is waited for, never spun on.
+ */
+static ssize_t transfer(struct vhost_user *vu, u32 req, struct msghdr *msg, bool send)
+{
+	for (;;) {
+		int r = wait_fd(vu, send ? POLLOUT : POLLIN);
+		ssize_t n;
+
+		if (r)
+			return fail(vu, req, r != -ETIMEDOUT ? strerror(-r) :
+				    send ? "timed out sending" : "no reply in time");
+		if (send)
+			n = sendmsg(vu->fd, msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		else
+			n = recvmsg(vu->fd, msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			return fail(vu, req, send && (errno == EPIPE || errno == ECONNRESET) ?
+				    "the back end closed the connection" : strerror(errno));
+		if (n == 0 && !send)
+			return fail(vu, req, "the back end closed the connection");
+		return n;
+	}
+}
+
 static int send_msg(struct vhost_user *vu, u32 req, u32 flags, const void *payload,
 		    u32 size, const int *fds, unsigned int nfds)
 {
@@ -143,19 +172,11 @@ static int send_msg(struct vhost_user *vu, u32 req, u32 flags, const void *paylo
 		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
 		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
 	}
-	/* A full socket buffer is waited for (bounded), never spun on. */
 	while (done < total) {
-		ssize_t n;
-		int r = wait_fd(vu, POLLOUT);
+		ssize_t n = transfer(vu, req, &msg, true);
 
-		if (r)
-			return fail(vu, req, r == -ETIMEDOUT ? "timed out sending" : strerror(-r));
-		n = sendmsg(vu->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
 		if (n < 0)
-			return fail(vu, req, errno == EPIPE || errno == ECONNRESET ?
-				    "the back end closed the connection" : strerror(errno));
+			return -1;
 		done += n;
 		if (first) {
 			/* The descriptors went with the first byte. */
@@ -194,18 +215,10 @@ static int recv_exact(struct vhost_user *vu, u32 req, void *buf, size_t len)
 			.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
 		};
 		struct cmsghdr *c;
-		ssize_t n;
-		int r = wait_fd(vu, POLLIN);
+		ssize_t n = transfer(vu, req, &msg, false);
 
-		if (r)
-			return fail(vu, req, r == -ETIMEDOUT ? "no reply in time" : strerror(-r));
-		n = recvmsg(vu->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
 		if (n < 0)
-			return fail(vu, req, strerror(errno));
-		if (n == 0)
-			return fail(vu, req, "the back end closed the connection");
+			return -1;
 		/* No reply lkvm asks for carries descriptors: don't leak any. */
 		for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {

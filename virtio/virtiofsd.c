@@ -139,20 +139,19 @@ int virtiofsd_find(struct virtiofsd *d)
 	return d->kind == VIRTIOFSD_NONE ? -1 : 0;
 }
 
-int virtiofsd_argv(const struct virtiofsd *d, const char *dir, bool readonly,
+int virtiofsd_argv(struct virtiofsd *d, const char *dir, bool readonly,
 		   const char **argv, int max)
 {
-	static char sock_opt[140], src_opt[4200];
 	int n = 0;
 
 #define ARG(s) do { if (n < max - 1) argv[n++] = (s); } while (0)
-	snprintf(sock_opt, sizeof(sock_opt), "--socket-path=%s", d->socket);
+	snprintf(d->sock_opt, sizeof(d->sock_opt), "--socket-path=%s", d->socket);
 	ARG(d->path);
-	ARG(sock_opt);
+	ARG(d->sock_opt);
 	if (d->kind == VIRTIOFSD_C) {
-		snprintf(src_opt, sizeof(src_opt), "source=%s", dir);
+		snprintf(d->src_opt, sizeof(d->src_opt), "source=%s", dir);
 		ARG("-o");
-		ARG(src_opt);
+		ARG(d->src_opt);
 		/* One request at a time, completed in order; errors only on stderr. */
 		ARG("--thread-pool-size=0");
 		ARG("-o");
@@ -162,8 +161,8 @@ int virtiofsd_argv(const struct virtiofsd *d, const char *dir, bool readonly,
 			ARG("sandbox=chroot");
 		}
 	} else {
-		snprintf(src_opt, sizeof(src_opt), "--shared-dir=%s", dir);
-		ARG(src_opt);
+		snprintf(d->src_opt, sizeof(d->src_opt), "--shared-dir=%s", dir);
+		ARG(d->src_opt);
 		ARG("--thread-pool-size=0");
 		ARG("--log-level=error");
 		if (readonly && d->has_readonly)

@@ -94,14 +94,7 @@ static void vsock_queue_stop(struct virtio_device *vdev, struct virt_queue *vq)
 		vsock_stop(vdev->priv);
 }
 
-static const struct virtio_device_ops vsock_ops = {
-	.name = "vsock",
-	.device_id = VIRTIO_ID_VSOCK,
-	.notify = vsock_notify,
-	.activate = vsock_activate,
-	.reset = vsock_reset,
-	.queue_stop = vsock_queue_stop,
-};
+VIRTIO_DEVICE_OPS(vsock, "vsock", VIRTIO_ID_VSOCK, activate, reset, queue_stop);
 
 static void vsock_free(struct vsock_dev *v)
 {

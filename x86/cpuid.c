@@ -113,6 +113,20 @@ static void add_topology_leaf(struct kvm_cpuid2 *out, u32 fn, unsigned int apic_
 	}
 }
 
+/*
+ * Intel's leaf 1 and AMD's 0x80000001 each have a virtualization bit (VMX,
+ * SVM), offered only with --nested, and a multi-core bit (HTT, CMP_LEGACY),
+ * set when there is more than one vCPU.
+ */
+static void vm_shape_bits(u32 *virt_reg, u32 virt_bit, u32 *smp_reg, u32 smp_bit,
+			  bool nested, unsigned int nrcpus)
+{
+	if (!nested)
+		*virt_reg &= ~virt_bit;
+	if (nrcpus > 1)
+		*smp_reg |= smp_bit;
+}
+
 void x86_cpuid_for_vcpu(const struct kvm_cpuid2 *in, struct kvm_cpuid2 *out,
 			unsigned int apic_id, unsigned int nrcpus, bool nested)
 {
@@ -133,10 +147,8 @@ void x86_cpuid_for_vcpu(const struct kvm_cpuid2 *in, struct kvm_cpuid2 *out,
 			e.ebx = (e.ebx & 0xffff) | (apic_id << 24) |
 				((1U << shift) << 16);
 			e.ecx |= CPUID_1_ECX_HYPERVISOR;
-			if (!nested)
-				e.ecx &= ~CPUID_1_ECX_VMX;
-			if (nrcpus > 1)
-				e.edx |= CPUID_1_EDX_HTT;
+			vm_shape_bits(&e.ecx, CPUID_1_ECX_VMX, &e.edx, CPUID_1_EDX_HTT, nested,
+				      nrcpus);
 			break;
 		case 4:
 			e.eax = (e.eax & 0x3ff) | ((nrcpus - 1) << 26);
@@ -144,10 +156,8 @@ void x86_cpuid_for_vcpu(const struct kvm_cpuid2 *in, struct kvm_cpuid2 *out,
 				e.eax = 0;	/* no more cache levels */
 			break;
 		case 0x80000001:
-			if (!nested)
-				e.ecx &= ~CPUID_8_1_ECX_SVM;
-			if (nrcpus > 1)
-				e.ecx |= CPUID_8_1_ECX_CMP_LEGACY;
+			vm_shape_bits(&e.ecx, CPUID_8_1_ECX_SVM, &e.ecx, CPUID_8_1_ECX_CMP_LEGACY,
+				      nested, nrcpus);
 			break;
 		case 0x80000008:
 			e.ecx = (e.ecx & ~0xf0ffU) | (shift << 12) | (nrcpus - 1);

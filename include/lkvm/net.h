@@ -66,9 +66,9 @@ struct net_backend_ops {
 	ssize_t (*recv)(struct net_backend *b, int q, u8 *buf);
 	/* One frame from the guest, header first, on queue @q. */
 	void (*send)(struct net_backend *b, int q, const struct iovec *iov, unsigned int n);
-	/* Tell a tap which TUN_F_* offloads the guest can receive. */
+	/* Optional: tell a tap which TUN_F_* offloads the guest can receive. */
 	int (*set_offloads)(struct net_backend *b, unsigned int tun_flags);
-	/* Let only the first @active queues receive frames (multiqueue taps). */
+	/* Optional: let only the first @active queues receive frames (multiqueue taps). */
 	int (*set_queues)(struct net_backend *b, int active);
 	/* Optional: its fd hung up (say so once; recv returns -1 from now on). */
 	void (*hangup)(struct net_backend *b);

@@ -88,6 +88,13 @@ int parse_options(int argc, const char **argv, const struct option *opts,
  * @array, @nr being in use, zeroed; NULL after "at most @max @what".
  */
 void *opt_next_item(void *array, size_t size, int nr, int max, const char *what);
+/*
+ * For items that must differ by a name (a share's tag): false after
+ * "@what '@name' is used twice" when one of the @nr items at @array has
+ * @name as the string at offset @off.
+ */
+bool opt_name_unique(const void *array, size_t size, int nr, size_t off, const char *name,
+		     const char *what);
 
 /* Print "usage: @usage" and a description of every option to @out. */
 void usage_with_options(void *out, const char *usage, const struct option *opts);

@@ -40,6 +40,8 @@ struct virtiofsd {
 	char dir[64];		/* private directory holding the socket */
 	char socket[108];	/* sizeof(sun_path) */
 	pid_t pid;
+	/* Its command line's options with values (virtiofsd_argv()). */
+	char sock_opt[140], src_opt[4200];
 };
 
 /*
@@ -54,7 +56,7 @@ enum virtiofsd_kind virtiofsd_kind_of(const char *help, bool *has_readonly);
  * Build @d's argument vector for sharing @dir (at most @max entries,
  * NULL-terminated). Returns the count.
  */
-int virtiofsd_argv(const struct virtiofsd *d, const char *dir, bool readonly,
+int virtiofsd_argv(struct virtiofsd *d, const char *dir, bool readonly,
 		   const char **argv, int max);
 /* Start it on a socket in a new private directory and wait for the socket. */
 int virtiofsd_start(struct virtiofsd *d, const char *dir, bool readonly);

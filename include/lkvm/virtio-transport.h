@@ -58,6 +58,31 @@ void virtio_notify_restore(struct kvm *kvm, struct virtio_notify *n);
 void virtio_notify_del(struct kvm *kvm, struct virtio_notify *n);
 void virtio_notify_free(struct kvm *kvm, struct virtio_notify *n);
 
+/*
+ * A register the driver sets for later accesses or a command (a selector,
+ * part of an MSI message) and the transport keeps as written: at @off, @len
+ * bytes wide (2 or 4), kept in the u16 or u32 at offset @field of the
+ * transport's own state.
+ */
+struct virtio_latch {
+	u32 off;
+	u8 len;
+	u16 field;
+};
+
+/*
+ * Whether @off is one of the @n @latches; if so @val is kept when @len is
+ * its width (another width writes nothing).
+ */
+bool virtio_latch_write(void *state, const struct virtio_latch *latches, unsigned int n,
+			u32 off, u32 len, u32 val);
+
+/* The low or the high 32 bits of a ring address. */
+static inline u32 virtio_addr_half(u64 gpa, bool high)
+{
+	return high ? gpa >> 32 : (u32)gpa;
+}
+
 /* Set the low or the high 32 bits of a ring address. */
 static inline void virtio_addr_set_half(u64 *gpa, bool high, u32 val)
 {

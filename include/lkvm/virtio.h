@@ -122,6 +122,29 @@ struct virtio_device_ops {
 			     u32 len);
 };
 
+/*
+ * The ops table <pfx>_ops of a device whose callbacks are named after it,
+ * as every device's are:
+ *	VIRTIO_DEVICE_OPS(net, "net", VIRTIO_ID_NET, activate, reset, queue_stop);
+ * is net_ops: .name "net", .device_id VIRTIO_ID_NET, .notify net_notify and
+ * the optional ops listed (up to four), .activate net_activate and so on.
+ */
+#define VIRTIO_DEVICE_OPS(pfx, nm, id, ...)					\
+	static const struct virtio_device_ops pfx##_ops = {			\
+		.name = nm, .device_id = id, .notify = pfx##_notify,		\
+		VDEV_OPS_EACH(pfx, ##__VA_ARGS__)				\
+	}
+#define VDEV_OP(pfx, op)		.op = pfx##_##op,
+#define VDEV_OPS_0(pfx)
+#define VDEV_OPS_1(pfx, a)		VDEV_OP(pfx, a)
+#define VDEV_OPS_2(pfx, a, ...)		VDEV_OP(pfx, a) VDEV_OPS_1(pfx, __VA_ARGS__)
+#define VDEV_OPS_3(pfx, a, ...)		VDEV_OP(pfx, a) VDEV_OPS_2(pfx, __VA_ARGS__)
+#define VDEV_OPS_4(pfx, a, ...)		VDEV_OP(pfx, a) VDEV_OPS_3(pfx, __VA_ARGS__)
+#define VDEV_OPS_PICK(_0, _1, _2, _3, _4, n, ...)	n
+#define VDEV_OPS_EACH(pfx, ...)							\
+	VDEV_OPS_PICK(_, ##__VA_ARGS__, VDEV_OPS_4, VDEV_OPS_3, VDEV_OPS_2,	\
+		      VDEV_OPS_1, VDEV_OPS_0)(pfx, ##__VA_ARGS__)
+
 /* What a transport implements. */
 struct virtio_transport_ops {
 	const char *name;
@@ -130,6 +153,13 @@ struct virtio_transport_ops {
 	/* Undo attach: bus ranges, ioeventfds, irqfds, memory (worker stopped). */
 	void (*detach)(struct virtio_device *vdev);
 };
+
+/* A transport's <pfx>_tops, from its <pfx>_signal_vq, _signal_config and _detach. */
+#define VIRTIO_TRANSPORT_OPS(pfx, nm)						\
+	static const struct virtio_transport_ops pfx##_tops = {			\
+		.name = nm, .signal_vq = pfx##_signal_vq,			\
+		.signal_config = pfx##_signal_config, .detach = pfx##_detach,	\
+	}
 
 struct virtio_device {
 	const struct virtio_device_ops *ops;
@@ -260,5 +290,15 @@ struct virtio_transport {
 	struct virtio_transport *next;
 };
 void virtio_transport_register(struct virtio_transport *t);
+
+/* Register the transport @nm whose attach is <pfx>_attach, before main(). */
+#define virtio_transport_init(pfx, nm)						\
+	static struct virtio_transport pfx##_transport = {			\
+		.name = nm, .attach = pfx##_attach,				\
+	};									\
+	static void __attribute__((constructor)) pfx##_register(void)		\
+	{									\
+		virtio_transport_register(&pfx##_transport);			\
+	}
 
 #endif

@@ -758,6 +758,10 @@ static u8 vcap(struct pci_device *dev, u8 type)
 
 static void test_virtio_pci(void)
 {
+	static const struct { u32 off, len; } wrong_width[] = {
+		{ VIRTIO_PCI_COMMON_Q_SELECT, 4 }, { VIRTIO_PCI_COMMON_Q_SELECT, 1 },
+		{ VIRTIO_PCI_COMMON_DFSELECT, 2 }, { VIRTIO_PCI_COMMON_DFSELECT, 8 },
+	};
 	static struct kvm kvm;
 	static struct virtio_device vdev;
 	static u8 config[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
@@ -834,6 +838,11 @@ static void test_virtio_pci(void)
 	CHECK_EQ(common_rd(VIRTIO_PCI_COMMON_Q_NOFF, 2), 0);
 	common_wr(VIRTIO_PCI_COMMON_Q_SELECT, 1, 2);
 	CHECK_EQ(common_rd(VIRTIO_PCI_COMMON_Q_NOFF, 2), 1);
+	/* Selectors written with another width than their own: dropped. */
+	for (i = 0; i < ARRAY_SIZE(wrong_width); i++)
+		common_wr(wrong_width[i].off, 0, wrong_width[i].len);
+	CHECK_EQ(common_rd(VIRTIO_PCI_COMMON_Q_NOFF, 2), 1);
+	CHECK_EQ(common_rd(VIRTIO_PCI_COMMON_DFSELECT, 4), 7);
 	/* Read-only fields ignore writes; odd widths read consistently. */
 	common_wr(VIRTIO_PCI_COMMON_NUMQ, 9, 2);
 	CHECK_EQ(common_rd(VIRTIO_PCI_COMMON_NUMQ, 2), 2);

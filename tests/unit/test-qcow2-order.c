@@ -27,10 +27,8 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../disk/qcow2.h"
@@ -41,23 +39,7 @@ static u64 rnd_state = 0x9e3779b97f4a7c15ULL;
 
 static u64 rnd(void)
 {
-	rnd_state ^= rnd_state >> 12;
-	rnd_state ^= rnd_state << 25;
-	rnd_state ^= rnd_state >> 27;
-	return rnd_state * 0x2545f4914f6cdd1dULL;
-}
-
-static __printf(1, 2) int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+	return test_xorshift(&rnd_state);
 }
 
 /* The image being watched, and what the file says about it. */
@@ -265,9 +247,9 @@ static void order_storm(const char *make, u64 size, int ops)
 	snprintf(img, sizeof(img), "%s/o.qcow2", dir);
 	unlink(img);
 	snprintf(cmd, sizeof(cmd), make, img, img);
-	CHECK(!sh("%s", cmd));
+	CHECK(!test_sh("%s", cmd));
 	/* What the guest sees at the start. */
-	CHECK(!sh("qemu-img convert -O raw %s %s/o.raw", img, dir));
+	CHECK(!test_sh("qemu-img convert -O raw %s %s/o.raw", img, dir));
 	snprintf(cmd, sizeof(cmd), "%s/o.raw", dir);
 	fd = open(cmd, O_RDONLY);
 	CHECK(fd >= 0 && pread(fd, model, size, 0) == (ssize_t)size);
@@ -316,8 +298,8 @@ static void order_storm(const char *make, u64 size, int ops)
 	       (unsigned long long)w.syncs);
 	unwatch();
 	close(fd);
-	CHECK_EQ(sh("qemu-img check -q %s", img), 0);
-	CHECK(!sh("qemu-img convert -O raw %s %s/o.raw", img, dir));
+	CHECK_EQ(test_sh("qemu-img check -q %s", img), 0);
+	CHECK(!test_sh("qemu-img convert -O raw %s %s/o.raw", img, dir));
 	snprintf(cmd, sizeof(cmd), "%s/o.raw", dir);
 	fd = open(cmd, O_RDONLY);
 	memset(buf, 0, maxlen);
@@ -348,7 +330,7 @@ static void test_order_zero_alloc(void)
 }
 
 TEST_MAIN_BEGIN("test-qcow2-order")
-	if (sh("qemu-img --version >/dev/null 2>&1")) {
+	if (test_sh("qemu-img --version >/dev/null 2>&1")) {
 		printf("SKIP: unit/test-qcow2-order: qemu-img not installed (Debian qemu-utils)\n");
 		return 0;
 	}
@@ -359,5 +341,5 @@ TEST_MAIN_BEGIN("test-qcow2-order")
 	}
 	RUN(test_order_alloc);
 	RUN(test_order_zero_alloc);
-	sh("rm -rf %s", dir);
+	test_sh("rm -rf %s", dir);
 TEST_MAIN_END()

@@ -19,12 +19,19 @@
  *      back: their refcounts drop in the cache, to be written by a later
  *      round. A crash before that leaks them, which qemu-img check reports
  *      as leaks and never as corruption; and a dropped reference can never
- *      reach the file before the table change that dropped it.
+ *      reach the file before the table change that dropped it, nor can
+ *      the cluster be used again before that.
  *
  * Refcount increments are always safe to write (at worst a leak), and
  * decrements are only made after step 4, so a dirty refcount block may be
  * written alone at any time (cache eviction). A dirty L2 table may not: its
- * eviction runs the whole sequence. A guest flush runs it too and ends with
+ * eviction runs the whole sequence. The fdatasync before steps 2, 3 and 4
+ * is skipped only when nothing was written since the last one
+ * (q->unsynced, set by every write to the file): so an evicted refcount
+ * block, a new refcount table entry or guest data filling a preallocated
+ * cluster in place, written in an earlier round, is durable before any
+ * L2 or L1 write too, not only what this round wrote.
+ * A guest flush runs the sequence too and ends with
  * an fdatasync, so an acknowledged flush covers data and metadata.
  * Nothing ever sets the image's dirty bit: refcounts are always kept exact.
  */
@@ -59,9 +66,12 @@ int qcow2_pwrite(struct qcow2 *q, const void *buf, size_t len, u64 off)
 	return qcow2_host_io(q, true, &v, 1, 0, off, len);
 }
 
-static int sync_file(struct qcow2 *q)
+int qcow2_sync(struct qcow2 *q)
 {
-	return fdatasync(q->fd) < 0 ? -errno : 0;
+	if (fdatasync(q->fd) < 0)
+		return -errno;
+	q->unsynced = false;
+	return 0;
 }
 
 bool qcow2_hits_fixed_meta(const struct qcow2 *q, u64 off, u64 len)
@@ -362,7 +372,7 @@ static int new_refblock(struct qcow2 *q, u64 idx, u64 c)
 	q->rbc.dirty[slot] = false;
 	q->file_end = max(q->file_end, off + q->cluster_size);
 	qcow2_meta_add(q, off, QCOW2_META_RB);
-	r = sync_file(q);
+	r = qcow2_sync(q);
 	if (r < 0)
 		goto fail;
 	r = qcow2_pwrite(q, &be, 8, q->reft_offset + idx * 8);
@@ -424,12 +434,12 @@ static int grow_reftable(struct qcow2 *q)
 	for (i = 0; i < n; i++)
 		nt[i] = htobe64(nt[i]);
 	r = qcow2_pwrite(q, nt, t * cs, (s + k) << q->cluster_bits);
-	if (r < 0 || (r = sync_file(q)) < 0)
+	if (r < 0 || (r = qcow2_sync(q)) < 0)
 		goto out;
 	put_be64(hdr, (s + k) << q->cluster_bits);
 	put_be32(hdr + 8, t);
 	r = qcow2_pwrite(q, hdr, sizeof(hdr), 48);
-	if (r < 0 || (r = sync_file(q)) < 0)
+	if (r < 0 || (r = qcow2_sync(q)) < 0)
 		goto out;
 	r = qcow2_free_later(q, q->reft_offset, (u64)q->reft_clusters * cs);
 	for (i = 0; i < n; i++)
@@ -563,7 +573,7 @@ int qcow2_writeback(struct qcow2 *q)
 {
 	bool l2_dirty = false;
 	unsigned int i;
-	int r, n;
+	int r;
 
 	if (q->readonly)
 		return 0;
@@ -571,29 +581,28 @@ int qcow2_writeback(struct qcow2 *q)
 		l2_dirty |= q->l2c.dirty[i];
 
 	/* 1. refcount blocks */
-	n = cache_write_dirty(q, &q->rbc);
-	if (n < 0)
-		return n;
+	r = cache_write_dirty(q, &q->rbc);
+	if (r < 0)
+		return r;
 	if (l2_dirty) {
-		/* 2. L2 tables, after the refcounts they rely on */
-		if (n && (r = sync_file(q)) < 0)
+		/* 2. L2 tables, after everything written before them */
+		if (q->unsynced && (r = qcow2_sync(q)) < 0)
 			return r;
-		n = cache_write_dirty(q, &q->l2c);
-		if (n < 0)
-			return n;
+		r = cache_write_dirty(q, &q->l2c);
+		if (r < 0)
+			return r;
 	}
 	if (q->l1_dirty_lo < q->l1_dirty_hi) {
 		/* 3. L1 entries, after the L2 tables they point at */
-		if (n && (r = sync_file(q)) < 0)
+		if (q->unsynced && (r = qcow2_sync(q)) < 0)
 			return r;
 		r = write_l1(q);
 		if (r < 0)
 			return r;
-		n = 1;
 	}
 	if (q->nr_pending) {
 		/* 4. what no durable table references any more */
-		if ((r = sync_file(q)) < 0)
+		if (q->unsynced && (r = qcow2_sync(q)) < 0)
 			return r;
 		return release_pending(q);
 	}

@@ -301,7 +301,7 @@ static int clear_autoclear(struct qcow2 *q, const struct qhdr *h)
 
 	if (q->readonly || !h->autoclear)
 		return 0;
-	if (qcow2_pwrite(q, &zero, 8, 88) < 0 || fdatasync(q->fd) < 0) {
+	if (qcow2_pwrite(q, &zero, 8, 88) < 0 || qcow2_sync(q) < 0) {
 		refuse(q->path, "cannot clear the auto-clear feature bits: %s",
 		       strerror(errno));
 		return -1;

@@ -198,6 +198,8 @@ static void zero_iov(struct qcow2 *q, const struct iovec *iov, unsigned int cnt,
 int qcow2_host_io(struct qcow2 *q, bool wr, const struct iovec *iov, unsigned int cnt,
 		  u64 skip, u64 off, u64 len)
 {
+	if (wr && len)
+		q->unsynced = true;
 	while (len) {
 		unsigned int n;
 		struct iovec *v = slice(q, iov, cnt, skip, len, &n);
@@ -581,7 +583,7 @@ int qcow2_flush(struct qcow2 *q)
 	r = qcow2_writeback(q);
 	if (r < 0)
 		return r;
-	return fdatasync(q->fd) < 0 ? -errno : 0;
+	return qcow2_sync(q);
 }
 
 void qcow2_set_writethrough(struct qcow2 *q, bool on)

@@ -98,6 +98,8 @@ struct qcow2 {
 	z_stream zs;
 	bool zs_ready;
 	bool writethrough;
+	/* The file was written since the last fdatasync (see qcow2-meta.c's rules). */
+	bool unsynced;
 
 	struct disk_image *backing;
 };
@@ -146,6 +148,8 @@ int qcow2_writeback(struct qcow2 *q);
 /* Does [off, off + len) touch the header, the L1 table or the refcount table? */
 bool qcow2_hits_fixed_meta(const struct qcow2 *q, u64 off, u64 len);
 int qcow2_pwrite(struct qcow2 *q, const void *buf, size_t len, u64 off);
+/* fdatasync the image: every write so far is durable. */
+int qcow2_sync(struct qcow2 *q);
 /* qcow2.c: the file's bytes [off, off + len) from/to @iov at @skip (reads past its end: zeroes). */
 int qcow2_host_io(struct qcow2 *q, bool wr, const struct iovec *iov, unsigned int cnt,
 		  u64 skip, u64 off, u64 len);

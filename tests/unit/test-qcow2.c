@@ -12,9 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,19 +25,6 @@ static u64 rnd_state = 0x243f6a8885a308d3ULL;
 static u64 rnd(void)
 {
 	return test_xorshift(&rnd_state);
-}
-
-static __printf(1, 2) int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
 /* @name in the test's directory (one of 4 buffers, reused in turn). */
@@ -90,7 +75,7 @@ static bool qemu_sees(const char *img, const u8 *model, u64 size)
 	bool same;
 	int fd;
 
-	if (sh("qemu-img convert -O raw '%s' '%s'", img, raw)) {
+	if (test_sh("qemu-img convert -O raw '%s' '%s'", img, raw)) {
 		free(buf);
 		return false;
 	}
@@ -107,10 +92,10 @@ static bool qemu_sees(const char *img, const u8 *model, u64 size)
 /* qemu-img check's status: 0 clean, 3 leaks only, 2 corruption; its report kept. */
 static int qemu_check(const char *img)
 {
-	int st = sh("qemu-img check '%s' >%s/check.log 2>&1", img, dir);
+	int st = test_sh("qemu-img check '%s' >%s/check.log 2>&1", img, dir);
 
 	if (st != 0 && st != 3)
-		sh("sed 's/^/# /' %s/check.log", dir);
+		test_sh("sed 's/^/# /' %s/check.log", dir);
 	return st;
 }
 
@@ -202,7 +187,7 @@ static void test_backing_raw_v3(void)
 	memcpy(model, base, size);
 	CHECK(!write_file(path_of("base.raw"), base, size));
 	/* Resolved against the image's directory, not lkvm's working directory. */
-	CHECK(!sh("cd %s && qemu-img create -q -f qcow2 -b base.raw -F raw top.qcow2", dir));
+	CHECK(!test_sh("cd %s && qemu-img create -q -f qcow2 -b base.raw -F raw top.qcow2", dir));
 	CHECK(chdir("/") == 0);
 	d = disk_open(path_of("top.qcow2"), false, false);
 	CHECK(d != NULL);
@@ -230,7 +215,7 @@ static void test_chain_v2(void)
 
 	fill_random(base, size);
 	CHECK(!write_file(path_of("b2.raw"), base, size));
-	st = sh("cd %s && qemu-img create -q -f qcow2 -o compat=0.10,cluster_size=4096 "
+	st = test_sh("cd %s && qemu-img create -q -f qcow2 -o compat=0.10,cluster_size=4096 "
 		"-b b2.raw -F raw mid.qcow2 && qemu-io -c 'write -P 0x55 1M 1M' mid.qcow2 "
 		">/dev/null && qemu-img create -q -f qcow2 -o compat=0.10,cluster_size=4096 "
 		"-b mid.qcow2 -F qcow2 top2.qcow2", dir);
@@ -272,10 +257,10 @@ static void test_compressed(void)
 		src[i] = (i % 4096 < 64) ? (u8)rnd() : (u8)(i / 4096 + i % 7);
 	memset(src + (2 << 20), 0, 256 << 10);
 	CHECK(!write_file(path_of("c.raw"), src, size));
-	CHECK(!sh("qemu-img convert -q -c -O qcow2 %s %s", path_of("c.raw"),
+	CHECK(!test_sh("qemu-img convert -q -c -O qcow2 %s %s", path_of("c.raw"),
 		  path_of("c.qcow2")));
 	/* qemu-img check says most clusters really are compressed. */
-	CHECK(!sh("qemu-img check %s | grep -Eq ' [1-9][0-9.]*%% compressed clusters'",
+	CHECK(!test_sh("qemu-img check %s | grep -Eq ' [1-9][0-9.]*%% compressed clusters'",
 		  path_of("c.qcow2")));
 	memcpy(model, src, size);
 	d = disk_open(path_of("c.qcow2"), true, false);
@@ -321,7 +306,7 @@ static void test_refcount_widths(void)
 		u8 *model = calloc(1, v[i].size);
 		struct disk_image *d;
 
-		CHECK(!sh("qemu-img create -q -f qcow2 -o refcount_bits=%d,cluster_size=%d,"
+		CHECK(!test_sh("qemu-img create -q -f qcow2 -o refcount_bits=%d,cluster_size=%d,"
 			  "compat=%s %s %llu", v[i].bits, v[i].cs, v[i].compat, img,
 			  (unsigned long long)v[i].size));
 		d = disk_open(img, false, false);
@@ -357,7 +342,7 @@ static void test_reftable_growth(void)
 		u8 *model = malloc(size);
 		struct disk_image *d;
 
-		CHECK(!sh("qemu-img create -q -f qcow2 -o cluster_size=512,refcount_bits=%d "
+		CHECK(!test_sh("qemu-img create -q -f qcow2 -o cluster_size=512,refcount_bits=%d "
 			  "%s 24M", bits[i], img));
 		d = disk_open(img, false, false);
 		CHECK(d != NULL);
@@ -389,7 +374,7 @@ static void test_flush_durable(void)
 	pid_t pid;
 	int st;
 
-	CHECK(!sh("qemu-img create -q -f qcow2 %s 1M", img));
+	CHECK(!test_sh("qemu-img create -q -f qcow2 %s 1M", img));
 	pid = fork();
 	if (pid == 0) {
 		struct disk_image *d = disk_open(img, false, false);
@@ -417,32 +402,32 @@ static void test_refusals(void)
 	u8 bit = 0x04;
 	int fd;
 
-	CHECK(!sh("qemu-img create -q -f qcow2 -o extended_l2=on %s 1M", img));
+	CHECK(!test_sh("qemu-img create -q -f qcow2 -o extended_l2=on %s 1M", img));
 	CHECK(disk_open(img, true, false) == NULL);
-	if (!sh("qemu-img create -q -f qcow2 -o compression_type=zstd %s 1M 2>/dev/null", img))
+	if (!test_sh("qemu-img create -q -f qcow2 -o compression_type=zstd %s 1M 2>/dev/null", img))
 		CHECK(disk_open(img, true, false) == NULL);
-	CHECK(!sh("qemu-img create -q -f qcow2 -o data_file=%s %s 1M",
+	CHECK(!test_sh("qemu-img create -q -f qcow2 -o data_file=%s %s 1M",
 		  path_of("r.data"), img));
 	CHECK(disk_open(img, true, false) == NULL);
 	/*
 	 * iter-time: LUKS's key derivation otherwise runs for 2 s of CPU; one
 	 * CI run saw this create fail with no message on a loaded host.
 	 */
-	CHECK_EQ(sh("qemu-img create -q -f qcow2 --object secret,id=s0,data=pw "
+	CHECK_EQ(test_sh("qemu-img create -q -f qcow2 --object secret,id=s0,data=pw "
 		    "-o encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10 %s 1M",
 		    img), 0);
 	CHECK(disk_open(img, true, false) == NULL);
 	/* ',direct' is for raw images. */
-	CHECK(!sh("qemu-img create -q -f qcow2 %s 1M", img));
+	CHECK(!test_sh("qemu-img create -q -f qcow2 %s 1M", img));
 	CHECK(disk_open(img, false, true) == NULL);
 	/* Internal snapshots: read-only only. */
-	CHECK(!sh("qemu-img snapshot -c s1 %s", img));
+	CHECK(!test_sh("qemu-img snapshot -c s1 %s", img));
 	CHECK(disk_open(img, false, false) == NULL);
 	d = disk_open(img, true, false);
 	CHECK(d != NULL);
 	disk_close(d);
 	/* The dirty bit (stale lazy refcounts): read-only only. */
-	CHECK(!sh("qemu-img create -q -f qcow2 %s 1M", img));
+	CHECK(!test_sh("qemu-img create -q -f qcow2 %s 1M", img));
 	fd = open(img, O_RDWR);
 	bit = 0x01;
 	CHECK(pwrite(fd, &bit, 1, 79) == 1);
@@ -458,12 +443,12 @@ static void test_refusals(void)
 	CHECK(disk_open(img, true, false) == NULL);
 	close(fd);
 	/* A backing chain that loops. */
-	CHECK(!sh("cd %s && qemu-img create -q -f qcow2 -b loop2.qcow2 -F qcow2 -u loop1.qcow2 1M"
+	CHECK(!test_sh("cd %s && qemu-img create -q -f qcow2 -b loop2.qcow2 -F qcow2 -u loop1.qcow2 1M"
 		  " && qemu-img create -q -f qcow2 -b loop1.qcow2 -F qcow2 -u loop2.qcow2 1M",
 		  dir));
 	CHECK(disk_open(path_of("loop1.qcow2"), true, false) == NULL);
 	/* A missing backing file. */
-	CHECK(!sh("cd %s && qemu-img create -q -f qcow2 -b nothere.raw -F raw -u nb.qcow2 1M",
+	CHECK(!test_sh("cd %s && qemu-img create -q -f qcow2 -b nothere.raw -F raw -u nb.qcow2 1M",
 		  dir));
 	CHECK(disk_open(path_of("nb.qcow2"), true, false) == NULL);
 }
@@ -526,7 +511,7 @@ static void test_hostile(void)
 		int fd, before = test_failed_checks;
 
 		/* Layout: header 0, reftable 0x10000, refblock 0x20000, L1 0x30000, L2 0x40000, data 0x50000. */
-		CHECK(!sh("qemu-img create -q -f qcow2 %s 4M && qemu-io -c 'write -P 0x11 0 64k' "
+		CHECK(!test_sh("qemu-img create -q -f qcow2 %s 4M && qemu-io -c 'write -P 0x11 0 64k' "
 			  "%s >/dev/null", img, img));
 		fd = open(img, O_RDWR);
 		CHECK(fd >= 0);
@@ -588,7 +573,7 @@ static void test_kill_storm(void)
 		pid_t pid;
 
 		unlink(img);
-		CHECK(!sh("cd %s && qemu-img create -q -f qcow2 -o cluster_size=%d -b k.raw -F raw "
+		CHECK(!test_sh("cd %s && qemu-img create -q -f qcow2 -o cluster_size=%d -b k.raw -F raw "
 			  "-o refcount_bits=%d k.qcow2", dir,
 			  round % 3 == 0 ? 65536 : round % 3 == 1 ? 4096 : 512,
 			  round % 3 == 2 ? 64 : 16));
@@ -649,7 +634,7 @@ static void test_kill_storm(void)
 			int fd;
 
 			unlink(path_of("k.seen"));
-			CHECK(!sh("qemu-img convert -O raw %s %s", img, path_of("k.seen")));
+			CHECK(!test_sh("qemu-img convert -O raw %s %s", img, path_of("k.seen")));
 			fd = open(path_of("k.seen"), O_RDONLY);
 			CHECK(fd >= 0 && pread_full(fd, seen, size, 0) == (ssize_t)size);
 			if (fd >= 0)
@@ -668,7 +653,7 @@ static void test_kill_storm(void)
 }
 
 TEST_MAIN_BEGIN("test-qcow2")
-	if (sh("qemu-img --version >/dev/null 2>&1")) {
+	if (test_sh("qemu-img --version >/dev/null 2>&1")) {
 		printf("SKIP: unit/test-qcow2: qemu-img not installed (Debian qemu-utils)\n");
 		return 0;
 	}
@@ -686,5 +671,5 @@ TEST_MAIN_BEGIN("test-qcow2")
 	RUN(test_refusals);
 	RUN(test_hostile);
 	RUN(test_kill_storm);
-	sh("rm -rf %s", dir);
+	test_sh("rm -rf %s", dir);
 TEST_MAIN_END()

@@ -8,11 +8,13 @@
 #define LKVM_TEST_H
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 /* A test that hangs is a failure, not a stuck test run. */
 #define TEST_TIMEOUT_S	120
@@ -138,6 +140,20 @@ static inline uint64_t test_xorshift(uint64_t *state)
 	*state ^= *state << 25;
 	*state ^= *state >> 27;
 	return *state * 0x2545f4914f6cdd1dULL;
+}
+
+/* system() of a formatted command line: its exit status (128: killed). */
+static inline __attribute__((format(printf, 1, 2))) int test_sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
 #define TEST_MAIN_BEGIN(name)						\

@@ -23,6 +23,12 @@ ip addr add 10.0.2.1/24 dev "$br"
 ip link set "$br" up
 # passt wants a default route (any networked host has one).
 ip route | grep -q '^default' || ip route add default dev "$br"
+# Started by root, passt changes to the user nobody, which L1's initramfs
+# lacks (any host has it; only in the throw-away L1 is it added).
+if [ -f /etc/lkvm-l1-marker ] && ! grep -q '^nobody:' /etc/passwd 2>/dev/null; then
+	echo 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >>/etc/passwd
+	echo 'nogroup:x:65534:' >>/etc/group
+fi
 printf '#!/bin/sh\nip link set dev "$1" master %s && ip link set "$1" up\n' "$br" >"$t/ifup"
 chmod 755 "$t/ifup"
 httpd -p 8080 -h "$t/www"

@@ -44,6 +44,8 @@ ov=$WORK/l1-overlay
 mkdir -p "$ov/l2"
 cp "$WORK/netbench.cpio" bench/net-l1.sh "$ov/l2/"
 if [ "$LKVM_MODE" = nested ]; then
+	mkdir -p "$ov/etc"
+	echo "lkvm-l1-root" >"$ov/etc/lkvm-l1-marker"
 	nested_usernet_passt "$ov" || exit 1
 	nested_sandbox_modules "$ov" "$LKVM_L1_KROOT" "$LKVM_L1_KVER" tun bridge vhost_net ||
 		exit 1

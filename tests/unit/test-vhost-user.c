@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <linux/fuse.h>
 #include <linux/virtio_fs.h>
 
@@ -720,6 +721,23 @@ static void test_virtiofsd_kinds(void)
 	CHECK(!argv[2]);
 }
 
+/*
+ * A daemon that cannot be started is one line, and leaves nothing behind:
+ * no socket directory, no connection, no child.
+ */
+static void test_virtiofsd_cannot_run(void)
+{
+	struct virtiofsd d = { .kind = VIRTIOFSD_RUST, .has_readonly = true, .pid = -1 };
+	int status;
+
+	snprintf(d.path, sizeof(d.path), "%s/no-such-virtiofsd", sock_dir);
+	CHECK_ONE_LINE(virtiofsd_start(&d, sock_dir, false) == -1, "cannot run");
+	CHECK_EQ(d.pid, -1);
+	CHECK_EQ(d.conn, -1);
+	CHECK(!d.dir[0]);
+	CHECK(waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD);
+}
+
 /* The kind comes from --help, wherever the program is. */
 static void test_virtiofsd_find(void)
 {
@@ -903,6 +921,7 @@ TEST_MAIN_BEGIN("test-vhost-user")
 		return 1;
 	}
 	RUN(test_virtiofsd_find);
+	RUN(test_virtiofsd_cannot_run);
 	snprintf(sock_path, sizeof(sock_path), "%s/sock", sock_dir);
 	strcpy(addr.sun_path, sock_path);
 	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

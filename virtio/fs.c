@@ -121,7 +121,8 @@ fail:
 /* --- lkvm answering for a back end that is gone --- */
 
 /* Answer one request with EIO; forgets (no reply wanted) get nothing. */
-static u32 fail_one(const struct virtq_elem *e)
+static u32 fail_one(struct virtio_device *vdev __unused, struct virt_queue *vq __unused,
+		    struct virtq_elem *e)
 {
 	struct fuse_in_header in;
 	struct fuse_out_header out;
@@ -141,16 +142,15 @@ static void fail_requests(struct virtio_device *vdev, void *ctx)
 {
 	struct vfs_dev *f = vdev->priv;
 	struct virt_queue *vq = ctx;
-	int r;
 
 	if (!vq->ready || !(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK))
 		return;
-	while ((r = virtq_pop(vq, &vdev->kvm->mem, &f->elem)) == 1) {
-		virtq_push(vq, &f->elem, fail_one(&f->elem));
-		virtio_queue_signal(vdev, vq);
-	}
-	if (r < 0)
-		virtio_device_broken(vdev, "malformed descriptor chain");
+	/*
+	 * As any device serving its queue: with EVENT_IDX, avail_event is
+	 * still where the back end left it, and unless it moves on the
+	 * guest never kicks again, waiting for ever on its next request.
+	 */
+	virtio_queue_serve(vdev, vq, &f->elem, fail_one, "malformed descriptor chain");
 }
 
 static void backend_dead(struct vhost_user_dev *vud)

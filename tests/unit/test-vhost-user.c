@@ -591,15 +591,29 @@ static void test_fs_stop_reset(void)
 
 static void test_fs_backend_dies(void)
 {
+	u16 *avail_event = (u16 *)&fq[1].used->ring[FV_QSZ];
 	struct fuse_out_header *o;
 	u64 out1, out2;
 
+	/*
+	 * As a driver with EVENT_IDX (which this fake back end does not
+	 * offer): the back end left avail_event behind, at 0.
+	 */
+	fs->vqs[1].event_idx = true;
+	*avail_event = 0;
 	/* Taken by the back end, never answered: */
 	out1 = post_request(&fq[1], 0x1234);
+	out2 = post_request(&fq[1], 0x1235);
 	dev_fake.hang_up = true;
 	shutdown(dev_fake.fd, SHUT_RDWR);
-	/* lkvm answers it itself once the back end is gone. */
-	CHECK(fv_wait(&fq[1], 1));
+	/* lkvm answers them itself once the back end is gone... */
+	CHECK(fv_wait(&fq[1], 2));
+	/* ...and asks to be kicked for the next one. */
+	CHECK_EQ(le16toh(*avail_event), le16toh(fq[1].avail->idx));
+	fs->vqs[1].event_idx = false;
+	o = fv_gp(out2);
+	CHECK_EQ(o->error, -EIO);
+	CHECK_EQ(o->unique, 0x1235);
 	CHECK_EQ(le32toh(fv_used(&fq[1], 0)->len), sizeof(*o));
 	o = fv_gp(out1);
 	CHECK_EQ(o->error, -EIO);

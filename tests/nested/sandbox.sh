@@ -362,6 +362,8 @@ nested_sandbox_check() {
 			{ echo "the guest never used the share (lkvm status $status)"; return; }
 		[ -n "$(nested_sandbox_value "$out" VFS-KILLED)" ] ||
 			{ echo "no virtiofsd to kill"; return; }
+		printf '%s\n' "$out" | grep -q '^VFS-HUNG' &&
+			{ echo "lkvm was still running 40 s after virtiofsd was killed"; return; }
 		printf '%s\n' "$out" | grep -q '^VFS-EIO' ||
 			{ echo "the guest saw no I/O error after virtiofsd died"; return; }
 		[ "$(printf '%s\n' "$out" | grep -c 'virtiofsd is gone\|back end hung up')" = 1 ] ||

@@ -127,10 +127,11 @@ static bool kernel_has_virtiofs(const char *moddir)
  * Where the host's root goes: over virtio-fs when it works as 9p would, that
  * is when virtiofsd is here, can run as we are and share / read-only, the
  * guest kernel has virtiofs, and no --user asks for the user's view of the
- * files (virtiofsd, started before lkvm drops root, would serve them as
- * root); else over 9p. @want is --root-fs (NULL or "auto", "9p", "virtiofs").
- * Returns true for virtio-fs; -1 in *err when virtio-fs was asked for and
- * cannot be.
+ * files (virtiofsd then runs as the user, root only of a user namespace in
+ * which no other uid exists: root's files, most of /, would show as
+ * nobody's, where 9p shows their owners); else over 9p. @want is --root-fs
+ * (NULL or "auto", "9p", "virtiofs"). Returns true for virtio-fs; -1 in
+ * *err when virtio-fs was asked for and cannot be.
  */
 static bool root_on_virtiofs(const struct kvm_config *cfg, const char *want,
 			     const char *moddir, int *err)
@@ -145,7 +146,7 @@ static bool root_on_virtiofs(const struct kvm_config *cfg, const char *want,
 	}
 	/* The kernel first: looking for virtiofsd runs it (--help). */
 	if (cfg->user)
-		why = "--user: virtiofsd would read the files as root";
+		why = "--user: virtiofsd, run as the user, would show root's files as nobody's";
 	else if (!kernel_has_virtiofs(moddir))
 		why = "the guest kernel has no virtiofs module";
 	else if (virtiofsd_find(&d))

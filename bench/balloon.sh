@@ -86,15 +86,8 @@ fi
 	done
 } >"$WORK/cases.sh"
 
-LOG=$WORK/console.log
 echo "bench: running the guest $nruns times ($LKVM_MODE: $RUNS); this takes a while" >&2
-if [ "$LKVM_MODE" = nested ]; then
-	lkvm_build_l1_initrd "$WORK/l1.cpio" "$LKVM_BIN" "$WORK/l2.cpio" "$WORK/cases.sh" \
-		"$WORK/l1-overlay" || exit 1
-	lkvm_run_l1 "$WORK/l1.cpio" "$LOG" $((120 + nruns * 410))
-else
-	lkvm_run_direct "$WORK/cases.sh" "$LOG" "$LKVM_BIN" "$WORK/l2.cpio"
-fi
+lkvm_bench_run "$WORK/l1-overlay" $((120 + nruns * 410))
 
 # Per run: samples (seconds, MiB), the same shifted so that the guest's free
 # is at 0 (for the plot), and events (seconds, MiB at that moment, name).

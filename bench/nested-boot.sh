@@ -213,19 +213,12 @@ vmm_cmd() {
 	done
 } >"$WORK/cases.sh" || exit 1
 
-LOG=$WORK/console.log
 nvmm=$(echo "$VMMS" | wc -w)
 ncases=$((nvmm * (RUNS + 2)))
 echo "bench: $ncases VMM runs ($LKVM_MODE, qemu -M $MACHINE: $VMMS); this takes several minutes" >&2
-if [ "$LKVM_MODE" = nested ]; then
-	lkvm_build_l1_initrd "$WORK/l1.cpio" "$LKVM_BIN" "$WORK/l2.cpio" "$WORK/cases.sh" \
-		"$WORK/overlay" || exit 1
-	lkvm_run_l1 "$WORK/l1.cpio" "$LOG" $((120 + ncases * (LKVM_CASE_TIMEOUT + 10)))
-	grep -q '^L1-KVM-OK' "$LOG" ||
-		{ echo "bench: L1 has no /dev/kvm:" >&2; tail -n 30 "$LOG" >&2; exit 1; }
-else
-	lkvm_run_direct "$WORK/cases.sh" "$LOG" "$LKVM_BIN" "$WORK/l2.cpio"
-fi
+lkvm_bench_run "$WORK/overlay" $((120 + ncases * (LKVM_CASE_TIMEOUT + 10)))
+[ "$LKVM_MODE" != nested ] || grep -q '^L1-KVM-OK' "$LOG" ||
+	{ echo "bench: L1 has no /dev/kvm:" >&2; tail -n 30 "$LOG" >&2; exit 1; }
 
 median() { sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print "-" }'; }
 val() { sed -n "s/^$2=//p" <<<"$1" | head -n 1 | tr -d '\r'; }

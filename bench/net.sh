@@ -56,16 +56,10 @@ fi
 	echo 'run_case netbench '\''sh ${L2_INITRD%/*}/net-l1.sh $LKVM $L2_KERNEL ${L2_INITRD%/*}/netbench.cpio '"$MB $REQS"\'
 } >"$WORK/cases.sh"
 
-LOG=$WORK/console.log
 echo "bench: three guests, one per network setup ($LKVM_MODE); this takes a while" >&2
-if [ "$LKVM_MODE" = nested ]; then
-	lkvm_build_l1_initrd "$WORK/l1.cpio" "$LKVM_BIN" "$WORK/l2.cpio" "$WORK/cases.sh" "$ov" ||
-		exit 1
-	lkvm_run_l1 "$WORK/l1.cpio" "$LOG" 1000
-else
-	cp "$ov/l2/"* "$(dirname "$WORK/l2.cpio")/"
-	lkvm_run_direct "$WORK/cases.sh" "$LOG" "$LKVM_BIN" "$WORK/l2.cpio"
-fi
+# Direct: the guests' files beside L2_INITRD, where L1 has them.
+[ "$LKVM_MODE" = nested ] || cp "$ov/l2/"* "$(dirname "$WORK/l2.cpio")/"
+lkvm_bench_run "$ov" 1000
 
 out=$(lkvm_case_output "$LOG" netbench)
 val() { sed -n "s/^BENCH-$1=//p" <<<"$out" | tail -n 1 | tr -d '\r'; }

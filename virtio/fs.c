@@ -21,8 +21,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/fuse.h>
 #include <linux/virtio_fs.h>
@@ -41,7 +39,6 @@
 
 #define VFS_QUEUE_SIZE		1024
 #define VFS_REQUEST_QUEUES	1
-#define VFS_CONNECT_MS		20000	/* virtiofsd's start, under TCG */
 
 struct vfs_dev {
 	struct virtio_device vdev;
@@ -124,7 +121,8 @@ fail:
 /* --- lkvm answering for a back end that is gone --- */
 
 /* Answer one request with EIO; forgets (no reply wanted) get nothing. */
-static u32 fail_one(const struct virtq_elem *e)
+static u32 fail_one(struct virtio_device *vdev __unused, struct virt_queue *vq __unused,
+		    struct virtq_elem *e)
 {
 	struct fuse_in_header in;
 	struct fuse_out_header out;
@@ -144,16 +142,15 @@ static void fail_requests(struct virtio_device *vdev, void *ctx)
 {
 	struct vfs_dev *f = vdev->priv;
 	struct virt_queue *vq = ctx;
-	int r;
 
 	if (!vq->ready || !(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK))
 		return;
-	while ((r = virtq_pop(vq, &vdev->kvm->mem, &f->elem)) == 1) {
-		virtq_push(vq, &f->elem, fail_one(&f->elem));
-		virtio_queue_signal(vdev, vq);
-	}
-	if (r < 0)
-		virtio_device_broken(vdev, "malformed descriptor chain");
+	/*
+	 * As any device serving its queue: with EVENT_IDX, avail_event is
+	 * still where the back end left it, and unless it moves on the
+	 * guest never kicks again, waiting for ever on its next request.
+	 */
+	virtio_queue_serve(vdev, vq, &f->elem, fail_one, "malformed descriptor chain");
 }
 
 static void backend_dead(struct vhost_user_dev *vud)
@@ -219,39 +216,14 @@ static void vfs_notify(struct virtio_device *vdev __unused, struct virt_queue *v
 
 VIRTIO_DEVICE_OPS(vfs, "fs", VIRTIO_ID_FS, activate, reset, queue_stop);
 
-/* Connect to the socket, giving a daemon we started time to create it. */
+/* Connect to the back end: the daemon we started is connected already. */
 static int vfs_connect(struct vfs_dev *f, const char *path)
 {
-	struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int i, fd, status;
-
 	if (f->daemon.pid <= 0)
 		return vhost_user_connect(&f->vud.vu, path, f->name);
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
-	for (i = 0; i < VFS_CONNECT_MS / 10; i++) {
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			break;
-		if (!connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
-			vhost_user_attach(&f->vud.vu, fd, f->name);
-			return 0;
-		}
-		close(fd);
-		if (errno != ENOENT && errno != ECONNREFUSED)
-			break;
-		if (waitpid(f->daemon.pid, &status, WNOHANG) == f->daemon.pid) {
-			f->daemon.pid = -1;
-			pr_err("%s: virtiofsd (%s) exited with status %d before listening", f->name,
-			       f->daemon.path, WIFEXITED(status) ? WEXITSTATUS(status) :
-			       128 + WTERMSIG(status));
-			return -1;
-		}
-		nanosleep(&ts, NULL);
-	}
-	pr_err("%s: cannot connect to virtiofsd's socket %s: %s", f->name, path,
-	       i == VFS_CONNECT_MS / 10 ? "timed out" : strerror(errno));
-	return -1;
+	vhost_user_attach(&f->vud.vu, f->daemon.conn, f->name);
+	f->daemon.conn = -1;
+	return 0;
 }
 
 static void vfs_free(struct vfs_dev *f)
@@ -268,6 +240,7 @@ static int vfs_add(struct kvm *kvm, const struct vfs_config *c)
 	const char *sock = c->socket;
 
 	f->daemon.pid = -1;
+	f->daemon.conn = -1;
 	f->vud.vu.fd = -1;
 	snprintf(f->name, sizeof(f->name), "virtio-fs '%s'", c->tag);
 	if (c->dir) {
@@ -280,13 +253,18 @@ static int vfs_add(struct kvm *kvm, const struct vfs_config *c)
 			pr_err("--virtio-fs: %s is QEMU's virtiofsd, which needs root", f->daemon.path);
 			goto fail;
 		}
+		/*
+		 * --user: the daemon is the user's too, not root serving the
+		 * guest's uids on the host (virtiofsd.c, become_user()).
+		 */
+		if (kvm->cfg.user && kvm->cfg.run_uid != 0) {
+			f->daemon.as_user = true;
+			f->daemon.uid = kvm->cfg.run_uid;
+			f->daemon.gid = kvm->cfg.run_gid;
+		}
 		if (virtiofsd_start(&f->daemon, c->dir, c->readonly))
 			goto fail;
-		/* --user: lkvm, no longer root at exit, empties and removes it. */
-		if (kvm->cfg.user && chown(f->daemon.dir, kvm->cfg.run_uid, kvm->cfg.run_gid) < 0)
-			pr_warn("%s: cannot give %s to --user: %s", f->name, f->daemon.dir,
-				strerror(errno));
-		sock = f->daemon.socket;
+		sock = NULL;
 	}
 	if (vfs_connect(f, sock))
 		goto fail;

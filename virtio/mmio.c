@@ -409,6 +409,16 @@ static u32 reg_read(struct mmio_dev *m, u64 off)
 		       (m->msi_sharing ? VIRTIO_MMIO_MSI_STATE_SHARING : 0);
 	case VIRTIO_MMIO_CONFIG_GENERATION:
 		return vdev->config_generation;
+	/*
+	 * No device has shared memory regions: a length of -1 says so (spec
+	 * 4.2.2). Linux takes any other length, 0 too, for a region it must
+	 * reserve; virtiofs (CONFIG_FUSE_DAX) then fails its probe, EBUSY.
+	 */
+	case VIRTIO_MMIO_SHM_LEN_LOW:
+	case VIRTIO_MMIO_SHM_LEN_HIGH:
+	case VIRTIO_MMIO_SHM_BASE_LOW:
+	case VIRTIO_MMIO_SHM_BASE_HIGH:
+		return ~0U;
 	default:
 		return 0;
 	}

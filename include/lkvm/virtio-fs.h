@@ -32,16 +32,27 @@ enum virtiofsd_kind {
 	VIRTIOFSD_RUST,		/* the Rust one: --socket-path, --shared-dir DIR */
 };
 
+/* The listening socket lkvm hands the daemon (--fd=3). */
+#define VIRTIOFSD_LISTEN_FD	3
+
 struct virtiofsd {
 	enum virtiofsd_kind kind;
 	bool has_readonly;	/* the Rust one's --readonly */
 	bool chroot;		/* sandbox by chroot: / is the initramfs (no pivot_root) */
+	/*
+	 * lkvm's --user: the daemon runs as @uid:@gid, as root of a user
+	 * namespace of its own (set by the caller after virtiofsd_find()).
+	 */
+	bool as_user;
+	uid_t uid;
+	gid_t gid;
 	char path[4096];	/* the program */
 	char dir[64];		/* private directory holding the socket */
 	char socket[108];	/* sizeof(sun_path) */
+	int conn;		/* lkvm's connection to it, once started */
 	pid_t pid;
 	/* Its command line's options with values (virtiofsd_argv()). */
-	char sock_opt[140], src_opt[4200];
+	char src_opt[4200];
 };
 
 /*
@@ -58,7 +69,11 @@ enum virtiofsd_kind virtiofsd_kind_of(const char *help, bool *has_readonly);
  */
 int virtiofsd_argv(struct virtiofsd *d, const char *dir, bool readonly,
 		   const char **argv, int max);
-/* Start it on a socket in a new private directory and wait for the socket. */
+/*
+ * Start it on a listening socket lkvm makes in a new private directory and
+ * connect to it (d->conn). A daemon that cannot be started says why in one
+ * line: -1.
+ */
 int virtiofsd_start(struct virtiofsd *d, const char *dir, bool readonly);
 /*
  * Stop it (SIGTERM, then SIGKILL) and remove its directory. @conn (or NULL):

@@ -834,6 +834,23 @@ lkvm_bench_build() {
 # shellcheck disable=SC2317 # called through NESTED_STOP
 lkvm_bench_stop() { echo "bench: $2" >&2; exit 1; }
 
+# lkvm_bench_run OVERLAY SECONDS: run a bench's WORK/cases.sh where lkvm
+# runs, with WORK/l2.cpio as L2_INITRD: inside a QEMU TCG L1 (its initramfs
+# gets OVERLAY; stopped after SECONDS) or on this host. The console goes to
+# LOG (WORK/console.log), which the bench judges; stops the bench only when
+# the L1 initramfs cannot be built.
+lkvm_bench_run() {
+	LOG=$WORK/console.log
+	if [ "$LKVM_MODE" = nested ]; then
+		lkvm_build_l1_initrd "$WORK/l1.cpio" "$LKVM_BIN" "$WORK/l2.cpio" "$WORK/cases.sh" \
+			"$1" || lkvm_bench_stop FAIL "cannot build the L1 initramfs"
+		lkvm_run_l1 "$WORK/l1.cpio" "$LOG" "$2"
+	else
+		lkvm_run_direct "$WORK/cases.sh" "$LOG" "$LKVM_BIN" "$WORK/l2.cpio"
+	fi
+	return 0
+}
+
 # Unpack the ELF vmlinux from a bzImage into OUT (kept when already there):
 # Debian's bzImage carries it as an xz stream (magic FD 37 7A 58 5A 00),
 # with the PVH entry note. Fails when there is no such stream.

@@ -38,10 +38,9 @@ ALL_CASES="boot-poweroff reboot nested-svm balloon $PVH_CASES $NESTED_SANDBOX_CA
 # boots through PVH, reboot reboots); nested-svm leaves out its Linux L3
 # (see nv.sh).
 FULL_ONLY_CASES="kernel2-mmio pvh-reboot"
-# Run only when named (LKVM_NESTED_CASES): vfs-kill (virtiofsd killed while
-# the guest works) timed out in its one run after the last virtio-fs fixes,
-# at 90 s with the guest never reaching the share (issue 17).
-NAMED_ONLY_CASES="vfs-kill"
+# Run only when named (LKVM_NESTED_CASES): none at present (the cases a
+# name here kept out of the default run until they had passed in L1).
+NAMED_ONLY_CASES=""
 DEFAULT_CASES=
 for c in $ALL_CASES; do
 	case " $NAMED_ONLY_CASES " in *" $c "*) continue ;; esac

@@ -18,7 +18,10 @@
 #   vfs              --virtio-fs DIR,TAG and DIR,TAG,ro on a sandbox rooted on 9p by
 #                    --root-fs 9p (where virtio-fs could be; lkvm says so): a tree
 #                    of files L1 wrote is read intact in the guest, one the guest
-#                    wrote is intact in L1, the ro share refuses writes (EROFS)
+#                    wrote is intact in L1, the ro share refuses writes (EROFS); then
+#                    --user 1000:1000 --virtio-fs: virtiofsd runs as the user (root of its
+#                    own user namespace), so the guest root's file is 1000:1000's in L1
+#                    and a root-owned directory in the share refuses it
 #   vfs-rust         vfs again with the Rust virtiofsd (bookworm-backports' if it has
 #                    one, else Debian sid's pinned one, fetched with the glibc it needs
 #                    into the cache and run through that glibc's loader); ro through
@@ -344,6 +347,14 @@ nested_sandbox_check() {
 			{ echo "the tree the guest wrote is not intact in L1: $(nested_sandbox_value "$out" VFS-FROMGUEST)"; return; }
 		[ "$(nested_sandbox_value "$out" VFS-RO-HOST)" = untouched ] ||
 			{ echo "the ro share changed on L1"; return; }
+		[ "$(nested_sandbox_value "$out" VFS-USER-WROTE)" = ok ] ||
+			{ echo "--user: the guest could not write to the share (lkvm status $(nested_sandbox_value "$out" VFS-USER-RC))"; return; }
+		[ "$(nested_sandbox_value "$out" VFS-USER-OWNER)" = 1000:1000 ] ||
+			{ echo "--user: the guest's file is owned by '$(nested_sandbox_value "$out" VFS-USER-OWNER)' in L1, not the user's 1000:1000"; return; }
+		[ "$(nested_sandbox_value "$out" VFS-USER-ROOTDIR)" = refused ] ||
+			{ echo "--user: virtiofsd wrote into root's directory"; return; }
+		[ "$(nested_sandbox_value "$out" VFS-USER-RC)" = 0 ] ||
+			{ echo "--user: lkvm exit status $(nested_sandbox_value "$out" VFS-USER-RC)"; return; }
 		[ "$status" = 0 ] || { echo "lkvm exit status $status"; return; }
 		;;
 	vfs-kill)
@@ -351,6 +362,8 @@ nested_sandbox_check() {
 			{ echo "the guest never used the share (lkvm status $status)"; return; }
 		[ -n "$(nested_sandbox_value "$out" VFS-KILLED)" ] ||
 			{ echo "no virtiofsd to kill"; return; }
+		printf '%s\n' "$out" | grep -q '^VFS-HUNG' &&
+			{ echo "lkvm was still running 40 s after virtiofsd was killed"; return; }
 		printf '%s\n' "$out" | grep -q '^VFS-EIO' ||
 			{ echo "the guest saw no I/O error after virtiofsd died"; return; }
 		[ "$(printf '%s\n' "$out" | grep -c 'virtiofsd is gone\|back end hung up')" = 1 ] ||

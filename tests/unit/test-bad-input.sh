@@ -103,7 +103,7 @@ for bin in lkvm lkvm-asan; do
 	check $bin vfs-socket-ro "ro is up to the running virtiofsd" run -k $good --virtio-fs "socket=$tmp/s,tag=t,ro"
 	check $bin vfs-same-tag "used twice" run -k $good --virtio-fs "$tmp/dir,t" --virtio-fs "$tmp/dir,t"
 	check $bin sandbox-root-fs "root-fs must be auto, 9p or virtiofs" sandbox -k $good --root-fs ext4 -- true
-	check $bin sandbox-vfs-user "user: virtiofsd would read the files as root" sandbox -k $good --user 65534 --root-fs virtiofs -- true
+	check $bin sandbox-vfs-user "user: virtiofsd, run as the user, would show root" sandbox -k $good --user 65534 --root-fs virtiofs -- true
 	check $bin unknown-command "not an lkvm command" frobnicate
 	check $bin console-log-max-words "console-log-max expects a size" run -k $good --console-log-max abc
 	check $bin scratch-size-words "scratch-size expects a size" sandbox -k $good --scratch-size x -- true

@@ -310,6 +310,12 @@ static void test_mmio_driver(void)
 	CHECK_EQ(rd32(VIRTIO_MMIO_MAGIC_VALUE), VIRTIO_MMIO_MAGIC);
 	CHECK_EQ(rd32(VIRTIO_MMIO_VERSION), 2);
 	CHECK_EQ(rd32(VIRTIO_MMIO_DEVICE_ID), 4);
+	/* No shared memory region, whichever is asked for: length -1. */
+	wr32(VIRTIO_MMIO_SHM_SEL, 0);
+	CHECK_EQ(rd32(VIRTIO_MMIO_SHM_LEN_LOW), 0xffffffff);
+	CHECK_EQ(rd32(VIRTIO_MMIO_SHM_LEN_HIGH), 0xffffffff);
+	wr32(VIRTIO_MMIO_SHM_SEL, 0xffffffff);
+	CHECK_EQ(rd32(VIRTIO_MMIO_SHM_LEN_LOW), 0xffffffff);
 	/* Registers are 32 bits: other widths read 0 and write nothing. */
 	CHECK_EQ(rd(VIRTIO_MMIO_MAGIC_VALUE, 2), 0);
 	CHECK_EQ(rd(VIRTIO_MMIO_MAGIC_VALUE + 1, 4), 0);

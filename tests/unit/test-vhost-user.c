@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <linux/fuse.h>
 #include <linux/virtio_fs.h>
 
@@ -590,15 +591,29 @@ static void test_fs_stop_reset(void)
 
 static void test_fs_backend_dies(void)
 {
+	u16 *avail_event = (u16 *)&fq[1].used->ring[FV_QSZ];
 	struct fuse_out_header *o;
 	u64 out1, out2;
 
+	/*
+	 * As a driver with EVENT_IDX (which this fake back end does not
+	 * offer): the back end left avail_event behind, at 0.
+	 */
+	fs->vqs[1].event_idx = true;
+	*avail_event = 0;
 	/* Taken by the back end, never answered: */
 	out1 = post_request(&fq[1], 0x1234);
+	out2 = post_request(&fq[1], 0x1235);
 	dev_fake.hang_up = true;
 	shutdown(dev_fake.fd, SHUT_RDWR);
-	/* lkvm answers it itself once the back end is gone. */
-	CHECK(fv_wait(&fq[1], 1));
+	/* lkvm answers them itself once the back end is gone... */
+	CHECK(fv_wait(&fq[1], 2));
+	/* ...and asks to be kicked for the next one. */
+	CHECK_EQ(le16toh(*avail_event), le16toh(fq[1].avail->idx));
+	fs->vqs[1].event_idx = false;
+	o = fv_gp(out2);
+	CHECK_EQ(o->error, -EIO);
+	CHECK_EQ(o->unique, 0x1235);
 	CHECK_EQ(le32toh(fv_used(&fq[1], 0)->len), sizeof(*o));
 	o = fv_gp(out1);
 	CHECK_EQ(o->error, -EIO);
@@ -663,7 +678,7 @@ static void test_virtiofsd_kinds(void)
 	struct virtiofsd d = { .pid = -1 };
 	const char *argv[16];
 	bool ro;
-	int n, i;
+	int n, i, k;
 	bool saw_ro = false, saw_src = false;
 
 	CHECK_EQ(virtiofsd_kind_of("usage: virtiofsd [options]\n --socket-path=PATH\n"
@@ -695,11 +710,46 @@ static void test_virtiofsd_kinds(void)
 		saw_ro |= !strcmp(argv[i], "--readonly");
 	}
 	CHECK(saw_src && saw_ro);
-	CHECK(!strcmp(argv[1], "--socket-path=/tmp/x/sock"));
+	/* lkvm's listening socket, never a path the daemon creates. */
+	CHECK(!strcmp(argv[1], "--fd=3"));
+	/*
+	 * --user: the daemon cannot raise its open-file limit in its user
+	 * namespace, and is root there (its own sandbox, never "none").
+	 */
+	d.as_user = true;
+	for (k = VIRTIOFSD_C; k <= VIRTIOFSD_RUST; k++) {
+		bool saw_rlimit = false, saw_none = false;
+
+		d.kind = k;
+		n = virtiofsd_argv(&d, "/srv", false, argv, ARRAY_SIZE(argv));
+		for (i = 0; i < n; i++) {
+			saw_rlimit |= !strcmp(argv[i], "--rlimit-nofile=0");
+			saw_none |= !strcmp(argv[i], "--sandbox=none");
+		}
+		CHECK(saw_rlimit && !saw_none);
+	}
+	d.as_user = false;
 	/* A vector too small is cut, never overrun. */
 	n = virtiofsd_argv(&d, "/srv", true, argv, 3);
 	CHECK_EQ(n, 2);
 	CHECK(!argv[2]);
+}
+
+/*
+ * A daemon that cannot be started is one line, and leaves nothing behind:
+ * no socket directory, no connection, no child.
+ */
+static void test_virtiofsd_cannot_run(void)
+{
+	struct virtiofsd d = { .kind = VIRTIOFSD_RUST, .has_readonly = true, .pid = -1 };
+	int status;
+
+	snprintf(d.path, sizeof(d.path), "%s/no-such-virtiofsd", sock_dir);
+	CHECK_ONE_LINE(virtiofsd_start(&d, sock_dir, false) == -1, "cannot run");
+	CHECK_EQ(d.pid, -1);
+	CHECK_EQ(d.conn, -1);
+	CHECK(!d.dir[0]);
+	CHECK(waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD);
 }
 
 /* The kind comes from --help, wherever the program is. */
@@ -731,37 +781,85 @@ static void test_virtiofsd_find(void)
 	unlink(script);
 }
 
+/* "Uid:" or "Gid:" of /proc/@pid/status: the four ids, as "r e s fs". */
+static void proc_ids(pid_t pid, const char *key, char *out, size_t len)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	out[0] = '\0';
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned int a, b, c, d;
+
+		if (!strncmp(line, key, strlen(key)) &&
+		    sscanf(line + strlen(key), "%u %u %u %u", &a, &b, &c, &d) == 4)
+			snprintf(out, len, "%u %u %u %u", a, b, c, d);
+	}
+	if (f)
+		fclose(f);
+}
+
 /*
  * The real virtiofsd of this host, if any (and we may run it): started on a
  * private socket, it must take lkvm's whole setup sequence, REPLY_ACKs
- * included, and stop at exit.
+ * included, and stop at exit. @as_user: as lkvm's --user makes it (nobody,
+ * root only in a user namespace of its own): no id of it may be root's.
  */
-static void real_virtiofsd(void)
+static void real_virtiofsd(bool as_user)
 {
-	char dir[] = "/tmp/lkvm-test-vfsd.XXXXXX", sockdir[64];
+	char dir[] = "/tmp/lkvm-test-vfsd.XXXXXX", sockdir[64], ids[64], map[64] = "";
 	struct vhost_user_vring_addr a = { .index = 1 };
 	struct vhost_user_region r = { .memory_size = 1 << 20 };
+	const char *name = as_user ? "real_virtiofsd_as_user" : "real_virtiofsd";
 	struct virtiofsd d;
 	struct vhost_user vu;
-	int i, mfd, kick, call;
+	int mfd, kick, call, started;
+	unsigned int in, out, count;
 	u8 *mem;
 	u32 base = 99;
+	FILE *f;
 
 	if (virtiofsd_find(&d) || (d.kind == VIRTIOFSD_C && geteuid())) {
-		printf("SKIP: unit/test-vhost-user/real_virtiofsd: no virtiofsd that can run here\n");
+		printf("SKIP: unit/test-vhost-user/%s: no virtiofsd that can run here\n", name);
 		return;
 	}
-	test_current = "real_virtiofsd";
+	if (as_user && geteuid()) {
+		printf("SKIP: unit/test-vhost-user/%s: only root can run it as another user\n", name);
+		return;
+	}
+	test_current = name;
 	test_failed_checks = 0;
 	alarm(TEST_TIMEOUT_S);
 	CHECK(mkdtemp(dir) != NULL);
-	CHECK_EQ(virtiofsd_start(&d, dir, true), 0);
-	for (i = 0; i < 500; i++) {
-		if (!access(d.socket, F_OK) && !vhost_user_connect(&vu, d.socket, "real"))
-			break;
-		usleep(10000);
+	if (as_user) {
+		d.as_user = true;
+		d.uid = d.gid = 65534;
+		CHECK(!chown(dir, d.uid, d.gid));	/* the user's share */
 	}
-	CHECK(i < 500);
+	started = virtiofsd_start(&d, dir, true);
+	CHECK_EQ(started, 0);
+	if (!started) {
+		vhost_user_attach(&vu, d.conn, "real");
+		d.conn = -1;
+	}
+	if (!started && as_user) {
+		char path[64];
+
+		proc_ids(d.pid, "Uid:", ids, sizeof(ids));
+		CHECK(!strcmp(ids, "65534 65534 65534 65534"));
+		proc_ids(d.pid, "Gid:", ids, sizeof(ids));
+		CHECK(!strcmp(ids, "65534 65534 65534 65534"));
+		/* Root in its namespace is nobody outside. */
+		snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)d.pid);
+		f = fopen(path, "r");
+		CHECK(f && fgets(map, sizeof(map), f));
+		if (f)
+			fclose(f);
+		CHECK(sscanf(map, "%u %u %u", &in, &out, &count) == 3 &&
+		      in == 0 && out == 65534 && count == 1);
+	}
 	mfd = memfd_create("ram", MFD_CLOEXEC);
 	CHECK(!ftruncate(mfd, r.memory_size));
 	mem = mmap(NULL, r.memory_size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
@@ -771,7 +869,7 @@ static void real_virtiofsd(void)
 	a.used_user_addr = r.userspace_addr + 0x8000;
 	kick = eventfd(0, EFD_CLOEXEC);
 	call = eventfd(0, EFD_CLOEXEC);
-	if (i < 500) {
+	if (!started) {
 		CHECK_EQ(vhost_user_handshake(&vu, 1ULL << VHOST_USER_PROTOCOL_F_REPLY_ACK), 0);
 		CHECK(vu.features & (1ULL << VIRTIO_F_VERSION_1));
 		CHECK_EQ(vhost_user_set_features(&vu, (1ULL << VIRTIO_F_VERSION_1) |
@@ -799,9 +897,9 @@ static void real_virtiofsd(void)
 	alarm(0);
 	if (test_failed_checks) {
 		test_failures++;
-		printf("FAIL: unit/test-vhost-user/real_virtiofsd: %s (%s)\n", test_first_failure, d.path);
+		printf("FAIL: unit/test-vhost-user/%s: %s (%s)\n", name, test_first_failure, d.path);
 	} else {
-		printf("PASS: unit/test-vhost-user/real_virtiofsd\n");
+		printf("PASS: unit/test-vhost-user/%s\n", name);
 	}
 	fflush(stdout);
 }
@@ -828,7 +926,8 @@ TEST_MAIN_BEGIN("test-vhost-user")
 	RUN(test_silent_is_bounded);
 	RUN(test_fs_parse);
 	RUN(test_virtiofsd_kinds);
-	real_virtiofsd();
+	real_virtiofsd(false);
+	real_virtiofsd(true);
 
 	snprintf(sock_dir, sizeof(sock_dir), "/tmp/lkvm-test-vu.XXXXXX");
 	if (!mkdtemp(sock_dir)) {
@@ -836,6 +935,7 @@ TEST_MAIN_BEGIN("test-vhost-user")
 		return 1;
 	}
 	RUN(test_virtiofsd_find);
+	RUN(test_virtiofsd_cannot_run);
 	snprintf(sock_path, sizeof(sock_path), "%s/sock", sock_dir);
 	strcpy(addr.sun_path, sock_path);
 	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -179,6 +179,7 @@ tests/unit/test-control: .asan/util/ctl-proto.o .asan/util/json.o .asan/builtin-
 tests/unit/test-control-server: .asan/control.o .asan/util/ctl-proto.o .asan/util/json.o \
 				.asan/builtin-ctl.o
 tests/unit/test-options: .asan/kvmtool-compat.o
+tests/unit/test-util: .asan/net/options.o .asan/net/passt.o
 tests/unit/test-pvpanic: .asan/hw/pvpanic.o
 tests/unit/test-sandbox-exit: .asan/hw/sandbox-exit.o
 tests/unit/test-console-log: .asan/util/term.o .asan/util/console-log.o

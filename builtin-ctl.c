@@ -319,10 +319,10 @@ static int list_one(const char *name, void *ctx)
 	}
 	p = strstr(reply, "\npid ");
 	if (p)
-		sscanf(p + 5, "%31s", pid);
+		copy_word(pid, sizeof(pid), p + 5);
 	p = strstr(reply, "\nstate ");
 	if (p)
-		sscanf(p + 7, "%31s", state);
+		copy_word(state, sizeof(state), p + 7);
 	if (!l->header) {
 		printf("%-24s %-8s %s\n", "NAME", "PID", "STATE");
 		l->header = true;

@@ -69,7 +69,7 @@ static u64 vmm_rss_bytes(const struct ctl_server *srv)
 {
 	unsigned long long size, resident;
 	long psz = sysconf(_SC_PAGESIZE);
-	char buf[128];
+	char buf[128], *end, *end2;
 	ssize_t n;
 
 	if (!srv || srv->statm_fd < 0)
@@ -78,8 +78,13 @@ static u64 vmm_rss_bytes(const struct ctl_server *srv)
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
-	if (sscanf(buf, "%llu %llu", &size, &resident) != 2 || psz <= 0)
+	/* "size resident shared ...", in pages. */
+	errno = 0;
+	size = strtoull(buf, &end, 10);
+	resident = strtoull(end, &end2, 10);
+	if (errno || end == buf || end2 == end || psz <= 0)
 		return 0;
+	(void)size;
 	return resident * (u64)psz;
 }
 

@@ -38,7 +38,7 @@ static u8 rtc_read(const struct cmos_rtc *rtc, u8 reg)
 	struct tm tm;
 	u8 hour;
 
-	gmtime_r(&now, &tm);
+	utc_time(now, &tm);
 	switch (reg) {
 	case RTC_SECONDS:
 		return to_guest(rtc, tm.tm_sec);
@@ -98,12 +98,6 @@ static int rtc_init(struct kvm *kvm)
 	pthread_mutex_init(&rtc->lock, NULL);
 	rtc->cmos[RTC_REG_A] = 0x26;		/* 32.768 kHz, 1024 Hz rate */
 	rtc->cmos[RTC_REG_B] = REG_B_24H;
-	/*
-	 * glibc's gmtime_r() reads the time zone (/etc/localtime) the
-	 * first time it runs: let that happen now, at set-up, not in a
-	 * vCPU whose seccomp filter forbids opening files.
-	 */
-	tzset();
 	rtc->io = (struct io_range){
 		.start = X86_RTC_PORT, .len = 2, .fn = rtc_io, .ctx = rtc, .name = "rtc",
 	};

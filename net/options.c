@@ -13,17 +13,22 @@
 #include "lkvm/kvm.h"
 #include "lkvm/net.h"
 
+/* One or two hex digits per byte, bytes separated by ':', nothing after. */
 static int parse_mac(const char *s, u8 mac[6])
 {
-	unsigned int b[6];
-	char end;
-	int i;
+	int i, d, n;
 
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
-		   &b[4], &b[5], &end) != 6)
+	for (i = 0; i < 6; i++) {
+		if (i && *s++ != ':')
+			return -1;
+		mac[i] = 0;
+		for (n = 0; n < 2 && (d = hex_digit(*s)) >= 0; n++, s++)
+			mac[i] = mac[i] << 4 | d;
+		if (!n)
+			return -1;
+	}
+	if (*s)
 		return -1;
-	for (i = 0; i < 6; i++)
-		mac[i] = b[i];
 	/* A unicast address that is not all zeroes. */
 	if (mac[0] & 1 || !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
 		return -1;

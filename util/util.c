@@ -279,3 +279,79 @@ void thread_set_name(pthread_t t, const char *fmt, ...)
 	va_end(ap);
 	pthread_setname_np(t, name);
 }
+
+static bool is_leap(s64 y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+int hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static bool blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n';
+}
+
+const char *skip_words(const char *s, unsigned int n)
+{
+	while (blank(*s))
+		s++;
+	while (n--) {
+		while (*s && !blank(*s))
+			s++;
+		while (blank(*s))
+			s++;
+	}
+	return s;
+}
+
+void copy_word(char *dst, size_t size, const char *s)
+{
+	size_t i = 0;
+
+	if (!size)
+		return;
+	s = skip_words(s, 0);
+	while (s[i] && !blank(s[i]) && i + 1 < size) {
+		dst[i] = s[i];
+		i++;
+	}
+	dst[i] = '\0';
+}
+
+/*
+ * Days since 1970-01-01 to a proleptic Gregorian date, through 400-year eras
+ * (146097 days each) counted from 0000-03-01, so that a leap day is the last
+ * day of its year.
+ */
+void utc_time(time_t t, struct tm *tm)
+{
+	s64 days = t / 86400, secs = t % 86400, era, z;
+	unsigned int doe, yoe, doy, mp;
+
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	z = days + 719468;			/* days since 0000-03-01 */
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;			/* [0, 146096] */
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;		/* March = 0 */
+	memset(tm, 0, sizeof(*tm));
+	tm->tm_mday = doy - (153 * mp + 2) / 5 + 1;
+	tm->tm_mon = mp < 10 ? mp + 2 : mp - 10;
+	tm->tm_year = yoe + era * 400 + (tm->tm_mon < 2) - 1900;
+	tm->tm_yday = tm->tm_mon >= 2 ? doy + 59 + is_leap(tm->tm_year + 1900) : doy - 306;
+	tm->tm_wday = (int)(((days % 7) + 11) % 7);	/* 1970-01-01 was a Thursday */
+	tm->tm_hour = secs / 3600;
+	tm->tm_min = secs / 60 % 60;
+	tm->tm_sec = secs % 60;
+}

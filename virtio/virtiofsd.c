@@ -228,9 +228,10 @@ static bool root_is_rootfs(void)
 
 	/* Fields: id parent major:minor root mountpoint ... - fstype source ... */
 	while (f && fgets(line, sizeof(line), f)) {
-		char root[256], mnt[256];
+		char mnt[4];
 
-		if (sscanf(line, "%*u %*u %*s %255s %255s", root, mnt) != 2 || strcmp(mnt, "/"))
+		copy_word(mnt, sizeof(mnt), skip_words(line, 4));
+		if (strcmp(mnt, "/"))
 			continue;
 		sep = strstr(line, " - ");
 		/* The last mount on / is the one that counts. */

@@ -135,6 +135,26 @@ int parse_size(const char *s, u64 default_unit, u64 *bytes);
  */
 int parse_cpulist(const char *s, unsigned long *set, unsigned int nbits);
 
+/*
+ * Small text scanners, for /proc files and replies: lkvm has no sscanf(),
+ * whose static glibc implementation (scanf, and through it every strtod
+ * variant) would be about 90 KiB of resident code in every VM.
+ */
+/* @c's value as a hex digit, or -1. */
+int hex_digit(int c);
+/* @s past its first @n blank-separated words and the blanks after them. */
+const char *skip_words(const char *s, unsigned int n);
+/* The word at @s (up to a blank or the end) into @dst of @size bytes, cut to fit. */
+void copy_word(char *dst, size_t size, const char *s);
+
+struct tm;
+/*
+ * UTC calendar time of @t, as gmtime_r() gives it, without glibc's gmtime_r(),
+ * which reads the time zone files (and, statically linked, brings their
+ * parser and sscanf with it) for a conversion that needs none.
+ */
+void utc_time(time_t t, struct tm *tm);
+
 /* Monotonic time in nanoseconds. */
 u64 now_ns(void);
 /*

@@ -330,15 +330,7 @@ static void test_order_zero_alloc(void)
 }
 
 TEST_MAIN_BEGIN("test-qcow2-order")
-	if (test_sh("qemu-img --version >/dev/null 2>&1")) {
-		printf("SKIP: unit/test-qcow2-order: qemu-img not installed (Debian qemu-utils)\n");
-		return 0;
-	}
-	strcpy(dir, "/tmp/lkvm-qcow2o-XXXXXX");
-	if (!mkdtemp(dir)) {
-		printf("FAIL: unit/test-qcow2-order: mkdtemp: %s\n", strerror(errno));
-		return 1;
-	}
+	TEST_NEED_QEMU_IMG(dir, "/tmp/lkvm-qcow2o-XXXXXX");
 	RUN(test_order_alloc);
 	RUN(test_order_zero_alloc);
 	test_sh("rm -rf %s", dir);

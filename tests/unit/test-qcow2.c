@@ -660,15 +660,7 @@ static void test_kill_storm(void)
 }
 
 TEST_MAIN_BEGIN("test-qcow2")
-	if (test_sh("qemu-img --version >/dev/null 2>&1")) {
-		printf("SKIP: unit/test-qcow2: qemu-img not installed (Debian qemu-utils)\n");
-		return 0;
-	}
-	strcpy(dir, "/tmp/lkvm-qcow2-XXXXXX");
-	if (!mkdtemp(dir)) {
-		printf("FAIL: unit/test-qcow2: mkdtemp: %s\n", strerror(errno));
-		return 1;
-	}
+	TEST_NEED_QEMU_IMG(dir, "/tmp/lkvm-qcow2-XXXXXX");
 	RUN(test_backing_raw_v3);
 	RUN(test_chain_v2);
 	RUN(test_compressed);

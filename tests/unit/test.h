@@ -156,6 +156,24 @@ static inline __attribute__((format(printf, 1, 2))) int test_sh(const char *fmt,
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
+/*
+ * In main(), for tests of qcow2 images: SKIP the file without qemu-img (the
+ * oracle), else make the scratch directory @dir (a char array) from @tmpl.
+ */
+#define TEST_NEED_QEMU_IMG(dir, tmpl)					\
+	do {								\
+		if (test_sh("qemu-img --version >/dev/null 2>&1")) {	\
+			printf("SKIP: unit/%s: qemu-img not installed (Debian qemu-utils)\n", \
+			       test_file);				\
+			return 0;					\
+		}							\
+		strcpy(dir, tmpl);					\
+		if (!mkdtemp(dir)) {					\
+			printf("FAIL: unit/%s: mkdtemp: %s\n", test_file, strerror(errno)); \
+			return 1;					\
+		}							\
+	} while (0)
+
 #define TEST_MAIN_BEGIN(name)						\
 	int main(void)							\
 	{								\

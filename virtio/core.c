@@ -402,10 +402,18 @@ void virtio_queue_enable(struct virtio_device *vdev, unsigned int idx, bool on)
 		vq->size = size;
 	} else if (!vq->ready) {
 		vq->event_idx = virtio_has_feature(vdev, VIRTIO_RING_F_EVENT_IDX);
-		if (virtq_setup(vq, &vdev->kvm->mem) < 0)
-			virtio_device_broken(vdev, "invalid queue size or ring address");
-		else
+		if (virtq_setup(vq, &vdev->kvm->mem) < 0) {
+			/* The values say whether the driver or the exits garbled them. */
+			char why[192];
+
+			snprintf(why, sizeof(why),
+				 "invalid queue %u size %u or ring address (desc 0x%llx avail 0x%llx used 0x%llx)",
+				 idx, vq->size, (unsigned long long)vq->desc_gpa,
+				 (unsigned long long)vq->avail_gpa, (unsigned long long)vq->used_gpa);
+			virtio_device_broken(vdev, why);
+		} else {
 			vq->ready = true;
+		}
 	}
 	pthread_mutex_unlock(&vdev->lock);
 }

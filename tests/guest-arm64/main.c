@@ -43,6 +43,19 @@ static inline uint32_t r32(unsigned long a)
 	return v;
 }
 
+/*
+ * The 8250's registers are bytes: a wider load at UART + 5 is unaligned,
+ * which Device memory (all of it with the MMU off) does not allow; what
+ * it then does depends on the CPU and the hypervisors below.
+ */
+static inline uint8_t r8(unsigned long a)
+{
+	uint8_t v;
+
+	asm volatile("ldrb %w0, [%1]" : "=r"(v) : "r"(a) : "memory");
+	return v;
+}
+
 static inline void w64(unsigned long a, uint64_t v)
 {
 	asm volatile("str %0, [%1]" : : "r"(v), "r"(a) : "memory");
@@ -61,7 +74,7 @@ static inline void w64(unsigned long a, uint64_t v)
 static void putc_(char c)
 {
 	/* THR is writable when LSR.THRE (bit 5) is set. */
-	while (!(r32(UART + 5) & 0x20))
+	while (!(r8(UART + 5) & 0x20))
 		;
 	asm volatile("strb %w0, [%1]" : : "r"(c), "r"(UART) : "memory");
 }
@@ -217,10 +230,18 @@ struct vring_desc {
 };
 
 static struct vring_desc desc[QSIZE] __attribute__((aligned(16)));
-static struct { uint16_t flags, idx, ring[QSIZE]; } avail __attribute__((aligned(2)));
+/*
+ * The rings at their full sizes (virtio 1.x, 2.7: 6 + 2 * size and
+ * 6 + 8 * size), used_event and avail_event included though EVENT_IDX
+ * is not negotiated: the device may check that the parts do not overlap.
+ */
+static struct {
+	uint16_t flags, idx, ring[QSIZE], used_event;
+} avail __attribute__((aligned(2)));
 static struct {
 	uint16_t flags, idx;
 	struct { uint32_t id, len; } ring[QSIZE];
+	uint16_t avail_event;
 } used __attribute__((aligned(4)));
 static uint8_t rngbuf[16];
 

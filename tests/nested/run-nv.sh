@@ -16,6 +16,12 @@
 #   nv-nvhe     L2 = Debian 6.1, --nested --e2h0: EL2, nVHE; L3 powers off;
 #               L2 reboots
 #   nv-l2new    L2 = the L1 kernel (7.2), --nested: EL2, VHE; L3 powers off
+#   nv-l2new-multi  L2 = 7.2, VHE; four L3 test guests in a row: poweroff
+#               (0), reset (0), --timeout (124), poweroff again (0)
+#   nv-l2612-multi  the same with L2 = Debian 12's 6.12 cloud kernel
+#   nv-vhe-multi    the same with L2 = Debian 6.1
+#               (the *-multi cases are in no set: named only, they show
+#               where later L3 runs hang, tests/nested/README.md)
 #   nv-smp      L2 with 2 vCPUs (CPU_ON over smc), powers off
 #   nv-spe-refused  --nested --spe in L1: one line, status 1
 #   nv-linux    L3 = Debian 6.1 with quiet, inside a VHE L2
@@ -86,6 +92,10 @@ cat >"$WORK/l3-cases" <<'EOF2'
 test-poweroff -k /l3/test-arm64.Image -c 1 -m 64 --rng --timeout 60 -p l3test.action=poweroff
 test-reboot -k /l3/test-arm64.Image -c 1 -m 64 --rng --timeout 60 -p l3test.action=reboot
 test-timeout -k /l3/test-arm64.Image -c 1 -m 64 --rng --timeout 8 -p l3test.action=hang
+m-poweroff -k /l3/test-arm64.Image -c 1 -m 64 --rng --timeout 30 -p l3test.action=poweroff
+m-reboot -k /l3/test-arm64.Image -c 1 -m 64 --rng --timeout 30 -p l3test.action=reboot
+m-timeout -k /l3/test-arm64.Image -c 1 -m 64 --rng --timeout 8 -p l3test.action=hang
+m-poweroff2 -k /l3/test-arm64.Image -c 1 -m 64 --rng --timeout 30 -p l3test.action=poweroff
 nested-refused -k /l3/test-arm64.Image -c 1 -m 64 --nested
 linux -k /l3/Image -i /l3/initrd.cpio -c 1 -m 256 --rng --timeout 600 -p "quiet lkvmtest.action=poweroff"
 EOF2
@@ -106,6 +116,14 @@ lkvm_build_l2_initrd "$WORK/l2.cpio" --overlay "$WORK/l2-overlay" ||
 # L1 also has the 7.2 Image, as nv-l2new's L2 kernel.
 mkdir -p "$WORK/l1-overlay/l2"
 cp "$LKVM_L1_VMLINUZ" "$WORK/l1-overlay/l2/Image-new"
+# nv-l2612-multi's L2: Debian 12's 6.12 cloud kernel (KVM built in).
+case " $CASES " in
+*" nv-l2612-multi "*)
+	lkvm_fetch_kernel LKVM_K612 arm64 "" 6.12 cloud &&
+		cp "$LKVM_K612_VMLINUZ" "$WORK/l1-overlay/l2/Image-612" ||
+		all_cases SKIP "cannot fetch Debian's arm64 6.12 cloud kernel"
+	;;
+esac
 
 case_cmd() {
 	local boot='$LKVM run -k $L2_KERNEL -i $L2_INITRD'
@@ -116,6 +134,13 @@ case_cmd() {
 		"-p \"quiet lkvmtest.action=reboot nvtest.l3=test-poweroff\"" ;;
 	nv-l2new) echo "\$LKVM run -k /l2/Image-new -i \$L2_INITRD -c 1 -m 512 --nested" \
 		"-p \"quiet lkvmtest.action=poweroff nvtest.l3=test-poweroff\"" ;;
+	# Several L3 runs in one L2: does a later one hang, and with which L2?
+	nv-l2new-multi|nv-l2612-multi|nv-vhe-multi)
+		local k='$L2_KERNEL'
+		[ "$1" = nv-l2new-multi ] && k=/l2/Image-new
+		[ "$1" = nv-l2612-multi ] && k=/l2/Image-612
+		echo "\$LKVM run -k $k -i \$L2_INITRD -c 1 -m 512 --nested --rng" \
+			"-p \"quiet lkvmtest.action=poweroff nvtest.l3=m-poweroff,m-reboot,m-timeout,m-poweroff2\"" ;;
 	nv-linux) echo "$boot -c 1 -m 768 --nested" \
 		"-p \"quiet lkvmtest.action=poweroff nvtest.l3=linux\"" ;;
 	# Two vCPUs: the second started by PSCI CPU_ON over smc.
@@ -168,7 +193,7 @@ l3_test() {
 }
 
 check_case() {
-	local c=$1 out status l2action=poweroff mode=VHE v
+	local c=$1 out status l2action=poweroff mode=VHE v why
 	out=$(lkvm_case_output "$LOG" "$c")
 	status=$(lkvm_case_status "$LOG" "$c")
 	[ -n "$status" ] || { echo "did not finish (L1 stopped or timed out)"; return; }
@@ -203,6 +228,17 @@ check_case() {
 		[ -z "$v" ] || { echo "$v"; return; }
 		[ "$(nested_nv_l3_out "$out" nested-refused | grep -c '^lkvm: ')" = 1 ] ||
 			{ echo "L2's lkvm refused --nested with more than one line"; return; }
+		;;
+	*-multi)
+		# Every L3 is checked, so one FAIL line tells which of them failed.
+		why=
+		for v in m-poweroff:0:poweroff m-reboot:0:reboot m-poweroff2:0:poweroff; do
+			v=$(l3_test "$out" "${v%%:*}" "$(echo "$v" | cut -d: -f2)" "${v##*:}")
+			[ -z "$v" ] || why="$why${why:+; }$v"
+		done
+		v=$(nested_nv_check_l3 "$out" m-timeout 124 'L3-TEST-HELLO' 'lkvm: timeout')
+		[ -z "$v" ] || why="$why${why:+; }$v"
+		[ -z "$why" ] || { echo "$why"; return; }
 		;;
 	nv-smp)
 		v=$(lkvm_l2_value "$out" CPUS)

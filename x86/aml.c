@@ -120,11 +120,8 @@ u32 aml_eisa_id(const char *id)
 	u16 product = 0;
 	int i;
 
-	for (i = 3; i < 7; i++) {
-		char c = id[i];
-
-		product = product << 4 | (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-	}
+	for (i = 3; i < 7; i++)
+		product = product << 4 | hex_digit(id[i]);
 	/* Stored big endian inside a little-endian DWord. */
 	return (vendor >> 8) | (vendor & 0xff) << 8 | (u32)(product >> 8) << 16 |
 	       (u32)(product & 0xff) << 24;

@@ -71,7 +71,16 @@ static void test_integers(void)
 	free(a.buf);
 }
 
+/* EISAID(): the values ACPI's compilers give for the IDs lkvm uses. */
+static void test_eisa_id(void)
+{
+	CHECK_EQ(aml_eisa_id("PNP0A03"), 0x030ad041);
+	CHECK_EQ(aml_eisa_id("PNP0C02"), 0x020cd041);
+	CHECK_EQ(aml_eisa_id("PNP0a03"), 0x030ad041);	/* hex digits in either case */
+}
+
 TEST_MAIN_BEGIN("acpi")
 	RUN(test_pkglength_sizes);
 	RUN(test_integers);
+	RUN(test_eisa_id);
 TEST_MAIN_END()

@@ -67,7 +67,7 @@ static void __printf(2, 3) rprintf(struct reply *r, const char *fmt, ...)
 /* /proc/self/statm is opened at start: the control thread opens no files. */
 static u64 vmm_rss_bytes(const struct ctl_server *srv)
 {
-	unsigned long long size, resident;
+	unsigned long long resident;
 	long psz = sysconf(_SC_PAGESIZE);
 	char buf[128], *end, *end2;
 	ssize_t n;
@@ -78,13 +78,12 @@ static u64 vmm_rss_bytes(const struct ctl_server *srv)
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
-	/* "size resident shared ...", in pages. */
+	/* "size resident shared ...", in pages: the second number. */
 	errno = 0;
-	size = strtoull(buf, &end, 10);
+	strtoull(buf, &end, 10);
 	resident = strtoull(end, &end2, 10);
 	if (errno || end == buf || end2 == end || psz <= 0)
 		return 0;
-	(void)size;
 	return resident * (u64)psz;
 }
 

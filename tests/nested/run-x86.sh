@@ -38,9 +38,12 @@ ALL_CASES="boot-poweroff reboot nested-svm balloon $PVH_CASES $NESTED_SANDBOX_CA
 # boots through PVH, reboot reboots); nested-svm leaves out its Linux L3
 # (see nv.sh).
 FULL_ONLY_CASES="kernel2-mmio pvh-reboot"
-# Run only when named (LKVM_NESTED_CASES): none at present (the cases a
-# name here kept out of the default run until they had passed in L1).
-NAMED_ONLY_CASES=""
+# Run only when named (LKVM_NESTED_CASES): usernet passed in one L1 run and
+# failed in the next (2026-12-08) on its forwarded port alone (L1's fetch
+# through passt's port 18080 never reached the guest's httpd while the
+# download, DHCP and vsock from the guest worked); not understood yet, so
+# it stays out of CI until it is (issue 16).
+NAMED_ONLY_CASES="usernet"
 DEFAULT_CASES=
 for c in $ALL_CASES; do
 	case " $NAMED_ONLY_CASES " in *" $c "*) continue ;; esac
